@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The API Gateway (REST API, apigateway v1) calls this collection makes, with retries.
+
+Every call goes through amazon.aws's AWSRetry: API Gateway management calls share a per-account quota
+and answer TooManyRequestsException past it, so a throttled or transiently failing call is retried
+with jittered backoff instead of failing the task on the first try.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+# Retried on top of amazon.aws's throttling codes (TooManyRequestsException among them).
+# ConflictException is API Gateway's answer to a concurrent change of the same API;
+# ServiceUnavailableException its 503; the bare status codes are what botocore reports for an
+# unparseable 5xx body (from a load balancer, for instance).
+EXTRA_RETRYABLE_CODES = ["ServiceUnavailableException", "ConflictException", "LimitExceededException", "500", "502", "503", "504"]
+
+# GetRestApis returns 25 APIs a page unless asked for more; 500 is the most it allows.
+REST_APIS_PAGE_SIZE = 500
+
+NOT_FOUND = "NotFoundException"
+
+
+def retry_decorator():
+    return AWSRetry.jittered_backoff(catch_extra_error_codes=EXTRA_RETRYABLE_CODES)
+
+
+def apigateway_client(module):
+    """An API Gateway client whose calls made with aws_retry=True are retried."""
+    return module.client("apigateway", retry_decorator=retry_decorator())
+
+
+def partition_and_region(client):
+    """The partition (aws, aws-cn, aws-us-gov, ...) and region the client talks to, for building ARNs."""
+    return client.meta.partition, client.meta.region_name
+
+
+def list_rest_apis(client):
+    """Every REST API of the region, all pages followed."""
+    result = paginated_query_with_retries(
+        client,
+        "get_rest_apis",
+        retry_decorator=retry_decorator(),
+        PaginationConfig={"PageSize": REST_APIS_PAGE_SIZE},
+    )
+    return result.get("items", [])
+
+
+def get_rest_api(client, rest_api_id):
+    """The REST API, or None when it does not exist."""
+    try:
+        return client.get_rest_api(restApiId=rest_api_id, aws_retry=True)
+    except is_boto3_error_code(NOT_FOUND):
+        return None
+
+
+def get_stages(client, rest_api_id):
+    """All stages of the REST API, or None when the API does not exist."""
+    try:
+        return client.get_stages(restApiId=rest_api_id, aws_retry=True).get("item", [])
+    except is_boto3_error_code(NOT_FOUND):
+        return None
+
+
+def get_stage(client, rest_api_id, stage_name):
+    """The stage, or None when it (or its API) does not exist."""
+    try:
+        return client.get_stage(restApiId=rest_api_id, stageName=stage_name, aws_retry=True)
+    except is_boto3_error_code(NOT_FOUND):
+        return None
+
+
+def set_tracing(client, rest_api_id, stage_name, enabled):
+    """Turn the stage's active tracing on or off; returns the stage as UpdateStage answers it."""
+    # AWS accepts only the strings "true" and "false" here.
+    value = "true" if enabled else "false"
+    return client.update_stage(
+        restApiId=rest_api_id,
+        stageName=stage_name,
+        patchOperations=[{"op": "replace", "path": "/tracingEnabled", "value": value}],
+        aws_retry=True,
+    )

@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Bringing many stages to their desired tracing state in one module run.
+
+Reads come first and cost at most one call per API: GetStage when one stage of the API is asked for,
+GetStages when several are. UpdateStage is called only for stages whose flag differs, and its answer is
+checked. A failure on one API or stage is recorded and the others still converge, so the caller can
+report every failure with its cause together with everything that did change.
+"""
+
+from __future__ import annotations
+
+try:
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_stage
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_stages
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import set_tracing
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_update_error
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import stage_arn
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import tracing_enabled
+
+
+def _group_by_api(requests):
+    groups = {}
+    for request in requests:
+        groups.setdefault(request["rest_api_id"], []).append(request)
+    return groups
+
+
+def _read_api_stages(client, rest_api_id, stage_names):
+    """Current stages of one API by name; a name is absent when that stage (or the API) does not exist."""
+    if len(stage_names) == 1:
+        stage = get_stage(client, rest_api_id, stage_names[0])
+        return {stage_names[0]: stage} if stage else {}
+    return {stage["stageName"]: stage for stage in get_stages(client, rest_api_id) or []}
+
+
+def _diff(label, before, after):
+    return {
+        "before_header": label,
+        "after_header": label,
+        "before": {"tracing_enabled": before},
+        "after": {"tracing_enabled": after},
+    }
+
+
+class Convergence:
+    """Outcome of converging a list of {rest_api_id, stage_name, tracing_enabled} requests."""
+
+    def __init__(self):
+        self.stages = []  # one entry per stage found and converged (or that would be, in check mode)
+        self.missing = []  # stages that do not exist
+        self.failures = []  # stages whose read, update or verification failed, with the cause
+        self.diff = []  # before/after of every stage that changed (or would change)
+        self.stages_after = {}  # (rest_api_id, stage_name) -> raw stage after convergence
+
+    @property
+    def changed(self):
+        return any(stage["changed"] for stage in self.stages)
+
+
+def converge(client, requests, check_mode):
+    """Converge every requested stage; never raises for AWS errors, records them in the outcome."""
+    partition, region = partition_and_region(client)
+    outcome = Convergence()
+
+    for rest_api_id, api_requests in _group_by_api(requests).items():
+        try:
+            current = _read_api_stages(client, rest_api_id, [request["stage_name"] for request in api_requests])
+        except (BotoCoreError, ClientError) as e:
+            api_arn = f"arn:{partition}:apigateway:{region}::/restapis/{rest_api_id}/stages/*"
+            code, message = describe_read_error(e, f"the stages of REST API {rest_api_id}", api_arn)
+            for request in api_requests:
+                outcome.failures.append(dict(request_identity(request, partition, region), error_code=code, message=message))
+            continue
+
+        for request in api_requests:
+            _converge_stage(client, request, current.get(request["stage_name"]), check_mode, outcome, partition, region)
+
+    return outcome
+
+
+def request_identity(request, partition, region):
+    return {
+        "rest_api_id": request["rest_api_id"],
+        "stage_name": request["stage_name"],
+        "arn": stage_arn(partition, region, request["rest_api_id"], request["stage_name"]),
+    }
+
+
+def _converge_stage(client, request, stage, check_mode, outcome, partition, region):
+    identity = request_identity(request, partition, region)
+    if stage is None:
+        outcome.missing.append(identity)
+        return
+
+    label = f"{request['rest_api_id']}/{request['stage_name']}"
+    desired = request["tracing_enabled"]
+    before = tracing_enabled(stage)
+    after_stage = stage
+
+    if before != desired:
+        if check_mode:
+            after_stage = dict(stage, tracingEnabled=desired)
+        else:
+            try:
+                after_stage = set_tracing(client, request["rest_api_id"], request["stage_name"], desired)
+            except (BotoCoreError, ClientError) as e:
+                code, message = describe_update_error(e, label, identity["arn"], desired)
+                outcome.failures.append(dict(identity, error_code=code, message=message))
+                return
+            if tracing_enabled(after_stage) != desired:
+                outcome.failures.append(
+                    dict(
+                        identity,
+                        error_code="VerificationFailed",
+                        message=f"UpdateStage for {label} answered tracingEnabled={tracing_enabled(after_stage)}, not the requested {desired}",
+                    )
+                )
+                return
+        outcome.diff.append(_diff(label, before, desired))
+
+    outcome.stages.append(dict(identity, tracing_enabled_before=before, tracing_enabled=desired, changed=before != desired))
+    outcome.stages_after[(request["rest_api_id"], request["stage_name"])] = after_stage

@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Turning AWS errors into messages that tell the user what to do about them."""
+
+from __future__ import annotations
+
+ACCESS_DENIED_CODES = ("AccessDeniedException", "AccessDenied", "UnauthorizedException")
+
+
+def error_code(exception):
+    """The AWS error code of a botocore exception; the exception's class name when it has none."""
+    response = getattr(exception, "response", None) or {}
+    return response.get("Error", {}).get("Code") or type(exception).__name__
+
+
+def error_message(exception):
+    response = getattr(exception, "response", None) or {}
+    return response.get("Error", {}).get("Message") or str(exception)
+
+
+def describe_read_error(exception, what, arn):
+    """(code, message) for a failed read of `what` (e.g. "the stages of API x")."""
+    code = error_code(exception)
+    message = f"Reading {what} failed: {code}: {error_message(exception)}"
+    if code in ACCESS_DENIED_CODES:
+        message += f". The caller needs apigateway:GET on {arn}"
+    return code, message
+
+
+def describe_update_error(exception, stage_label, arn, enable):
+    """(code, message) for a failed UpdateStage of the stage's tracing flag."""
+    code = error_code(exception)
+    message = f"Turning tracing {'on' if enable else 'off'} for stage {stage_label} failed: {code}: {error_message(exception)}"
+    if code in ACCESS_DENIED_CODES:
+        message += f". The caller needs apigateway:PATCH on {arn}"
+        if enable:
+            message += (
+                "; the first enablement of tracing in an account also needs iam:CreateServiceLinkedRole,"
+                " because API Gateway then creates the service-linked role AWSServiceRoleForAPIGateway"
+            )
+    return code, message

@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""How this collection names and describes a REST API stage."""
+
+from __future__ import annotations
+
+import datetime
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
+# User-chosen keys (tag names, stage variable names) are returned as they are, like amazon.aws does for tags.
+_KEEP_KEYS = ["tags", "variables"]
+
+
+def stage_arn(partition, region, rest_api_id, stage_name):
+    """ARN of a REST API stage, as IAM policies and AWS Config name it."""
+    return f"arn:{partition}:apigateway:{region}::/restapis/{rest_api_id}/stages/{stage_name}"
+
+
+def tracing_enabled(stage):
+    """The stage's X-Ray active tracing flag; API Gateway omits the key when tracing was never turned on."""
+    return bool(stage.get("tracingEnabled", False))
+
+
+def access_logging_enabled(stage):
+    return bool((stage.get("accessLogSettings") or {}).get("destinationArn"))
+
+
+def _iso(value):
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    return value
+
+
+def normalize_stage(stage, rest_api_id, rest_api_name, partition, region):
+    """A GetStage/GetStages item as the modules return it: snake_case, with identity and tracing made explicit."""
+    raw = {key: value for key, value in stage.items() if key not in ("methodSettings", "ResponseMetadata")}
+    result = camel_dict_to_snake_dict(raw, ignore_list=_KEEP_KEYS)
+    # methodSettings is keyed by resource path and method ("~1orders/GET"); only its values are AWS fields.
+    result["method_settings"] = {path: camel_dict_to_snake_dict(settings) for path, settings in (stage.get("methodSettings") or {}).items()}
+    result.update(
+        rest_api_id=rest_api_id,
+        rest_api_name=rest_api_name,
+        stage_name=stage["stageName"],
+        arn=stage_arn(partition, region, rest_api_id, stage["stageName"]),
+        tracing_enabled=tracing_enabled(stage),
+        access_logging_enabled=access_logging_enabled(stage),
+        deployment_id=stage.get("deploymentId"),
+        tags=stage.get("tags") or {},
+        variables=stage.get("variables") or {},
+        created_date=_iso(stage.get("createdDate")),
+        last_updated_date=_iso(stage.get("lastUpdatedDate")),
+    )
+    return result

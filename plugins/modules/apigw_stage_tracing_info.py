@@ -1,0 +1,207 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: apigw_stage_tracing_info
+short_description: Read the X-Ray tracing state of API Gateway REST API stages
+version_added: 1.0.0
+description:
+  - Lists API Gateway REST API stages with their X-Ray active tracing flag (C(tracingEnabled)) and the rest of
+    their configuration.
+  - With neither O(rest_api_id) nor O(stage_name), reads every REST API of the region (GetRestApis, 500 APIs
+    a page, every page) and then the stages of each API with one GetStages call per API.
+  - With O(rest_api_id) only, reads that API's stages; with both, reads that one stage (GetStage).
+  - A REST API or stage that does not exist gives an empty RV(stages) list, not a failure.
+  - Only REST APIs (API Gateway v1) are covered. HTTP and WebSocket APIs (API Gateway v2) have no
+    C(tracingEnabled) setting.
+  - Throttling (C(TooManyRequestsException)) and transient errors are retried with jittered backoff.
+author:
+  - cloudops.apigw_tracing maintainers
+options:
+  rest_api_id:
+    description:
+      - Id of the REST API to read, the 10 lowercase letters or digits API Gateway assigns (for example
+        V(a1b2c3d4e5)).
+      - When omitted, every REST API of the region is read.
+    type: str
+  stage_name:
+    description:
+      - Name of one stage of O(rest_api_id) to read; 1 to 128 letters, digits, V(-) or V(_).
+      - Requires O(rest_api_id).
+    type: str
+notes:
+  - Needs C(apigateway:GET) on C(arn:<partition>:apigateway:<region>::/restapis) and
+    C(arn:<partition>:apigateway:<region>::/restapis/*).
+  - Supports check mode; it never changes anything.
+seealso:
+  - module: cloudops.apigw_tracing.apigw_stage_tracing
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+# Note: These examples do not set authentication details; see the amazon.aws guide, or set them once
+# for this collection's and amazon.aws's modules with module_defaults group/cloudops.apigw_tracing.aws.
+
+- name: Read every REST API stage of the region
+  cloudops.apigw_tracing.apigw_stage_tracing_info:
+    region: us-east-1
+  register: all_stages
+
+- name: List the ARNs of stages with tracing off
+  ansible.builtin.debug:
+    msg: "{{ all_stages.stages | rejectattr('tracing_enabled') | map(attribute='arn') | list }}"
+
+- name: Read the stages of one REST API
+  cloudops.apigw_tracing.apigw_stage_tracing_info:
+    region: us-east-1
+    rest_api_id: a1b2c3d4e5
+
+- name: Read one stage
+  cloudops.apigw_tracing.apigw_stage_tracing_info:
+    region: us-east-1
+    rest_api_id: a1b2c3d4e5
+    stage_name: prod
+  register: prod_stage
+
+- name: Show whether it is traced
+  ansible.builtin.debug:
+    msg: "{{ prod_stage.stages[0].tracing_enabled | default('no such stage') }}"
+"""
+
+RETURN = r"""
+stages:
+  description:
+    - One entry per stage found, in the order the APIs and stages were read.
+    - Besides the keys below, every other field of the stage (for example C(cache_cluster_status),
+      C(canary_settings), C(web_acl_arn)) is returned in snake_case, as amazon.aws modules return them.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    rest_api_id:
+      description: Id of the REST API the stage belongs to.
+      type: str
+      returned: always
+      sample: a1b2c3d4e5
+    rest_api_name:
+      description: Name of the REST API.
+      type: str
+      returned: always
+      sample: orders
+    stage_name:
+      description: Name of the stage.
+      type: str
+      returned: always
+      sample: prod
+    arn:
+      description: ARN of the stage, in the partition of the region (aws, aws-cn, aws-us-gov, ...).
+      type: str
+      returned: always
+      sample: arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod
+    tracing_enabled:
+      description:
+        - Whether X-Ray active tracing is on. Always a boolean; API Gateway omits the field on stages where
+          tracing was never turned on, and that is returned as V(false).
+      type: bool
+      returned: always
+      sample: false
+    deployment_id:
+      description: Id of the deployment the stage serves.
+      type: str
+      returned: always
+      sample: x1y2z3
+    tags:
+      description: Tags of the stage, keys exactly as set (not snake_cased).
+      type: dict
+      returned: always
+      sample: {"Env": "prod", "Team": "orders"}
+    variables:
+      description: Stage variables, names exactly as set (not snake_cased).
+      type: dict
+      returned: always
+      sample: {"backendHost": "orders.internal"}
+    created_date:
+      description: When the stage was created (ISO 8601); null when the endpoint does not say.
+      type: str
+      returned: always
+      sample: "2026-01-31T09:30:00+00:00"
+    last_updated_date:
+      description: When the stage was last changed (ISO 8601); null when the endpoint does not say.
+      type: str
+      returned: always
+      sample: "2026-02-01T10:00:00+00:00"
+    access_logging_enabled:
+      description: Whether access logs are sent to a destination (C(access_log_settings.destination_arn) is set).
+      type: bool
+      returned: always
+      sample: true
+    access_log_settings:
+      description: Where and how access logs are written.
+      type: dict
+      returned: when access logging is configured
+      sample: {"destination_arn": "arn:aws:logs:us-east-1:111111111111:log-group:api-access", "format": "$context.requestId"}
+    description:
+      description: Description of the stage.
+      type: str
+      returned: when set
+      sample: Production
+    cache_cluster_enabled:
+      description: Whether a cache cluster is enabled for the stage.
+      type: bool
+      returned: when the endpoint reports it
+      sample: false
+    method_settings:
+      description: Method settings keyed by C(<resource path>/<method>) (keys as API Gateway gives them), values snake_cased.
+      type: dict
+      returned: always
+      sample: {"*/*": {"metrics_enabled": true, "logging_level": "ERROR"}}
+"""
+
+try:
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_client
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_reference_problems
+
+
+def main():
+    argument_spec = dict(
+        rest_api_id=dict(type="str"),
+        stage_name=dict(type="str"),
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        required_by={"stage_name": "rest_api_id"},
+        supports_check_mode=True,
+    )
+    rest_api_id = module.params["rest_api_id"]
+    stage_name = module.params["stage_name"]
+
+    problems = stage_reference_problems(rest_api_id, stage_name)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+
+    client = apigateway_client(module)
+    try:
+        stages = describe_stages(client, rest_api_id=rest_api_id, stage_name=stage_name)
+    except (BotoCoreError, ClientError) as e:
+        scope = f"REST API {rest_api_id}" if rest_api_id else "the REST APIs of the region"
+        module.fail_json_aws(e, msg=f"Reading the stages of {scope} failed (needs apigateway:GET)")
+
+    module.exit_json(changed=False, stages=stages)
+
+
+if __name__ == "__main__":
+    main()

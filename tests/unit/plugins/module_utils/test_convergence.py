@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import converge
+
+API_A = "aaaaaaaaa1"
+API_B = "bbbbbbbbb2"
+
+
+def request(rest_api_id, stage_name, enabled=True):
+    return {"rest_api_id": rest_api_id, "stage_name": stage_name, "tracing_enabled": enabled}
+
+
+def patch(rest_api_id, stage_name, value):
+    return {"restApiId": rest_api_id, "stageName": stage_name, "patchOperations": [{"op": "replace", "path": "/tracingEnabled", "value": value}]}
+
+
+def test_only_differing_stages_are_updated_both_directions(stubbed):
+    client, stubber = stubbed
+    stubber.add_response(
+        "get_stages",
+        {"item": [{"stageName": "prod"}, {"stageName": "dev", "tracingEnabled": True}, {"stageName": "qa", "tracingEnabled": True}]},
+        {"restApiId": API_A},
+    )
+    stubber.add_response("update_stage", {"stageName": "prod", "tracingEnabled": True}, patch(API_A, "prod", "true"))
+    stubber.add_response("update_stage", {"stageName": "dev", "tracingEnabled": False}, patch(API_A, "dev", "false"))
+
+    outcome = converge(client, [request(API_A, "prod"), request(API_A, "dev", False), request(API_A, "qa")], check_mode=False)
+
+    assert outcome.changed
+    assert [(s["stage_name"], s["tracing_enabled_before"], s["tracing_enabled"], s["changed"]) for s in outcome.stages] == [
+        ("prod", False, True, True),
+        ("dev", True, False, True),
+        ("qa", True, True, False),
+    ]
+    assert [d["before_header"] for d in outcome.diff] == [f"{API_A}/prod", f"{API_A}/dev"]
+    assert outcome.diff[0]["before"] == {"tracing_enabled": False} and outcome.diff[0]["after"] == {"tracing_enabled": True}
+    assert outcome.failures == [] and outcome.missing == []
+
+
+def test_check_mode_reads_and_reports_but_never_updates(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stage", {"stageName": "prod"}, {"restApiId": API_A, "stageName": "prod"})
+
+    outcome = converge(client, [request(API_A, "prod")], check_mode=True)
+
+    # The stubber has no update_stage queued: any such call would be recorded as a failure.
+    assert outcome.failures == []
+    assert outcome.changed
+    assert outcome.stages_after[(API_A, "prod")]["tracingEnabled"] is True
+
+
+def test_one_stage_failing_does_not_stop_the_others(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stages", {"item": [{"stageName": "prod"}, {"stageName": "dev"}]}, {"restApiId": API_A})
+    stubber.add_client_error("update_stage", "AccessDeniedException", "User is not authorized", 403, expected_params=patch(API_A, "prod", "true"))
+    stubber.add_response("update_stage", {"stageName": "dev", "tracingEnabled": True}, patch(API_A, "dev", "true"))
+    stubber.add_response("get_stage", {"stageName": "v1"}, {"restApiId": API_B, "stageName": "v1"})
+    stubber.add_response("update_stage", {"stageName": "v1", "tracingEnabled": True}, patch(API_B, "v1", "true"))
+
+    outcome = converge(client, [request(API_A, "prod"), request(API_A, "dev"), request(API_B, "v1")], check_mode=False)
+
+    assert [(s["rest_api_id"], s["stage_name"]) for s in outcome.stages] == [(API_A, "dev"), (API_B, "v1")]
+    assert outcome.changed
+    [failure] = outcome.failures
+    assert (failure["rest_api_id"], failure["stage_name"], failure["error_code"]) == (API_A, "prod", "AccessDeniedException")
+    assert failure["arn"] == f"arn:aws:apigateway:us-east-1::/restapis/{API_A}/stages/prod"
+
+
+def test_access_denied_on_enable_names_both_permissions(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stage", {"stageName": "prod"}, {"restApiId": API_A, "stageName": "prod"})
+    stubber.add_client_error("update_stage", "AccessDeniedException", "User is not authorized", 403)
+
+    [failure] = converge(client, [request(API_A, "prod")], check_mode=False).failures
+
+    assert f"apigateway:PATCH on arn:aws:apigateway:us-east-1::/restapis/{API_A}/stages/prod" in failure["message"]
+    assert "iam:CreateServiceLinkedRole" in failure["message"]
+    assert "AWSServiceRoleForAPIGateway" in failure["message"]
+    assert "User is not authorized" in failure["message"]
+
+
+def test_access_denied_on_disable_needs_no_service_linked_role(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stage", {"stageName": "prod", "tracingEnabled": True}, {"restApiId": API_A, "stageName": "prod"})
+    stubber.add_client_error("update_stage", "AccessDeniedException", "User is not authorized", 403)
+
+    [failure] = converge(client, [request(API_A, "prod", False)], check_mode=False).failures
+
+    assert "apigateway:PATCH" in failure["message"]
+    assert "iam:CreateServiceLinkedRole" not in failure["message"]
+
+
+def test_unreadable_api_fails_its_stages_only(stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error("get_stages", "AccessDeniedException", "no", 403, expected_params={"restApiId": API_A})
+    stubber.add_response("get_stage", {"stageName": "v1", "tracingEnabled": True}, {"restApiId": API_B, "stageName": "v1"})
+
+    outcome = converge(client, [request(API_A, "prod"), request(API_A, "dev"), request(API_B, "v1")], check_mode=False)
+
+    assert [(f["stage_name"], f["error_code"]) for f in outcome.failures] == [("prod", "AccessDeniedException"), ("dev", "AccessDeniedException")]
+    assert "apigateway:GET" in outcome.failures[0]["message"]
+    assert [s["stage_name"] for s in outcome.stages] == ["v1"]
+    assert not outcome.changed
+
+
+def test_missing_stages_and_apis_are_listed(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stages", {"item": [{"stageName": "prod", "tracingEnabled": True}]}, {"restApiId": API_A})
+    stubber.add_client_error("get_stage", "NotFoundException", "Invalid Rest API Id specified", 404)
+
+    outcome = converge(client, [request(API_A, "prod"), request(API_A, "old"), request(API_B, "v1")], check_mode=False)
+
+    assert [(m["rest_api_id"], m["stage_name"]) for m in outcome.missing] == [(API_A, "old"), (API_B, "v1")]
+    assert [s["stage_name"] for s in outcome.stages] == ["prod"]
+
+
+def test_update_answer_not_showing_the_change_is_a_failure(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stage", {"stageName": "prod"}, {"restApiId": API_A, "stageName": "prod"})
+    stubber.add_response("update_stage", {"stageName": "prod"}, patch(API_A, "prod", "true"))
+
+    outcome = converge(client, [request(API_A, "prod")], check_mode=False)
+
+    [failure] = outcome.failures
+    assert failure["error_code"] == "VerificationFailed"
+    assert "tracingEnabled=False" in failure["message"]
+    assert outcome.stages == []

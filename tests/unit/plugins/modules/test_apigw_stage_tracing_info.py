@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.cloudops.apigw_tracing.plugins.modules import apigw_stage_tracing_info as module
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        ({"rest_api_id": "short"}, ["rest_api_id 'short' is invalid", "10 lowercase letters or digits"]),
+        ({"rest_api_id": "a1b2c3d4e5", "stage_name": "x" * 129}, ["stage_name", "1 to 128 characters"]),
+        ({"stage_name": "prod"}, ["stage_name", "rest_api_id"]),
+    ],
+)
+def test_bad_input_fails_before_any_aws_client_exists(run_module, args, fragments):
+    result = run_module(module, args)
+
+    assert result["failed"] is True
+    for fragment in fragments:
+        assert fragment in result["msg"]
+
+
+def test_read_error_is_reported_with_the_permission(run_module, stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error("get_rest_apis", "AccessDeniedException", "User is not authorized", 403)
+
+    result = run_module(module, {}, client=client)
+
+    assert result["failed"] is True
+    assert "apigateway:GET" in result["msg"]
+    assert "User is not authorized" in result["msg"]
+
+
+def test_changed_is_always_false(run_module, stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_rest_api", {"id": "a1b2c3d4e5", "name": "orders"})
+    stubber.add_response("get_stages", {"item": [{"stageName": "prod"}]})
+
+    result = run_module(module, {"rest_api_id": "a1b2c3d4e5"}, client=client)
+
+    assert result["changed"] is False
+    assert [(s["rest_api_name"], s["stage_name"], s["tracing_enabled"]) for s in result["stages"]] == [("orders", "prod", False)]
