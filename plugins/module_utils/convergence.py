@@ -53,6 +53,14 @@ def _diff(label, before, after):
     }
 
 
+def _identity(request, partition, region):
+    return {
+        "rest_api_id": request["rest_api_id"],
+        "stage_name": request["stage_name"],
+        "arn": stage_arn(partition, region, request["rest_api_id"], request["stage_name"]),
+    }
+
+
 class Convergence:
     """Outcome of converging a list of {rest_api_id, stage_name, tracing_enabled} requests."""
 
@@ -77,10 +85,9 @@ def converge(client, requests, check_mode):
         try:
             current = _read_api_stages(client, rest_api_id, [request["stage_name"] for request in api_requests])
         except (BotoCoreError, ClientError) as e:
-            api_arn = f"arn:{partition}:apigateway:{region}::/restapis/{rest_api_id}/stages/*"
-            code, message = describe_read_error(e, f"the stages of REST API {rest_api_id}", api_arn)
+            code, message = describe_read_error(e, f"the stages of REST API {rest_api_id}", stage_arn(partition, region, rest_api_id, "*"))
             for request in api_requests:
-                outcome.failures.append(dict(request_identity(request, partition, region), error_code=code, message=message))
+                outcome.failures.append(dict(_identity(request, partition, region), error_code=code, message=message))
             continue
 
         for request in api_requests:
@@ -89,16 +96,8 @@ def converge(client, requests, check_mode):
     return outcome
 
 
-def request_identity(request, partition, region):
-    return {
-        "rest_api_id": request["rest_api_id"],
-        "stage_name": request["stage_name"],
-        "arn": stage_arn(partition, region, request["rest_api_id"], request["stage_name"]),
-    }
-
-
 def _converge_stage(client, request, stage, check_mode, outcome, partition, region):
-    identity = request_identity(request, partition, region)
+    identity = _identity(request, partition, region)
     if stage is None:
         outcome.missing.append(identity)
         return
