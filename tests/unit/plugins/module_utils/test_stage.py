@@ -25,7 +25,8 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage impor
     ],
 )
 def test_arn_uses_the_partition_of_the_client_region(region, expected_arn):
-    partition, client_region = partition_and_region(boto3.client("apigateway", region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"))
+    client = boto3.client("apigateway", region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
+    partition, client_region = partition_and_region(client)
     assert stage_arn(partition, client_region, "a1b2c3d4e5", "prod") == expected_arn
 
 

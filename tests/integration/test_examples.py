@@ -1,0 +1,105 @@
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every module's EXAMPLES run, as written, against the local AWS and succeed.
+
+The REST API ids and stage names are read from the examples themselves and seeded, so the
+examples and this test cannot drift apart. Credentials and the endpoint come from the AWS_*
+environment, as the examples' note tells users to provide them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from local_aws import seed
+from plays import write_play
+
+MODULES_DIR = Path(__file__).resolve().parents[2] / "plugins" / "modules"
+MODULE_FILES = sorted(MODULES_DIR.glob("*.py")) if MODULES_DIR.is_dir() else []
+REST_API_ID = re.compile(r"^[a-z0-9]{10}$")
+STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def examples_of(path):
+    """The EXAMPLES string of a module file, read without importing the module."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "EXAMPLES" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
+
+
+def walk(value):
+    """Every dict nested anywhere in value."""
+    if isinstance(value, dict):
+        yield value
+        for child in value.values():
+            yield from walk(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from walk(child)
+
+
+def referenced_stages(tasks):
+    """{rest_api_id: set of stage names} named literally in the examples."""
+    found = {}
+    for node in walk(tasks):
+        api_id = node.get("rest_api_id")
+        if isinstance(api_id, str) and REST_API_ID.match(api_id):
+            stages = found.setdefault(api_id, set())
+            stage = node.get("stage_name")
+            if isinstance(stage, str) and STAGE_NAME.match(stage):
+                stages.add(stage)
+    return found
+
+
+def task_names(tasks):
+    """Names of the tasks (not blocks) in a task list, blocks included recursively."""
+    names = []
+    for task in tasks:
+        if any(key in task for key in ("block", "rescue", "always")):
+            for key in ("block", "rescue", "always"):
+                names += task_names(task.get(key) or [])
+        elif task.get("name"):
+            names.append(task["name"])
+    return names
+
+
+def test_every_module_has_examples():
+    assert MODULE_FILES, "no modules in %s" % MODULES_DIR
+    for path in MODULE_FILES:
+        tasks = yaml.safe_load(examples_of(path) or "")
+        assert isinstance(tasks, list) and tasks, "%s has no EXAMPLES tasks" % path.name
+
+
+@pytest.mark.parametrize("module_file", MODULE_FILES, ids=[p.stem for p in MODULE_FILES])
+def test_examples_run(aws, apigw, run_playbook, tmp_path, module_file):
+    tasks = yaml.safe_load(examples_of(module_file) or "")
+    if not tasks:
+        pytest.fail("%s has no EXAMPLES" % module_file.name)
+    stages = referenced_stages(tasks)
+    assert stages, "the examples name no REST API id to seed"
+
+    # Alternate off (absent key) and on, so the examples have changes to make in both directions.
+    apis = []
+    for number, api_id in enumerate(sorted(stages)):
+        names = sorted(stages[api_id]) or ["prod"]
+        apis.append({"name": "example-%d" % number, "id": api_id,
+                     "stages": {name: {"tracing": index % 2 == 1} for index, name in enumerate(names)}})
+    seed(apigw, apis)
+    aws.clear()
+
+    playbook = write_play(tmp_path / ("examples_%s.yml" % module_file.stem), "EXAMPLES of %s" % module_file.stem, tasks)
+
+    run = run_playbook(playbook)
+    assert run.rc == 0, run.describe()
+    failed = [entry for entry in run.entries if entry["status"] == "failed"]
+    assert not failed, failed
+    missing = [name for name in task_names(tasks) if name not in run.results]
+    assert not missing, "examples that did not run: %s\n%s" % (missing, run.describe())
+    assert aws.requests, "the examples made no AWS call"
+    assert {r.region for r in aws.requests} == {"us-east-1"}

@@ -1,0 +1,415 @@
+#!/usr/bin/env python
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A local AWS stand-in for the integration tests and the demo.
+
+It serves moto's WSGI application over real HTTP on 127.0.0.1 (never any other address) on a
+port the kernel picks, in a daemon thread, and records every request it answers, so that a test
+can assert not only on the outcome but on the API calls that produced it ("one GetStages per
+API, no PATCH in check mode, nothing at all on bad input").
+
+One deliberate difference from plain moto: GET /restapis is paged like real API Gateway
+(``limit`` defaults to 25 and is capped at 500, ``position`` continues), because moto returns
+every API in one page and code that forgets to follow ``position`` would otherwise pass.
+
+Typical use::
+
+    from local_aws import LocalAws, seed
+
+    with LocalAws() as aws:
+        apigw = aws.client("apigateway")
+        ids = seed(apigw, [{"name": "orders", "stages": {"prod": {"tracing": True}, "dev": {}}}])
+        ...  # point AWS_ENDPOINT_URL (or endpoint_url) at aws.endpoint_url
+        assert aws.calls("UpdateStage") == 0
+
+``python tools/local_aws.py`` starts a server and prints its endpoint until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import re
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+
+ACCESS_KEY = "testing"
+SECRET_KEY = "testing"
+DEFAULT_REGION = "us-east-1"
+
+# Real API Gateway paging for GetRestApis.
+REST_APIS_DEFAULT_PAGE = 25
+REST_APIS_MAX_PAGE = 500
+
+_CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
+
+# Operation names for the API Gateway (v1, REST API) calls this collection makes or seeds with.
+_APIGW_ROUTES = [
+    ("GET", re.compile(r"^/restapis/?$"), "GetRestApis"),
+    ("POST", re.compile(r"^/restapis/?$"), "CreateRestApi"),
+    ("GET", re.compile(r"^/restapis/[^/]+/?$"), "GetRestApi"),
+    ("GET", re.compile(r"^/restapis/[^/]+/stages/?$"), "GetStages"),
+    ("POST", re.compile(r"^/restapis/[^/]+/stages/?$"), "CreateStage"),
+    ("GET", re.compile(r"^/restapis/[^/]+/stages/[^/]+/?$"), "GetStage"),
+    ("PATCH", re.compile(r"^/restapis/[^/]+/stages/[^/]+/?$"), "UpdateStage"),
+]
+
+# Bodies larger than this are not inspected for a query-protocol Action name.
+_MAX_FORM_BODY = 1024 * 1024
+
+
+@dataclass
+class RecordedRequest:
+    """One request the server answered.
+
+    ``operation`` is the AWS operation name where it can be told (API Gateway REST paths above,
+    ``X-Amz-Target`` for JSON services, ``Action`` for query services such as STS), otherwise
+    ``"<METHOD> <path>"``. ``region`` and ``service`` come from the SigV4 credential scope of the
+    Authorization header; ``account`` is the moto account that the access key belongs to. Any of
+    them is None when the request was unsigned.
+    """
+
+    method: str
+    path: str
+    query: dict = field(default_factory=dict)
+    operation: str = ""
+    service: str | None = None
+    region: str | None = None
+    access_key: str | None = None
+    account: str | None = None
+    status: int | None = None
+    # time.monotonic() on receipt: the clock is system-wide, so a test can match requests to the
+    # time window of an ansible task run by another process.
+    received_at: float = 0.0
+
+
+def operation_name(method, path, service=None, target=None, action=None):
+    """Name the AWS operation behind an HTTP request (see RecordedRequest.operation)."""
+    if target:
+        return target.rsplit(".", 1)[-1]
+    if action:
+        return action
+    if service in (None, "apigateway"):
+        for route_method, pattern, name in _APIGW_ROUTES:
+            if method == route_method and pattern.match(path):
+                return name
+    return "%s %s" % (method, path)
+
+
+def _account_for(access_key):
+    """The moto account an access key acts in (assumed-role keys map to their account)."""
+    if not access_key:
+        return None
+    try:
+        from moto.iam.models import get_account_id_from  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover - moto moved it; the account is a nicety
+        return None
+    return get_account_id_from(access_key)
+
+
+def _encode_position(offset):
+    return base64.urlsafe_b64encode(("local-aws:%d" % offset).encode()).decode()
+
+
+def _decode_position(position):
+    try:
+        text = base64.urlsafe_b64decode(position.encode()).decode()
+        prefix, offset = text.split(":", 1)
+        if prefix != "local-aws":
+            raise ValueError(text)
+        return int(offset)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("Invalid position %r" % position) from exc
+
+
+class _Recorder:
+    """WSGI middleware: records each request, pages GetRestApis like AWS."""
+
+    def __init__(self, app, owner):
+        self.app = app
+        self.owner = owner
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        path = environ.get("PATH_INFO", "") or "/"
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).items()}
+        access_key = service = region = None
+        match = _CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if match:
+            access_key, region, service = match.groups()
+        action = query.get("Action") or self._form_action(environ)
+        record = RecordedRequest(
+            method=method,
+            path=path,
+            query=query,
+            operation=operation_name(method, path, service, environ.get("HTTP_X_AMZ_TARGET"), action),
+            service=service,
+            region=region,
+            access_key=access_key,
+            received_at=time.monotonic(),
+        )
+        try:
+            record.account = _account_for(access_key)
+        except Exception:  # pylint: disable=broad-exception-caught
+            # Never let bookkeeping break the request itself.
+            record.account = None
+        self.owner.record(record)
+
+        if record.operation == "GetRestApis":
+            return self._paged_rest_apis(environ, start_response, record, query)
+
+        def recording_start_response(status, headers, exc_info=None):
+            record.status = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, recording_start_response)
+
+    @staticmethod
+    def _form_action(environ):
+        """The Action of a query-protocol POST (STS, IAM...), leaving the body readable for moto."""
+        if environ.get("REQUEST_METHOD", "").upper() != "POST":
+            return None
+        if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            return None
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if not 0 < length <= _MAX_FORM_BODY:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        values = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        return values.get("Action", [None])[-1]
+
+    def _paged_rest_apis(self, environ, start_response, record, query):
+        try:
+            limit = int(query.get("limit", REST_APIS_DEFAULT_PAGE))
+            offset = _decode_position(query["position"]) if query.get("position") else 0
+        except ValueError as exc:
+            return self._error(start_response, record, 400, "BadRequestException", str(exc))
+        if limit < 1:
+            return self._error(start_response, record, 400, "BadRequestException", "limit must be at least 1")
+        limit = min(limit, REST_APIS_MAX_PAGE, self.owner.rest_apis_page_cap or REST_APIS_MAX_PAGE)
+
+        # Ask moto for everything, then cut the page out of it.
+        inner = dict(environ)
+        inner["QUERY_STRING"] = ""
+        captured = {}
+
+        def capture(status, headers, exc_info=None):  # pylint: disable=unused-argument
+            captured["status"] = status
+            captured["headers"] = headers
+            return lambda data: None
+
+        chunks = self.app(inner, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        status = captured.get("status", "500 INTERNAL SERVER ERROR")
+        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
+        if status.startswith("200"):
+            document = json.loads(body or b"{}")
+            items = document.get("item", [])
+            document["item"] = items[offset:offset + limit]
+            if offset + limit < len(items):
+                document["position"] = _encode_position(offset + limit)
+            else:
+                document.pop("position", None)
+            body = json.dumps(document).encode()
+        headers.append(("Content-Length", str(len(body))))
+        record.status = int(status.split(" ", 1)[0])
+        start_response(status, headers)
+        return [body]
+
+    @staticmethod
+    def _error(start_response, record, code, error_type, message):
+        body = json.dumps({"message": message}).encode()
+        record.status = code
+        start_response("%d Bad Request" % code, [
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", error_type),
+            ("Content-Length", str(len(body))),
+        ])
+        return [body]
+
+
+class LocalAws:
+    """moto over HTTP on 127.0.0.1, with a log of every request.
+
+    - ``endpoint_url``: ``http://127.0.0.1:<port>`` once started.
+    - ``start()`` / ``stop()``, or use it as a context manager.
+    - ``reset()``: forget every AWS resource (moto's /moto-api/reset) and clear the log.
+    - ``client(service, region)``: a boto3 client for this server with the test credentials.
+    - ``requests``: a snapshot list of RecordedRequest, oldest first.
+    - ``calls(operation=None)``: how many requests (of that operation) were recorded.
+    - ``between(start, end)``: requests received in a time.monotonic() window.
+    - ``writes()``: recorded requests that may change state (not GET/HEAD), minus /moto-api ones.
+    - ``rest_apis_page_cap``: set to a small number to force GetRestApis into more pages than
+      the caller's ``limit`` asks for (AWS may always return fewer items than asked).
+    """
+
+    def __init__(self):
+        self._server = None
+        self._thread = None
+        self._lock = threading.Lock()
+        self._requests = []
+        self.rest_apis_page_cap = None
+        self.endpoint_url = None
+
+    # Life cycle
+    def start(self):
+        """Start serving; returns self. The port is bound before this returns."""
+        if self._server is not None:
+            return self
+        # Imported here so that importing this module (e.g. for seed()) stays cheap.
+        # pylint: disable=import-outside-toplevel
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        app = _Recorder(DomainDispatcherApplication(create_backend_app), self)
+        # Port 0: the kernel picks a free port when binding, so there is no check-then-bind race.
+        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+        host, port = self._server.server_address[:2]
+        self.endpoint_url = "http://%s:%d" % (host, port)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Stop serving and release the port."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def reset(self):
+        """Delete every resource in every account and region, then clear the request log."""
+        request = urllib.request.Request(self.endpoint_url + "/moto-api/reset", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:  # nosec - our own loopback server
+            response.read()
+        self.clear()
+
+    # Request log
+    def record(self, request):
+        """Called by the middleware for each request."""
+        with self._lock:
+            self._requests.append(request)
+
+    def clear(self):
+        """Clear the request log (the AWS resources stay)."""
+        with self._lock:
+            self._requests = []
+
+    @property
+    def requests(self):
+        """A copy of the request log, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def between(self, start, end):
+        """Requests received in the time.monotonic() window [start, end]."""
+        return [r for r in self.requests if start <= r.received_at <= end]
+
+    def calls(self, operation=None):
+        """How many requests were recorded, or how many of one operation (e.g. "UpdateStage")."""
+        return len([r for r in self.requests if operation is None or r.operation == operation])
+
+    def writes(self):
+        """Requests that may change state: method not GET/HEAD, /moto-api excluded."""
+        return [r for r in self.requests if r.method not in ("GET", "HEAD") and not r.path.startswith("/moto-api")]
+
+    # Clients
+    def client(self, service, region=DEFAULT_REGION):
+        """A boto3 client for ``service`` that talks to this server."""
+        import boto3  # pylint: disable=import-outside-toplevel
+
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
+
+    def env(self, region=DEFAULT_REGION):
+        """Environment variables that point AWS SDKs (and so amazon.aws modules) here."""
+        return {
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_REGION": region,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+        }
+
+
+def seed(client, apis):
+    """Create REST APIs and stages through an apigateway ``client``; returns their ids in order.
+
+    ``apis`` is a list of dicts::
+
+        {"name": "orders",
+         "id": "a1b2c3d4e5",            # optional: moto uses it as the REST API id
+         "tags": {"Team": "payments"},  # optional
+         "stages": {"prod": {"tracing": True, "tags": {"Env": "prod"}},
+                    "dev": {}}}
+
+    A stage whose ``tracing`` is false or absent is created WITHOUT tracingEnabled, so moto
+    leaves the key out of the stage, like a stage that never had tracing set; code under test
+    must read that as false. The stages point at a made-up deployment id (moto does not check it).
+    """
+    ids = []
+    for api in apis:
+        tags = dict(api.get("tags") or {})
+        if api.get("id"):
+            tags["_custom_id_"] = api["id"]
+        kwargs = {"name": api["name"]}
+        if tags:
+            kwargs["tags"] = tags
+        api_id = client.create_rest_api(**kwargs)["id"]
+        if api.get("id") and api_id != api["id"]:
+            raise RuntimeError("moto did not honour the custom id %s (got %s)" % (api["id"], api_id))
+        for stage_name, stage in (api.get("stages") or {}).items():
+            stage = stage or {}
+            stage_kwargs = {"restApiId": api_id, "stageName": stage_name, "deploymentId": stage.get("deployment_id", "dep000")}
+            if stage.get("tracing"):
+                stage_kwargs["tracingEnabled"] = True
+            if stage.get("tags"):
+                stage_kwargs["tags"] = dict(stage["tags"])
+            client.create_stage(**stage_kwargs)
+        ids.append(api_id)
+    return ids
+
+
+def main():
+    """Serve until interrupted, printing the endpoint and how to use it."""
+    with LocalAws() as aws:
+        print("Local AWS (moto) listening on %s" % aws.endpoint_url)
+        for key, value in aws.env().items():
+            print("export %s=%s" % (key, value))
+        print("Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
