@@ -23,7 +23,7 @@ description:
   - Supports check mode (no UpdateStage call is made; RV(changed) says what would change) and diff mode
     (a before/after of C(tracing_enabled) per stage that changes, headed C(<rest_api_id>/<stage_name>)).
 author:
-  - cloudops.apigw_tracing maintainers
+  - Cloudops Maintainers (@cloudops)
 options:
   rest_api_id:
     description:
@@ -227,7 +227,7 @@ failures:
 stage:
   description:
     - The stage after the change (in check mode, as it would be), with the keys
-      M(cloudops.apigw_tracing.apigw_stage_tracing_info) returns except RV(stages[].rest_api_name).
+      M(cloudops.apigw_tracing.apigw_stage_tracing_info) returns, except C(rest_api_name).
     - Only in the single-stage form, when the stage exists.
   returned: when O(rest_api_id) and O(stage_name) are given and the stage exists
   type: dict

@@ -19,7 +19,7 @@ description:
     C(tracingEnabled) setting.
   - Throttling (C(TooManyRequestsException)) and transient errors are retried with jittered backoff.
 author:
-  - cloudops.apigw_tracing maintainers
+  - Cloudops Maintainers (@cloudops)
 options:
   rest_api_id:
     description:

@@ -1,0 +1,169 @@
+# Build and test entry points for the cloudops.apigw_tracing collection.
+#
+# `make test` on a machine with only python3.11, git and make installs every tool
+# into git-ignored folders (.venv/, .build/, plus ansible-test's own cache under
+# ~/.ansible/test/) and runs every gate. Nothing here needs Ansible Galaxy or
+# ci-files.testing.ansible.com; PyPI is the only registry used.
+#
+#   make deps            venv + tools, amazon.aws, get-pip shims (idempotent, stamped)
+#   make lint            ansible-lint --profile production (offline)
+#   make sanity          ansible-test sanity on a staged copy of the collection
+#   make units           ansible-test units on a staged copy of the collection
+#   make integration     pytest tests/integration (moto stands in for AWS)
+#   make changelog-lint  antsibull-changelog lint
+#   make docs            ansible-doc renders every module
+#   make test            deps, then every gate above; non-zero if any gate failed
+#   make demo            tools/demo.py
+#   make clean           remove .venv, .build, tests/output and tool caches
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+# ---- configuration --------------------------------------------------------
+PYTHON ?= python3
+PY_VERSION ?= 3.11
+COLLECTION := cloudops.apigw_tracing
+NAMESPACE := cloudops
+NAME := apigw_tracing
+# The `ansible` package on PyPI whose bundled amazon.aws we extract (12.3.0 bundles amazon.aws 10.1.2).
+ANSIBLE_PKG_VERSION ?= 12.3.0
+# pip versions ansible-test bootstraps into its venvs: 24.2 (ansible-core 2.19), 25.2 (2.21).
+GET_PIP_VERSIONS ?= 24.2 25.2
+ANSIBLE_TEST_CACHE ?= $(HOME)/.ansible/test/cache
+# Extra options, e.g. `make sanity SANITY_OPTS='--test pylint'` or `make units UNITS_OPTS='-v'`.
+SANITY_OPTS ?=
+UNITS_OPTS ?=
+PYTEST_OPTS ?=
+LINT_OPTS ?=
+# Set to 1 to let units/docs pass when there are no unit tests / modules yet (bootstrap only).
+ALLOW_EMPTY ?= 0
+
+VENV := $(CURDIR)/.venv
+VBIN := $(VENV)/bin
+VPY := $(VBIN)/python
+BUILD := $(CURDIR)/.build
+DL_CACHE := $(BUILD)/cache
+COLLECTIONS := $(BUILD)/collections
+AMAZON_AWS := $(COLLECTIONS)/ansible_collections/amazon/aws
+SELF_LINK := $(COLLECTIONS)/ansible_collections/$(NAMESPACE)/$(NAME)
+AT_ROOT := $(BUILD)/ansible-test
+AT_COLL := $(AT_ROOT)/ansible_collections/$(NAMESPACE)/$(NAME)
+
+DEPS_STAMP := $(VENV)/.deps.stamp
+AWS_STAMP := $(AMAZON_AWS)/.extracted-from-ansible-$(ANSIBLE_PKG_VERSION)
+REQ_FILES := requirements.txt test-requirements.txt $(wildcard tests/unit/requirements.txt tests/integration/requirements.txt)
+
+# Environment for every tool: the venv first on PATH (so `python3.11`, `ansible-*`,
+# `shellcheck` are the venv's), and only our collections tree for Ansible.
+TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
+	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
+	ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=false
+
+GATES := lint sanity units integration changelog-lint docs
+
+.PHONY: all deps lint sanity units integration changelog-lint docs test demo clean stage get-pip-shims $(addprefix gate-,$(GATES))
+
+all: test
+
+# ---- deps -----------------------------------------------------------------
+deps: $(DEPS_STAMP) $(AWS_STAMP) get-pip-shims
+	@mkdir -p "$(dir $(SELF_LINK))"
+	@if [ "$$(readlink "$(SELF_LINK)" 2>/dev/null)" != "$(CURDIR)" ]; then \
+		rm -rf "$(SELF_LINK)"; ln -s "$(CURDIR)" "$(SELF_LINK)"; \
+		echo "linked $(SELF_LINK) -> $(CURDIR)"; fi
+
+$(DEPS_STAMP): $(REQ_FILES)
+	@if ! "$(VPY)" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PY_VERSION)".split("."))))' 2>/dev/null; then \
+		echo "creating $(VENV) with $$($(PYTHON) -V)"; rm -rf "$(VENV)"; \
+		$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PY_VERSION)".split("."))))' \
+			|| { echo "ERROR: $(PYTHON) is not Python $(PY_VERSION); run make PYTHON=python$(PY_VERSION)" >&2; exit 1; }; \
+		$(PYTHON) -m venv "$(VENV)"; fi
+	"$(VPY)" -m pip install --disable-pip-version-check --quiet $(addprefix -r ,$(REQ_FILES)) 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+	@"$(VPY)" -m pip check
+	@touch "$@"
+
+$(AWS_STAMP): tools/bootstrap/fetch_amazon_aws.py | $(DEPS_STAMP)
+	"$(VPY)" tools/bootstrap/fetch_amazon_aws.py --python "$(VPY)" --ansible-version $(ANSIBLE_PKG_VERSION) \
+		--cache "$(DL_CACHE)" --dest "$(COLLECTIONS)" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+	@touch "$@"
+
+# Cheap when done: only fetches a missing wheel or rewrites a changed shim.
+get-pip-shims: | $(DEPS_STAMP)
+	@"$(VPY)" tools/bootstrap/get_pip_offline.py --seed-dir "$(ANSIBLE_TEST_CACHE)" \
+		--versions $(GET_PIP_VERSIONS) --python "$(VPY)" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+
+# ---- gates ----------------------------------------------------------------
+# ansible-lint (config in .ansible-lint), plus shellcheck on shell scripts ansible-test's
+# shellcheck sanity test does not see (it only checks *.sh files).
+lint: deps
+	@rc=0; \
+	echo "+ ansible-lint --profile production --offline"; \
+	$(TOOL_ENV) ansible-lint --profile production --offline --nocolor $(LINT_OPTS) || rc=1; \
+	echo "+ shellcheck .ci/run"; \
+	$(TOOL_ENV) shellcheck .ci/run && echo "shellcheck: ok" || rc=1; \
+	exit $$rc
+
+# Fresh real copy of the collection (tracked + untracked-not-ignored files) with amazon.aws beside it.
+stage: deps
+	@"$(VPY)" tools/bootstrap/stage_collection.py --src "$(CURDIR)" --root "$(AT_ROOT)" \
+		--name $(COLLECTION) --link "amazon.aws=$(AMAZON_AWS)"
+
+sanity: stage
+	cd "$(AT_COLL)" && $(TOOL_ENV) ansible-test sanity --python $(PY_VERSION) --color no $(SANITY_OPTS)
+
+units: stage
+	@if [ -z "$$(find tests/unit -name 'test_*.py' 2>/dev/null | head -1)" ]; then \
+		if [ "$(ALLOW_EMPTY)" = 1 ]; then echo "WARNING: no unit tests under tests/unit (ALLOW_EMPTY=1)"; exit 0; fi; \
+		echo "ERROR: no unit tests (tests/unit/**/test_*.py)" >&2; exit 1; fi; \
+	cd "$(AT_COLL)" && $(TOOL_ENV) ansible-test units --python $(PY_VERSION) --color no $(UNITS_OPTS)
+
+integration: deps
+	$(TOOL_ENV) "$(VPY)" -m pytest tests/integration $(PYTEST_OPTS)
+
+changelog-lint: deps
+	$(TOOL_ENV) antsibull-changelog lint
+
+docs: deps
+	@modules=$$(find plugins/modules -maxdepth 1 -name '*.py' ! -name '__init__.py' -printf '%f\n' 2>/dev/null | sed 's/\.py$$//' | sort); \
+	if [ -z "$$modules" ]; then \
+		if [ "$(ALLOW_EMPTY)" = 1 ]; then echo "WARNING: no modules in plugins/modules (ALLOW_EMPTY=1)"; exit 0; fi; \
+		echo "ERROR: no modules in plugins/modules" >&2; exit 1; fi; \
+	failed=0; \
+	for m in $$modules; do \
+		fqcn="$(COLLECTION).$$m"; \
+		if out=$$($(TOOL_ENV) ansible-doc -t module "$$fqcn" 2>&1) \
+			&& grep -q "^> MODULE $$fqcn" <<<"$$out" \
+			&& ! grep -qiE '^\[(ERROR|WARNING)\]|^ERROR!' <<<"$$out"; then \
+			echo "ok   ansible-doc $$fqcn ($$(wc -l <<<"$$out") lines)"; \
+		else \
+			echo "FAIL ansible-doc $$fqcn"; echo "$$out" | sed 's/^/    /'; failed=1; \
+		fi; \
+	done; \
+	exit $$failed
+
+# ---- aggregate ------------------------------------------------------------
+# Runs every gate even after one fails, prints a summary, exits non-zero on any failure.
+test: deps
+	@results=(); rc=0; start_all=$$(date +%s); \
+	for gate in $(GATES); do \
+		printf '\n%s\n==> %s\n%s\n' "$$(printf '=%.0s' {1..72})" "$$gate" "$$(printf '=%.0s' {1..72})"; \
+		start=$$(date +%s); \
+		if $(MAKE) --no-print-directory $$gate; then status=PASS; else status=FAIL; rc=1; fi; \
+		secs=$$(( $$(date +%s) - start )); \
+		printf '<== %s: %s (%ss)\n' "$$gate" "$$status" "$$secs"; \
+		results+=("$$(printf '%-16s %s %5ss' "$$gate" "$$status" "$$secs")"); \
+	done; \
+	printf '\n%s\nSummary (%ss in all)\n' "$$(printf '=%.0s' {1..72})" "$$(( $$(date +%s) - start_all ))"; \
+	printf '  %s\n' "$${results[@]}"; \
+	passed=$$(printf '%s\n' "$${results[@]}" | grep -c ' PASS ' || true); \
+	printf 'gates: %s passed, %s failed\n' "$$passed" "$$(( $(words $(GATES)) - passed ))"; \
+	exit $$rc
+
+demo: deps
+	$(TOOL_ENV) "$(VPY)" tools/demo.py
+
+clean:
+	rm -rf "$(VENV)" "$(BUILD)" tests/output .ansible .pytest_cache
