@@ -43,10 +43,7 @@ def tracing_by_stage(apigw):
 
 
 def run_playbook(aws, *args):
-    # Only the local endpoint's settings: a profile or real keys in the caller's environment must not
-    # mix in, and nothing may fall back to the EC2 metadata service.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.update(aws.env(), AWS_EC2_METADATA_DISABLED="true")
+    env = dict(os.environ, **aws.env())
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".build", "collections"))
     env["ANSIBLE_LOCALHOST_WARNING"] = "false"
     env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
@@ -65,6 +62,11 @@ def expect(condition, what):
 
 
 def main():
+    # Only the local endpoint's settings count: a profile or real keys in the caller's environment
+    # must not mix in, and nothing may fall back to the EC2 metadata service.
+    for key in [key for key in os.environ if key.startswith("AWS_")]:
+        del os.environ[key]
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     results = []
     with LocalAws() as aws:
         apigw = aws.client("apigateway")
