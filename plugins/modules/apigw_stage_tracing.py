@@ -271,9 +271,21 @@ def input_problems(params):
     return stage_list_problems(params["stages"])
 
 
+# The message names this many failures; all of them are in the failures return value.
+MESSAGE_FAILURES_SHOWN = 10
+
+
 def failure_message(failures, total):
-    details = "; ".join(failure["message"] for failure in failures)
+    details = "; ".join(failure["message"] for failure in failures[:MESSAGE_FAILURES_SHOWN])
+    if len(failures) > MESSAGE_FAILURES_SHOWN:
+        details += f"; and {len(failures) - MESSAGE_FAILURES_SHOWN} more, listed in failures"
     return f"{len(failures)} of {total} stages could not be converged: {details}"
+
+
+def missing_failure(missing, region):
+    label = f"{missing['rest_api_id']}/{missing['stage_name']}"
+    message = f"Stage {label} does not exist in {region} (no such REST API or stage; ignore_missing=true lists it in missing instead)"
+    return dict(missing, error_code="NotFoundException", message=message)
 
 
 def main():
@@ -309,12 +321,10 @@ def main():
     client = apigateway_client(module)
     outcome = converge(client, requests, module.check_mode)
 
+    partition, region = partition_and_region(client)
     failures = list(outcome.failures)
     if not params["ignore_missing"]:
-        failures.extend(
-            dict(missing, error_code="NotFoundException", message=f"Stage {missing['rest_api_id']}/{missing['stage_name']} does not exist")
-            for missing in outcome.missing
-        )
+        failures.extend(missing_failure(missing, region) for missing in outcome.missing)
 
     result = dict(changed=outcome.changed, stages=outcome.stages, missing=outcome.missing)
     single = params["stages"] is None
@@ -324,7 +334,6 @@ def main():
     if single:
         after = outcome.stages_after.get((params["rest_api_id"], params["stage_name"]))
         if after is not None:
-            partition, region = partition_and_region(client)
             stage = normalize_stage(after, params["rest_api_id"], None, partition, region)
             del stage["rest_api_name"]
             result["stage"] = stage

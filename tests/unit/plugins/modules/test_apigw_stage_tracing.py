@@ -91,3 +91,17 @@ def test_single_form_returns_the_stage_after(run_module, stubbed):
             "changed": True,
         }
     ]
+
+
+def test_many_failures_are_summarised_in_msg_and_all_returned(run_module, stubbed):
+    client, stubber = stubbed
+    names = [f"s{index:02d}" for index in range(13)]
+    stubber.add_response("get_stages", {"item": []}, {"restApiId": API})
+
+    result = run_module(module, {"stages": [{"rest_api_id": API, "stage_name": name} for name in names]}, client=client)
+
+    assert result["msg"].startswith("13 of 13 stages could not be converged: ")
+    assert result["msg"].endswith("; and 3 more, listed in failures")
+    assert f"Stage {API}/s09 does not exist in us-east-1" in result["msg"]
+    assert f"{API}/s10" not in result["msg"]
+    assert [failure["stage_name"] for failure in result["failures"]] == names
