@@ -11,7 +11,7 @@
 #   make units           ansible-test units on a staged copy of the collection
 #   make integration     pytest tests/integration (moto stands in for AWS)
 #   make changelog-lint  antsibull-changelog lint
-#   make docs            ansible-doc renders every module
+#   make docs            ansible-doc renders every module, plugin and role
 #   make test            deps, then every gate above; non-zero if any gate failed
 #   make demo            tools/demo.py
 #   make clean           remove .venv, .build, tests/output and tool caches
@@ -127,21 +127,31 @@ changelog-lint: deps
 	$(TOOL_ENV) antsibull-changelog lint
 
 docs: deps
-	@modules=$$(find plugins/modules -maxdepth 1 -name '*.py' ! -name '__init__.py' -printf '%f\n' 2>/dev/null | sed 's/\.py$$//' | sort); \
-	if [ -z "$$modules" ]; then \
-		if [ "$(ALLOW_EMPTY)" = 1 ]; then echo "WARNING: no modules in plugins/modules (ALLOW_EMPTY=1)"; exit 0; fi; \
-		echo "ERROR: no modules in plugins/modules" >&2; exit 1; fi; \
-	failed=0; \
-	for m in $$modules; do \
-		fqcn="$(COLLECTION).$$m"; \
-		if out=$$($(TOOL_ENV) ansible-doc -t module "$$fqcn" 2>&1) \
-			&& grep -q "^> MODULE $$fqcn" <<<"$$out" \
+	@failed=0; found=0; \
+	for spec in module:plugins/modules inventory:plugins/inventory filter:plugins/filter; do \
+		type=$${spec%%:*}; dir=$${spec#*:}; \
+		for name in $$(find "$$dir" -maxdepth 1 -name '*.py' ! -name '__init__.py' -printf '%f\n' 2>/dev/null | sed 's/\.py$$//' | sort); do \
+			found=$$((found + 1)); fqcn="$(COLLECTION).$$name"; \
+			if out=$$($(TOOL_ENV) ansible-doc -t $$type "$$fqcn" 2>&1) \
+				&& grep -q "$$fqcn" <<<"$$out" \
+				&& ! grep -qiE '^\[(ERROR|WARNING)\]|^ERROR!' <<<"$$out"; then \
+				echo "ok   ansible-doc -t $$type $$fqcn ($$(wc -l <<<"$$out") lines)"; \
+			else \
+				echo "FAIL ansible-doc -t $$type $$fqcn"; echo "$$out" | sed 's/^/    /'; failed=1; \
+			fi; \
+		done; \
+	done; \
+	for role in $$(find roles -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort); do \
+		found=$$((found + 1)); fqcn="$(COLLECTION).$$role"; \
+		if out=$$($(TOOL_ENV) ansible-doc -t role "$$fqcn" 2>&1) \
+			&& grep -q "ENTRY POINT: \*main\*" <<<"$$out" \
 			&& ! grep -qiE '^\[(ERROR|WARNING)\]|^ERROR!' <<<"$$out"; then \
-			echo "ok   ansible-doc $$fqcn ($$(wc -l <<<"$$out") lines)"; \
+			echo "ok   ansible-doc -t role $$fqcn ($$(wc -l <<<"$$out") lines)"; \
 		else \
-			echo "FAIL ansible-doc $$fqcn"; echo "$$out" | sed 's/^/    /'; failed=1; \
+			echo "FAIL ansible-doc -t role $$fqcn"; echo "$$out" | sed 's/^/    /'; failed=1; \
 		fi; \
 	done; \
+	if [ $$found = 0 ] && [ "$(ALLOW_EMPTY)" != 1 ]; then echo "ERROR: nothing to document" >&2; exit 1; fi; \
 	exit $$failed
 
 # ---- aggregate ------------------------------------------------------------

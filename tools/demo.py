@@ -3,62 +3,76 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """`make demo`: the collection's main job end to end, against a local AWS stand-in.
 
-Starts moto on 127.0.0.1, seeds a few REST APIs whose stages have tracing on and off, then runs the
-playbook cloudops.apigw_tracing.region_tracing three times, as a user would: an audit
-(--check --diff, nothing changes), the enforcement, and a second enforcement that finds nothing to do.
-After each run it checks the server's state and prints the API calls the run made, and it exits
-non-zero if anything is not as it should be.
+Starts moto on 127.0.0.1 and seeds three accounts x two regions of REST API stages (tracing on, off,
+never set, one exempt by tag, one by an exemption, one skipped by a rule; see sweep_world.py). Then,
+as a user would with an inventory file of accounts:
+
+1. audits (cloudops.apigw_tracing.audit --diff): shows each stage that would change, changes nothing;
+2. enforces (cloudops.apigw_tracing.enforce --diff);
+3. audits again, which finds every stage compliant.
+
+After each run it checks the server and the report, prints the report's summary and the API calls the
+run made, and exits non-zero if anything is not as it should be. The reports stay in .build/demo/.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import yaml
 
 from local_aws import LocalAws
-from local_aws import seed
+from sweep_world import AUDIT_TRUTH
+from sweep_world import POLICY
+from sweep_world import accounts_inventory
+from sweep_world import seed_estate
+from sweep_world import tracing_state
+from sweep_world import write_yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLAYBOOK = "cloudops.apigw_tracing.region_tracing"
-
-WORLD = [
-    {"name": "orders", "id": "a1b2c3d4e5", "stages": {"prod": {"tracing": True, "tags": {"Env": "prod"}}, "staging": {"tags": {"Env": "staging"}}}},
-    {"name": "billing", "id": "f6g7h8i9j0", "stages": {"prod": {}, "v1": {"tracing": True}}},
-    {"name": "inventory", "stages": {"prod": {}}},
-]
+ROOT = Path(__file__).resolve().parent.parent
+WORKDIR = ROOT / ".build" / "demo"
 
 
 def banner(text):
     print("\n" + "=" * 100 + "\n== " + text + "\n" + "=" * 100, flush=True)
 
 
-def tracing_by_stage(apigw):
-    states = {}
-    for api in apigw.get_rest_apis(limit=500)["items"]:
-        for stage in apigw.get_stages(restApiId=api["id"])["item"]:
-            states[f"{api['name']}/{stage['stageName']}"] = bool(stage.get("tracingEnabled", False))
-    return states
-
-
-def run_playbook(aws, *args):
-    env = dict(os.environ, **aws.env())
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".build", "collections"))
-    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
-    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
-    command = ["ansible-playbook", PLAYBOOK, *args]
-    print("$ " + " ".join(command), flush=True)
-    aws.clear()
-    completed = subprocess.run(command, env=env, check=False)
-    calls = collections.Counter(request.operation for request in aws.requests)
-    print("API calls made by this run: " + ", ".join(f"{op} {n}" for op, n in sorted(calls.items())), flush=True)
-    return completed.returncode, calls
-
-
 def expect(condition, what):
     print(("ok:     " if condition else "FAILED: ") + what, flush=True)
     return condition
+
+
+def run_playbook(aws, playbook, report_dir, *args):
+    env = dict(os.environ, **aws.env())
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".build" / "collections"))
+    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
+    env["ANSIBLE_RETRY_FILES_ENABLED"] = "false"
+    command = ["ansible-playbook", playbook, "-i", "accounts.yml", "-e", "@policy.yml",
+               "-e", "tracing_sweep_report_dir=" + report_dir, *args]
+    print("$ " + " ".join(command), flush=True)
+    aws.clear()
+    completed = subprocess.run(command, env=env, cwd=str(WORKDIR), check=False)
+    calls = collections.Counter(request.operation for request in aws.requests)
+    print("API calls made by this run: " + ", ".join(f"{op} {n}" for op, n in sorted(calls.items())), flush=True)
+    report_path = WORKDIR / report_dir / "report.json"
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else None
+    return completed.returncode, calls, report
+
+
+def show_summary(report_dir):
+    """The summary table at the top of report.md, as a person would read it."""
+    markdown = (WORKDIR / report_dir / "report.md").read_text(encoding="utf-8")
+    print("\n--- " + str(WORKDIR / report_dir / "report.md") + " (summary) ---")
+    lines = markdown.splitlines()
+    # Up to the second section: the title and the summary, not the per-stage tables.
+    sections = [number for number, line in enumerate(lines) if line.startswith("## ")] + [len(lines), len(lines)]
+    print("\n".join(lines[:sections[1]]).strip(), flush=True)
 
 
 def main():
@@ -67,35 +81,51 @@ def main():
     for key in [key for key in os.environ if key.startswith("AWS_")]:
         del os.environ[key]
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    shutil.rmtree(WORKDIR, ignore_errors=True)
+    WORKDIR.mkdir(parents=True)
+    write_yaml(WORKDIR / "accounts.yml", accounts_inventory())
+    write_yaml(WORKDIR / "policy.yml", POLICY)
+    would_enable = sorted(key for key, (_before, action) in AUDIT_TRUTH.items() if action == "would_enable")
+
     results = []
     with LocalAws() as aws:
-        apigw = aws.client("apigateway")
-        seed(apigw, WORLD)
-        before = tracing_by_stage(apigw)
-        off = sorted(name for name, on in before.items() if not on)
+        seed_estate(aws)
+        before = tracing_state(aws)
+        banner(f"A local AWS (moto) on {aws.endpoint_url}: 3 accounts x 2 regions, {len(before)} REST API stages")
+        print(f"Inventory ({WORKDIR / 'accounts.yml'}):\n" + (WORKDIR / "accounts.yml").read_text(encoding="utf-8"))
+        print(f"Policy ({WORKDIR / 'policy.yml'}):\n" + yaml.safe_dump(POLICY, sort_keys=False))
 
-        banner(f"A local AWS (moto) on {aws.endpoint_url}: {len(before)} REST API stages, tracing off on {', '.join(off)}")
-        for key, value in aws.env().items():
-            print(f"  {key}={value}")
-
-        banner("1. Audit: what would change (check mode, diff). Nothing is written.")
-        rc, calls = run_playbook(aws, "--check", "--diff")
+        banner("1. Audit: what would change (check mode, diff). Nothing is changed in AWS.")
+        rc, calls, report = run_playbook(aws, "cloudops.apigw_tracing.audit", "1-audit", "--diff")
         results.append(expect(rc == 0, "the audit run succeeded"))
-        results.append(expect(calls["UpdateStage"] == 0, "no UpdateStage call in check mode"))
-        results.append(expect(tracing_by_stage(apigw) == before, "the server is unchanged"))
+        results.append(expect(calls["UpdateStage"] == 0, "no UpdateStage call in the audit"))
+        results.append(expect(tracing_state(aws) == before, "the server is unchanged"))
+        found = {(r["account_id"], r["region"], r["rest_api_id"], r["stage_name"]): (r["tracing_enabled_before"], r["action"])
+                 for r in (report or {}).get("stages", [])}
+        results.append(expect(found == AUDIT_TRUTH, f"the report matches the seeded truth stage by stage ({len(AUDIT_TRUTH)} stages)"))
+        if report:
+            show_summary("1-audit")
 
-        banner("2. Enforce: turn tracing on where it is off, in one module call")
-        rc, calls = run_playbook(aws, "--diff")
+        banner("2. Enforce: converge every target, one module call per target")
+        rc, calls, report = run_playbook(aws, "cloudops.apigw_tracing.enforce", "2-enforce", "--diff")
         results.append(expect(rc == 0, "the enforcement run succeeded"))
-        results.append(expect(calls["UpdateStage"] == len(off), f"one UpdateStage per stage that was off ({len(off)})"))
-        results.append(expect(all(tracing_by_stage(apigw).values()), "every stage now has tracing on"))
+        results.append(expect(calls["UpdateStage"] == len(would_enable), f"one UpdateStage per stage to change ({len(would_enable)})"))
+        after = tracing_state(aws)
+        results.append(expect(after == {k: (True if k in would_enable else v) for k, v in before.items()},
+                              "exactly those stages changed; exempt and skipped stages were left alone"))
 
-        banner("3. Enforce again: nothing left to do")
-        rc, calls = run_playbook(aws)
-        results.append(expect(rc == 0, "the second run succeeded"))
-        results.append(expect(calls["UpdateStage"] == 0, "no UpdateStage call: the run changed nothing"))
+        banner("3. Audit again: every stage has its desired state")
+        rc, calls, report = run_playbook(aws, "cloudops.apigw_tracing.audit", "3-audit")
+        results.append(expect(rc == 0, "the audit run succeeded"))
+        summary = (report or {}).get("summary", {})
+        results.append(expect(summary.get("compliance_percent") == 100.0 and summary.get("noncompliant") == 0, "100% compliance"))
+        if report:
+            show_summary("3-audit")
+    print("\nLocal AWS stopped.")
 
-    banner("Demo " + ("passed" if all(results) else "FAILED"))
+    banner("Demo " + ("passed" if all(results) else "FAILED") + f"; reports in {WORKDIR}/{{1-audit,2-enforce,3-audit}}/")
+    for path in sorted(WORKDIR.glob("*/report.*")):
+        print(f"  {path}")
     return 0 if all(results) else 1
 
 

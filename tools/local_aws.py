@@ -83,6 +83,8 @@ class RecordedRequest:
     access_key: str | None = None
     account: str | None = None
     status: int | None = None
+    # RoleArn of an STS AssumeRole request (other form fields, such as ExternalId, are not kept).
+    role_arn: str | None = None
     # time.monotonic() on receipt: the clock is system-wide, so a test can match requests to the
     # time window of an ansible task run by another process.
     received_at: float = 0.0
@@ -142,7 +144,8 @@ class _Recorder:
         match = _CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
         if match:
             access_key, region, service = match.groups()
-        action = query.get("Action") or self._form_action(environ)
+        form = self._form_values(environ)
+        action = query.get("Action") or form.get("Action")
         record = RecordedRequest(
             method=method,
             path=path,
@@ -151,6 +154,7 @@ class _Recorder:
             service=service,
             region=region,
             access_key=access_key,
+            role_arn=form.get("RoleArn"),
             received_at=time.monotonic(),
         )
         try:
@@ -160,6 +164,8 @@ class _Recorder:
             record.account = None
         self.owner.record(record)
 
+        if self.owner.denies(record):
+            return self._access_denied(start_response, record)
         if record.operation == "GetRestApis":
             return self._paged_rest_apis(environ, start_response, record, query)
 
@@ -170,22 +176,42 @@ class _Recorder:
         return self.app(environ, recording_start_response)
 
     @staticmethod
-    def _form_action(environ):
-        """The Action of a query-protocol POST (STS, IAM...), leaving the body readable for moto."""
+    def _form_values(environ):
+        """Fields of a query-protocol POST (STS, IAM...), leaving the body readable for moto."""
         if environ.get("REQUEST_METHOD", "").upper() != "POST":
-            return None
+            return {}
         if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-            return None
+            return {}
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return None
+            return {}
         if not 0 < length <= _MAX_FORM_BODY:
-            return None
+            return {}
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)
-        values = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
-        return values.get("Action", [None])[-1]
+        return {key: values[-1] for key, values in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+
+    @staticmethod
+    def _access_denied(start_response, record):
+        """AccessDenied in the shape the caller's protocol expects (REST-JSON for API Gateway, XML for STS)."""
+        record.status = 403
+        if record.service == "apigateway":
+            message = "User: arn:aws:iam::%s:user/local is not authorized to perform: apigateway:%s on resource: %s" % (
+                record.account, record.method, record.path)
+            body = json.dumps({"message": message}).encode()
+            headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "AccessDeniedException")]
+        else:
+            message = "User: arn:aws:iam::%s:user/local is not authorized to perform: %s:%s on resource: %s" % (
+                record.account, record.service, record.operation, record.role_arn or "*")
+            body = (
+                '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+                "<Code>AccessDenied</Code><Message>%s</Message></Error><RequestId>local-aws</RequestId></ErrorResponse>" % message
+            ).encode()
+            headers = [("Content-Type", "text/xml")]
+        headers.append(("Content-Length", str(len(body))))
+        start_response("403 Forbidden", headers)
+        return [body]
 
     def _paged_rest_apis(self, environ, start_response, record, query):
         try:
@@ -247,11 +273,15 @@ class LocalAws:
     - ``endpoint_url``: ``http://127.0.0.1:<port>`` once started.
     - ``start()`` / ``stop()``, or use it as a context manager.
     - ``reset()``: forget every AWS resource (moto's /moto-api/reset) and clear the log.
-    - ``client(service, region)``: a boto3 client for this server with the test credentials.
+    - ``client(service, region, account=None)``: a boto3 client for this server, in moto's default
+      account with the test credentials, or in ``account`` through an assumed role.
     - ``requests``: a snapshot list of RecordedRequest, oldest first.
     - ``calls(operation=None)``: how many requests (of that operation) were recorded.
     - ``between(start, end)``: requests received in a time.monotonic() window.
     - ``writes()``: recorded requests that may change state (not GET/HEAD), minus /moto-api ones.
+    - ``deny(operation, account=None, region=None, role_arn=None)`` / ``allow_all()``: answer
+      AccessDenied to matching requests, as AWS does when IAM says no.
+    - ``assumed_sessions()``: the role sessions (with their secrets) handed out so far.
     - ``rest_apis_page_cap``: set to a small number to force GetRestApis into more pages than
       the caller's ``limit`` asks for (AWS may always return fewer items than asked).
     """
@@ -263,6 +293,7 @@ class LocalAws:
         self._requests = []
         self.rest_apis_page_cap = None
         self.endpoint_url = None
+        self._denials = []
 
     # Life cycle
     def start(self):
@@ -306,6 +337,35 @@ class LocalAws:
         with urllib.request.urlopen(request, timeout=30) as response:  # nosec - our own loopback server
             response.read()
         self.clear()
+        self.allow_all()
+
+    # Access control
+    def deny(self, operation, account=None, region=None, role_arn=None):
+        """Answer AccessDenied to ``operation`` requests (e.g. "AssumeRole", "GetRestApis", "UpdateStage").
+
+        ``account``, ``region`` and ``role_arn`` narrow it down to the requests made in that account
+        (by the credentials' account), in that region, or assuming that role. The denied requests are
+        still recorded, with status 403.
+        """
+        with self._lock:
+            self._denials.append({"operation": operation, "account": account, "region": region, "role_arn": role_arn})
+
+    def allow_all(self):
+        """Forget every deny() rule."""
+        with self._lock:
+            self._denials = []
+
+    def denies(self, request):
+        """Whether a deny() rule matches the request."""
+        with self._lock:
+            denials = list(self._denials)
+        for rule in denials:
+            if rule["operation"] != request.operation:
+                continue
+            if any(rule[key] is not None and rule[key] != getattr(request, key) for key in ("account", "region", "role_arn")):
+                continue
+            return True
+        return False
 
     # Request log
     def record(self, request):
@@ -336,18 +396,44 @@ class LocalAws:
         """Requests that may change state: method not GET/HEAD, /moto-api excluded."""
         return [r for r in self.requests if r.method not in ("GET", "HEAD") and not r.path.startswith("/moto-api")]
 
+    @staticmethod
+    def assumed_sessions():
+        """Every role session moto has handed out since the last reset: dicts of role_arn, external_id,
+        access_key_id, secret_access_key and session_token (for tests that prove no credential leaks)."""
+        from moto.sts.models import sts_backends  # pylint: disable=import-outside-toplevel
+
+        sessions = []
+        for regions in sts_backends.values():
+            for backend in regions.values():
+                for role in backend.assumed_roles:
+                    sessions.append({
+                        "role_arn": role.role_arn,
+                        "external_id": role.external_id,
+                        "access_key_id": role.access_key_id,
+                        "secret_access_key": role.secret_access_key,
+                        "session_token": role.session_token,
+                    })
+        return sessions
+
     # Clients
-    def client(self, service, region=DEFAULT_REGION):
-        """A boto3 client for ``service`` that talks to this server."""
+    def client(self, service, region=DEFAULT_REGION, account=None):
+        """A boto3 client for ``service`` that talks to this server.
+
+        With ``account`` (a 12-digit id) the client acts in that moto account, through credentials
+        of an assumed role there; without it, in moto's default account.
+        """
         import boto3  # pylint: disable=import-outside-toplevel
 
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-        )
+        credentials = {"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": SECRET_KEY}
+        if account is not None:
+            sts = boto3.client("sts", region_name=region, endpoint_url=self.endpoint_url, **credentials)
+            assumed = sts.assume_role(RoleArn="arn:aws:iam::%s:role/local-aws-seed" % account, RoleSessionName="local-aws-seed")["Credentials"]
+            credentials = {
+                "aws_access_key_id": assumed["AccessKeyId"],
+                "aws_secret_access_key": assumed["SecretAccessKey"],
+                "aws_session_token": assumed["SessionToken"],
+            }
+        return boto3.client(service, region_name=region, endpoint_url=self.endpoint_url, **credentials)
 
     def env(self, region=DEFAULT_REGION):
         """Environment variables that point AWS SDKs (and so amazon.aws modules) here."""
@@ -372,7 +458,7 @@ def seed(client, apis):
 
     A stage whose ``tracing`` is false or absent is created WITHOUT tracingEnabled, so moto
     leaves the key out of the stage, like a stage that never had tracing set; code under test
-    must read that as false. The stages point at a made-up deployment id (moto does not check it).
+    must read that as false. ``"explicit": True`` stores the key even when it is false. The stages point at a made-up deployment id (moto does not check it).
     """
     ids = []
     for api in apis:
@@ -388,8 +474,8 @@ def seed(client, apis):
         for stage_name, stage in (api.get("stages") or {}).items():
             stage = stage or {}
             stage_kwargs = {"restApiId": api_id, "stageName": stage_name, "deploymentId": stage.get("deployment_id", "dep000")}
-            if stage.get("tracing"):
-                stage_kwargs["tracingEnabled"] = True
+            if stage.get("tracing") or stage.get("explicit"):
+                stage_kwargs["tracingEnabled"] = bool(stage.get("tracing"))
             if stage.get("tags"):
                 stage_kwargs["tags"] = dict(stage["tags"])
             client.create_stage(**stage_kwargs)

@@ -1,12 +1,8 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The shipped playbook cloudops.apigw_tracing.region_tracing, and `make demo` which drives it."""
+"""The shipped playbook cloudops.apigw_tracing.region_tracing."""
 
 from __future__ import annotations
-
-import os
-import subprocess
-import sys
 
 from conftest import REPO
 from local_aws import seed
@@ -64,12 +60,3 @@ def test_desired_off_turns_every_stage_off(aws, apigw, run_playbook):
 
     assert run.rc == 0, run.describe()
     assert not any(tracing(apigw).values())
-
-
-def test_make_demo_passes():
-    """tools/demo.py is what `make demo` runs; it starts its own local AWS and checks itself."""
-    completed = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "demo.py")], env=dict(os.environ), capture_output=True, text=True, timeout=600, check=False
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "Demo passed" in completed.stdout

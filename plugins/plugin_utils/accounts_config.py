@@ -1,0 +1,507 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Configuration rules and host building of the cloudops.apigw_tracing.accounts inventory plugin.
+
+Pure Python, no AWS and no Ansible: the plugin hands in the option values (and, in organization
+mode, the accounts ListAccounts returned) and gets back problem messages or the hosts to add.
+Every problem names the entry and the rule, e.g.
+``accounts[1].id: must be a 12-digit AWS account id in quotes, got 12345``.
+
+One host is one account x region. Its name is ``<label>_<region>``, the label being the account
+name with every character outside [A-Za-z0-9_-] replaced by '_', or the account id when the
+account has no name. Regions contain no '_', so distinct (label, region) pairs always give
+distinct host names: checking that labels are unique is enough.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from dataclasses import field
+
+# The patterns are ASCII-only on purpose: Python's \w and \d also match non-ASCII letters and
+# digits, which AWS rejects.
+ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$", re.ASCII)
+ROLE_ARN_PATTERN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$", re.ASCII)
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$", re.ASCII)
+EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
+# An IAM role name (1 to 64 characters) after an optional path of the same characters.
+ROLE_NAME_PATTERN = re.compile(r"^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII)
+
+ACCOUNT_ID_RULE = "must be a 12-digit AWS account id in quotes"
+ROLE_ARN_RULE = "must be an IAM role ARN like arn:aws:iam::111111111111:role/Name (partition aws, aws-cn, aws-us-gov, aws-iso or aws-iso-b)"
+REGION_RULE = "must be an AWS region name like us-east-1"
+EXTERNAL_ID_RULE = "must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-"
+ROLE_NAME_RULE = "must be an IAM role name, optionally after a path, like TracingAudit or audit/TracingAudit"
+
+# Organizations is a global service, served from one region of each partition.
+ORGANIZATIONS_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-northwest-1", "aws-us-gov": "us-gov-west-1"}
+DEFAULT_PARTITION = "aws"
+
+ACCOUNT_KEYS = ("external_id", "id", "name", "regions", "role_arn")
+ORGANIZATION_KEYS = ("exclude", "external_id", "partition", "regions", "role_name")
+
+# The account's state in ListAccounts answers. AWS retires ``Status`` on 2026-09-09 in favour of
+# ``State``; read ``State`` when the answer has it.
+ACTIVE = "ACTIVE"
+
+PARENT_GROUP = "tracing_sweep_targets"
+PLUGIN_NAME = "cloudops.apigw_tracing.accounts"
+
+
+class AccountsConfigError(ValueError):
+    """The configuration breaks one or more rules; ``problems`` lists them, one message each."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass
+class Target:
+    """One account to sweep, in every one of its regions.
+
+    ``source`` names the configuration entry (or entries) it came from, for messages.
+    """
+
+    account_id: str
+    regions: list
+    source: str
+    name: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+
+    @property
+    def label(self):
+        return account_label(self.name, self.account_id)
+
+
+@dataclass
+class Host:
+    """One inventory host: its name, its variables and the groups it belongs to."""
+
+    name: str
+    variables: dict = field(default_factory=dict)
+    groups: list = field(default_factory=list)
+
+
+# ---- names -------------------------------------------------------------------------------------
+
+
+def account_label(name, account_id):
+    """The label of an account in host and group names: its name made safe, else its id."""
+    if name:
+        return re.sub(r"[^A-Za-z0-9_-]", "_", name)
+    return account_id
+
+
+def account_group(label):
+    """``account_<label>`` with only the characters Ansible accepts in a group name."""
+    return "account_" + re.sub(r"[^A-Za-z0-9_]", "_", label)
+
+
+def region_group(region):
+    return "region_" + region.replace("-", "_")
+
+
+def host_name(label, region):
+    return "%s_%s" % (label, region)
+
+
+def organization_region(partition):
+    """The region that serves Organizations in a partition (``aws`` when None)."""
+    return ORGANIZATIONS_REGIONS[partition or DEFAULT_PARTITION]
+
+
+# ---- single values -----------------------------------------------------------------------------
+
+
+def _shown(value):
+    """A value as a message shows it: strings quoted, the rest as YAML would write them."""
+    if isinstance(value, str):
+        return repr(str(value))
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _is_str(value):
+    return isinstance(value, str)
+
+
+def account_id_problem(value, path):
+    if _is_str(value) and ACCOUNT_ID_PATTERN.match(value):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML reads an unquoted id as a number, and drops leading zeros on the way.
+        return "%s: %s, got %s (a number: write it in quotes, e.g. id: \"%012d\")" % (path, ACCOUNT_ID_RULE, value, value)
+    return "%s: %s, got %s" % (path, ACCOUNT_ID_RULE, _shown(value))
+
+
+def role_arn_problem(value, path, account_id=None):
+    """Shape of a role ARN and, when ``account_id`` is a valid id, that the ARN is in that account."""
+    match = ROLE_ARN_PATTERN.match(value) if _is_str(value) else None
+    if not match:
+        return "%s: %s, got %s" % (path, ROLE_ARN_RULE, _shown(value))
+    if account_id is not None and match.group(2) != account_id:
+        return "%s: the role is in account %s but the entry's id is %s: a role ARN must be in the account it sweeps" % (path, match.group(2), account_id)
+    return None
+
+
+def region_problem(value, path):
+    if _is_str(value) and REGION_PATTERN.match(value):
+        return None
+    return "%s: %s, got %s" % (path, REGION_RULE, _shown(value))
+
+
+def external_id_problem(value, path):
+    if _is_str(value) and EXTERNAL_ID_PATTERN.match(value):
+        return None
+    # Never echo the value: it is a secret.
+    if _is_str(value) and not 2 <= len(value) <= 1224:
+        return "%s: %s, got %d character%s" % (path, EXTERNAL_ID_RULE, len(value), "" if len(value) == 1 else "s")
+    if _is_str(value):
+        return "%s: %s, got a value with other characters" % (path, EXTERNAL_ID_RULE)
+    return "%s: %s, got a %s" % (path, EXTERNAL_ID_RULE, _type_name(value))
+
+
+def _type_name(value):
+    """A YAML-ish type name (Ansible's loader hands in str, int... subclasses with its own names)."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def regions_problems(value, path):
+    """A list of distinct region names. None means not given and is fine here."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        return ["%s: must be a list of AWS region names, got a %s" % (path, _type_name(value))]
+    problems = []
+    first_seen = {}
+    for index, region in enumerate(value):
+        item_path = "%s[%d]" % (path, index)
+        problem = region_problem(region, item_path)
+        if problem:
+            problems.append(problem)
+        elif region in first_seen:
+            problems.append("%s: region %s is already listed at %s[%d]: list each region once" % (item_path, region, path, first_seen[region]))
+        else:
+            first_seen[region] = index
+    return problems
+
+
+def unknown_keys_problems(mapping, allowed, path):
+    """One message per key of ``mapping`` that is not in ``allowed``, with the closest allowed key."""
+    problems = []
+    for key in mapping:
+        if key in allowed:
+            continue
+        hint = difflib.get_close_matches(str(key), list(allowed), n=1)
+        suggestion = " (did you mean %s?)" % hint[0] if hint else ""
+        if path:
+            problems.append("%s: unknown key %s%s: allowed keys are %s" % (path, _shown(key), suggestion, ", ".join(sorted(allowed))))
+        else:
+            # The top level also takes every credential, cache and constructed option: too many to list.
+            problems.append("unknown option %s%s: ansible-doc -t inventory %s lists the options" % (_shown(key), suggestion, PLUGIN_NAME))
+    return problems
+
+
+# ---- the whole configuration -------------------------------------------------------------------
+
+
+def _account_entry_problems(entry, index, organization_set):
+    path = "accounts[%d]" % index
+    if not isinstance(entry, dict):
+        return ["%s: must be a mapping with at least an id, got a %s" % (path, _type_name(entry))]
+    problems = unknown_keys_problems(entry, ACCOUNT_KEYS, path)
+    if "id" not in entry:
+        problems.append("%s: id is required: the 12-digit AWS account id, in quotes" % path)
+        account_id = None
+    else:
+        problem = account_id_problem(entry["id"], path + ".id")
+        problems.extend([problem] if problem else [])
+        account_id = None if problem else entry["id"]
+
+    name = entry.get("name")
+    if name is not None and not (_is_str(name) and name.strip()):
+        problems.append("%s.name: must be a non-empty string (the account's label in host and group names), got %s" % (path, _shown(name)))
+
+    role_arn = entry.get("role_arn")
+    if role_arn is not None:
+        problem = role_arn_problem(role_arn, path + ".role_arn", account_id)
+        problems.extend([problem] if problem else [])
+
+    external_id = entry.get("external_id")
+    if external_id is not None:
+        problem = external_id_problem(external_id, path + ".external_id")
+        problems.extend([problem] if problem else [])
+        if role_arn is None and not organization_set:
+            problems.append(_external_id_without_role(path))
+
+    if "regions" in entry:
+        problems.extend(regions_problems(entry["regions"], path + ".regions"))
+        if isinstance(entry["regions"], (list, tuple)) and not entry["regions"]:
+            problems.append("%s.regions: is empty: list at least one region, or leave it out to use the top-level regions" % path)
+    return problems
+
+
+def _external_id_without_role(path):
+    return "%s.external_id: is set but the account has no role_arn: an external id only applies when assuming a role" % path
+
+
+def _organization_problems(organization, top_regions):
+    path = "organization"
+    if not isinstance(organization, dict):
+        return ["%s: must be a mapping with at least role_name, got a %s" % (path, _type_name(organization))]
+    problems = unknown_keys_problems(organization, ORGANIZATION_KEYS, path)
+    role_name = organization.get("role_name")
+    partition = organization.get("partition", DEFAULT_PARTITION)
+    if partition not in ORGANIZATIONS_REGIONS:
+        problems.append("%s.partition: must be one of %s, got %s" % (path, ", ".join(ORGANIZATIONS_REGIONS), _shown(partition)))
+        partition = DEFAULT_PARTITION
+    if role_name is None:
+        problems.append("%s.role_name: is required: the role to assume in every account, e.g. TracingAudit or audit/TracingAudit" % path)
+    elif not (_is_str(role_name) and ROLE_NAME_PATTERN.match(role_name)):
+        problems.append("%s.role_name: %s, got %s" % (path, ROLE_NAME_RULE, _shown(role_name)))
+    else:
+        problem = role_arn_problem(organization_role_arn(partition, "0" * 12, role_name), path + ".role_name")
+        if problem:
+            problems.append("%s.role_name: is too long for a role ARN (at most 512 characters of name and path)" % path)
+
+    exclude = organization.get("exclude")
+    if exclude is not None:
+        if not isinstance(exclude, (list, tuple)):
+            problems.append("%s.exclude: must be a list of 12-digit AWS account ids in quotes, got a %s" % (path, _type_name(exclude)))
+        else:
+            for index, account_id in enumerate(exclude):
+                problem = account_id_problem(account_id, "%s.exclude[%d]" % (path, index))
+                problems.extend([problem] if problem else [])
+
+    external_id = organization.get("external_id")
+    if external_id is not None:
+        problem = external_id_problem(external_id, path + ".external_id")
+        problems.extend([problem] if problem else [])
+
+    regions = organization.get("regions")
+    problems.extend(regions_problems(regions, path + ".regions"))
+    if regions is None and not top_regions:
+        problems.append("%s: no regions for the organization's accounts: set regions at the top level or organization.regions" % path)
+    elif isinstance(regions, (list, tuple)) and not regions:
+        problems.append("%s.regions: is empty: list at least one region, or leave it out to use the top-level regions" % path)
+    return problems
+
+
+def config_problems(regions=None, accounts=None, organization=None):
+    """Every rule that can be checked before asking AWS anything; [] when the configuration is fine.
+
+    ``regions``, ``accounts`` and ``organization`` are the plugin's option values (None or empty when
+    not set). With an organization, rules that depend on what ListAccounts returns (an account's
+    regions and external id may come from its organization entry, labels from the account names)
+    are checked by ``resolve_targets``.
+    """
+    problems = regions_problems(regions, "regions")
+    top_regions = regions if isinstance(regions, (list, tuple)) and not problems else []
+
+    if accounts is None:
+        accounts = []
+    if not isinstance(accounts, (list, tuple)):
+        problems.append("accounts: must be a list of accounts, got a %s" % _type_name(accounts))
+        accounts = []
+    if not accounts and organization is None:
+        problems.append("no accounts: list them in accounts, or set organization to list the accounts of an AWS Organization")
+
+    first_seen = {}
+    for index, entry in enumerate(accounts):
+        entry_problems = _account_entry_problems(entry, index, organization is not None)
+        problems.extend(entry_problems)
+        if not isinstance(entry, dict):
+            continue
+        account_id = entry.get("id")
+        if _is_str(account_id) and ACCOUNT_ID_PATTERN.match(account_id):
+            if account_id in first_seen:
+                problems.append(
+                    "accounts[%d].id: account %s is already listed at accounts[%d]: list each account once" % (index, account_id, first_seen[account_id])
+                )
+            else:
+                first_seen[account_id] = index
+        if organization is None and entry.get("regions") is None and not top_regions and not regions_problems(regions, "regions"):
+            problems.append("accounts[%d]: no regions: set regions at the top level or in this entry" % index)
+
+    if organization is not None:
+        problems.extend(_organization_problems(organization, top_regions))
+    return problems
+
+
+def check_config(regions=None, accounts=None, organization=None):
+    """``config_problems`` that raises AccountsConfigError when there is any."""
+    problems = config_problems(regions, accounts, organization)
+    if problems:
+        raise AccountsConfigError(problems)
+
+
+# ---- targets -----------------------------------------------------------------------------------
+
+
+def organization_role_arn(partition, account_id, role_name):
+    return "arn:%s:iam::%s:role/%s" % (partition or DEFAULT_PARTITION, account_id, role_name)
+
+
+def account_state(account):
+    """``State`` of a ListAccounts entry, or its older ``Status`` when ``State`` is absent."""
+    return account.get("State") or account.get("Status")
+
+
+def organization_targets(organization, listed, regions):
+    """Targets for the ACTIVE, not excluded accounts of a ListAccounts answer, in account id order.
+
+    ``organization`` is the validated option, ``listed`` the ``Accounts`` items, ``regions`` the
+    top-level regions (used when organization.regions is not set).
+    """
+    partition = organization.get("partition") or DEFAULT_PARTITION
+    excluded = set(organization.get("exclude") or [])
+    org_regions = organization.get("regions")
+    targets = []
+    for account in sorted(listed, key=lambda item: item["Id"]):
+        if account_state(account) != ACTIVE or account["Id"] in excluded:
+            continue
+        name = account.get("Name") or None
+        targets.append(
+            Target(
+                account_id=account["Id"],
+                name=name,
+                role_arn=organization_role_arn(partition, account["Id"], organization["role_name"]),
+                external_id=organization.get("external_id"),
+                regions=list(org_regions if org_regions is not None else regions or []),
+                source="organization account %s%s" % (account["Id"], " (%s)" % _shown(name) if name else ""),
+            )
+        )
+    return targets
+
+
+def _merge(base, entry, index):
+    """A static entry over its organization target: the entry's keys win, the others stay."""
+    return Target(
+        account_id=base.account_id,
+        name=entry["name"] if entry.get("name") is not None else base.name,
+        role_arn=entry["role_arn"] if entry.get("role_arn") is not None else base.role_arn,
+        external_id=entry["external_id"] if entry.get("external_id") is not None else base.external_id,
+        regions=list(entry["regions"]) if entry.get("regions") is not None else base.regions,
+        source="accounts[%d] over %s" % (index, base.source),
+    )
+
+
+def resolve_targets(regions=None, accounts=None, organization=None, listed=None):
+    """The targets of a configuration that passed ``check_config``, static entries first.
+
+    ``listed`` is the ListAccounts answer (organization mode only). A static entry whose id is an
+    active, not excluded organization account overrides that account's name, role_arn,
+    external_id and regions; the other organization accounts follow, in account id order.
+    Raises AccountsConfigError when the targets break a rule only the merged data can show:
+    an account without regions, an external id without a role, two accounts with one label.
+    """
+    org_targets = organization_targets(organization, listed or [], regions) if organization is not None else []
+    by_id = {target.account_id: target for target in org_targets}
+
+    targets = []
+    problems = []
+    for index, entry in enumerate(accounts or []):
+        base = by_id.pop(entry["id"], None)
+        if base is not None:
+            target = _merge(base, entry, index)
+        else:
+            target = Target(
+                account_id=entry["id"],
+                name=entry.get("name"),
+                role_arn=entry.get("role_arn"),
+                external_id=entry.get("external_id"),
+                regions=list(entry["regions"]) if entry.get("regions") is not None else list(regions or []),
+                source="accounts[%d]" % index,
+            )
+            if target.external_id is not None and target.role_arn is None:
+                problems.append(_external_id_without_role("accounts[%d]" % index))
+        if not target.regions:
+            problems.append("%s: no regions: set regions at the top level or in this entry" % target.source)
+        targets.append(target)
+    targets.extend(target for target in org_targets if target.account_id in by_id)
+
+    problems.extend(label_problems(targets))
+    if problems:
+        raise AccountsConfigError(problems)
+    return targets
+
+
+def label_problems(targets):
+    """Two targets must not share a label (host names) nor an account group."""
+    problems = []
+    labels = {}
+    groups = {}
+    for target in targets:
+        label = target.label
+        if label in labels:
+            problems.append(
+                "%s and %s both have the label %s (hosts %s): give one of them another name"
+                % (labels[label].source, target.source, _shown(label), host_name(label, "<region>"))
+            )
+            continue
+        labels[label] = target
+        group = account_group(label)
+        if group in groups:
+            problems.append(
+                "%s and %s both map to the group %s (labels %s and %s): give one of them another name"
+                % (groups[group].source, target.source, group, _shown(groups[group].label), _shown(label))
+            )
+            continue
+        groups[group] = target
+    return problems
+
+
+# ---- hosts -------------------------------------------------------------------------------------
+
+
+# Host variables whose value may hold any character. The others are constants or passed patterns
+# without '{' (ids, regions, ARNs, external ids), so they can never be taken for a template.
+FREE_TEXT_VARIABLES = ("tracing_sweep_account_name",)
+
+
+def build_hosts(targets):
+    """One Host per target x region, in target then region order.
+
+    The variables follow the sweep role's target contract. ``ansible_python_interpreter`` is a
+    template on purpose; the values in FREE_TEXT_VARIABLES must never be rendered as one.
+    """
+    hosts = []
+    for target in targets:
+        label = target.label
+        for region in target.regions:
+            variables = {
+                "tracing_sweep_region": region,
+                "tracing_sweep_account_id": target.account_id,
+            }
+            if target.role_arn:
+                variables["tracing_sweep_role_arn"] = target.role_arn
+            if target.external_id:
+                variables["tracing_sweep_external_id"] = target.external_id
+            if target.name:
+                variables["tracing_sweep_account_name"] = target.name
+            variables["ansible_connection"] = "local"
+            variables["ansible_python_interpreter"] = "{{ ansible_playbook_python }}"
+            hosts.append(Host(name=host_name(label, region), variables=variables, groups=[account_group(label), region_group(region)]))
+    return hosts

@@ -1,0 +1,395 @@
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tracing_sweep role through the audit and enforce playbooks, over three accounts x two regions.
+
+Every test runs the real ansible-playbook on an inventory of account x region hosts against the
+local AWS, then checks the server (boto3), the requests it saw and the reports the run wrote.
+The estate and the policy are in tools/sweep_world.py.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from sweep_world import ACCOUNTS
+from sweep_world import AUDIT_TRUTH
+from sweep_world import CALLER_ACCOUNT
+from sweep_world import POLICY
+from sweep_world import PROD_EXTERNAL_ID
+from sweep_world import accounts_inventory
+from sweep_world import role_arn
+from sweep_world import seed_estate
+from sweep_world import static_inventory
+from sweep_world import tracing_state
+from sweep_world import write_yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((REPO / "docs" / "report.schema.json").read_text(encoding="utf-8"))
+AUDIT = "cloudops.apigw_tracing.audit"
+ENFORCE = "cloudops.apigw_tracing.enforce"
+WOULD_ENABLE = sorted(key for key, (_before, action) in AUDIT_TRUTH.items() if action == "would_enable")
+HOSTS = sorted("%s_%s" % (a["name"], r) for a in ACCOUNTS for r in ("us-east-1", "eu-west-1"))
+
+
+@dataclass
+class Sweep:
+    run: object
+    report_dir: Path
+
+    @property
+    def report(self):
+        path = self.report_dir / "report.json"
+        assert path.exists(), "no report.json; %s" % self.run.describe()
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    @property
+    def summary(self):
+        return self.report["summary"]
+
+    def rows(self):
+        return {(r["account_id"], r["region"], r["rest_api_id"], r["stage_name"]): r for r in self.report["stages"]}
+
+    def targets(self):
+        return {t["host"]: t for t in self.report["targets"]}
+
+    def entries(self, task_suffix):
+        """Result-log entries (one per host) of the role task whose name ends with ``task_suffix``."""
+        return [e for e in self.run.entries if e["task"].endswith(task_suffix)]
+
+
+@pytest.fixture
+def estate(aws):
+    seed_estate(aws)
+    aws.clear()
+    return aws
+
+
+@pytest.fixture
+def sweep(run_playbook, tmp_path, estate):
+    """sweep(playbook, policy=POLICY, extra=None, inventory=None, check=False, diff=True, args=()) -> Sweep"""
+    counter = iter(range(1, 100))
+
+    def run(playbook, policy=None, extra=None, inventory=None, check=False, diff=True, args=()):
+        report_dir = tmp_path / ("reports%d" % next(counter))
+        extra_vars = copy.deepcopy(POLICY if policy is None else policy)
+        extra_vars["tracing_sweep_report_dir"] = str(report_dir)
+        extra_vars.update(extra or {})
+        if inventory is None:
+            inventory = write_yaml(tmp_path / "hosts.yml", static_inventory())
+        result = run_playbook(playbook, extra_vars, check=check, diff=diff, inventory=inventory, args=args)
+        return Sweep(result, report_dir)
+
+    return run
+
+
+def calls(aws):
+    return collections.Counter(r.operation for r in aws.requests)
+
+
+def assert_reports_valid(sweep):
+    """Every report the run wrote is well formed and agrees with report.json."""
+    report = sweep.report
+    jsonschema.validate(report, SCHEMA)
+    summary = report["summary"]
+    assert summary["stages"] == len(report["stages"])
+    assert summary["compliant"] + summary["noncompliant"] + summary["exempt"] + summary["skipped"] + summary["errors"] == summary["stages"]
+    assert summary["targets"] == len(report["targets"])
+
+    rows = list(csv.DictReader(io.StringIO((sweep.report_dir / "report.csv").read_text(encoding="utf-8"))))
+    assert len(rows) == summary["stages"]
+    assert sorted(r["arn"] for r in rows) == sorted(r["arn"] for r in report["stages"])
+
+    root = ET.parse(sweep.report_dir / "report.xml").getroot()
+    cases = root.findall(".//testcase")
+    failed_targets = summary["targets_failed"]
+    assert len(cases) == summary["stages"] + failed_targets
+    assert len(root.findall(".//testcase/failure")) == summary["noncompliant"]
+    assert len(root.findall(".//testcase/error")) == summary["errors"] + failed_targets
+
+    markdown = (sweep.report_dir / "report.md").read_text(encoding="utf-8")
+    assert "%s%%" % summary["compliance_percent"] in markdown or str(summary["compliance_percent"]) in markdown
+
+
+def test_audit_reports_every_stage_and_changes_nothing(sweep, estate):
+    before = tracing_state(estate)
+    estate.clear()
+
+    audit = sweep(AUDIT)
+
+    assert audit.run.rc == 0, audit.run.describe()
+    made = calls(estate)
+    assert made["UpdateStage"] == 0
+    assert [r for r in estate.writes() if r.service == "apigateway"] == []
+    assert tracing_state(estate) == before
+
+    report = audit.report
+    assert report["mode"] == "audit"
+    rows = audit.rows()
+    assert set(rows) == set(AUDIT_TRUTH)
+    for key, (tracing_before, action) in AUDIT_TRUTH.items():
+        row = rows[key]
+        assert (row["tracing_enabled_before"], row["action"]) == (tracing_before, action), key
+        if action == "would_enable":
+            assert row["tracing_enabled_after"] is True and row["desired"] is True
+        else:
+            assert row["tracing_enabled_after"] == tracing_before
+    assert rows[("222222222222", "us-east-1", "cat2222use", "dev")]["reason"].count("expired") == 1
+    assert "CHG-2231" in rows[("111111111111", "eu-west-1", "ord1111euw", "canary")]["reason"]
+    assert "CHG-1187" in rows[(CALLER_ACCOUNT, "us-east-1", "leg0000use", "v1")]["reason"]
+
+    summary = audit.summary
+    counted = ("targets", "targets_failed", "stages", "compliant", "noncompliant", "exempt", "skipped", "errors", "changed", "would_change")
+    assert {k: summary[k] for k in counted} == {
+        "targets": 6, "targets_failed": 0, "stages": 11, "compliant": 3, "noncompliant": 5, "exempt": 2, "skipped": 1,
+        "errors": 0, "changed": 0, "would_change": 5}
+    assert summary["compliance_percent"] == 37.5
+    assert sorted(audit.targets()) == HOSTS
+    statuses = {e["status"] for e in report["exemptions"]}
+    assert statuses == {"active", "expired"}
+    assert_reports_valid(audit)
+
+    # --diff: one before/after per stage that would change, headed <rest_api_id>/<stage_name>.
+    headers = re.findall(r"^--- before: (\S+)$", audit.run.stdout, re.MULTILINE)
+    assert sorted(headers) == sorted("%s/%s" % (k[2], k[3]) for k in WOULD_ENABLE), audit.run.stdout
+
+    # Constant work per target: one GetRestApis each, one GetStages per REST API, roles assumed once per target.
+    assert made["GetRestApis"] == 6
+    assert made["GetStages"] == 7
+    assert made["AssumeRole"] == 4
+    assert made["GetStage"] == 0
+    assert len(audit.entries("Read every REST API stage of the target")) == 6
+
+    # The summary goes to AWX as set_stats data.
+    [stats] = audit.entries("Publish the summary and the report paths (AWX/Tower artifacts)")
+    data = stats["result"]["ansible_stats"]["data"]
+    assert data["tracing_sweep_summary"] == summary
+    assert data["tracing_sweep_reports"]["json"] == str(audit.report_dir.resolve() / "report.json")
+
+
+def test_enforce_converges_and_a_second_run_changes_nothing(sweep, estate):
+    before = tracing_state(estate)
+    estate.clear()
+
+    first = sweep(ENFORCE)
+
+    assert first.run.rc == 0, first.run.describe()
+    assert calls(estate)["UpdateStage"] == len(WOULD_ENABLE)
+    after = tracing_state(estate)
+    assert after == {key: (True if key in WOULD_ENABLE else value) for key, value in before.items()}
+    assert first.report["mode"] == "enforce"
+    assert {key: row["action"] for key, row in first.rows().items() if row["action"] not in ("none", "exempt", "skipped")} == {
+        key: "enabled" for key in WOULD_ENABLE}
+    assert first.summary["changed"] == 5
+    assert first.summary["compliance_percent"] == 100.0
+    assert_reports_valid(first)
+
+    estate.clear()
+    second = sweep(ENFORCE)
+    assert second.run.rc == 0, second.run.describe()
+    assert calls(estate)["UpdateStage"] == 0
+    assert second.summary["changed"] == 0
+    assert {row["action"] for row in second.report["stages"]} == {"none", "exempt", "skipped"}
+
+    audit = sweep(AUDIT)
+    assert audit.summary["noncompliant"] == 0
+    assert audit.summary["compliance_percent"] == 100.0
+
+
+def test_rules_turn_tracing_off_and_the_first_match_wins(sweep, estate):
+    policy = copy.deepcopy(POLICY)
+    policy["tracing_sweep_rules"] = [
+        {"name": "v2 is sampled elsewhere", "match": {"account_id": "111111111111", "api_name": "pay*", "stage_name": "v2"}, "tracing_enabled": False},
+        {"name": "all payments traced", "match": {"api_name": "payments"}, "tracing_enabled": True},
+        {"match": {"region": "eu-west-1", "api_id": "cat2222euw"}, "skip": True},
+    ]
+
+    run = sweep(ENFORCE, policy=policy)
+
+    assert run.run.rc == 0, run.run.describe()
+    rows = run.rows()
+    assert rows[("111111111111", "us-east-1", "pay1111use", "v2")]["action"] == "disabled"
+    assert "v2 is sampled elsewhere" in rows[("111111111111", "us-east-1", "pay1111use", "v2")]["reason"]
+    assert rows[("111111111111", "us-east-1", "pay1111use", "prod")]["action"] == "enabled"
+    assert rows[("222222222222", "eu-west-1", "cat2222euw", "prod")]["action"] == "skipped"
+    state = tracing_state(estate)
+    assert state[("111111111111", "us-east-1", "pay1111use", "v2")] is False
+    assert state[("111111111111", "us-east-1", "pay1111use", "prod")] is True
+    assert state[("222222222222", "eu-west-1", "cat2222euw", "prod")] is False
+    assert_reports_valid(run)
+
+
+def test_desired_false_and_tag_rules(sweep, estate):
+    """Turning tracing off by default, with a rule on a stage tag keeping one stage on."""
+    client = estate.client("apigateway", "us-east-1", account="111111111111")
+    client.tag_resource(resourceArn="arn:aws:apigateway:us-east-1::/restapis/ord1111use/stages/prod", tags={"Tier": "gold"})
+    policy = {
+        "tracing_sweep_desired": False,
+        "tracing_sweep_rules": [{"match": {"tag": {"key": "Tier", "value": "gold"}}, "tracing_enabled": True}],
+    }
+
+    run = sweep(ENFORCE, policy=policy, args=["--limit", "prod_us-east-1"])
+
+    assert run.run.rc == 0, run.run.describe()
+    actions = {key[2:]: row["action"] for key, row in run.rows().items()}
+    assert actions == {("ord1111use", "prod"): "none", ("ord1111use", "staging"): "none",
+                       ("pay1111use", "prod"): "none", ("pay1111use", "v2"): "disabled"}
+
+
+def test_a_failing_target_is_reported_and_the_others_complete(sweep, estate, tmp_path):
+    inventory = static_inventory()
+    inventory["all"]["hosts"]["tooling_eu-west-1"]["tracing_sweep_endpoint_url"] = "http://127.0.0.1:9"
+    estate.deny("AssumeRole", role_arn=role_arn("222222222222"))
+    estate.deny("UpdateStage", account="111111111111", region="eu-west-1")
+    estate.deny("GetRestApis", account=CALLER_ACCOUNT, region="us-east-1")
+
+    run = sweep(ENFORCE, inventory=write_yaml(tmp_path / "inventory.yml", inventory))
+
+    assert run.run.rc != 0
+    targets = run.targets()
+    assert {host: t["status"] for host, t in targets.items()} == {
+        "prod_us-east-1": "ok", "prod_eu-west-1": "error", "staging_us-east-1": "error", "staging_eu-west-1": "error",
+        "tooling_us-east-1": "error", "tooling_eu-west-1": "error"}
+    assert "AccessDenied" in targets["staging_us-east-1"]["error"] and role_arn("222222222222") in targets["staging_us-east-1"]["error"]
+    assert "apigateway:GET" in targets["tooling_us-east-1"]["error"]
+    assert "127.0.0.1:9" in targets["tooling_eu-west-1"]["error"]
+    assert "1 of 1 stages could not be converged" in targets["prod_eu-west-1"]["error"]
+
+    # The healthy target converged; the denied stage is an error row with its cause.
+    state = tracing_state(estate)
+    assert state[("111111111111", "us-east-1", "ord1111use", "staging")] is True
+    assert state[("111111111111", "us-east-1", "pay1111use", "prod")] is True
+    denied = run.rows()[("111111111111", "eu-west-1", "ord1111euw", "prod")]
+    assert denied["action"] == "error" and "apigateway:PATCH" in denied["reason"]
+    assert run.summary["targets_failed"] == 5 and run.summary["errors"] == 1 and run.summary["changed"] == 2
+    assert "5 of 6 targets failed" in run.run.stdout
+    assert_reports_valid(run)
+
+    # The same failures with tracing_sweep_fail_on_error=false: reported, but the run passes.
+    estate.clear()
+    tolerant = sweep(ENFORCE, inventory=write_yaml(tmp_path / "inventory.yml", inventory), extra={"tracing_sweep_fail_on_error": False})
+    assert tolerant.run.rc == 0, tolerant.run.describe()
+    assert tolerant.summary["targets_failed"] == 5
+
+
+def test_max_changes_guard_refuses_the_whole_enforcement(sweep, estate):
+    before = tracing_state(estate)
+    estate.clear()
+
+    refused = sweep(ENFORCE, extra={"tracing_sweep_max_changes": 4})
+
+    assert refused.run.rc != 0
+    assert "Nothing was changed: 5 stages would change, more than tracing_sweep_max_changes=4" in refused.run.stdout
+    assert calls(estate)["UpdateStage"] == 0
+    assert tracing_state(estate) == before
+    assert refused.summary["refused"] is True and refused.summary["planned_changes"] == 5
+    for key in WOULD_ENABLE:
+        row = refused.rows()[key]
+        assert row["action"] == "skipped" and row["reason"].startswith("refused"), row
+    assert refused.summary["noncompliant"] == 5
+    assert_reports_valid(refused)
+
+    # In check mode the excess is reported, not refused.
+    audit = sweep(AUDIT, extra={"tracing_sweep_max_changes": 4})
+    assert audit.run.rc == 0, audit.run.describe()
+    assert audit.summary["refused"] is False
+    assert audit.summary["planned_changes"] == 5 and audit.summary["max_changes"] == 4
+
+
+def test_limit_sweeps_only_the_chosen_target(sweep, estate):
+    run = sweep(AUDIT, args=["--limit", "staging_eu-west-1"])
+
+    assert run.run.rc == 0, run.run.describe()
+    assert list(run.targets()) == ["staging_eu-west-1"]
+    assert {(r.account, r.region) for r in estate.requests if r.service == "apigateway"} == {("222222222222", "eu-west-1")}
+    assert [key[2:] for key in run.rows()] == [("cat2222euw", "prod")]
+
+
+def test_no_secret_reaches_output_logs_or_reports(sweep, estate, tmp_path):
+    audit = sweep(AUDIT, args=["-vvv"])
+    enforce = sweep(ENFORCE, args=["-vvv"])
+
+    assert audit.run.rc == 0 and enforce.run.rc == 0, audit.run.describe() + enforce.run.describe()
+    sessions = [s for s in estate.assumed_sessions() if s["role_arn"].endswith(":role/TracingAudit")]
+    # Four targets assume a role in each run, and the prod role got its external id each time.
+    assert len(sessions) == 8
+    assert sorted(s["external_id"] for s in sessions if ":111111111111:" in s["role_arn"]) == [PROD_EXTERNAL_ID] * 4
+    secrets = [s[key] for s in sessions for key in ("secret_access_key", "session_token")] + [PROD_EXTERNAL_ID]
+    places = {"audit stdout": audit.run.stdout, "audit stderr": audit.run.stderr,
+              "enforce stdout": enforce.run.stdout, "enforce stderr": enforce.run.stderr,
+              "result logs": json.dumps([audit.run.entries, enforce.run.entries])}
+    for run in (audit, enforce):
+        for path in run.report_dir.iterdir():
+            places[str(path)] = path.read_text(encoding="utf-8")
+    leaks = [(secret[:6] + "...", place) for secret in secrets for place, text in places.items() if secret in text]
+    assert leaks == []
+    # -vvv really was verbose (module invocations are shown), so the check above looked at everything.
+    assert '"module_args"' in enforce.run.stdout
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"tracing_sweep_rules": [{"match": {"api_nam": "x*"}, "skip": True}]}, "api_nam"),
+        ({"tracing_sweep_exemptions": [{"arn": "arn:aws:apigateway:us-east-1::/restapis/leg0000use/stages/v1", "reason": "x",
+                                        "expires": "31/12/2026"}]}, "tracing_sweep_exemptions[0].expires"),
+        ({"tracing_sweep_rules": [{"match": {"api_name": "x*"}, "skip": True, "tracing_enabled": True}]}, "tracing_sweep_rules[0]"),
+        ({"tracing_sweep_exemptions": [{"stage_name": "prod", "reason": ""}]}, "tracing_sweep_exemptions[0].reason"),
+        ({"tracing_sweep_max_changes": "lots"}, "tracing_sweep_max_changes"),
+    ],
+    ids=["unknown-rule-key", "bad-expiry-date", "rule-both-results", "empty-reason", "max-changes-not-int"],
+)
+def test_bad_settings_stop_the_run_before_any_aws_call(sweep, estate, extra, message):
+    run = sweep(ENFORCE, extra=extra)
+
+    assert run.run.rc != 0
+    assert message in run.run.stdout + run.run.stderr, run.run.describe()
+    assert estate.requests == []
+    assert not (run.report_dir / "report.json").exists()
+
+
+def test_a_target_with_bad_variables_is_reported_without_aws_calls(sweep, estate, tmp_path):
+    inventory = static_inventory()
+    inventory["all"]["hosts"]["prod_eu-west-1"]["tracing_sweep_region"] = "eu-west"
+    inventory["all"]["hosts"]["staging_us-east-1"]["tracing_sweep_role_arn"] = "arn:aws:iam::22222222222:role/TracingAudit"
+
+    run = sweep(AUDIT, inventory=write_yaml(tmp_path / "inventory.yml", inventory))
+
+    assert run.run.rc != 0
+    targets = run.targets()
+    assert "tracing_sweep_region" in targets["prod_eu-west-1"]["error"]
+    assert "tracing_sweep_role_arn" in targets["staging_us-east-1"]["error"]
+    assert targets["prod_us-east-1"]["status"] == "ok"
+    assert not [r for r in estate.requests if r.region == "eu-west" or r.role_arn == "arn:aws:iam::22222222222:role/TracingAudit"]
+    assert run.summary["targets_failed"] == 2 and run.summary["stages"] == 11 - 2 - 3
+
+
+def test_fail_on_noncompliant_fails_an_audit_after_writing_reports(sweep, estate):
+    run = sweep(AUDIT, extra={"tracing_sweep_fail_on_noncompliant": True})
+
+    assert run.run.rc != 0
+    assert "5 stages do not have their desired tracing state" in run.run.stdout
+    assert run.summary["noncompliant"] == 5
+
+
+def test_the_accounts_inventory_plugin_drives_the_sweep(sweep, estate, tmp_path):
+    inventory = write_yaml(tmp_path / "estate.accounts.yml", accounts_inventory())
+
+    run = sweep(AUDIT, inventory=inventory)
+
+    assert run.run.rc == 0, run.run.describe()
+    assert sorted(run.targets()) == HOSTS
+    assert {key: (row["tracing_enabled_before"], row["action"]) for key, row in run.rows().items()} == AUDIT_TRUTH
+    # The prod role was assumed with its external id, once per prod target.
+    prod = [s for s in estate.assumed_sessions() if s["role_arn"] == role_arn("111111111111")]
+    assert [s["external_id"] for s in prod] == [PROD_EXTERNAL_ID] * 2

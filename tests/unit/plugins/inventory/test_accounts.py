@@ -1,0 +1,472 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The accounts inventory plugin as Ansible loads it, with a botocore Stubber in place of AWS.
+
+Every boto3 client the plugin creates goes through amazon.aws's boto3_conn, which these tests
+replace: without the ``aws`` fixture any client creation fails the test, so a static file is
+proven to make no AWS call; with it, the clients are real botocore clients whose answers come
+from a Stubber, and the connection arguments (region, endpoint, credentials) are recorded.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import boto3
+import pytest
+import yaml
+from botocore.stub import Stubber
+
+from ansible.errors import AnsibleError
+from ansible.errors import AnsibleParserError
+from ansible.inventory.data import InventoryData
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import inventory_loader
+
+try:
+    from ansible.template import is_trusted_as_template
+except ImportError:  # ansible-core < 2.19 has no template trust
+    is_trusted_as_template = None
+
+PLUGIN = "cloudops.apigw_tracing.accounts"
+BOTO3_CONN = "ansible_collections.amazon.aws.plugins.plugin_utils.base.boto3_conn"
+PROD = "111111111111"
+DEV = "222222222222"
+SANDBOX = "333333333333"
+CLOSED = "444444444444"
+PROD_ROLE = "arn:aws:iam::111111111111:role/TracingAudit"
+JOINED = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+
+STATIC = {
+    "regions": ["us-east-1", "eu-west-1"],
+    "accounts": [
+        {"id": PROD, "name": "prod", "role_arn": PROD_ROLE, "regions": ["eu-west-1"], "external_id": "Ext-Id_1"},
+        {"id": DEV},
+    ],
+}
+
+
+@pytest.fixture(name="write")
+def write_fixture(tmp_path):
+    """write(config, name) -> path of an inventory file with ``plugin`` set."""
+
+    def write(config, name="test.accounts.yml"):
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(dict({"plugin": PLUGIN}, **config), sort_keys=False), encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+@pytest.fixture(autouse=True)
+def no_aws(monkeypatch):
+    """Any AWS client fails the test, unless the ``aws`` fixture replaces this."""
+
+    def refuse(*args, **kwargs):
+        pytest.fail("the plugin created an AWS client: %r %r" % (args, kwargs))
+
+    monkeypatch.setattr(BOTO3_CONN, refuse)
+
+
+class FakeAws:
+    """Stubbed botocore clients for the plugin, one per service, and the arguments of each creation."""
+
+    def __init__(self):
+        self.connections = []
+        self.clients = {}
+        self.stubbers = {}
+
+    def stubber(self, service):
+        if service not in self.stubbers:
+            client = boto3.client(service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+            self.clients[service] = client
+            self.stubbers[service] = Stubber(client)
+            self.stubbers[service].activate()
+        return self.stubbers[service]
+
+    def connect(self, plugin, conn_type, resource=None, region=None, endpoint=None, **params):  # pylint: disable=unused-argument
+        self.connections.append(dict(params, service=resource, region=region, endpoint=endpoint))
+        self.stubber(resource)
+        return self.clients[resource]
+
+    def list_accounts(self, *pages):
+        """Queue ListAccounts pages; each page is a list of (id, name, state) or of item dicts."""
+        stubber = self.stubber("organizations")
+        for number, page in enumerate(pages):
+            response = {"Accounts": [account(*item) if isinstance(item, tuple) else item for item in page]}
+            if number + 1 < len(pages):
+                response["NextToken"] = "page-%d" % (number + 2)
+            expected = {"NextToken": "page-%d" % (number + 1)} if number else {}
+            stubber.add_response("list_accounts", response, expected)
+
+
+def account(account_id, name, state="ACTIVE"):
+    return {
+        "Id": account_id,
+        "Arn": "arn:aws:organizations::999999999999:account/o-abc123defg/%s" % account_id,
+        "Email": "%s@example.com" % account_id,
+        "Name": name,
+        "Status": state if state in ("ACTIVE", "SUSPENDED", "PENDING_CLOSURE") else "SUSPENDED",
+        "State": state,
+        "JoinedMethod": "CREATED",
+        "JoinedTimestamp": JOINED,
+    }
+
+
+@pytest.fixture(name="aws")
+def aws_fixture(monkeypatch):
+    fake = FakeAws()
+    monkeypatch.setattr(BOTO3_CONN, fake.connect)
+    yield fake
+    for stubber in fake.stubbers.values():
+        stubber.assert_no_pending_responses()
+        stubber.deactivate()
+
+
+def parse(path, cache=False):
+    """Run the plugin's parse() on a fresh inventory, then save its cache as Ansible does; returns the InventoryData."""
+    plugin = inventory_loader.get(PLUGIN)
+    assert plugin is not None, "the plugin did not load"
+    inventory = InventoryData()
+    plugin.parse(inventory, DataLoader(), path, cache=cache)
+    try:
+        plugin.update_cache_if_changed()
+    except AttributeError:  # no cache configured; InventoryManager ignores this too
+        pass
+    return inventory
+
+
+def parse_error(path):
+    with pytest.raises(AnsibleParserError) as raised:
+        parse(path)
+    return str(raised.value)
+
+
+def host_vars(inventory, name):
+    """The variables the plugin set (InventoryData adds inventory_file and inventory_dir)."""
+    return {k: v for k, v in inventory.get_host(name).vars.items() if k not in ("inventory_file", "inventory_dir")}
+
+
+def hosts_of(inventory, group):
+    return sorted(host.name for host in inventory.groups[group].get_hosts())
+
+
+def children_of(inventory, group):
+    return sorted(child.name for child in inventory.groups[group].child_groups)
+
+
+# ---- static file -------------------------------------------------------------------------------
+
+
+def test_static_file_through_the_inventory_manager(write):
+    manager = InventoryManager(loader=DataLoader(), sources=[write(STATIC, "accounts.yml")])
+
+    assert sorted(host.name for host in manager.get_hosts()) == ["222222222222_eu-west-1", "222222222222_us-east-1", "prod_eu-west-1"]
+    assert sorted(host.name for host in manager.get_hosts("tracing_sweep_targets")) == ["222222222222_eu-west-1", "222222222222_us-east-1", "prod_eu-west-1"]
+    assert sorted(host.name for host in manager.get_hosts("account_222222222222")) == ["222222222222_eu-west-1", "222222222222_us-east-1"]
+    assert sorted(host.name for host in manager.get_hosts("region_eu_west_1")) == ["222222222222_eu-west-1", "prod_eu-west-1"]
+    assert sorted(group.name for group in manager.groups["tracing_sweep_targets"].child_groups) == [
+        "account_222222222222", "account_prod", "region_eu_west_1", "region_us_east_1",
+    ]
+    assert manager.get_host("prod_eu-west-1").vars == {
+        "tracing_sweep_region": "eu-west-1",
+        "tracing_sweep_account_id": PROD,
+        "tracing_sweep_role_arn": PROD_ROLE,
+        "tracing_sweep_external_id": "Ext-Id_1",
+        "tracing_sweep_account_name": "prod",
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "inventory_file": manager.get_host("prod_eu-west-1").vars["inventory_file"],
+        "inventory_dir": manager.get_host("prod_eu-west-1").vars["inventory_dir"],
+    }
+    unnamed = manager.get_host("222222222222_us-east-1").vars
+    for optional in ("tracing_sweep_role_arn", "tracing_sweep_external_id", "tracing_sweep_account_name"):
+        assert optional not in unnamed
+
+
+@pytest.mark.skipif(is_trusted_as_template is None, reason="ansible-core < 2.19 has no template trust")
+def test_only_the_interpreter_and_checked_values_are_trusted_templates(write):
+    config = {"regions": ["us-east-1"], "accounts": [{"id": PROD, "name": "{{ '{{' }} lookup('pipe', 'id') }}"}]}
+    manager = InventoryManager(loader=DataLoader(), sources=[write(config)])
+    variables = manager.get_host("___lookup__pipe____id______us-east-1").vars
+    assert is_trusted_as_template(variables["ansible_python_interpreter"])
+    assert is_trusted_as_template(variables["tracing_sweep_region"])
+    # The rendered name reads like a template; it must stay data.
+    assert variables["tracing_sweep_account_name"] == "{{ lookup('pipe', 'id') }}"
+    assert not is_trusted_as_template(variables["tracing_sweep_account_name"])
+
+
+def test_static_file_with_credentials_and_assume_role_makes_no_aws_call(write):
+    # The autouse no_aws fixture fails the test on any client creation.
+    config = dict(STATIC, assume_role_arn="arn:aws:iam::999999999999:role/OrgReader", profile="nowhere", endpoint_url="http://127.0.0.1:9")
+    inventory = parse(write(config))
+    assert len(inventory.hosts) == 3
+
+
+def test_templates_and_lookups_in_the_plugin_options(write, monkeypatch):
+    monkeypatch.setenv("ACCOUNTS_TEST_EXTERNAL_ID", "from-env-1")
+    config = {
+        # Not one template for the whole list: Ansible splits a string given for a list option at commas.
+        "regions": ["{{ 'us-east-1' }}", "eu-west-1"],
+        "accounts": [{"id": PROD, "role_arn": PROD_ROLE, "external_id": "{{ lookup('ansible.builtin.env', 'ACCOUNTS_TEST_EXTERNAL_ID') }}"}],
+    }
+    inventory = parse(write(config))
+    assert host_vars(inventory, "111111111111_eu-west-1")["tracing_sweep_external_id"] == "from-env-1"
+
+
+def test_region_string_is_split_like_any_list_option(write):
+    inventory = parse(write({"regions": "us-east-1, eu-west-1", "accounts": [{"id": PROD}]}))
+    assert sorted(inventory.hosts) == ["111111111111_eu-west-1", "111111111111_us-east-1"]
+
+
+@pytest.mark.parametrize(
+    "name, accepted",
+    [
+        ("accounts.yml", True),
+        ("accounts.yaml", True),
+        ("prod.accounts.yml", True),
+        ("team.prod.accounts.yaml", True),
+        ("myaccounts.yml", False),
+        ("prod_accounts.yml", False),
+        ("accounts.json", False),
+        ("accounts.yml.bak", False),
+        ("prod.aws_ec2.yml", False),
+        ("inventory.yml", False),
+    ],
+)
+def test_verify_file_names(tmp_path, name, accepted):
+    path = tmp_path / name
+    path.write_text("plugin: %s\n" % PLUGIN, encoding="utf-8")
+    assert inventory_loader.get(PLUGIN).verify_file(str(path)) is accepted
+
+
+def test_verify_file_needs_an_existing_file(tmp_path):
+    assert inventory_loader.get(PLUGIN).verify_file(str(tmp_path / "accounts.yml")) is False
+
+
+# ---- bad configuration -------------------------------------------------------------------------
+
+
+def test_bad_file_names_every_problem_and_calls_nothing(write):
+    config = {
+        "regions": ["us-east-1"],
+        "acounts": [],
+        "accounts": [
+            {"id": PROD, "role_arn": "arn:aws:iam::222222222222:role/R"},
+            {"id": 12345, "rgions": ["eu-west-1"]},
+        ],
+        "organization": {"partition": "aws"},
+    }
+    path = write(config)
+    message = parse_error(path)
+    assert message.startswith("%s: 5 problems in the accounts inventory:\n- " % path)
+    lines = message.split("\n")[1:]
+    assert lines == [
+        "- unknown option 'acounts' (did you mean accounts?): ansible-doc -t inventory cloudops.apigw_tracing.accounts lists the options",
+        "- accounts[0].role_arn: the role is in account 222222222222 but the entry's id is 111111111111: a role ARN must be in the account it sweeps",
+        "- accounts[1]: unknown key 'rgions' (did you mean regions?): allowed keys are external_id, id, name, regions, role_arn",
+        '- accounts[1].id: must be a 12-digit AWS account id in quotes, got 12345 (a number: write it in quotes, e.g. id: "000000012345")',
+        "- organization.role_name: is required: the role to assume in every account, e.g. TracingAudit or audit/TracingAudit",
+    ]
+
+
+def test_type_names_in_messages_are_yaml_names(write):
+    # Ansible's loader hands in its own str subclass; messages say "string".
+    assert parse_error(write({"regions": ["us-east-1"], "accounts": [PROD]})).endswith(
+        "- accounts[0]: must be a mapping with at least an id, got a string"
+    )
+
+
+def test_one_problem_is_singular(write):
+    assert ": 1 problem in the accounts inventory:\n- no accounts:" in parse_error(write({"regions": ["us-east-1"]}))
+
+
+def test_option_aliases_are_known(write):
+    config = dict(STATIC, aws_profile="nowhere", iam_role_arn="arn:aws:iam::999999999999:role/R")
+    assert len(parse(write(config)).hosts) == 3
+
+
+def test_duplicate_labels_fail_after_the_rules(write):
+    config = {"regions": ["us-east-1"], "accounts": [{"id": PROD, "name": "prod"}, {"id": DEV, "name": "prod"}]}
+    assert parse_error(write(config)).endswith(
+        "- accounts[0] and accounts[1] both have the label 'prod' (hosts prod_<region>): give one of them another name"
+    )
+
+
+def test_not_this_plugins_file(write):
+    path = write({"regions": ["us-east-1"], "accounts": [{"id": PROD}]})
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("plugin: amazon.aws.aws_ec2\n")
+    assert "Incorrect plugin name in file: amazon.aws.aws_ec2" in parse_error(path)
+
+
+# ---- organization ------------------------------------------------------------------------------
+
+
+def test_organization_pages_filters_and_merges(write, aws):
+    aws.list_accounts(
+        [(PROD, "prod"), (DEV, "Dev Team"), (CLOSED, "closed", "SUSPENDED")],
+        [(SANDBOX, "sandbox"), ("555555555555", "closing", "PENDING_CLOSURE"), ("666666666666", "excluded")],
+    )
+    config = {
+        "regions": ["us-east-1", "eu-west-1"],
+        "organization": {"role_name": "audit/TracingAudit", "exclude": ["666666666666"], "external_id": "org-ext-1"},
+        "accounts": [{"id": PROD, "regions": ["eu-west-1"], "role_arn": PROD_ROLE}],
+    }
+    inventory = parse(write(config))
+
+    assert sorted(inventory.hosts) == [
+        "Dev_Team_eu-west-1", "Dev_Team_us-east-1", "prod_eu-west-1", "sandbox_eu-west-1", "sandbox_us-east-1",
+    ]
+    assert host_vars(inventory, "prod_eu-west-1") == {
+        "tracing_sweep_region": "eu-west-1",
+        "tracing_sweep_account_id": PROD,
+        "tracing_sweep_role_arn": PROD_ROLE,
+        "tracing_sweep_external_id": "org-ext-1",
+        "tracing_sweep_account_name": "prod",
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+    }
+    dev = host_vars(inventory, "Dev_Team_us-east-1")
+    assert dev["tracing_sweep_role_arn"] == "arn:aws:iam::222222222222:role/audit/TracingAudit"
+    assert dev["tracing_sweep_account_name"] == "Dev Team"
+    assert hosts_of(inventory, "account_Dev_Team") == ["Dev_Team_eu-west-1", "Dev_Team_us-east-1"]
+    assert children_of(inventory, "tracing_sweep_targets") == [
+        "account_Dev_Team", "account_prod", "account_sandbox", "region_eu_west_1", "region_us_east_1",
+    ]
+    # One client, the controller's credentials (none given: the SDK finds them), Organizations' region.
+    assert aws.connections == [
+        {"service": "organizations", "region": "us-east-1", "endpoint": None, "aws_access_key_id": None,
+         "aws_secret_access_key": None, "aws_session_token": None, "verify": None},
+    ]
+
+
+def test_organization_account_without_state_uses_status(write, aws):
+    older = account(DEV, "dev")
+    del older["State"]
+    gone = account(CLOSED, "gone", "SUSPENDED")
+    del gone["State"]
+    aws.list_accounts([older, gone])
+    inventory = parse(write({"regions": ["us-east-1"], "organization": {"role_name": "R"}}))
+    assert sorted(inventory.hosts) == ["dev_us-east-1"]
+
+
+def test_organization_credentials_endpoint_and_partition(write, aws):
+    aws.list_accounts([(PROD, "prod")])
+    config = {
+        "organization": {"role_name": "R", "partition": "aws-cn", "regions": ["cn-north-1"]},
+        "access_key": "AKIDEXAMPLE",
+        "secret_key": "secret",
+        "endpoint_url": "http://127.0.0.1:9",
+    }
+    inventory = parse(write(config))
+    assert host_vars(inventory, "prod_cn-north-1")["tracing_sweep_role_arn"] == "arn:aws-cn:iam::111111111111:role/R"
+    assert aws.connections == [
+        {"service": "organizations", "region": "cn-northwest-1", "endpoint": "http://127.0.0.1:9", "aws_access_key_id": "AKIDEXAMPLE",
+         "aws_secret_access_key": "secret", "aws_session_token": None, "verify": None},
+    ]
+
+
+def test_organization_through_an_assumed_role(write, aws):
+    aws.stubber("sts").add_response(
+        "assume_role",
+        {"Credentials": {"AccessKeyId": "ASIAASSUMEDEXAMPLE", "SecretAccessKey": "s3cr3t", "SessionToken": "token", "Expiration": JOINED}},
+        {"RoleArn": "arn:aws:iam::999999999999:role/OrgReader", "RoleSessionName": "ansible_aws_%s_dynamic_inventory" % PLUGIN},
+    )
+    aws.list_accounts([(PROD, "prod")])
+    config = {"regions": ["us-east-1"], "organization": {"role_name": "R"}, "assume_role_arn": "arn:aws:iam::999999999999:role/OrgReader"}
+    parse(write(config))
+    assert [(c["service"], c["region"], c["aws_access_key_id"]) for c in aws.connections] == [
+        ("sts", "us-east-1", None),
+        ("organizations", "us-east-1", "ASIAASSUMEDEXAMPLE"),
+    ]
+    assert aws.connections[1]["aws_session_token"] == "token"
+
+
+def test_organization_assumed_role_refused(write, aws):
+    aws.stubber("sts").add_client_error("assume_role", "AccessDenied", "not allowed to assume")
+    config = {"regions": ["us-east-1"], "organization": {"role_name": "R"}, "assume_role_arn": "arn:aws:iam::999999999999:role/OrgReader"}
+    with pytest.raises(AnsibleParserError) as raised:
+        parse(write(config))
+    assert str(raised.value).startswith(
+        "assume_role_arn: could not assume arn:aws:iam::999999999999:role/OrgReader to list the organization's accounts (sts:AssumeRole): "
+    )
+    assert "not allowed to assume" in str(raised.value)
+
+
+def test_organization_access_denied(write, aws):
+    aws.stubber("organizations").add_client_error("list_accounts", "AccessDeniedException", "not the management account")
+    with pytest.raises(AnsibleError) as raised:
+        parse(write({"regions": ["us-east-1"], "organization": {"role_name": "R"}}))
+    message = str(raised.value)
+    assert "organization: could not list the accounts of the AWS Organization (organizations:ListAccounts in us-east-1" in message
+    assert "management account or a delegated administrator" in message
+    assert "not the management account" in message
+
+
+def test_organization_not_in_use(write, aws):
+    aws.stubber("organizations").add_client_error("list_accounts", "AWSOrganizationsNotInUseException", "no organization")
+    with pytest.raises(AnsibleError, match="the controller's account is not in an AWS Organization"):
+        parse(write({"regions": ["us-east-1"], "organization": {"role_name": "R"}}))
+
+
+def test_organization_duplicate_names_fail_naming_both(write, aws):
+    aws.list_accounts([(PROD, "team"), (DEV, "team")])
+    message = parse_error(write({"regions": ["us-east-1"], "organization": {"role_name": "R"}}))
+    assert message.endswith(
+        "- organization account 111111111111 ('team') and organization account 222222222222 ('team') both have the label 'team' "
+        "(hosts team_<region>): give one of them another name"
+    )
+
+
+def test_organization_bad_config_fails_before_any_call(write):
+    # The autouse no_aws fixture fails the test on any client creation.
+    assert "organization.role_name: is required" in parse_error(write({"regions": ["us-east-1"], "organization": {"exclude": []}}))
+
+
+def test_organization_listing_is_cached_when_asked(write, aws, tmp_path):
+    aws.list_accounts([(PROD, "prod")])
+    config = {
+        "regions": ["us-east-1"],
+        "organization": {"role_name": "R"},
+        "cache": True,
+        "cache_plugin": "ansible.builtin.jsonfile",
+        "cache_connection": str(tmp_path / "cache"),
+    }
+    path = write(config)
+    assert sorted(parse(path, cache=True).hosts) == ["prod_us-east-1"]
+    # Served from the cache: no response is queued, so a call would fail.
+    assert sorted(parse(path, cache=True).hosts) == ["prod_us-east-1"]
+    # --flush-cache (cache=False) lists again.
+    aws.list_accounts([(PROD, "prod"), (DEV, "dev")])
+    assert sorted(parse(path, cache=False).hosts) == ["dev_us-east-1", "prod_us-east-1"]
+    assert len(aws.connections) == 2
+
+
+# ---- constructed -------------------------------------------------------------------------------
+
+
+def test_compose_groups_and_keyed_groups(write):
+    config = dict(
+        STATIC,
+        compose={"sweep_label": "tracing_sweep_account_name | default(tracing_sweep_account_id)"},
+        groups={"assumes_role": "tracing_sweep_role_arn is defined"},
+        keyed_groups=[{"key": "tracing_sweep_account_id", "prefix": "id"}],
+    )
+    inventory = parse(write(config))
+    assert host_vars(inventory, "prod_eu-west-1")["sweep_label"] == "prod"
+    assert host_vars(inventory, "222222222222_us-east-1")["sweep_label"] == DEV
+    assert hosts_of(inventory, "assumes_role") == ["prod_eu-west-1"]
+    assert hosts_of(inventory, "id_222222222222") == ["222222222222_eu-west-1", "222222222222_us-east-1"]
+
+
+def test_strict_compose_errors(write):
+    config = dict(STATIC, strict=True, compose={"broken": "no_such_variable.attribute"})
+    with pytest.raises(AnsibleError):
+        parse(write(config))
+    config["strict"] = False
+    assert "broken" not in host_vars(parse(write(config)), "prod_eu-west-1")

@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Sample stages, targets and a report schema validator shared by the sweep's unit tests."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+
+import jsonschema
+
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import target_rows
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+
+TODAY = datetime.date(2026, 3, 15)
+ACCOUNT = "111111111111"
+OTHER_ACCOUNT = "222222222222"
+REGION = "us-east-1"
+TARGET = {"account_id": ACCOUNT, "region": REGION}
+SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "report.schema.json")
+
+
+def stage(api_id="a1b2c3d4e5", api_name="orders", name="prod", enabled=False, tags=None, region=REGION, partition="aws"):
+    """A stage as apigw_stage_tracing_info returns it (the keys the policy reads, plus one it ignores)."""
+    return {
+        "rest_api_id": api_id,
+        "rest_api_name": api_name,
+        "stage_name": name,
+        "arn": f"arn:{partition}:apigateway:{region}::/restapis/{api_id}/stages/{name}",
+        "tracing_enabled": enabled,
+        "tags": {} if tags is None else tags,
+        "deployment_id": "x1y2z3",
+    }
+
+
+def stage_arn(api_id, name, region=REGION):
+    return f"arn:aws:apigateway:{region}::/restapis/{api_id}/stages/{name}"
+
+
+def converged(changes, before=None, failures=(), missing=(), check_mode=False):
+    """A registered apigw_stage_tracing result for changes that all succeeded, except failures/missing."""
+    skipped = {(item["rest_api_id"], item["stage_name"]) for item in list(failures) + list(missing)}
+    stages = []
+    for change in changes:
+        key = (change["rest_api_id"], change["stage_name"])
+        if key in skipped:
+            continue
+        was = (before or {}).get(key, not change["tracing_enabled"])
+        stages.append(
+            {
+                "rest_api_id": key[0],
+                "stage_name": key[1],
+                "arn": stage_arn(*key),
+                "tracing_enabled_before": was,
+                "tracing_enabled": change["tracing_enabled"],
+                "changed": was != change["tracing_enabled"],
+            }
+        )
+    result = {"changed": any(item["changed"] for item in stages), "stages": stages, "missing": list(missing)}
+    if failures:
+        result.update(failed=True, failures=list(failures), msg="1 of the stages failed")
+    if check_mode:
+        result["check_mode"] = True
+    return result
+
+
+def record(host, rows, plan=None, account_id=ACCOUNT, region=REGION, account_name=None, status="ok", error=None):
+    """A per-target record as the role hands to sweep_report."""
+    return {
+        "host": host,
+        "account_id": account_id,
+        "account_name": account_name,
+        "region": region,
+        "status": status,
+        "error": error,
+        "rows": rows,
+        "exemptions": plan["exemptions"] if plan else [],
+        "planned_changes": len(plan["changes"]) if plan else 0,
+    }
+
+
+def planned_rows(stages, target=None, check_mode=False, converge=None, refused=None, **policy):
+    """(plan, rows) for stages under a policy, as the role computes them."""
+    plan = plan_target(stages, target or TARGET, today=TODAY, **policy)
+    return plan, target_rows(plan, converge=converge, check_mode=check_mode, refused=refused)
+
+
+def load_schema():
+    with open(SCHEMA_PATH, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def schema_errors(report):
+    """Messages of every way the report breaks docs/report.schema.json (empty when it conforms)."""
+    validator = jsonschema.Draft202012Validator(load_schema())
+    return sorted(f"{'/'.join(str(part) for part in error.absolute_path)}: {error.message}" for error in validator.iter_errors(report))
+
+
+# ---- a report with every kind of stage ------------------------------------------------------------------
+
+GENERATED_AT = "2026-03-15T12:00:00+00:00"
+EXEMPTIONS = [
+    {"arn": stage_arn("e1e2e3e4e5", "prod"), "reason": "vendor managed", "expires": "2026-12-31"},
+    {"api_name": "legacy-*", "stage_name": "v1", "reason": "retiring", "expires": datetime.date(2025, 1, 31)},
+    {"account_id": "333333333333", "reason": "never matches"},
+]
+POLICY = {
+    "rules": [{"name": "sandboxes", "match": {"api_name": "sandbox-*"}, "skip": True}],
+    "exemptions": EXEMPTIONS,
+    "exempt_tag": "XrayExempt",
+}
+
+
+def east_stages():
+    return [
+        stage(api_id="a1b2c3d4e5", api_name="orders", name="prod", enabled=False),  # enabled
+        stage(api_id="a1b2c3d4e5", api_name="orders", name="dev", enabled=True),  # none
+        stage(api_id="b1b2c3d4e5", api_name="billing", name="prod", enabled=False),  # fails
+        stage(api_id="e1e2e3e4e5", api_name="vendor", name="prod", enabled=False),  # exempt (arn)
+        stage(api_id="f1f2f3f4f5", api_name="sandbox-1", name="dev", enabled=False),  # skipped by rule
+        stage(api_id="c1c2c3c4c5", api_name="legacy-shop", name="v1", enabled=False),  # expired exemption: enabled
+        stage(api_id="d1d2d3d4d5", api_name=None, name="tagged", enabled=False, tags={"XrayExempt": ""}),  # exempt (tag)
+    ]
+
+
+def enforce_records():
+    """Three targets: one converged with a failure, one with its changes refused, one failed outright."""
+    plan = plan_target(east_stages(), TARGET, today=TODAY, **POLICY)
+    failure = {"rest_api_id": "b1b2c3d4e5", "stage_name": "prod", "error_code": "AccessDeniedException", "message": "denied | no PATCH"}
+    east_plan, east_rows = planned_rows(east_stages(), converge=converged(plan["changes"], failures=[failure]), **POLICY)
+
+    west_target = {"account_id": OTHER_ACCOUNT, "region": "us-west-2"}
+    west_stages = [stage(api_id="a1b2c3d4e5", name="prod", region="us-west-2"), stage(api_id="a1b2c3d4e5", name="qa", region="us-west-2", enabled=True)]
+    west_plan, west_rows = planned_rows(west_stages, target=west_target, refused="1 changes planned, more than tracing_sweep_max_changes=0", **POLICY)
+    return [
+        record("west", west_rows, west_plan, account_id=OTHER_ACCOUNT, region="us-west-2", account_name="payments"),
+        record("east", east_rows, east_plan, account_name="shop"),
+        record("broken", [], None, account_id="444444444444", region="eu-west-1", status="error", error="Unable to assume role"),
+    ]
+
+
+def build_enforce_report():
+    return build_report(enforce_records(), "enforce", GENERATED_AT, exemptions=EXEMPTIONS, max_changes=0)
+
+
+def build_audit_report():
+    plan, rows = planned_rows(east_stages(), check_mode=True, **POLICY)
+    return build_report([record("east", rows, plan)], "audit", GENERATED_AT, exemptions=EXEMPTIONS)

@@ -1,0 +1,416 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+
+import jsonschema
+import pytest
+
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import ACTIONS
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import CATEGORIES
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import NOT_RECORDED
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import compliance_percent
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import row_category
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import ACCOUNT
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import EXEMPTIONS
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import GENERATED_AT
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import OTHER_ACCOUNT
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import POLICY
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_audit_report
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_enforce_report
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import converged
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import enforce_records
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import load_schema
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import planned_rows
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import record
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import schema_errors
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import stage
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import stage_arn
+
+
+@pytest.fixture(name="enforce_report")
+def enforce_report_fixture():
+    return build_enforce_report()
+
+
+@pytest.fixture(name="audit_report")
+def audit_report_fixture():
+    return build_audit_report()
+
+
+# ---- categories ---------------------------------------------------------------------------------------
+
+
+def row(action, before=False, after=False, desired=True, reason="r"):
+    return {"action": action, "tracing_enabled_before": before, "tracing_enabled_after": after, "desired": desired, "reason": reason}
+
+
+@pytest.mark.parametrize(
+    "case, category",
+    [
+        (row("exempt", desired=None), "exempt"),
+        (row("skipped", desired=None), "skipped"),
+        (row("skipped", desired=True, reason="refused: 3 changes planned, more than tracing_sweep_max_changes=1"), "noncompliant"),
+        (row("skipped", desired=True, reason="the stage (or its REST API) no longer existed"), "noncompliant"),
+        (row("none", before=True, after=True), "compliant"),
+        (row("none", desired=False), "compliant"),
+        (row("would_enable", after=True), "noncompliant"),
+        (row("would_disable", before=True, after=False, desired=False), "noncompliant"),
+        (row("enabled", after=True), "compliant"),
+        (row("disabled", before=True, desired=False), "compliant"),
+        (row("error"), "errors"),
+        (row("error", after=True), "errors"),
+    ],
+)
+def test_row_category(case, category):
+    assert row_category(case) == category
+
+
+@pytest.mark.parametrize(
+    "compliant, noncompliant, percent",
+    [(0, 0, 100.0), (5, 0, 100.0), (0, 3, 0.0), (2, 1, 66.7), (1, 2, 33.3), (1, 7, 12.5), (999, 1, 99.9), (1999, 1, 100.0)],
+)
+def test_compliance_percent(compliant, noncompliant, percent):
+    assert compliance_percent(compliant, noncompliant) == percent
+
+
+def test_categories_partition_the_stages(enforce_report, audit_report):
+    for report in (enforce_report, audit_report):
+        summary = report["summary"]
+        assert sum(summary[name] for name in CATEGORIES) == summary["stages"] == len(report["stages"])
+        for name in CATEGORIES:
+            assert summary[name] == sum(1 for item in report["stages"] if row_category(item) == name)
+
+
+def test_zero_denominator_is_fully_compliant():
+    plan, rows = planned_rows([stage(tags={"XrayExempt": "x"}), stage(name="dev", api_name="sandbox-1")], **POLICY)
+    report = build_report([record("only-exempt", rows, plan)], "audit", GENERATED_AT, exemptions=EXEMPTIONS)
+    assert (report["summary"]["exempt"], report["summary"]["skipped"], report["summary"]["compliance_percent"]) == (1, 1, 100.0)
+    empty = build_report([], "audit", GENERATED_AT)
+    assert empty["summary"]["stages"] == 0
+    assert empty["summary"]["compliance_percent"] == 100.0
+
+
+# ---- enforce report -----------------------------------------------------------------------------------
+
+
+def test_enforce_summary(enforce_report):
+    assert enforce_report["summary"] == {
+        "targets": 3,
+        "targets_failed": 1,
+        "stages": 9,
+        "compliant": 4,  # east orders/prod and legacy enabled, east orders/dev and west qa none
+        "noncompliant": 1,  # west prod refused
+        "changed": 2,
+        "would_change": 0,
+        "exempt": 2,
+        "skipped": 1,
+        "errors": 1,
+        "compliance_percent": 80.0,
+        "planned_changes": 4,
+        "max_changes": 0,
+        "refused": True,
+    }
+    assert [item["action"] for item in enforce_report["stages"] if item["region"] == "us-west-2"] == ["skipped", "none"]
+
+
+def test_enforce_header_and_order_of_keys(enforce_report):
+    assert list(enforce_report) == ["schema_version", "generated_at", "mode", "summary", "targets", "stages", "exemptions"]
+    assert (enforce_report["schema_version"], enforce_report["generated_at"], enforce_report["mode"]) == ("1.0", GENERATED_AT, "enforce")
+
+
+def test_targets_are_sorted_by_host_with_counts(enforce_report):
+    assert enforce_report["targets"] == [
+        {
+            "host": "broken",
+            "account_id": "444444444444",
+            "account_name": None,
+            "region": "eu-west-1",
+            "status": "error",
+            "error": "Unable to assume role",
+            "stages": 0,
+            "noncompliant": 0,
+        },
+        {"host": "east", "account_id": ACCOUNT, "account_name": "shop", "region": "us-east-1", "status": "ok", "error": None, "stages": 7, "noncompliant": 0},
+        {
+            "host": "west",
+            "account_id": OTHER_ACCOUNT,
+            "account_name": "payments",
+            "region": "us-west-2",
+            "status": "ok",
+            "error": None,
+            "stages": 2,
+            "noncompliant": 1,
+        },
+    ]
+
+
+def test_stages_are_sorted(enforce_report):
+    keys = [(item["account_id"], item["region"], item["rest_api_name"], item["rest_api_id"], item["stage_name"]) for item in enforce_report["stages"]]
+    assert keys == [
+        (ACCOUNT, "us-east-1", None, "d1d2d3d4d5", "tagged"),  # no API name sorts first
+        (ACCOUNT, "us-east-1", "billing", "b1b2c3d4e5", "prod"),
+        (ACCOUNT, "us-east-1", "legacy-shop", "c1c2c3c4c5", "v1"),
+        (ACCOUNT, "us-east-1", "orders", "a1b2c3d4e5", "dev"),
+        (ACCOUNT, "us-east-1", "orders", "a1b2c3d4e5", "prod"),
+        (ACCOUNT, "us-east-1", "sandbox-1", "f1f2f3f4f5", "dev"),
+        (ACCOUNT, "us-east-1", "vendor", "e1e2e3e4e5", "prod"),
+        (OTHER_ACCOUNT, "us-west-2", "orders", "a1b2c3d4e5", "prod"),
+        (OTHER_ACCOUNT, "us-west-2", "orders", "a1b2c3d4e5", "qa"),
+    ]
+
+
+def test_stages_without_account_id_sort_first():
+    plan, rows = planned_rows([stage(name="b"), stage(name="a")], target={"account_id": None, "region": "us-east-1"})
+    other_plan, other_rows = planned_rows([stage(name="a")])
+    report = build_report([record("x", other_rows, other_plan), record("y", rows, plan, account_id=None)], "audit", GENERATED_AT)
+    assert [(item["account_id"], item["stage_name"]) for item in report["stages"]] == [(None, "a"), (None, "b"), (ACCOUNT, "a")]
+    assert schema_errors(report) == []
+
+
+def test_exemptions_merged_over_targets(enforce_report):
+    assert enforce_report["exemptions"] == [
+        {
+            "index": 0,
+            "arn": stage_arn("e1e2e3e4e5", "prod"),
+            "reason": "vendor managed",
+            "expires": "2026-12-31",
+            "status": "active",
+            "stages": [stage_arn("e1e2e3e4e5", "prod")],
+        },
+        {
+            "index": 1,
+            "api_name": "legacy-*",
+            "stage_name": "v1",
+            "reason": "retiring",
+            "expires": "2025-01-31",
+            "status": "expired",
+            "stages": [stage_arn("c1c2c3c4c5", "v1")],
+        },
+        {"index": 2, "account_id": "333333333333", "reason": "never matches", "expires": None, "status": "unused", "stages": []},
+    ]
+
+
+def test_exemption_active_in_one_target_and_stages_unioned():
+    exemptions = [{"stage_name": "prod", "reason": "r"}]
+    east_plan, east_rows = planned_rows([stage(name="prod")], exemptions=exemptions)
+    west_plan, west_rows = planned_rows([stage(name="prod", region="us-west-2")], target={"account_id": ACCOUNT, "region": "us-west-2"}, exemptions=exemptions)
+    records = [record("e", east_rows, east_plan), record("w", west_rows, west_plan, region="us-west-2"), record("e2", east_rows, east_plan)]
+    report = build_report(records, "audit", GENERATED_AT, exemptions=exemptions)
+    assert report["exemptions"][0]["stages"] == [stage_arn("a1b2c3d4e5", "prod"), stage_arn("a1b2c3d4e5", "prod", region="us-west-2")]
+    assert report["exemptions"][0]["status"] == "active"
+
+
+def test_failed_target_without_message_gets_one():
+    report = build_report([record("h", [], None, status="error", error="")], "enforce", GENERATED_AT)
+    assert report["targets"][0]["error"] == "the target failed"
+    assert report["summary"]["targets_failed"] == 1
+
+
+# ---- audit report -------------------------------------------------------------------------------------
+
+
+def test_audit_summary(audit_report):
+    summary = audit_report["summary"]
+    assert (summary["would_change"], summary["changed"], summary["noncompliant"], summary["compliant"]) == (3, 0, 3, 1)
+    assert (summary["exempt"], summary["skipped"], summary["errors"], summary["planned_changes"]) == (2, 1, 0, 3)
+    assert summary["compliance_percent"] == 25.0
+    assert summary["max_changes"] is None
+    assert summary["refused"] is False
+    assert {item["action"] for item in audit_report["stages"]} == {"would_enable", "none", "exempt", "skipped"}
+
+
+def test_report_is_deterministic_and_json_serialisable():
+    first = build_report(enforce_records(), "enforce", GENERATED_AT, exemptions=EXEMPTIONS, max_changes=0)
+    second = build_report(list(reversed(enforce_records())), "enforce", GENERATED_AT, exemptions=EXEMPTIONS, max_changes=0)
+    assert json.dumps(first) == json.dumps(second)
+
+
+def test_generated_at_may_be_a_datetime():
+    when = datetime.datetime(2026, 3, 15, 12, 0, tzinfo=datetime.timezone.utc)
+    assert build_report([], "audit", when)["generated_at"] == "2026-03-15T12:00:00+00:00"
+
+
+def test_inputs_are_not_modified():
+    records = enforce_records()
+    exemptions = copy.deepcopy(EXEMPTIONS)
+    saved = copy.deepcopy((records, exemptions))
+    build_report(records, "enforce", GENERATED_AT, exemptions=exemptions, max_changes=3)
+    assert (records, exemptions) == saved
+
+
+# ---- bad input ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (([], "check", GENERATED_AT), "^mode: must be audit or enforce, got 'check'$"),
+        (([], "audit", ""), "^generated_at: must be an ISO 8601"),
+        (([], "audit", None), "^generated_at: must be an ISO 8601"),
+        (({}, "audit", GENERATED_AT), "^targets: must be a list"),
+        ((["east"], "audit", GENERATED_AT), r"^targets\[0\]: must be a mapping"),
+        (([{"region": "us-east-1"}], "audit", GENERATED_AT), r"^targets\[0\]\.host: is required$"),
+        (([{"host": "h"}], "audit", GENERATED_AT), r"^targets\[0\]\.region: is required$"),
+        (([{"host": "h", "region": "us-east-1", "status": "failed"}], "audit", GENERATED_AT), r"^targets\[0\]\.status: must be ok or error"),
+        (([{"host": "h", "region": "us-east-1", "rows": [{"action": "none"}]}], "audit", GENERATED_AT), r"^targets\[0\]\.rows\[0\]: missing account_id"),
+        (([{"host": "h", "region": "us-east-1", "rows": "x"}], "audit", GENERATED_AT), r"^targets\[0\]\.rows: must be a list"),
+        (([{"host": "h", "region": "us-east-1", "exemptions": [{"index": "0"}]}], "audit", GENERATED_AT), r"^targets\[0\]\.exemptions: must be"),
+    ],
+)
+def test_bad_report_input(args, message):
+    with pytest.raises(ValueError, match=message):
+        build_report(*args)
+
+
+def test_bad_row_action():
+    dummy, rows = planned_rows([stage()], check_mode=True)
+    rows[0]["action"] = "changed"
+    with pytest.raises(ValueError, match=r"^targets\[0\]\.rows\[0\]\.action: must be one of exempt, skipped, none"):
+        build_report([record("h", rows)], "audit", GENERATED_AT)
+
+
+@pytest.mark.parametrize("max_changes", [-1, True, "5", 2.0])
+def test_bad_max_changes(max_changes):
+    with pytest.raises(ValueError, match="^max_changes: must be a whole number >= 0 or null"):
+        build_report([], "audit", GENERATED_AT, max_changes=max_changes)
+
+
+def test_exemption_reported_but_not_configured():
+    plan, rows = planned_rows([stage()], exemptions=[{"stage_name": "prod", "reason": "r"}])
+    with pytest.raises(ValueError, match="^a target reports exemption 0, but exemptions has 0: pass the configured exemptions$"):
+        build_report([record("h", rows, plan)], "audit", GENERATED_AT)
+
+
+def test_malformed_configured_exemptions():
+    with pytest.raises(ValueError, match=r"^exemptions\[0\]\.reason: is required"):
+        build_report([], "audit", GENERATED_AT, exemptions=[{"stage_name": "prod"}])
+
+
+# ---- schema -------------------------------------------------------------------------------------------
+
+
+def test_schema_is_a_valid_draft_2020_12_schema():
+    schema = load_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$defs"]["stage"]["properties"]["action"]["enum"] == list(ACTIONS)
+
+
+def test_built_reports_conform_to_the_schema(enforce_report, audit_report):
+    assert schema_errors(enforce_report) == []
+    assert schema_errors(audit_report) == []
+    assert schema_errors(build_report([], "audit", GENERATED_AT)) == []
+
+
+def test_every_action_of_a_report_conforms(enforce_report, audit_report):
+    seen = {item["action"] for item in enforce_report["stages"] + audit_report["stages"]}
+    assert seen | {"would_disable", "disabled"} == set(ACTIONS)
+    change = {"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": False}
+    plan, rows = planned_rows([stage(enabled=True)], desired=False, converge=converged([change]))
+    dummy, check_rows = planned_rows([stage(enabled=True)], desired=False, check_mode=True)
+    report = build_report([record("a", rows, plan), record("b", check_rows, plan, region="us-east-2")], "enforce", GENERATED_AT)
+    assert {item["action"] for item in report["stages"]} == {"disabled", "would_disable"}
+    assert schema_errors(report) == []
+
+
+def break_report(report, path, value):
+    broken = copy.deepcopy(report)
+    *parents, last = path
+    target = broken
+    for part in parents:
+        target = target[part]
+    if value is KeyError:
+        del target[last]
+    else:
+        target[last] = value
+    return broken
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("extra",), 1),
+        (("schema_version",), "2.0"),
+        (("mode",), "check"),
+        (("summary", "extra"), 1),
+        (("summary", "stages"), -1),
+        (("summary", "compliance_percent"), 101),
+        (("summary", "refused"), KeyError),
+        (("targets", 0, "status"), "failed"),
+        (("targets", 0, "error"), None),  # status error needs a message
+        (("targets", 1, "error"), "x"),  # status ok has none
+        (("targets", 1, "account_id"), "1234"),
+        (("stages", 0, "action"), "changed"),
+        (("stages", 0, "host"), "east"),
+        (("stages", 0, "reason"), KeyError),
+        (("stages", 0, "desired"), True),  # the first stage is exempt: no desired state
+        (("stages", 0, "rest_api_id"), "NOT-AN-ID"),
+        (("stages", 4, "tracing_enabled_after"), False),  # orders/prod was enabled
+        (("exemptions", 0, "status"), "revoked"),
+        (("exemptions", 0, "expires"), "31/12/2026"),
+        (("exemptions", 0, "region"), "us-east-1"),  # arn and a selector
+        (("exemptions", 2, "account_id"), KeyError),  # no selector left
+    ],
+)
+def test_schema_rejects_malformed_reports(enforce_report, path, value):
+    assert schema_errors(enforce_report) == []
+    assert schema_errors(break_report(enforce_report, path, value)) != []
+
+
+# ---- hosts without a record ---------------------------------------------------------------------------
+
+
+def test_hosts_fill_in_targets_that_recorded_nothing():
+    records = enforce_records() + [{}]
+    hosts = [item["host"] for item in records[:-1]] + ["silent"]
+    report = build_report(records, "enforce", GENERATED_AT, exemptions=EXEMPTIONS, max_changes=0, hosts=hosts)
+    assert [target["host"] for target in report["targets"]] == ["broken", "east", "silent", "west"]
+    assert report["targets"][2] == {
+        "host": "silent",
+        "account_id": None,
+        "account_name": None,
+        "region": None,
+        "status": "error",
+        "error": NOT_RECORDED,
+        "stages": 0,
+        "noncompliant": 0,
+    }
+    assert report["summary"]["targets"] == 4
+    assert report["summary"]["targets_failed"] == 2
+    assert schema_errors(report) == []
+
+
+def test_hosts_name_a_record_without_host():
+    dummy, rows = planned_rows([stage()], check_mode=True)
+    anonymous = {"region": "us-east-1", "status": "ok", "rows": rows}
+    report = build_report([anonymous], "audit", GENERATED_AT, hosts=["named"])
+    assert report["targets"][0]["host"] == "named"
+
+
+def test_hosts_must_match_the_records():
+    records = enforce_records()
+    with pytest.raises(ValueError, match="^hosts: must list the host of each target record in order, got 2 hosts for 3 records$"):
+        build_report(records, "enforce", GENERATED_AT, exemptions=EXEMPTIONS, hosts=["west", "east"])
+    with pytest.raises(ValueError, match=r"^targets\[1\]\.host: is 'east' but hosts\[1\] is 'broken'; list the hosts in the records' order$"):
+        build_report(records, "enforce", GENERATED_AT, exemptions=EXEMPTIONS, hosts=["west", "broken", "east"])
+    with pytest.raises(ValueError, match="^hosts: must list the host of each target record in order, got no list of hosts for 3 records$"):
+        build_report(records, "enforce", GENERATED_AT, exemptions=EXEMPTIONS, hosts="west")
+
+
+def test_failed_target_may_lack_a_region_but_a_swept_one_may_not():
+    report = build_report([{"host": "h", "status": "error", "error": "tracing_sweep_region: is required"}], "enforce", GENERATED_AT)
+    assert report["targets"][0]["region"] is None
+    assert schema_errors(report) == []
+    with pytest.raises(ValueError, match=r"^targets\[0\]\.region: is required$"):
+        build_report([{"host": "h", "status": "ok"}], "enforce", GENERATED_AT)
+    swept_without_region = break_report(report, ("targets", 0, "status"), "ok")
+    swept_without_region["targets"][0]["error"] = None
+    assert schema_errors(swept_without_region) != []

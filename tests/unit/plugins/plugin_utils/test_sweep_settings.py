@@ -1,0 +1,455 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import parse_date
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
+
+ARN = "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod"
+ROLE = "arn:aws:iam::111111111111:role/tracing-sweep"
+
+VALID_SETTINGS = {
+    "desired": True,
+    "rules": [
+        {"name": "internal apis", "match": {"api_name": "internal-*", "tag": {"key": "Tier", "value": "internal"}}, "tracing_enabled": False},
+        {"match": {"account_id": "111111111111", "region": "eu-west-1", "api_id": "a1b2c3d4e5", "stage_name": "dev*"}, "skip": True},
+        {"match": {"tag": {"key": "Owner"}}, "tracing_enabled": True},
+        {"match": {}, "tracing_enabled": True},
+        {"tracing_enabled": True},
+    ],
+    "exemptions": [
+        {"arn": ARN, "reason": "cost review", "expires": "2026-12-31"},
+        {"api_name": "legacy-*", "stage_name": "v1", "reason": "being retired", "expires": datetime.date(2026, 6, 30)},
+        {"account_id": "222222222222", "reason": "sandbox account"},
+        {"region": "ap-southeast-2", "api_id": "b1b2c3d4e5", "reason": "vendor managed", "expires": None},
+    ],
+    "exempt_tag": "XrayExempt",
+    "max_changes": 0,
+    "report_dir": "/var/tmp/tracing",
+    "endpoint_url": "http://127.0.0.1:5000",
+    "sts_endpoint_url": "https://sts.us-east-1.amazonaws.com",
+}
+
+
+def rule(**fields):
+    return {"settings": {"rules": [dict({"tracing_enabled": True}, **fields)]}}
+
+
+def one_problem(settings):
+    problems = settings_problems(settings)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+def test_valid_settings_have_no_problems():
+    assert settings_problems(VALID_SETTINGS) == []
+
+
+def test_every_setting_may_be_left_out():
+    assert settings_problems({}) == []
+
+
+def test_role_defaults_have_no_problems():
+    # The role's defaults: empty strings mean "not set" for the optional ones.
+    defaults = {
+        "desired": True,
+        "rules": [],
+        "exemptions": [],
+        "exempt_tag": "",
+        "max_changes": 100,
+        "report_dir": "tracing-sweep-reports",
+        "endpoint_url": "",
+        "sts_endpoint_url": "",
+    }
+    assert settings_problems(defaults) == []
+
+
+@pytest.mark.parametrize("settings", [None, [], "desired: true"])
+def test_settings_must_be_a_mapping(settings):
+    assert one_problem(settings).startswith("settings: must be a mapping")
+
+
+def test_unknown_setting_is_named():
+    problem = one_problem({"desire": True})
+    assert problem.startswith("tracing_sweep_desire: unknown setting; the sweep's settings are tracing_sweep_desired, tracing_sweep_rules")
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [("false", "'false'"), ("yes", "'yes'"), (None, "null"), (1, "1 (integer)")],
+)
+def test_desired_must_be_a_real_boolean(value, shown):
+    assert one_problem({"desired": value}) == f"tracing_sweep_desired: must be a boolean (true or false), got {shown}"
+
+
+@pytest.mark.parametrize("value, shown", [({"match": {}}, "a mapping"), ("skip all", "'skip all'")])
+def test_rules_must_be_a_list(value, shown):
+    assert one_problem({"rules": value}) == f"tracing_sweep_rules: must be a list of rules, got {shown}"
+
+
+def test_rules_may_be_null():
+    assert settings_problems({"rules": None, "exemptions": None}) == []
+
+
+def test_rule_must_be_a_mapping():
+    assert one_problem({"rules": [{"tracing_enabled": True}, "skip"]}).startswith("tracing_sweep_rules[1]: must be a mapping")
+
+
+def test_rule_unknown_key():
+    problem = one_problem({"rules": [{"tracing_enabled": True, "enabled": True}]})
+    assert problem == "tracing_sweep_rules[0]: unknown key 'enabled'; a rule takes only name, match, tracing_enabled, skip"
+
+
+def test_match_unknown_key():
+    problem = one_problem({"rules": [{"match": {"stage": "prod"}, "skip": True}]})
+    assert problem.startswith("tracing_sweep_rules[0].match: unknown key 'stage'; match takes only account_id, region, api_name, api_id, stage_name, tag")
+
+
+def test_match_must_be_a_mapping():
+    problem = one_problem({"rules": [{"match": ["prod"], "skip": True}]})
+    assert problem.startswith("tracing_sweep_rules[0].match: must be a mapping of account_id, region")
+
+
+def test_contract_example_account_id_message():
+    problem = one_problem({"rules": [{"tracing_enabled": True}, {"match": {"account_id": "1234"}, "tracing_enabled": False}]})
+    assert problem == "tracing_sweep_rules[1].match.account_id: must be a 12-digit account id as a string, got '1234'"
+
+
+def test_account_id_as_a_number_is_refused():
+    # YAML reads an unquoted account id as an integer, and one with a leading zero loses it.
+    problem = one_problem({"rules": [{"match": {"account_id": 111111111111}, "skip": True}]})
+    assert problem == "tracing_sweep_rules[0].match.account_id: must be a 12-digit account id as a string, got 111111111111 (integer)"
+
+
+@pytest.mark.parametrize(
+    "key, value, rule_text",
+    [
+        ("region", "US-EAST-1", "must be an AWS region name such as us-east-1"),
+        ("region", "useast1", "must be an AWS region name such as us-east-1"),
+        ("api_id", "A1B2C3D4E5", "must be a REST API id: exactly 10 lowercase letters or digits"),
+        ("api_id", "a1b2c3", "must be a REST API id: exactly 10 lowercase letters or digits"),
+        ("api_name", "", "must be a non-empty string (a glob: * ? [...] allowed)"),
+        ("api_name", 7, "must be a non-empty string (a glob: * ? [...] allowed)"),
+        ("stage_name", "  ", "must be a non-empty string (a glob: * ? [...] allowed)"),
+    ],
+)
+def test_match_selector_rules(key, value, rule_text):
+    problem = one_problem({"rules": [{"match": {key: value}, "skip": True}]})
+    assert problem.startswith(f"tracing_sweep_rules[0].match.{key}: {rule_text}")
+
+
+@pytest.mark.parametrize(
+    "tag, expected",
+    [
+        ("Tier", "tracing_sweep_rules[0].match.tag: must be a mapping with key (and optionally value), got 'Tier'"),
+        ({"value": "x"}, "tracing_sweep_rules[0].match.tag.key: is required: the tag key the stage must carry"),
+        ({"key": ""}, "tracing_sweep_rules[0].match.tag.key: must be a non-empty string, got ''"),
+        ({"key": "Tier", "value": 1}, "tracing_sweep_rules[0].match.tag.value: must be a string (quote numbers and booleans), got 1 (integer)"),
+        ({"key": "Tier", "values": ["a"]}, "tracing_sweep_rules[0].match.tag: unknown key 'values'; a tag match takes only key, value"),
+    ],
+)
+def test_tag_match_rules(tag, expected):
+    assert one_problem({"rules": [{"match": {"tag": tag}, "skip": True}]}) == expected
+
+
+def test_tag_match_value_may_be_empty_or_absent():
+    assert settings_problems({"rules": [{"match": {"tag": {"key": "Tier", "value": ""}}, "skip": True}, {"match": {"tag": {"key": "T"}}, "skip": True}]}) == []
+
+
+def test_rule_name_must_be_text():
+    assert one_problem({"rules": [{"name": "", "skip": True}]}) == "tracing_sweep_rules[0].name: must be a non-empty string, got ''"
+
+
+def test_rule_tracing_enabled_must_be_boolean():
+    problem = one_problem({"rules": [{"tracing_enabled": "true"}]})
+    assert problem == "tracing_sweep_rules[0].tracing_enabled: must be a boolean (true or false), got 'true'"
+
+
+def test_rule_skip_must_be_true():
+    problems = settings_problems({"rules": [{"skip": False}]})
+    assert problems == ["tracing_sweep_rules[0].skip: must be true when given (to leave matching stages alone), got false (boolean)"]
+
+
+def test_rule_with_both_actions():
+    problem = one_problem({"rules": [{"tracing_enabled": True, "skip": True}]})
+    assert problem == "tracing_sweep_rules[0]: must set exactly one of tracing_enabled (true or false) and skip (true), got both"
+
+
+@pytest.mark.parametrize("item", [{"name": "no action"}, {"match": {"region": "us-east-1"}, "tracing_enabled": None}])
+def test_rule_with_neither_action(item):
+    problem = one_problem({"rules": [item]})
+    assert problem == "tracing_sweep_rules[0]: must set exactly one of tracing_enabled (true or false) and skip (true), got neither"
+
+
+def test_several_problems_in_input_order():
+    problems = settings_problems(
+        {
+            "desired": "yes",
+            "rules": [{"match": {"region": "nowhere"}, "tracing_enabled": True}, {"skip": True, "tracing_enabled": False}],
+            "exemptions": [{"reason": "x"}],
+        }
+    )
+    assert [problem.split(":", maxsplit=1)[0] for problem in problems] == [
+        "tracing_sweep_desired",
+        "tracing_sweep_rules[0].match.region",
+        "tracing_sweep_rules[1]",
+        "tracing_sweep_exemptions[0]",
+    ]
+
+
+# ---- exemptions ---------------------------------------------------------------------------------------
+
+
+def test_exemptions_must_be_a_list():
+    assert one_problem({"exemptions": {"arn": ARN}}) == "tracing_sweep_exemptions: must be a list of exemptions, got a mapping"
+
+
+def test_exemption_must_be_a_mapping():
+    problem = one_problem({"exemptions": [ARN]})
+    assert problem == f"tracing_sweep_exemptions[0]: must be a mapping with arn or selectors, reason and optionally expires, got '{ARN}'"
+
+
+def test_exemption_unknown_key():
+    problem = one_problem({"exemptions": [{"arn": ARN, "reason": "r", "until": "2026-01-01"}]})
+    assert problem == (
+        "tracing_sweep_exemptions[0]: unknown key 'until'; an exemption takes only arn, account_id, region, api_id, api_name, stage_name, reason, expires"
+    )
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5",
+        "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/*",
+        "arn:azure:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod",
+        "arn:aws:execute-api:us-east-1:111111111111:a1b2c3d4e5/prod",
+        ARN + "\n",
+    ],
+)
+def test_exemption_arn_must_be_a_stage_arn(arn):
+    problem = one_problem({"exemptions": [{"arn": arn, "reason": "r"}]})
+    assert problem == f"tracing_sweep_exemptions[0].arn: must be an API Gateway stage ARN such as {ARN}, got {arn!r}"
+
+
+@pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"])
+def test_exemption_arn_in_every_partition(partition):
+    assert settings_problems({"exemptions": [{"arn": ARN.replace("arn:aws:", f"arn:{partition}:"), "reason": "r"}]}) == []
+
+
+def test_exemption_with_arn_and_selectors():
+    problem = one_problem({"exemptions": [{"arn": ARN, "api_name": "orders", "region": "us-east-1", "reason": "r"}]})
+    assert problem == (
+        "tracing_sweep_exemptions[0]: must give either arn or selectors (account_id, region, api_id, api_name, stage_name), not both, "
+        "got arn and region, api_name"
+    )
+
+
+def test_exemption_without_selector():
+    problem = one_problem({"exemptions": [{"reason": "r", "expires": "2026-01-01"}]})
+    assert problem == "tracing_sweep_exemptions[0]: must give arn or at least one of account_id, region, api_id, api_name, stage_name, got neither"
+
+
+def test_exemption_selector_values_are_checked():
+    problem = one_problem({"exemptions": [{"account_id": "12", "reason": "r"}]})
+    assert problem == "tracing_sweep_exemptions[0].account_id: must be a 12-digit account id as a string, got '12'"
+
+
+def test_exemption_reason_is_required():
+    problem = one_problem({"exemptions": [{"arn": ARN}]})
+    assert problem == "tracing_sweep_exemptions[0].reason: is required: a non-empty string saying why the stages are exempt"
+
+
+@pytest.mark.parametrize("reason, shown", [("", "''"), ("   ", "'   '"), (5, "5 (integer)")])
+def test_exemption_reason_must_be_text(reason, shown):
+    problem = one_problem({"exemptions": [{"arn": ARN, "reason": reason}]})
+    assert problem == f"tracing_sweep_exemptions[0].reason: must be a non-empty string saying why the stages are exempt, got {shown}"
+
+
+def test_contract_example_expires_message():
+    problem = one_problem({"exemptions": [{"arn": ARN, "reason": "r", "expires": "31/12/2026"}]})
+    assert problem == "tracing_sweep_exemptions[0].expires: must be a date (YYYY-MM-DD), got '31/12/2026'"
+
+
+@pytest.mark.parametrize(
+    "expires, shown",
+    [
+        ("2026-02-30", "'2026-02-30'"),
+        ("2026-1-5", "'2026-1-5'"),
+        (20261231, "20261231 (integer)"),
+        (datetime.datetime(2026, 12, 31, 12, 0), "2026-12-31T12:00:00 (a date and time)"),
+    ],
+)
+def test_expires_must_be_a_date(expires, shown):
+    problem = one_problem({"exemptions": [{"arn": ARN, "reason": "r", "expires": expires}]})
+    assert problem == f"tracing_sweep_exemptions[0].expires: must be a date (YYYY-MM-DD), got {shown}"
+
+
+# ---- other settings -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [None, "", "XrayExempt"])
+def test_valid_exempt_tags(value):
+    assert settings_problems({"exempt_tag": value}) == []
+
+
+@pytest.mark.parametrize("value, shown", [("  ", "'  '"), (5, "5 (integer)"), (True, "true (boolean)"), (["XrayExempt"], "a list")])
+def test_exempt_tag_must_be_a_tag_key(value, shown):
+    assert one_problem({"exempt_tag": value}) == f"tracing_sweep_exempt_tag: must be a stage tag key (a string), or empty for none, got {shown}"
+
+
+@pytest.mark.parametrize("value", [None, 0, 1, 500])
+def test_valid_max_changes(value):
+    assert settings_problems({"max_changes": value}) == []
+
+
+@pytest.mark.parametrize("value, shown", [(-1, "-1 (integer)"), (True, "true (boolean)"), ("10", "'10'"), (1.5, "1.5 (float)")])
+def test_max_changes_must_be_a_whole_number(value, shown):
+    assert one_problem({"max_changes": value}) == f"tracing_sweep_max_changes: must be a whole number >= 0 (or null for no limit), got {shown}"
+
+
+@pytest.mark.parametrize("value, shown", [("", "''"), (" ", "' '"), (None, "null")])
+def test_report_dir_must_be_text(value, shown):
+    assert one_problem({"report_dir": value}) == f"tracing_sweep_report_dir: must be a non-empty string (a directory on the controller), got {shown}"
+
+
+@pytest.mark.parametrize("key", ["endpoint_url", "sts_endpoint_url"])
+@pytest.mark.parametrize("value", [None, "", "http://127.0.0.1:5000", "https://apigateway.us-east-1.amazonaws.com"])
+def test_valid_endpoint_urls(key, value):
+    assert settings_problems({key: value}) == []
+
+
+@pytest.mark.parametrize("key", ["endpoint_url", "sts_endpoint_url"])
+@pytest.mark.parametrize("value, shown", [("ftp://example.com", "'ftp://example.com'"), ("localhost:5000", "'localhost:5000'"), ("http://", "'http://'"),
+                                          ("http://a b", "'http://a b'"), (5000, "5000 (integer)"), (" ", "' '")])
+def test_endpoint_url_must_be_http(key, value, shown):
+    assert one_problem({key: value}) == f"tracing_sweep_{key}: must be an http:// or https:// URL, or empty for the SDK default, got {shown}"
+
+
+# ---- target host vars ---------------------------------------------------------------------------------
+
+
+def test_minimal_target():
+    assert target_problems({"region": "us-east-1"}) == []
+
+
+def test_full_target():
+    target = {"region": "eu-central-1", "account_id": "111111111111", "role_arn": ROLE, "external_id": "ext-Id_123", "account_name": "payments"}
+    assert target_problems(target) == []
+
+
+@pytest.mark.parametrize("unset", [None, ""])
+def test_null_or_empty_values_count_as_not_set(unset):
+    assert target_problems({"region": "us-east-1", "account_id": unset, "role_arn": unset, "external_id": unset, "account_name": unset}) == []
+
+
+def test_target_must_be_a_mapping():
+    assert target_problems("us-east-1") == ["target: must be a mapping of region, account_id, role_arn, external_id, account_name, got 'us-east-1'"]
+
+
+@pytest.mark.parametrize("target", [{}, {"region": None}, {"region": ""}])
+def test_region_is_required(target):
+    assert target_problems(target) == ["tracing_sweep_region: is required: the AWS region this host (one account x region) covers, e.g. us-east-1"]
+
+
+@pytest.mark.parametrize("region", ["us-gov-west-1", "cn-north-1", "ap-southeast-2", "us-isob-east-1"])
+def test_valid_regions(region):
+    assert target_problems({"region": region}) == []
+
+
+@pytest.mark.parametrize("region", ["us-east", "US-EAST-1", "us_east_1", " ", "us-east-1\n"])
+def test_bad_region(region):
+    assert target_problems({"region": region}) == [f"tracing_sweep_region: must be an AWS region name such as us-east-1, got {region!r}"]
+
+
+def test_unknown_target_variable():
+    problems = target_problems({"region": "us-east-1", "profile": "x"})
+    assert problems == [
+        "tracing_sweep_profile: unknown target variable; a target has tracing_sweep_region, tracing_sweep_account_id, tracing_sweep_role_arn, "
+        "tracing_sweep_external_id, tracing_sweep_account_name"
+    ]
+
+
+@pytest.mark.parametrize("account_id, shown", [("1234", "'1234'"), (111111111111, "111111111111 (integer)"), ("11111111111a", "'11111111111a'")])
+def test_bad_account_id(account_id, shown):
+    problems = target_problems({"region": "us-east-1", "account_id": account_id})
+    assert problems == [f"tracing_sweep_account_id: must be a 12-digit account id as a string, got {shown}"]
+
+
+@pytest.mark.parametrize(
+    "role_arn",
+    [
+        "arn:aws:iam::111111111111:user/tracing",
+        "arn:aws:iam::1111:role/tracing",
+        "arn:aws:sts::111111111111:assumed-role/tracing/x",
+        "arn:aws:iam::111111111111:role/",
+        "arn:aws:iam::111111111111:role/has space",
+    ],
+)
+def test_bad_role_arn(role_arn):
+    problems = target_problems({"region": "us-east-1", "role_arn": role_arn})
+    assert problems == [f"tracing_sweep_role_arn: must be an IAM role ARN such as arn:aws:iam::123456789012:role/tracing-sweep, got {role_arn!r}"]
+
+
+@pytest.mark.parametrize("role_arn", ["arn:aws-cn:iam::111111111111:role/a", "arn:aws-us-gov:iam::111111111111:role/path/to/r+=,.@-_"])
+def test_role_arn_partitions_and_paths(role_arn):
+    assert target_problems({"region": "us-east-1", "role_arn": role_arn}) == []
+
+
+@pytest.mark.parametrize("external_id, shown", [("x", "1 characters"), ("has space", "9 characters"), (123456, "type int")])
+def test_bad_external_id_is_not_echoed(external_id, shown):
+    problems = target_problems({"region": "us-east-1", "role_arn": ROLE, "external_id": external_id})
+    assert problems == [
+        f"tracing_sweep_external_id: must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-, got a value of {shown} (not shown: it is secret)"
+    ]
+    assert str(external_id) not in problems[0].split("got")[1]
+
+
+@pytest.mark.parametrize("role_arn", [None, ""])
+def test_external_id_without_role(role_arn):
+    problems = target_problems({"region": "us-east-1", "external_id": "secret-id", "role_arn": role_arn})
+    assert problems == [
+        "tracing_sweep_external_id: is only used when assuming tracing_sweep_role_arn, which is not set; set the role or remove the external id"
+    ]
+
+
+def test_role_in_another_account():
+    problems = target_problems({"region": "us-east-1", "account_id": "222222222222", "role_arn": ROLE})
+    assert problems == ["tracing_sweep_role_arn: must be a role in tracing_sweep_account_id 222222222222, got a role in account 111111111111"]
+
+
+@pytest.mark.parametrize("name, shown", [("  ", "'  '"), (7, "7 (integer)")])
+def test_account_name_must_be_text(name, shown):
+    problems = target_problems({"region": "us-east-1", "account_name": name})
+    assert problems == [f"tracing_sweep_account_name: must be a non-empty string (a label for reports), got {shown}"]
+
+
+# ---- dates --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [datetime.date(2026, 12, 31), "2026-12-31"])
+def test_parse_date(value):
+    assert parse_date(value) == datetime.date(2026, 12, 31)
+    assert parse_date(value).__class__ is datetime.date
+
+
+def test_parse_date_returns_a_plain_date_for_a_date_subclass():
+    class TaggedDate(datetime.date):
+        pass
+
+    parsed = parse_date(TaggedDate(2026, 1, 2))
+    assert parsed.__class__ is datetime.date
+    assert parsed == datetime.date(2026, 1, 2)
+
+
+@pytest.mark.parametrize("value", ["2026-13-01", "2026/12/31", "", None, datetime.datetime(2026, 1, 1), " 2026-12-31"])
+def test_parse_date_rejects(value):
+    with pytest.raises(ValueError):
+        parse_date(value)
