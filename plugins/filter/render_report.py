@@ -55,21 +55,11 @@ _value:
   type: str
 """
 
-import json
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_csv import render_csv
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_junit import render_junit
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_markdown import render_markdown
-
-
-def render_json(report):
-    return json.dumps(report, indent=2) + "\n"
-
-
-RENDERERS = {"markdown": render_markdown, "junit": render_junit, "csv": render_csv, "json": render_json}
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import RENDERERS
 
 
 def render_report(report, format):  # pylint: disable=redefined-builtin

@@ -47,6 +47,8 @@ class PlaybookRun:
     stderr: str
     duration: float
     entries: list = field(default_factory=list)
+    # The directory ansible-playbook ran in (relative paths in a playbook land here).
+    workdir: Path | None = None
 
     @property
     def results(self):
@@ -201,7 +203,7 @@ class PlaybookRunner:
         if log_path.exists():
             with open(log_path, encoding="utf-8") as handle:
                 entries = [json.loads(line) for line in handle if line.strip()]
-        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start, entries)
+        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start, entries, run_dir)
 
 
 @pytest.fixture(scope="session")

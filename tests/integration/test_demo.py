@@ -20,8 +20,9 @@ def test_make_demo_passes():
     assert completed.returncode == 0, output
     assert "Demo passed" in completed.stdout
     assert "FAILED" not in completed.stdout
-    # The audit showed a before/after per stage that would change, and the reports are where it says.
-    assert completed.stdout.count("--- before: ") == 5, output
+    # The audit and the enforcement (both --diff) showed a before/after per stage that changes, and the
+    # reports are where the demo says.
+    assert completed.stdout.count("--- before: ") == 2 * 5, output
     for run in ("1-audit", "2-enforce", "3-audit"):
         for name in ("report.json", "report.md", "report.xml", "report.csv"):
             assert (REPO / ".build" / "demo" / run / name).is_file()

@@ -1,6 +1,6 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Every module's EXAMPLES run, as written, against the local AWS and succeed.
+"""Every module's EXAMPLES run, as written, and succeed (the AWS modules' against the local AWS).
 
 The REST API ids and stage names are read from the examples themselves and seeded, so the
 examples and this test cannot drift apart. Credentials and the endpoint come from the AWS_*
@@ -10,6 +10,7 @@ environment, as the examples' note tells users to provide them.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from plays import write_play
 
 MODULES_DIR = Path(__file__).resolve().parents[2] / "plugins" / "modules"
 MODULE_FILES = sorted(MODULES_DIR.glob("*.py")) if MODULES_DIR.is_dir() else []
+# Modules that call AWS; tracing_sweep_report writes files on the controller and has its own test.
+AWS_MODULE_FILES = [path for path in MODULE_FILES if path.stem != "tracing_sweep_report"]
 REST_API_ID = re.compile(r"^[a-z0-9]{10}$")
 STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -76,7 +79,39 @@ def test_every_module_has_examples():
         assert isinstance(tasks, list) and tasks, "%s has no EXAMPLES tasks" % path.name
 
 
-@pytest.mark.parametrize("module_file", MODULE_FILES, ids=[p.stem for p in MODULE_FILES])
+def test_report_examples_write_the_reports(aws, run_playbook, tmp_path):
+    """tracing_sweep_report's EXAMPLES, after a report is built from one target's record with the sweep_report filter."""
+    tasks = yaml.safe_load(examples_of(MODULES_DIR / "tracing_sweep_report.py"))
+    record = {
+        "host": "prod_eu-west-1", "account_id": "111111111111", "account_name": "prod", "region": "eu-west-1",
+        "status": "ok", "error": None, "planned_changes": 1, "exemptions": [],
+        "rows": [{
+            "account_id": "111111111111", "region": "eu-west-1", "rest_api_id": "a1b2c3d4e5", "rest_api_name": "orders",
+            "stage_name": "prod", "arn": "arn:aws:apigateway:eu-west-1::/restapis/a1b2c3d4e5/stages/prod",
+            "tracing_enabled_before": False, "tracing_enabled_after": True, "desired": True, "action": "would_enable",
+            "reason": "default: tracing_sweep_desired=true",
+        }],
+    }
+    build = {"name": "Build a report", "ansible.builtin.set_fact": {
+        "tracing_sweep_report": "{{ [record] | cloudops.apigw_tracing.sweep_report('audit', '2026-11-21T00:00:00Z') }}"},
+        "vars": {"record": record}}
+    playbook = write_play(tmp_path / "examples_tracing_sweep_report.yml", "EXAMPLES of tracing_sweep_report", [build] + tasks)
+
+    run = run_playbook(playbook)
+
+    assert run.rc == 0, run.describe()
+    missing = [name for name in task_names(tasks) if name not in run.results]
+    assert not missing, run.describe()
+    written = run.result("Write the sweep report")
+    assert sorted(written["files"]) == ["json", "markdown"]
+    report = json.loads((run.workdir / "tracing-sweep-archive" / "report.json").read_text(encoding="utf-8"))
+    assert report["summary"]["would_change"] == 1
+    assert "orders" in (run.workdir / "tracing-sweep-archive" / "report.md").read_text(encoding="utf-8")
+    assert not (run.workdir / "tracing-sweep-archive" / "report.csv").exists()
+    assert aws.requests == []
+
+
+@pytest.mark.parametrize("module_file", AWS_MODULE_FILES, ids=[p.stem for p in AWS_MODULE_FILES])
 def test_examples_run(aws, apigw, run_playbook, tmp_path, module_file):
     tasks = yaml.safe_load(examples_of(module_file) or "")
     if not tasks:

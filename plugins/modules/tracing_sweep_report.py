@@ -1,0 +1,91 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# The work is done by the action plugin of the same name, on the controller; this file documents it.
+
+DOCUMENTATION = r"""
+module: tracing_sweep_report
+short_description: Write a tracing sweep report as JSON, Markdown, JUnit XML and CSV files on the controller
+version_added: 1.0.0
+description:
+  - Writes the report built by the P(cloudops.apigw_tracing.sweep_report#filter) filter into a directory on
+    the controller, one file per format, each written to a temporary file and renamed into place.
+  - C(report.json) is always written; the other formats are rendered from the same report with
+    P(cloudops.apigw_tracing.render_report#filter).
+  - Runs in the controller's process (an action plugin), whatever host the task runs for.
+  - The C(cloudops.apigw_tracing.tracing_sweep) role uses it once per run.
+author: Cloudops Maintainers (@cloudops)
+options:
+  report:
+    description: The report, as built by the P(cloudops.apigw_tracing.sweep_report#filter) filter.
+    type: dict
+    required: true
+  dest:
+    description: Directory to write the reports in; created if missing. A relative path is taken from the working directory.
+    type: path
+    required: true
+  formats:
+    description:
+      - Formats to write. V(json) is written even when not listed.
+      - "File names: V(json) C(report.json), V(markdown) C(report.md), V(junit) C(report.xml), V(csv) C(report.csv)."
+    type: list
+    elements: str
+    choices: [json, markdown, junit, csv]
+    default: [json, markdown, junit, csv]
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: In check mode nothing is written; RV(changed) says whether a file would change.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - The files are written on the controller, never on a managed host.
+"""
+
+EXAMPLES = r"""
+# After the tracing_sweep role, tracing_sweep_report holds the run's report (on the play's first host):
+# write another copy of it, JSON and Markdown only, somewhere else.
+- name: Write the sweep report
+  cloudops.apigw_tracing.tracing_sweep_report:
+    report: "{{ tracing_sweep_report }}"
+    dest: tracing-sweep-archive
+    formats: [json, markdown]
+  run_once: true
+  register: written
+
+- name: Show where the reports are
+  ansible.builtin.debug:
+    msg: "{{ written.files.markdown }}"
+  run_once: true
+"""
+
+RETURN = r"""
+dest:
+  description: Absolute path of the directory the reports are in.
+  returned: success
+  type: str
+  sample: /var/tmp/tracing-sweep
+files:
+  description: Path of each report file, by format.
+  returned: success
+  type: dict
+  sample: {"json": "/var/tmp/tracing-sweep/report.json", "markdown": "/var/tmp/tracing-sweep/report.md"}
+changed:
+  description: Whether any file's content changed (in check mode, would change).
+  returned: always
+  type: bool
+"""
