@@ -37,6 +37,9 @@ ANSIBLE_TEST_CACHE ?= $(HOME)/.ansible/test/cache
 SANITY_OPTS ?=
 UNITS_OPTS ?=
 PYTEST_OPTS ?=
+# Integration tests run in parallel (pytest-xdist), each worker with its own local AWS; most of their
+# time is ansible-playbook processes, so one worker per core.
+INTEGRATION_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 LINT_OPTS ?=
 # Set to 1 to let units/docs pass when there are no unit tests / modules yet (bootstrap only).
 ALLOW_EMPTY ?= 0
@@ -121,7 +124,7 @@ units: stage
 	cd "$(AT_COLL)" && $(TOOL_ENV) ansible-test units --python $(PY_VERSION) --color no $(UNITS_OPTS)
 
 integration: deps
-	$(TOOL_ENV) "$(VPY)" -m pytest tests/integration $(PYTEST_OPTS)
+	$(TOOL_ENV) "$(VPY)" -m pytest tests/integration -n $(INTEGRATION_WORKERS) $(PYTEST_OPTS)
 
 changelog-lint: deps
 	$(TOOL_ENV) antsibull-changelog lint

@@ -28,7 +28,7 @@ options:
     description: The output format.
     type: str
     required: true
-    choices: [markdown, junit, csv, json]
+    choices: [json, markdown, junit, csv]
 seealso:
   - plugin: cloudops.apigw_tracing.sweep_report
     plugin_type: filter

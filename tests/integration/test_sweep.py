@@ -77,17 +77,17 @@ def estate(aws):
 
 @pytest.fixture
 def sweep(run_playbook, tmp_path, estate):
-    """sweep(playbook, policy=POLICY, extra=None, inventory=None, check=False, diff=True, args=()) -> Sweep"""
+    """sweep(playbook, policy=POLICY, extra=None, inventory=None, check=False, diff=True, args=(), aws_env=True, env=None) -> Sweep"""
     counter = iter(range(1, 100))
 
-    def run(playbook, policy=None, extra=None, inventory=None, check=False, diff=True, args=()):
+    def run(playbook, policy=None, extra=None, inventory=None, check=False, diff=True, args=(), aws_env=True, env=None):
         report_dir = tmp_path / ("reports%d" % next(counter))
         extra_vars = copy.deepcopy(POLICY if policy is None else policy)
         extra_vars["tracing_sweep_report_dir"] = str(report_dir)
         extra_vars.update(extra or {})
         if inventory is None:
             inventory = write_yaml(tmp_path / "hosts.yml", static_inventory())
-        result = run_playbook(playbook, extra_vars, check=check, diff=diff, inventory=inventory, args=args)
+        result = run_playbook(playbook, extra_vars, check=check, diff=diff, inventory=inventory, args=args, aws_env=aws_env, env=env)
         return Sweep(result, report_dir)
 
     return run
@@ -397,3 +397,18 @@ def test_the_accounts_inventory_plugin_drives_the_sweep(sweep, estate, tmp_path)
     # The prod role was assumed with its external id, once per prod target.
     prod = [s for s in estate.assumed_sessions() if s["role_arn"] == role_arn("111111111111")]
     assert [s["external_id"] for s in prod] == [PROD_EXTERNAL_ID] * 2
+
+
+def test_tracing_sweep_endpoint_url_alone_carries_every_call(sweep, estate):
+    """No AWS_ENDPOINT_URL in the environment: the role's endpoint setting takes every call, STS included, to the local AWS."""
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+    run = sweep(ENFORCE, aws_env=False, env=credentials, extra={"tracing_sweep_endpoint_url": estate.endpoint_url})
+
+    assert run.run.rc == 0, run.run.describe()
+    made = calls(estate)
+    # STS: a role per prod and staging target; the tooling targets have no account id, so STS is asked.
+    assert made["AssumeRole"] == 4 and made["GetCallerIdentity"] == 2
+    assert made["UpdateStage"] == len(WOULD_ENABLE)
+    assert run.summary["changed"] == len(WOULD_ENABLE) and run.summary["targets_failed"] == 0
+    assert run.targets()["tooling_us-east-1"]["account_id"] == CALLER_ACCOUNT
