@@ -308,6 +308,7 @@ def test_max_changes_guard_refuses_the_whole_enforcement(sweep, estate):
     assert audit.run.rc == 0, audit.run.describe()
     assert audit.summary["refused"] is False
     assert audit.summary["planned_changes"] == 5 and audit.summary["max_changes"] == 4
+    assert "An enforcement now would be refused: 5 changes planned, more than tracing_sweep_max_changes=4" in audit.run.stdout
 
 
 def test_limit_sweeps_only_the_chosen_target(sweep, estate):
@@ -366,6 +367,8 @@ def test_a_target_with_bad_variables_is_reported_without_aws_calls(sweep, estate
     inventory = static_inventory()
     inventory["all"]["hosts"]["prod_eu-west-1"]["tracing_sweep_region"] = "eu-west"
     inventory["all"]["hosts"]["staging_us-east-1"]["tracing_sweep_role_arn"] = "arn:aws:iam::22222222222:role/TracingAudit"
+    # No role, and an account id the controller's credentials are not in.
+    inventory["all"]["hosts"]["tooling_us-east-1"]["tracing_sweep_account_id"] = "999999999999"
 
     run = sweep(AUDIT, inventory=write_yaml(tmp_path / "inventory.yml", inventory))
 
@@ -373,9 +376,11 @@ def test_a_target_with_bad_variables_is_reported_without_aws_calls(sweep, estate
     targets = run.targets()
     assert "tracing_sweep_region" in targets["prod_eu-west-1"]["error"]
     assert "tracing_sweep_role_arn" in targets["staging_us-east-1"]["error"]
+    assert "999999999999" in targets["tooling_us-east-1"]["error"] and CALLER_ACCOUNT in targets["tooling_us-east-1"]["error"]
     assert targets["prod_us-east-1"]["status"] == "ok"
     assert not [r for r in estate.requests if r.region == "eu-west" or r.role_arn == "arn:aws:iam::22222222222:role/TracingAudit"]
-    assert run.summary["targets_failed"] == 2 and run.summary["stages"] == 11 - 2 - 3
+    assert not [r for r in estate.requests if r.service == "apigateway" and r.account == CALLER_ACCOUNT and r.region == "us-east-1"]
+    assert run.summary["targets_failed"] == 3 and run.summary["stages"] == 11 - 2 - 3 - 1
 
 
 def test_fail_on_noncompliant_fails_an_audit_after_writing_reports(sweep, estate):
@@ -407,7 +412,7 @@ def test_tracing_sweep_endpoint_url_alone_carries_every_call(sweep, estate):
 
     assert run.run.rc == 0, run.run.describe()
     made = calls(estate)
-    # STS: a role per prod and staging target; the tooling targets have no account id, so STS is asked.
+    # STS: a role per prod and staging target; the tooling targets have no role, so STS says which account they are.
     assert made["AssumeRole"] == 4 and made["GetCallerIdentity"] == 2
     assert made["UpdateStage"] == len(WOULD_ENABLE)
     assert run.summary["changed"] == len(WOULD_ENABLE) and run.summary["targets_failed"] == 0
