@@ -26,10 +26,11 @@ ARGUMENT_SPEC = dict(
 
 
 def _current_text(path):
+    """The file's text, or None when it is missing or unreadable (it is then written anew)."""
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read()
-    except FileNotFoundError:
+    except (OSError, UnicodeDecodeError):
         return None
 
 
@@ -69,6 +70,8 @@ class ActionModule(ActionBase):
         except (KeyError, TypeError, ValueError) as error:
             return dict(result, failed=True, msg=f"report: malformed, {error!r}; build it with the cloudops.apigw_tracing.sweep_report filter")
 
+        if os.path.exists(dest) and not os.path.isdir(dest):
+            return dict(result, failed=True, msg=f"dest: {dest} exists and is not a directory", dest=dest)
         files = {name: os.path.join(dest, FILE_NAMES[name]) for name in formats}
         to_write = {name: path for name, path in files.items() if _current_text(path) != rendered[name]}
         if to_write and not self._task.check_mode:

@@ -21,6 +21,7 @@ import datetime
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import EXEMPTION_SELECTORS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import is_list
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import parse_date
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
@@ -147,11 +148,26 @@ class _Exemptions:
         return None, expired_match
 
     def summary(self):
+        # Each entry carries its exemption's definition: exemptions may differ between hosts (group_vars
+        # per account), so the report merges them by what they say, not by their position in a list.
         return [
-            {"index": item["index"], "status": "expired" if item["expired"] else "active", "matched": list(self.matched[item["index"]])}
+            {
+                "index": item["index"],
+                "status": "expired" if item["expired"] else "active",
+                "matched": list(self.matched[item["index"]]),
+                "definition": exemption_definition(item["exemption"]),
+            }
             for item in self.items
             if item["index"] in self.matched
         ]
+
+
+def exemption_definition(exemption):
+    """An exemption as the report shows it: its selectors, reason and expiry date, as plain strings."""
+    definition = {key: str(exemption[key]) for key in ("arn",) + EXEMPTION_SELECTORS if exemption.get(key) is not None}
+    expires = exemption.get("expires")
+    definition.update(reason=str(exemption["reason"]).strip(), expires=parse_date(expires).isoformat() if expires is not None else None)
+    return definition
 
 
 def _exemption_reason(item):

@@ -19,15 +19,17 @@ The report is deterministic: targets sorted by host, stages by account, region, 
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Mapping
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import ACTIONS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import ROW_FIELDS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import is_refused
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import EXEMPTION_SELECTORS
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import exemption_definition
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import ACCOUNT_ID_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import REGION_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import exemptions_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import is_list
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import parse_date
 
 SCHEMA_VERSION = "1.0"
 MODES = ("audit", "enforce")
@@ -104,6 +106,13 @@ def _with_host(index, record, host):
     return record
 
 
+def _valid_or_none(pattern, value):
+    """A target that failed on its own variables carries them unchecked; its error names the bad value,
+    and the report keeps only well-formed ids and regions, so that it always matches its schema."""
+    value = _text(value)
+    return value if value is not None and pattern.fullmatch(value) else None
+
+
 def _target_record(index, record):
     where = f"targets[{index}]"
     if not isinstance(record, Mapping):
@@ -122,9 +131,9 @@ def _target_record(index, record):
     error = record.get("error")
     summary = {
         "host": str(record["host"]),
-        "account_id": _text(record.get("account_id")),
+        "account_id": _valid_or_none(ACCOUNT_ID_PATTERN, record.get("account_id")),
         "account_name": _text(record.get("account_name")),
-        "region": _text(record.get("region")),
+        "region": _valid_or_none(REGION_PATTERN, record.get("region")),
         "status": status,
         "error": _text(error) if error not in (None, "") else None,
         "stages": len(rows),
@@ -135,43 +144,48 @@ def _target_record(index, record):
     return summary, rows
 
 
+def _definition_key(definition):
+    return json.dumps(definition, sort_keys=True)
+
+
 def _exemption_entries(exemptions, reported):
-    """One entry per configured exemption with its status over all targets and every stage it matched."""
+    """One entry per exemption with its status over all targets and every stage it matched.
+
+    The configured exemptions (of the host that builds the report) come first, in their order, unused ones
+    included; then any other exemption a target reported (one whose host had a list of its own).
+    """
     problems = exemptions_problems(exemptions, path="exemptions")
     if problems:
         raise ValueError("; ".join(problems))
-    for index in reported:
-        if index >= len(exemptions):
-            raise ValueError(f"a target reports exemption {index}, but exemptions has {len(exemptions)}: pass the configured exemptions")
+    definitions = [exemption_definition(exemption) for exemption in exemptions]
+    known = {_definition_key(definition) for definition in definitions}
+    definitions += [definition for key, (definition, dummy, dummy2) in sorted(reported.items()) if key not in known]
     entries = []
-    for index, exemption in enumerate(exemptions):
-        entry = {"index": index}
-        for key in ("arn",) + EXEMPTION_SELECTORS:
-            if exemption.get(key) is not None:
-                entry[key] = str(exemption[key])
-        expires = exemption.get("expires")
-        statuses, stages = reported.get(index, (set(), set()))
+    for index, definition in enumerate(definitions):
+        dummy, statuses, stages = reported.get(_definition_key(definition), (definition, set(), set()))
         if "active" in statuses:
             status = "active"  # a run that straddles midnight UTC may see both; it still applied somewhere
         elif "expired" in statuses:
             status = "expired"
         else:
             status = "unused"
-        entry.update(
-            reason=str(exemption["reason"]).strip(),
-            expires=parse_date(expires).isoformat() if expires is not None else None,
-            status=status,
-            stages=sorted(stages),
-        )
-        entries.append(entry)
+        entries.append(dict({"index": index}, **definition, status=status, stages=sorted(stages)))
     return entries
 
 
-def _merge_reported(reported, record_index, record):
+def _merge_reported(reported, record_index, record, exemptions):
+    """Adds a target's exemption matches to ``reported``: definition key -> (definition, statuses, stages)."""
     for item in record.get("exemptions") or []:
         if not isinstance(item, Mapping) or not isinstance(item.get("index"), int) or item.get("status") not in ("active", "expired"):
             raise ValueError(f"targets[{record_index}].exemptions: must be the exemptions list sweep_plan returns")
-        statuses, stages = reported.setdefault(item["index"], (set(), set()))
+        definition = item.get("definition")
+        if not isinstance(definition, Mapping):
+            # A plan without definitions: its indexes point into the configured exemptions.
+            if item["index"] >= len(exemptions):
+                raise ValueError(f"a target reports exemption {item['index']}, but exemptions has {len(exemptions)}: pass the configured exemptions")
+            definition = exemption_definition(exemptions[item["index"]])
+        definition = {str(key): (None if value is None else str(value)) for key, value in definition.items()}
+        dummy, statuses, stages = reported.setdefault(_definition_key(definition), (definition, set(), set()))
         statuses.add(item["status"])
         stages.update(str(arn) for arn in item.get("matched") or [])
 
@@ -198,6 +212,7 @@ def build_report(targets, mode, generated_at, exemptions=None, max_changes=None,
             raise ValueError(f"hosts: must list the host of each target record in order, got {count} hosts for {len(targets)} records")
         targets = [_with_host(index, record, hosts[index]) for index, record in enumerate(targets)]
 
+    configured = list(exemptions or [])
     target_summaries = []
     rows = []
     reported = {}
@@ -206,7 +221,7 @@ def build_report(targets, mode, generated_at, exemptions=None, max_changes=None,
         summary, record_rows = _target_record(index, record)
         target_summaries.append(summary)
         rows.extend(record_rows)
-        _merge_reported(reported, index, record)
+        _merge_reported(reported, index, record, configured)
         planned_changes += int(record.get("planned_changes") or 0)
     target_summaries.sort(key=lambda target: target["host"])
     rows.sort(key=stage_sort_key)
@@ -236,5 +251,5 @@ def build_report(targets, mode, generated_at, exemptions=None, max_changes=None,
         "summary": summary,
         "targets": target_summaries,
         "stages": rows,
-        "exemptions": _exemption_entries(list(exemptions or []), reported),
+        "exemptions": _exemption_entries(configured, reported),
     }

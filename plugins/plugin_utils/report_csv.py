@@ -17,12 +17,18 @@ import io
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import ROW_FIELDS
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula. API names, tag values (the
+# exempt tag's reason) and AWS error messages come from people who may not be the report's readers.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value):
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def render_csv(report):

@@ -45,9 +45,9 @@ def _stage_case(suite, counts, classname, row):
     if category == "noncompliant":
         counts["failures"] += 1
         failure = ET.SubElement(case, "failure", {"message": reason, "type": "noncompliant"})
-        failure.text = _clean(
-            f"{row['arn']}: tracing_enabled is {str(row['tracing_enabled_after']).lower()}, desired {str(row['desired']).lower()} ({row['action']})"
-        )
+        # In an audit, tracing_enabled_after is what the stage would become; the finding is its state now.
+        now = row["tracing_enabled_before"] if row["action"].startswith("would_") else row["tracing_enabled_after"]
+        failure.text = _clean(f"{row['arn']}: tracing_enabled is {str(now).lower()}, desired {str(row['desired']).lower()} ({row['action']})")
     elif category == "errors":
         counts["errors"] += 1
         ET.SubElement(case, "error", {"message": reason, "type": "error"}).text = _clean(row["arn"])

@@ -268,8 +268,11 @@ def _endpoint_url_problems(value, path="tracing_sweep_endpoint_url"):
     if value in (None, ""):
         return []
     if isinstance(value, str) and not any(char.isspace() for char in value):
-        parts = urlsplit(value)
-        if parts.scheme in ("http", "https") and parts.netloc:
+        try:
+            parts = urlsplit(value)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            parts = None
+        if parts is not None and parts.scheme in ("http", "https") and parts.netloc:
             return []
     return [_problem(path, "must be an http:// or https:// URL, or empty for the SDK default", value)]
 

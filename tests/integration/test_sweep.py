@@ -310,6 +310,12 @@ def test_max_changes_guard_refuses_the_whole_enforcement(sweep, estate):
     assert audit.summary["planned_changes"] == 5 and audit.summary["max_changes"] == 4
     assert "An enforcement now would be refused: 5 changes planned, more than tracing_sweep_max_changes=4" in audit.run.stdout
 
+    # The role's argument checks take null for no number at all, before any AWS call.
+    estate.clear()
+    null = sweep(ENFORCE, extra={"tracing_sweep_max_changes": None})
+    assert null.run.rc != 0 and "tracing_sweep_max_changes" in null.run.stdout
+    assert estate.requests == []
+
 
 def test_limit_sweeps_only_the_chosen_target(sweep, estate):
     run = sweep(AUDIT, args=["--limit", "staging_eu-west-1"])
@@ -369,6 +375,8 @@ def test_a_target_with_bad_variables_is_reported_without_aws_calls(sweep, estate
     inventory["all"]["hosts"]["staging_us-east-1"]["tracing_sweep_role_arn"] = "arn:aws:iam::22222222222:role/TracingAudit"
     # No role, and an account id the controller's credentials are not in.
     inventory["all"]["hosts"]["tooling_us-east-1"]["tracing_sweep_account_id"] = "999999999999"
+    # Left empty in YAML (null): the same as absent, the controller's credentials.
+    inventory["all"]["hosts"]["tooling_eu-west-1"]["tracing_sweep_role_arn"] = None
 
     run = sweep(AUDIT, inventory=write_yaml(tmp_path / "inventory.yml", inventory))
 
@@ -380,7 +388,9 @@ def test_a_target_with_bad_variables_is_reported_without_aws_calls(sweep, estate
     assert targets["prod_us-east-1"]["status"] == "ok"
     assert not [r for r in estate.requests if r.region == "eu-west" or r.role_arn == "arn:aws:iam::22222222222:role/TracingAudit"]
     assert not [r for r in estate.requests if r.service == "apigateway" and r.account == CALLER_ACCOUNT and r.region == "us-east-1"]
+    assert targets["tooling_eu-west-1"]["status"] == "ok"
     assert run.summary["targets_failed"] == 3 and run.summary["stages"] == 11 - 2 - 3 - 1
+    assert_reports_valid(run)
 
 
 def test_fail_on_noncompliant_fails_an_audit_after_writing_reports(sweep, estate):

@@ -229,6 +229,17 @@ def test_exempt_tag_key_is_exact():
 # ---- exemptions ---------------------------------------------------------------------------------------
 
 
+def without_definitions(entries):
+    """The plan's exemption entries without the definitions (tested on their own below)."""
+    return [{key: value for key, value in entry.items() if key != "definition"} for entry in entries]
+
+
+def test_exemption_entries_carry_their_definition():
+    exemptions = [{"api_name": "orders", "stage_name": "prod", "reason": " cost review ", "expires": datetime.date(2026, 12, 31)}]
+    [entry] = plan([stage(name="prod")], exemptions=exemptions)["exemptions"]
+    assert entry["definition"] == {"api_name": "orders", "stage_name": "prod", "reason": "cost review", "expires": "2026-12-31"}
+
+
 def test_exemption_by_arn():
     exemptions = [{"arn": stage_arn("a1b2c3d4e5", "prod"), "reason": "cost review CHG-1", "expires": "2026-12-31"}]
     result = plan([stage(name="prod"), stage(name="dev")], exemptions=exemptions)
@@ -237,7 +248,7 @@ def test_exemption_by_arn():
         ("enforce", "default: tracing_sweep_desired=true", None),
     ]
     assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "dev", "tracing_enabled": True}]
-    assert result["exemptions"] == [{"index": 0, "status": "active", "matched": [stage_arn("a1b2c3d4e5", "prod")]}]
+    assert without_definitions(result["exemptions"]) == [{"index": 0, "status": "active", "matched": [stage_arn("a1b2c3d4e5", "prod")]}]
 
 
 def test_exemption_by_selector_without_expiry():
@@ -276,7 +287,7 @@ def test_first_matching_exemption_wins_and_alone_lists_the_stage():
     exemptions = [{"region": "us-east-1", "reason": "first"}, {"api_id": "a1b2c3d4e5", "reason": "second"}]
     result = plan([stage()], exemptions=exemptions)
     assert result["stages"][0]["reason"] == "exemption 0: first"
-    assert result["exemptions"] == [{"index": 0, "status": "active", "matched": [stage_arn("a1b2c3d4e5", "prod")]}]
+    assert without_definitions(result["exemptions"]) == [{"index": 0, "status": "active", "matched": [stage_arn("a1b2c3d4e5", "prod")]}]
 
 
 def test_exemption_applies_on_its_expiry_day():
@@ -298,7 +309,7 @@ def test_exemption_expired_the_day_after_is_reported():
     assert planned["expired_exemption"] == 0
     assert planned["reason"] == "rule 0 'on': tracing_enabled=true; exemption 0 expired on 2026-03-14 (cost review)"
     assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": True}]
-    assert result["exemptions"] == [{"index": 0, "status": "expired", "matched": [stage_arn("a1b2c3d4e5", "prod")]}]
+    assert without_definitions(result["exemptions"]) == [{"index": 0, "status": "expired", "matched": [stage_arn("a1b2c3d4e5", "prod")]}]
 
 
 def test_expired_exemption_is_noted_when_a_later_one_applies():
@@ -329,7 +340,7 @@ def test_exemptions_list_only_those_that_matched_in_index_order():
         {"stage_name": "prod", "reason": "prod"},
     ]
     result = plan([stage(name="prod"), stage(name="dev"), stage(api_id="b1b2c3d4e5", name="prod")], exemptions=exemptions)
-    assert result["exemptions"] == [
+    assert without_definitions(result["exemptions"]) == [
         {"index": 1, "status": "active", "matched": [stage_arn("a1b2c3d4e5", "dev")]},
         {"index": 2, "status": "active", "matched": [stage_arn("a1b2c3d4e5", "prod"), stage_arn("b1b2c3d4e5", "prod")]},
     ]

@@ -23,6 +23,7 @@ from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import GENERATED_AT
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import OTHER_ACCOUNT
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import POLICY
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import REGION
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_audit_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_enforce_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import converged
@@ -283,10 +284,25 @@ def test_bad_max_changes(max_changes):
         build_report([], "audit", GENERATED_AT, max_changes=max_changes)
 
 
-def test_exemption_reported_but_not_configured():
+def test_exemption_index_without_definition_needs_the_configured_list():
     plan, rows = planned_rows([stage()], exemptions=[{"stage_name": "prod", "reason": "r"}])
+    plan = dict(plan, exemptions=[{key: value for key, value in entry.items() if key != "definition"} for entry in plan["exemptions"]])
     with pytest.raises(ValueError, match="^a target reports exemption 0, but exemptions has 0: pass the configured exemptions$"):
         build_report([record("h", rows, plan)], "audit", GENERATED_AT)
+
+
+def test_exemptions_that_differ_between_hosts_are_reported_by_what_they_say():
+    """Exemptions in group_vars per account: each host's list is its own; the report merges by content."""
+    ours = [{"stage_name": "prod", "reason": "ours"}]
+    theirs = [{"stage_name": "nothing-matches", "reason": "unused here"}, {"stage_name": "prod", "reason": "theirs"}]
+    plan_a, rows_a = planned_rows([stage()], target={"account_id": "111111111111", "region": REGION}, exemptions=ours)
+    plan_b, rows_b = planned_rows([stage()], target={"account_id": "222222222222", "region": REGION}, exemptions=theirs)
+    records = [record("a", rows_a, plan_a, account_id="111111111111"), record("b", rows_b, plan_b, account_id="222222222222")]
+    report = build_report(records, "audit", GENERATED_AT, exemptions=ours)
+    assert [(entry["index"], entry["reason"], entry["status"], len(entry["stages"])) for entry in report["exemptions"]] == [
+        (0, "ours", "active", 1),
+        (1, "theirs", "active", 1),
+    ]
 
 
 def test_malformed_configured_exemptions():
@@ -414,3 +430,11 @@ def test_failed_target_may_lack_a_region_but_a_swept_one_may_not():
     swept_without_region = break_report(report, ("targets", 0, "status"), "ok")
     swept_without_region["targets"][0]["error"] = None
     assert schema_errors(swept_without_region) != []
+
+
+def test_a_target_that_failed_on_its_own_variables_keeps_only_well_formed_ids():
+    """Its error names the bad values; the report stays valid against its schema."""
+    bad = {"host": "h", "account_id": "1234", "region": "US-EAST-1", "status": "error", "error": "tracing_sweep_region: ..."}
+    report = build_report([bad], "audit", GENERATED_AT)
+    assert (report["targets"][0]["account_id"], report["targets"][0]["region"]) == (None, None)
+    jsonschema.validate(report, load_schema())

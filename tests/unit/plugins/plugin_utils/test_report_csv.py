@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import ROW_FIELDS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_csv import render_csv
@@ -71,3 +73,10 @@ def test_account_id_null_is_empty():
     plan, rows = planned_rows([stage()], target={"account_id": None, "region": "us-east-1"}, check_mode=True)
     line = parse(render_csv(build_report([record("h", rows, plan, account_id=None)], "audit", GENERATED_AT)))[1]
     assert line[0] == ""
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx"])
+def test_cells_a_spreadsheet_would_run_as_formulas_are_quoted(name):
+    plan, rows = planned_rows([stage(api_name=name)], check_mode=True)
+    line = dict(zip(ROW_FIELDS, parse(render_csv(build_report([record("h", rows, plan)], "audit", GENERATED_AT)))[1]))
+    assert line["rest_api_name"] == "'" + name

@@ -62,7 +62,7 @@ def test_audit_would_changes_are_failures():
     failure = failed["orders/prod (a1b2c3d4e5)"]
     assert failure.get("message") == "default: tracing_sweep_desired=true"
     assert failure.get("type") == "noncompliant"
-    assert failure.text == "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod: tracing_enabled is true, desired true (would_enable)"
+    assert failure.text == "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod: tracing_enabled is false, desired true (would_enable)"
 
 
 def test_case_names_and_classnames():

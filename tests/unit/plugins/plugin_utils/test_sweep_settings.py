@@ -328,7 +328,8 @@ def test_valid_endpoint_urls(key, value):
 
 @pytest.mark.parametrize("key", ["endpoint_url", "sts_endpoint_url"])
 @pytest.mark.parametrize("value, shown", [("ftp://example.com", "'ftp://example.com'"), ("localhost:5000", "'localhost:5000'"), ("http://", "'http://'"),
-                                          ("http://a b", "'http://a b'"), (5000, "5000 (integer)"), (" ", "' '")])
+                                          ("http://a b", "'http://a b'"), (5000, "5000 (integer)"), (" ", "' '"),
+                                          ("http://[::1", "'http://[::1'")])
 def test_endpoint_url_must_be_http(key, value, shown):
     assert one_problem({key: value}) == f"tracing_sweep_{key}: must be an http:// or https:// URL, or empty for the SDK default, got {shown}"
 
