@@ -172,7 +172,7 @@ def test_no_rest_apis_at_all(aws, run_playbook):
     assert run.result("Info")["stages"] == []
 
 
-def test_check_mode(aws, apigw, run_playbook):
+def test_check_mode_in_a_playbook_of_its_own(aws, apigw, run_playbook):
     seed(apigw, APIS)
     run = run_playbook("info.yml", {"rest_api_id": "a1b2c3d4e5"}, check=True)
     assert run.rc == 0, run.describe()
