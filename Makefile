@@ -14,6 +14,7 @@
 #   make docs            ansible-doc renders every module, plugin and role
 #   make test            deps, then every gate above; non-zero if any gate failed
 #   make demo            tools/demo.py
+#   make bench           tests/bench/bench.py: speed against the API Gateway quota (not part of test)
 #   make clean           remove .venv, .build, tests/output and tool caches
 
 SHELL := /bin/bash
@@ -67,7 +68,7 @@ TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 
 GATES := lint sanity units integration changelog-lint docs
 
-.PHONY: all deps lint sanity units integration changelog-lint docs test demo clean stage get-pip-shims $(addprefix gate-,$(GATES))
+.PHONY: all deps lint sanity units integration changelog-lint docs test demo bench clean stage get-pip-shims $(addprefix gate-,$(GATES))
 
 all: test
 
@@ -172,6 +173,11 @@ test: deps
 
 demo: deps
 	$(TOOL_ENV) "$(VPY)" tools/demo.py
+
+# Several minutes: it paces itself under the same request quota as AWS. BENCH_OPTS, e.g. --keep.
+BENCH_OPTS ?=
+bench: deps
+	$(TOOL_ENV) "$(VPY)" tests/bench/bench.py $(BENCH_OPTS)
 
 clean:
 	rm -rf "$(VENV)" "$(BUILD)" tests/output .ansible .pytest_cache

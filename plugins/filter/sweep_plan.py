@@ -20,7 +20,7 @@ description:
   - The policy is checked first, as P(cloudops.apigw_tracing.sweep_problems#filter) does; a malformed policy,
     target or stage list fails the filter with a message that names the field.
   - Inputs are not modified.
-positional: target, desired, rules, exemptions, exempt_tag, today
+positional: target, desired, rules, exemptions, exempt_tag, today, read_failures
 options:
   _input:
     description:
@@ -66,6 +66,15 @@ options:
     description:
       - The date exemptions are compared with, a date or a C(YYYY-MM-DD) string. Defaults to today in UTC.
     type: raw
+  read_failures:
+    description:
+      - The C(failures) list of M(cloudops.apigw_tracing.apigw_stage_tracing_info), the REST APIs whose stages
+        could not be read.
+      - Each becomes one entry of RV(_value.stages) with C(stage_name=*), C(decision=error) and the failure's
+        message as C(reason), so that the report counts it as an error instead of losing it.
+    type: list
+    elements: dict
+    default: []
 seealso:
   - plugin: cloudops.apigw_tracing.sweep_outcome
     plugin_type: filter
@@ -146,11 +155,12 @@ _value:
           type: int
     changes:
       description:
-        - The stages to change, C(rest_api_id), C(stage_name) and C(tracing_enabled), ready for the
-          O(cloudops.apigw_tracing.apigw_stage_tracing#module:stages) option.
+        - The stages to change, C(rest_api_id), C(stage_name), C(tracing_enabled) (desired) and
+          C(observed_tracing_enabled) (as read), ready for the O(cloudops.apigw_tracing.apigw_stage_tracing#module:stages)
+          option.
       type: list
       elements: dict
-      sample: [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": true}]
+      sample: [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": true, "observed_tracing_enabled": false}]
     exemptions:
       description: The exemptions that matched a stage of this target, C(index), C(status) (V(active) or V(expired)) and C(matched) (stage ARNs).
       type: list
@@ -163,10 +173,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
 
 
-def sweep_plan(stages, target, desired=True, rules=None, exemptions=None, exempt_tag=None, today=None):
+def sweep_plan(stages, target, desired=True, rules=None, exemptions=None, exempt_tag=None, today=None, read_failures=None):
     """The plan (stages, changes, exemptions) for one target; see plugin_utils/policy.py."""
     try:
-        return plan_target(stages, target, desired=desired, rules=rules, exemptions=exemptions, exempt_tag=exempt_tag, today=today)
+        return plan_target(stages, target, desired=desired, rules=rules, exemptions=exemptions, exempt_tag=exempt_tag, today=today, read_failures=read_failures)
     except ValueError as error:
         raise AnsibleFilterError(f"sweep_plan: {error}") from error
 

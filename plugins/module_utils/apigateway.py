@@ -12,9 +12,18 @@ with jittered backoff instead of failing the task on the first try.
 
 from __future__ import annotations
 
+try:
+    from botocore.config import Config
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import pace_client
 
 # Retried on top of amazon.aws's throttling codes (TooManyRequestsException among them).
 # ConflictException is API Gateway's answer to a concurrent change of the same API;
@@ -27,14 +36,30 @@ REST_APIS_PAGE_SIZE = 500
 
 NOT_FOUND = "NotFoundException"
 
+# botocore's own retries come first: every attempt goes through the pacer, and "legacy" mode retries
+# 429, 5xx and dropped connections with exponential backoff and no retry budget that a burst of
+# transient faults could exhaust (the "standard" mode's quota stops retrying exactly then).
+# AWSRetry above it catches what is still throttled or failing after these attempts.
+BOTOCORE_RETRIES = {"mode": "legacy", "total_max_attempts": 6}
+
 
 def retry_decorator():
     return AWSRetry.jittered_backoff(catch_extra_error_codes=EXTRA_RETRYABLE_CODES)
 
 
-def apigateway_client(module):
-    """An API Gateway client whose calls made with aws_retry=True are retried."""
-    return module.client("apigateway", retry_decorator=retry_decorator())
+def apigateway_client(module, max_requests_per_second=None, concurrency=1):
+    """(client, stats): an API Gateway client paced below the quota, and the count of its HTTP attempts.
+
+    Calls made with aws_retry=True are retried. max_requests_per_second None: no pacing.
+    The connection pool holds one connection per thread, so threads never wait for a connection.
+    The module's own aws_config, when given, overrides these settings.
+    """
+    config = Config(retries=BOTOCORE_RETRIES, max_pool_connections=max(10, concurrency))
+    client = module.client("apigateway", retry_decorator=retry_decorator(), config=config)
+    pacer = RequestPacer(max_requests_per_second) if max_requests_per_second else None
+    stats = RequestStats()
+    pace_client(client, pacer, stats)
+    return client, stats
 
 
 def partition_and_region(client):

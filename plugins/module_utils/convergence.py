@@ -9,6 +9,12 @@ Reads come first and cost at most one call per API: GetStage when one stage of t
 GetStages when several are. UpdateStage is called only for stages whose flag differs, and its answer is
 checked. A failure on one API or stage is recorded and the others still converge, so the caller can
 report every failure with its cause together with everything that did change.
+
+APIs are converged on a few threads at once; within an API, the read comes before its updates.
+In check mode, a stage whose state the caller observed moments ago (observed_tracing_enabled, from
+apigw_stage_tracing_info in the same play) is not read again: nothing will be written, so there is no
+write to guard, and an audit then costs no calls beyond the read that found the stages. Outside check
+mode the read always happens, because it guards the write and makes `changed` honest.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import set_tracing
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_update_error
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.parallel import ordered_map
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import stage_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import tracing_enabled
 
@@ -76,23 +83,44 @@ class Convergence:
         return any(stage["changed"] for stage in self.stages)
 
 
-def converge(client, requests, check_mode):
-    """Converge every requested stage; never raises for AWS errors, records them in the outcome."""
-    partition, region = partition_and_region(client)
-    outcome = Convergence()
+def _observed_stages(api_requests):
+    """Stand-ins for the stages of an API as the caller observed them; None when any was not observed."""
+    if any(request.get("observed_tracing_enabled") is None for request in api_requests):
+        return None
+    return {request["stage_name"]: {"stageName": request["stage_name"], "tracingEnabled": request["observed_tracing_enabled"]} for request in api_requests}
 
-    for rest_api_id, api_requests in _group_by_api(requests).items():
+
+def _converge_api(client, rest_api_id, api_requests, check_mode, partition, region):
+    outcome = Convergence()
+    current = _observed_stages(api_requests) if check_mode else None
+    if current is None:
         try:
             current = _read_api_stages(client, rest_api_id, [request["stage_name"] for request in api_requests])
         except (BotoCoreError, ClientError) as e:
             code, message = describe_read_error(e, f"the stages of REST API {rest_api_id}", stage_arn(partition, region, rest_api_id, "*"))
             for request in api_requests:
                 outcome.failures.append(dict(_identity(request, partition, region), error_code=code, message=message))
-            continue
+            return outcome
 
-        for request in api_requests:
-            _converge_stage(client, request, current.get(request["stage_name"]), check_mode, outcome, partition, region)
+    for request in api_requests:
+        _converge_stage(client, request, current.get(request["stage_name"]), check_mode, outcome, partition, region)
+    return outcome
 
+
+def converge(client, requests, check_mode, concurrency=1):
+    """Converge every requested stage; never raises for AWS errors, records them in the outcome.
+
+    A request is {rest_api_id, stage_name, tracing_enabled} and may carry observed_tracing_enabled.
+    """
+    partition, region = partition_and_region(client)
+    groups = list(_group_by_api(requests).items())
+    outcome = Convergence()
+    for part in ordered_map(lambda group: _converge_api(client, group[0], group[1], check_mode, partition, region), groups, concurrency):
+        outcome.stages.extend(part.stages)
+        outcome.missing.extend(part.missing)
+        outcome.failures.extend(part.failures)
+        outcome.diff.extend(part.diff)
+        outcome.stages_after.update(part.stages_after)
     return outcome
 
 

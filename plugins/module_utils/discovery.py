@@ -3,20 +3,47 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Reading stages for apigw_stage_tracing_info with the fewest calls that answer the question."""
+"""Reading stages for apigw_stage_tracing_info with the fewest calls that answer the question.
+
+The stages of the APIs are read on a few threads at once (one GetStages per API). An API whose stages
+cannot be read, even after retries, is kept as a failure with its cause: it is never dropped, so a
+report built from the result cannot count it as compliant or forget it.
+"""
 
 from __future__ import annotations
+
+try:
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_rest_api
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_stage
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import list_rest_apis
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.parallel import ordered_map
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import normalize_stage
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import stage_arn
 
 
-def describe_stages(client, rest_api_id=None, stage_name=None):
-    """Normalized stages: of the region (no id), of one API, or one stage. Missing API or stage: []."""
+class Discovery:
+    """Stages found (normalized, in API order) and the APIs whose stages could not be read."""
+
+    def __init__(self, stages, failures, apis):
+        self.stages = stages
+        self.failures = failures  # {rest_api_id, rest_api_name, arn, error_code, message} per API
+        self.apis = apis  # how many REST APIs were looked at
+
+
+def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1):
+    """Stages of the region (no id), of one API, or one stage. A missing API or stage has no stages.
+
+    Listing the APIs (or reading the one asked for) must succeed, else the botocore error is raised;
+    reading the stages of an API may fail per API and is recorded in Discovery.failures.
+    """
     partition, region = partition_and_region(client)
 
     if rest_api_id is None:
@@ -25,14 +52,23 @@ def describe_stages(client, rest_api_id=None, stage_name=None):
         api = get_rest_api(client, rest_api_id)
         apis = [api] if api else []
 
-    described = []
-    for api in apis:
-        if stage_name is None:
-            stages = get_stages(client, api["id"])
-        else:
+    def read(api):
+        try:
+            if stage_name is None:
+                return get_stages(client, api["id"]), None
             stage = get_stage(client, api["id"], stage_name)
-            stages = [stage] if stage else []
+            return [stage] if stage else [], None
+        except (BotoCoreError, ClientError) as e:
+            arn = stage_arn(partition, region, api["id"], stage_name or "*")
+            code, message = describe_read_error(e, f"the stages of REST API {api['id']}", arn)
+            return None, {"rest_api_id": api["id"], "rest_api_name": api.get("name"), "arn": arn, "error_code": code, "message": message}
+
+    stages = []
+    failures = []
+    for api, (api_stages, failure) in zip(apis, ordered_map(read, apis, concurrency)):
+        if failure is not None:
+            failures.append(failure)
         # None: the API was deleted between listing and reading; it has no stages to report.
-        for stage in stages or []:
-            described.append(normalize_stage(stage, api["id"], api.get("name"), partition, region))
-    return described
+        for stage in api_stages or []:
+            stages.append(normalize_stage(stage, api["id"], api.get("name"), partition, region))
+    return Discovery(stages, failures, len(apis))

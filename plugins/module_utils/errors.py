@@ -42,3 +42,15 @@ def describe_update_error(exception, stage_label, arn, enable):
                 " because API Gateway then creates the service-linked role AWSServiceRoleForAPIGateway"
             )
     return code, message
+
+
+# A task's message names this many failures; all of them are in its failures return value.
+MESSAGE_FAILURES_SHOWN = 10
+
+
+def failures_summary(failures):
+    """The messages of the first failures, and how many more there are, for a task's msg."""
+    details = "; ".join(failure["message"] for failure in failures[:MESSAGE_FAILURES_SHOWN])
+    if len(failures) > MESSAGE_FAILURES_SHOWN:
+        details += f"; and {len(failures) - MESSAGE_FAILURES_SHOWN} more, listed in failures"
+    return details

@@ -5,13 +5,15 @@
 
 """Checks on user input that must pass before any AWS call is made.
 
-Ansible's argument spec already rejects unknown keys, missing keys and non-boolean values; these rules
-cover what it cannot express: the shape of API Gateway identifiers and the uniqueness of listed stages.
-Every message names the field and the rule, so a user can fix the input without reading the code.
+Ansible's argument spec already rejects unknown keys, missing keys and values of the wrong type; these
+rules cover what it cannot express: the shape of API Gateway identifiers, the uniqueness of listed stages
+and the ranges of the request pacing options. Every message names the field, the rule and the value, so a
+user can fix the input without reading the code.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 REST_API_ID_PATTERN = re.compile(r"^[a-z0-9]{10}$")
@@ -19,6 +21,16 @@ STAGE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 REST_API_ID_RULE = "must be exactly 10 lowercase letters or digits, the id API Gateway assigns (e.g. a1b2c3d4e5)"
 STAGE_NAME_RULE = "must be 1 to 128 characters, each a letter, a digit, '-' or '_'"
+
+# More threads than this buy nothing under a quota of 10 requests/s, and only hold connections open.
+CONCURRENCY_MIN = 1
+CONCURRENCY_MAX = 16
+MAX_REQUESTS_PER_SECOND_RULE = (
+    "must be a number greater than 0: the most API Gateway requests per second the task sends. API Gateway's "
+    "management quota is 10 requests/s with a burst of 40 per account and region, shared by every caller, so stay "
+    "below 10 unless AWS raised the quota"
+)
+CONCURRENCY_RULE = f"must be a whole number from {CONCURRENCY_MIN} to {CONCURRENCY_MAX}: how many requests may wait for an answer at once"
 
 
 def rest_api_id_problem(value, field="rest_api_id"):
@@ -64,4 +76,24 @@ def stage_list_problems(stages):
             )
         else:
             first_seen[key] = index
+    return problems
+
+
+def _is_number(value):
+    # bool is an int to Python, but `true` is no rate a user meant to give.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def request_pacing_problems(max_requests_per_second, concurrency):
+    """Messages for the pacing options; empty when both are fine.
+
+    A rate of 0 or less would never send a request (or divide by zero), and NaN or infinity disable the
+    pacing without saying so.
+    """
+    problems = []
+    rate = max_requests_per_second
+    if not (_is_number(rate) and math.isfinite(rate) and rate > 0):
+        problems.append(f"max_requests_per_second {rate!r} is invalid: it {MAX_REQUESTS_PER_SECOND_RULE}")
+    if not (isinstance(concurrency, int) and not isinstance(concurrency, bool) and CONCURRENCY_MIN <= concurrency <= CONCURRENCY_MAX):
+        problems.append(f"concurrency {concurrency!r} is invalid: it {CONCURRENCY_RULE}")
     return problems

@@ -19,7 +19,10 @@ description:
     GetStages for several), so the list form O(stages) converges thousands of stages in one task.
   - In the list form, a failure on one stage does not stop the others. The task finishes them, then fails
     with every failed stage and its cause in RV(failures), and still returns what it changed.
-  - Throttling (C(TooManyRequestsException)) and transient errors are retried with jittered backoff.
+  - REST APIs are converged several at once (O(concurrency)), paced to stay under API Gateway's request quota
+    (O(max_requests_per_second)).
+  - Throttling (C(TooManyRequestsException)), server errors (5xx) and dropped connections are retried with
+    backoff. UpdateStage sets a value, so repeating it after a dropped answer is harmless.
   - Supports check mode (no UpdateStage call is made; RV(changed) says what would change) and diff mode
     (a before/after of C(tracing_enabled) per stage that changes, headed C(<rest_api_id>/<stage_name>)).
 author:
@@ -54,6 +57,14 @@ options:
       tracing_enabled:
         description: Desired tracing state of this stage; when omitted, O(tracing_enabled) applies.
         type: bool
+      observed_tracing_enabled:
+        description:
+          - The stage's tracing state as read moments ago, for example by
+            M(cloudops.apigw_tracing.apigw_stage_tracing_info) earlier in the same play.
+          - In check mode, a REST API whose listed stages all give it is not read again, so an audit costs no
+            calls beyond the read that found the stages. Outside check mode it is ignored: the stage is always
+            read before it is changed, so that RV(changed) tells the truth.
+        type: bool
   tracing_enabled:
     description:
       - Desired X-Ray active tracing state. V(false) turns tracing off, for example to stop X-Ray costs on
@@ -75,6 +86,7 @@ notes:
 seealso:
   - module: cloudops.apigw_tracing.apigw_stage_tracing_info
 extends_documentation_fragment:
+  - cloudops.apigw_tracing.request_pacing
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -120,7 +132,8 @@ EXAMPLES = r"""
     - name: Enable tracing where it is off
       cloudops.apigw_tracing.apigw_stage_tracing:
         region: us-east-1
-        # Each item may only carry rest_api_id, stage_name and tracing_enabled: keep those two keys.
+        # Items carry rest_api_id, stage_name and optionally tracing_enabled / observed_tracing_enabled:
+        # keep the two keys that name the stage.
         stages: >-
           {{ found.stages | rejectattr('tracing_enabled') | map('dict2items')
              | map('selectattr', 'key', 'in', ['rest_api_id', 'stage_name']) | map('items2dict') }}
@@ -129,6 +142,30 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+requests:
+  description:
+    - How the task's HTTP requests to API Gateway were answered, every retry counted.
+    - Answers counted in C(throttled), C(server_errors) and C(connection_errors) were retried; a stage whose
+      read or update still failed after its retries is in RV(failures).
+  returned: always
+  type: dict
+  contains:
+    sent:
+      description: HTTP requests sent, retries included.
+      type: int
+      sample: 12
+    throttled:
+      description: Answers HTTP 429 (TooManyRequestsException).
+      type: int
+      sample: 0
+    server_errors:
+      description: Answers HTTP 5xx.
+      type: int
+      sample: 0
+    connection_errors:
+      description: Requests that got no answer (connection refused, dropped or timed out).
+      type: int
+      sample: 0
 changed:
   description: Whether any stage changed (in check mode, would change).
   returned: always
@@ -246,7 +283,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import converge
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import failures_summary
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import DEFAULT_MAX_REQUESTS_PER_SECOND
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import normalize_stage
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_list_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_reference_problems
 
@@ -260,26 +300,21 @@ def requested_stages(params):
             "rest_api_id": item["rest_api_id"],
             "stage_name": item["stage_name"],
             "tracing_enabled": params["tracing_enabled"] if item["tracing_enabled"] is None else item["tracing_enabled"],
+            "observed_tracing_enabled": item["observed_tracing_enabled"],
         }
         for item in params["stages"]
     ]
 
 
 def input_problems(params):
+    pacing = request_pacing_problems(params["max_requests_per_second"], params["concurrency"])
     if params["stages"] is None:
-        return stage_reference_problems(params["rest_api_id"], params["stage_name"])
-    return stage_list_problems(params["stages"])
-
-
-# The message names this many failures; all of them are in the failures return value.
-MESSAGE_FAILURES_SHOWN = 10
+        return stage_reference_problems(params["rest_api_id"], params["stage_name"]) + pacing
+    return stage_list_problems(params["stages"]) + pacing
 
 
 def failure_message(failures, total):
-    details = "; ".join(failure["message"] for failure in failures[:MESSAGE_FAILURES_SHOWN])
-    if len(failures) > MESSAGE_FAILURES_SHOWN:
-        details += f"; and {len(failures) - MESSAGE_FAILURES_SHOWN} more, listed in failures"
-    return f"{len(failures)} of {total} stages could not be converged: {details}"
+    return f"{len(failures)} of {total} stages could not be converged: {failures_summary(failures)}"
 
 
 def missing_failure(missing, region):
@@ -299,8 +334,11 @@ def main():
                 rest_api_id=dict(type="str", required=True),
                 stage_name=dict(type="str", required=True),
                 tracing_enabled=dict(type="bool"),
+                observed_tracing_enabled=dict(type="bool"),
             ),
         ),
+        max_requests_per_second=dict(type="float", default=DEFAULT_MAX_REQUESTS_PER_SECOND),
+        concurrency=dict(type="int", default=4),
         tracing_enabled=dict(type="bool", default=True),
         ignore_missing=dict(type="bool", default=False),
     )
@@ -318,15 +356,15 @@ def main():
         module.fail_json(msg="; ".join(problems))
 
     requests = requested_stages(params)
-    client = apigateway_client(module)
-    outcome = converge(client, requests, module.check_mode)
+    client, stats = apigateway_client(module, params["max_requests_per_second"], params["concurrency"])
+    outcome = converge(client, requests, module.check_mode, concurrency=params["concurrency"])
 
     partition, region = partition_and_region(client)
     failures = list(outcome.failures)
     if not params["ignore_missing"]:
         failures.extend(missing_failure(missing, region) for missing in outcome.missing)
 
-    result = dict(changed=outcome.changed, stages=outcome.stages, missing=outcome.missing)
+    result = dict(changed=outcome.changed, stages=outcome.stages, missing=outcome.missing, requests=stats.as_dict())
     single = params["stages"] is None
     if module._diff:
         # A list renders as one before/after per stage in the default callback; the single form keeps a dict.

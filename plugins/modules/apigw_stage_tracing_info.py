@@ -15,9 +15,14 @@ description:
     a page, every page) and then the stages of each API with one GetStages call per API.
   - With O(rest_api_id) only, reads that API's stages; with both, reads that one stage (GetStage).
   - A REST API or stage that does not exist gives an empty RV(stages) list, not a failure.
+  - The stages of several APIs are read at once (O(concurrency)), paced to stay under API Gateway's request
+    quota (O(max_requests_per_second)).
+  - An API whose stages cannot be read, even after retries, fails the task, which still returns every stage it
+    read in RV(stages) and each unreadable API with its cause in RV(failures). An API is never left out silently.
   - Only REST APIs (API Gateway v1) are covered. HTTP and WebSocket APIs (API Gateway v2) have no
     C(tracingEnabled) setting.
-  - Throttling (C(TooManyRequestsException)) and transient errors are retried with jittered backoff.
+  - Throttling (C(TooManyRequestsException)), server errors (5xx) and dropped connections are retried with
+    backoff.
 author:
   - Cloudops Maintainers (@cloudops)
 options:
@@ -39,6 +44,7 @@ notes:
 seealso:
   - module: cloudops.apigw_tracing.apigw_stage_tracing
 extends_documentation_fragment:
+  - cloudops.apigw_tracing.request_pacing
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -75,6 +81,58 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+failures:
+  description:
+    - The REST APIs whose stages could not be read after retries, with the cause. The task fails when this is
+      not empty.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    rest_api_id:
+      description: Id of the REST API.
+      type: str
+      sample: a1b2c3d4e5
+    rest_api_name:
+      description: Name of the REST API.
+      type: str
+      sample: orders
+    arn:
+      description: ARN of its stages (C(.../stages/*)), or of the one stage asked for.
+      type: str
+      sample: arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/*
+    error_code:
+      description: The AWS error code, or the botocore exception's name when there was no answer.
+      type: str
+      sample: ServiceUnavailableException
+    message:
+      description: What failed and why, and which permission is missing when access was denied.
+      type: str
+      sample: "Reading the stages of REST API a1b2c3d4e5 failed: ServiceUnavailableException: Service Unavailable"
+requests:
+  description:
+    - How the task's HTTP requests to API Gateway were answered, every retry counted.
+    - Answers counted in C(throttled), C(server_errors) and C(connection_errors) were retried; a read that still
+      failed after its retries is in RV(failures).
+  returned: always
+  type: dict
+  contains:
+    sent:
+      description: HTTP requests sent, retries included.
+      type: int
+      sample: 602
+    throttled:
+      description: Answers HTTP 429 (TooManyRequestsException).
+      type: int
+      sample: 0
+    server_errors:
+      description: Answers HTTP 5xx.
+      type: int
+      sample: 1
+    connection_errors:
+      description: Requests that got no answer (connection refused, dropped or timed out).
+      type: int
+      sample: 0
 stages:
   description:
     - One entry per stage found, in the order the APIs and stages were read.
@@ -173,13 +231,22 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import failures_summary
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import DEFAULT_MAX_REQUESTS_PER_SECOND
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_reference_problems
+
+
+def failure_message(failures, apis):
+    return f"The stages of {len(failures)} of {apis} REST APIs could not be read: {failures_summary(failures)}"
 
 
 def main():
     argument_spec = dict(
         rest_api_id=dict(type="str"),
         stage_name=dict(type="str"),
+        max_requests_per_second=dict(type="float", default=DEFAULT_MAX_REQUESTS_PER_SECOND),
+        concurrency=dict(type="int", default=4),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -189,18 +256,23 @@ def main():
     rest_api_id = module.params["rest_api_id"]
     stage_name = module.params["stage_name"]
 
-    problems = stage_reference_problems(rest_api_id, stage_name)
+    concurrency = module.params["concurrency"]
+
+    problems = stage_reference_problems(rest_api_id, stage_name) + request_pacing_problems(module.params["max_requests_per_second"], concurrency)
     if problems:
         module.fail_json(msg="; ".join(problems))
 
-    client = apigateway_client(module)
+    client, stats = apigateway_client(module, module.params["max_requests_per_second"], concurrency)
     try:
-        stages = describe_stages(client, rest_api_id=rest_api_id, stage_name=stage_name)
+        found = describe_stages(client, rest_api_id=rest_api_id, stage_name=stage_name, concurrency=concurrency)
     except (BotoCoreError, ClientError) as e:
         scope = f"REST API {rest_api_id}" if rest_api_id else "the REST APIs of the region"
-        module.fail_json_aws(e, msg=f"Reading the stages of {scope} failed (needs apigateway:GET)")
+        module.fail_json_aws(e, msg=f"Reading the stages of {scope} failed (needs apigateway:GET)", requests=stats.as_dict())
 
-    module.exit_json(changed=False, stages=stages)
+    result = dict(changed=False, stages=found.stages, failures=found.failures, requests=stats.as_dict())
+    if found.failures:
+        module.fail_json(msg=failure_message(found.failures, found.apis), **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ The action of a row says what happened to the stage in this run:
   none                           tracing already as desired
   would_enable / would_disable   check mode: the change that would be made
   enabled / disabled             the change was made
-  error                          the change failed; the reason is the module's message for that stage
+  error                          the change failed, or the API's stages could not be read (stage_name "*",
+                                 tracing unknown); the reason is the module's message
 A planned change with no trace in the converge result is an error, never silently 'none': the report
 must not claim compliance that was not verified.
 """
@@ -121,7 +122,7 @@ def target_rows(plan, converge=None, check_mode=False, refused=None):
     index = _converge_index(converge) if converge is not None else None
     rows = []
     for stage in plan["stages"]:
-        before = bool(stage["tracing_enabled_before"])
+        before = None if stage["tracing_enabled_before"] is None else bool(stage["tracing_enabled_before"])
         row = {
             "account_id": stage["account_id"],
             "region": stage["region"],
@@ -136,7 +137,10 @@ def target_rows(plan, converge=None, check_mode=False, refused=None):
             "reason": str(stage["reason"]),
         }
         decision = stage["decision"]
-        if decision == "exempt":
+        if decision == "error":
+            # Stages of an API that could not be read: nothing is known about them, nothing was changed.
+            row = dict(row, tracing_enabled_before=None, tracing_enabled_after=None, desired=None, action="error")
+        elif decision == "exempt":
             row = dict(row, desired=None, action="exempt")
         elif decision == "skip":
             row = dict(row, desired=None, action="skipped")

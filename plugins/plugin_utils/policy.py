@@ -192,9 +192,34 @@ def _decide(facts, active, desired, rules, exempt_tag):
     return "enforce", bool(desired), f"default: tracing_sweep_desired={_yaml_bool(desired)}"
 
 
-def plan_target(stages, target, desired=True, rules=None, exemptions=None, exempt_tag=None, today=None):
+UNREAD_STAGE = "*"
+
+
+def _unread_api_entry(index, failure, account_id, region):
+    """The plan entry of a REST API whose stages could not be read: its stages are unknown, never compliant."""
+    if not isinstance(failure, Mapping) or not failure.get("rest_api_id") or not failure.get("message"):
+        raise ValueError(f"read_failures[{index}]: must be a failure as apigw_stage_tracing_info returns it (rest_api_id, arn, message)")
+    return {
+        "account_id": account_id,
+        "region": region,
+        "rest_api_id": str(failure["rest_api_id"]),
+        "rest_api_name": _text(failure.get("rest_api_name")),
+        "stage_name": UNREAD_STAGE,
+        "arn": str(failure.get("arn") or ""),
+        "tracing_enabled_before": None,
+        "desired": None,
+        "decision": "error",
+        "reason": str(failure["message"]),
+        "exemption": None,
+        "expired_exemption": None,
+    }
+
+
+def plan_target(stages, target, desired=True, rules=None, exemptions=None, exempt_tag=None, today=None, read_failures=None):
     """Decide every stage of one target; see the module docstring for precedence. Inputs are not modified.
 
+    read_failures: the REST APIs whose stages could not be read (apigw_stage_tracing_info's failures); each
+    is planned as one entry with decision "error" and stage_name "*", so that it is reported, not lost.
     Raises ValueError when the policy, the target or a stage is malformed (the message names the field).
     """
     rules = rules or []
@@ -243,5 +268,16 @@ def plan_target(stages, target, desired=True, rules=None, exemptions=None, exemp
             }
         )
         if decision == "enforce" and facts["tracing_enabled"] != wanted:
-            changes.append({"rest_api_id": facts["rest_api_id"], "stage_name": facts["stage_name"], "tracing_enabled": wanted})
+            # The state just read goes along, so that a check-mode converge need not read it again.
+            changes.append(
+                {
+                    "rest_api_id": facts["rest_api_id"],
+                    "stage_name": facts["stage_name"],
+                    "tracing_enabled": wanted,
+                    "observed_tracing_enabled": facts["tracing_enabled"],
+                }
+            )
+    if read_failures is not None and not is_list(read_failures):
+        raise ValueError("read_failures: must be the failures list of apigw_stage_tracing_info")
+    planned.extend(_unread_api_entry(index, failure, account_id, region) for index, failure in enumerate(read_failures or []))
     return {"stages": planned, "changes": changes, "exemptions": exemption_state.summary()}

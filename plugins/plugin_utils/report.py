@@ -88,7 +88,9 @@ def _report_row(row, where):
     for field in ("account_id", "region", "rest_api_id", "rest_api_name", "stage_name", "arn", "action", "reason"):
         out[field] = _text(out[field])
     for field in ("tracing_enabled_before", "tracing_enabled_after"):
-        out[field] = bool(out[field])
+        # Unknown only for a REST API whose stages could not be read (an error row).
+        unknown = out[field] is None and out["action"] == "error"
+        out[field] = None if unknown else bool(out[field])
     out["desired"] = None if out["desired"] is None else bool(out["desired"])
     return out
 

@@ -22,10 +22,15 @@ out, an empty string is a mistake and is reported.
 from __future__ import annotations
 
 import datetime
+import difflib
+import math
 import re
 from collections.abc import Mapping
 from collections.abc import Sequence
 from urllib.parse import urlsplit
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import CONCURRENCY_MAX
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import CONCURRENCY_MIN
 
 PARTITIONS = "aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b"
 ACCOUNT_ID_PATTERN = re.compile(r"[0-9]{12}")
@@ -49,8 +54,29 @@ BOOL_RULE = "must be a boolean (true or false)"
 TEXT_RULE = "must be a non-empty string"
 GLOB_RULE = "must be a non-empty string (a glob: * ? [...] allowed)"
 
-SETTING_KEYS = ("desired", "rules", "exemptions", "exempt_tag", "max_changes", "report_dir", "endpoint_url", "sts_endpoint_url")
+MAX_REQUESTS_PER_SECOND_RULE = (
+    "must be a number greater than 0, the most API Gateway requests per second a target sends (API Gateway's management "
+    "quota is 10 requests/s with a burst of 40 per account and region, shared by every caller: stay below 10 unless AWS "
+    "raised it)"
+)
+CONCURRENCY_RULE = f"must be a whole number from {CONCURRENCY_MIN} to {CONCURRENCY_MAX}, the requests a target may have waiting at once"
+
+SETTING_KEYS = (
+    "desired", "rules", "exemptions", "exempt_tag", "max_changes", "report_dir", "endpoint_url", "sts_endpoint_url",
+    "max_requests_per_second", "concurrency",
+)
 TARGET_KEYS = ("region", "account_id", "role_arn", "external_id", "account_name")
+# Every variable of the role a user may set, and the one it sets for later plays (tracing_sweep_report).
+# Its internal variables start with tracing_sweep__ and are not a user's to set.
+ROLE_VARIABLES = frozenset(
+    ["tracing_sweep_" + key for key in SETTING_KEYS + TARGET_KEYS]
+    + [
+        "tracing_sweep_report_formats", "tracing_sweep_role_session_name", "tracing_sweep_fail_on_error",
+        "tracing_sweep_fail_on_noncompliant", "tracing_sweep_report",
+    ]
+)
+ROLE_VARIABLE_PREFIX = "tracing_sweep_"
+INTERNAL_VARIABLE_PREFIX = "tracing_sweep__"
 RULE_KEYS = ("name", "match", "tracing_enabled", "skip")
 MATCH_KEYS = ("account_id", "region", "api_name", "api_id", "stage_name", "tag")
 TAG_KEYS = ("key", "value")
@@ -281,6 +307,43 @@ def _sts_endpoint_url_problems(value):
     return _endpoint_url_problems(value, path="tracing_sweep_sts_endpoint_url")
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _max_requests_per_second_problems(value, path="tracing_sweep_max_requests_per_second"):
+    # NaN and infinity would switch the pacing off without saying so.
+    if _is_number(value) and math.isfinite(value) and value > 0:
+        return []
+    return [_problem(path, MAX_REQUESTS_PER_SECOND_RULE, value)]
+
+
+def _concurrency_problems(value, path="tracing_sweep_concurrency"):
+    if isinstance(value, int) and not isinstance(value, bool) and CONCURRENCY_MIN <= value <= CONCURRENCY_MAX:
+        return []
+    return [_problem(path, CONCURRENCY_RULE, value)]
+
+
+def unknown_variable_problems(names):
+    """Problems for the tracing_sweep_* names among ``names`` (variables defined for a host) the role does not know.
+
+    A misspelt variable is otherwise ignored without a word: tracing_sweep_exemption (no s) would leave every
+    stage it meant to exempt to the enforcement.
+    """
+    if not is_list(names):
+        return [_problem("variables", "must be a list of variable names", names)]
+    problems = []
+    for name in sorted({str(name) for name in names}):
+        if not name.startswith(ROLE_VARIABLE_PREFIX) or name.startswith(INTERNAL_VARIABLE_PREFIX) or name in ROLE_VARIABLES:
+            continue
+        hint = difflib.get_close_matches(name, sorted(ROLE_VARIABLES), n=1)
+        suggestion = f" (did you mean {hint[0]}?)" if hint else ""
+        problems.append(
+            f"{name}: unknown variable{suggestion}; the role's variables are listed in its README and by ansible-doc -t role cloudops.apigw_tracing.tracing_sweep"
+        )
+    return problems
+
+
 SETTING_CHECKS = {
     "desired": desired_problems,
     "rules": rules_problems,
@@ -290,11 +353,19 @@ SETTING_CHECKS = {
     "report_dir": _report_dir_problems,
     "endpoint_url": _endpoint_url_problems,
     "sts_endpoint_url": _sts_endpoint_url_problems,
+    "max_requests_per_second": _max_requests_per_second_problems,
+    "concurrency": _concurrency_problems,
+    # Not a setting: the names of the variables defined for the host, to find misspelt ones.
+    "variables": unknown_variable_problems,
 }
 
 
 def settings_problems(settings):
-    """Problems of the role settings {desired, rules, ..., endpoint_url, sts_endpoint_url}; a key left out is not checked."""
+    """Problems of the role settings {desired, rules, ..., max_requests_per_second, concurrency}; a key left out is not checked.
+
+    The optional key ``variables`` lists the names of the variables defined for the host (the varnames lookup
+    gives them); tracing_sweep_* names the role does not know are reported.
+    """
     if not isinstance(settings, Mapping):
         return [_problem("settings", "must be a mapping of " + ", ".join(SETTING_KEYS), settings)]
     problems = []

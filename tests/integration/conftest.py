@@ -26,8 +26,10 @@ PLAYBOOKS = HERE / "playbooks"
 CALLBACKS = HERE / "callback_plugins"
 
 sys.path.insert(0, str(REPO / "tools"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from local_aws import LocalAws  # noqa: E402  pylint: disable=wrong-import-position
+from aws_proxy import AwsProxy  # noqa: E402  pylint: disable=wrong-import-position
 
 # One ansible-playbook run should take a few seconds; this only stops a hung run.
 PLAYBOOK_TIMEOUT = 300
@@ -118,6 +120,14 @@ def aws(local_aws_server):
     local_aws_server.reset()
     yield local_aws_server
     local_aws_server.rest_apis_page_cap = None
+
+
+@pytest.fixture
+def aws_proxy(aws):
+    """An AwsProxy in front of the (reset) local AWS: paging like AWS, quota OFF and no faults unless the test sets them."""
+    proxy = AwsProxy(aws.endpoint_url, quota=None, faults=None).start()
+    yield proxy
+    proxy.stop()
 
 
 @pytest.fixture

@@ -163,11 +163,12 @@ def test_audit_reports_every_stage_and_changes_nothing(sweep, estate):
     headers = re.findall(r"^--- before: (\S+)$", audit.run.stdout, re.MULTILINE)
     assert sorted(headers) == sorted("%s/%s" % (k[2], k[3]) for k in WOULD_ENABLE), audit.run.stdout
 
-    # Constant work per target: one GetRestApis each, one GetStages per REST API, roles assumed once per
-    # target; and the converge call's guard re-read, one per REST API with a change (each has one here).
+    # The least an audit can do: one GetRestApis per target, one GetStages per REST API, roles assumed
+    # once per target. The check-mode converge call trusts what was just read: no re-read, no write.
     assert made["GetRestApis"] == 6
     assert made["GetStages"] == 7
-    assert made["GetStage"] == 5
+    assert made.get("GetStage", 0) == 0
+    assert made.get("UpdateStage", 0) == 0
     assert made["AssumeRole"] == 4
     assert len(audit.entries("Read every REST API stage of the target")) == 6
 

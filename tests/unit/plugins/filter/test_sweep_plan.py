@@ -20,7 +20,7 @@ EXEMPTIONS = [{"stage_name": "prod", "reason": "r", "expires": "2026-03-15"}]
 
 def test_plan_with_defaults():
     result = sweep_plan([stage(enabled=False)], TARGET)
-    assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": True}]
+    assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": True, "observed_tracing_enabled": False}]
 
 
 def test_all_arguments_by_keyword():

@@ -130,3 +130,36 @@ def test_update_answer_not_showing_the_change_is_a_failure(stubbed):
     assert failure["error_code"] == "VerificationFailed"
     assert "tracingEnabled=False" in failure["message"]
     assert outcome.stages == []
+
+
+def observed(rest_api_id, stage_name, now, enabled=True):
+    return dict(request(rest_api_id, stage_name, enabled), observed_tracing_enabled=now)
+
+
+def test_check_mode_trusts_observed_state_and_makes_no_call(stubbed):
+    client, stubber = stubbed  # no response queued: any call fails the test
+
+    outcome = converge(client, [observed(API_A, "prod", False), observed(API_A, "dev", True, enabled=False)], check_mode=True)
+
+    assert [(s["stage_name"], s["tracing_enabled_before"], s["changed"]) for s in outcome.stages] == [("prod", False, True), ("dev", True, True)]
+    assert [d["before_header"] for d in outcome.diff] == [f"{API_A}/prod", f"{API_A}/dev"]
+
+
+def test_check_mode_reads_an_api_when_one_of_its_stages_was_not_observed(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stages", {"item": [{"stageName": "prod"}, {"stageName": "dev"}]}, {"restApiId": API_A})
+
+    outcome = converge(client, [observed(API_A, "prod", False), request(API_A, "dev")], check_mode=True)
+
+    assert [s["stage_name"] for s in outcome.stages] == ["prod", "dev"]
+
+
+def test_outside_check_mode_observed_state_does_not_replace_the_guarding_read(stubbed):
+    client, stubber = stubbed
+    # Someone turned tracing on since it was observed off: the read shows it, nothing is written.
+    stubber.add_response("get_stage", {"stageName": "prod", "tracingEnabled": True}, {"restApiId": API_A, "stageName": "prod"})
+
+    outcome = converge(client, [observed(API_A, "prod", False)], check_mode=False)
+
+    assert not outcome.changed
+    assert outcome.stages[0]["tracing_enabled_before"] is True

@@ -15,9 +15,11 @@ def test_region_sweep_reads_every_page_then_one_get_stages_per_api(stubbed):
     stubber.add_response("get_stages", {"item": [{"stageName": "prod", "tracingEnabled": True}, {"stageName": "dev"}]}, {"restApiId": "aaaaaaaaa1"})
     stubber.add_response("get_stages", {"item": [{"stageName": "v1", "tracingEnabled": False}]}, {"restApiId": "aaaaaaaaa2"})
 
-    stages = describe_stages(client)
+    found = describe_stages(client)
 
-    assert [(s["rest_api_name"], s["stage_name"], s["tracing_enabled"]) for s in stages] == [
+    assert found.failures == []
+    assert found.apis == 2
+    assert [(s["rest_api_name"], s["stage_name"], s["tracing_enabled"]) for s in found.stages] == [
         ("orders", "prod", True),
         ("orders", "dev", False),
         ("billing", "v1", False),
@@ -29,7 +31,7 @@ def test_api_deleted_between_listing_and_reading_has_no_stages(stubbed):
     stubber.add_response("get_rest_apis", {"items": [{"id": "aaaaaaaaa1", "name": "gone"}]}, {"limit": 500})
     stubber.add_client_error("get_stages", "NotFoundException", "Invalid Rest API Id specified", 404)
 
-    assert describe_stages(client) == []
+    assert describe_stages(client).stages == []
 
 
 def test_one_stage_is_one_get_stage(stubbed):
@@ -37,7 +39,7 @@ def test_one_stage_is_one_get_stage(stubbed):
     stubber.add_response("get_rest_api", {"id": "a1b2c3d4e5", "name": "orders"}, {"restApiId": "a1b2c3d4e5"})
     stubber.add_response("get_stage", {"stageName": "prod"}, {"restApiId": "a1b2c3d4e5", "stageName": "prod"})
 
-    [stage] = describe_stages(client, "a1b2c3d4e5", "prod")
+    [stage] = describe_stages(client, "a1b2c3d4e5", "prod").stages
     assert stage["tracing_enabled"] is False
     assert stage["rest_api_name"] == "orders"
 
@@ -46,4 +48,60 @@ def test_missing_api_gives_no_stages_and_no_further_calls(stubbed):
     client, stubber = stubbed
     stubber.add_client_error("get_rest_api", "NotFoundException", "Invalid Rest API Id specified", 404)
 
-    assert describe_stages(client, "a1b2c3d4e5") == []
+    assert describe_stages(client, "a1b2c3d4e5").stages == []
+
+
+def test_an_api_whose_stages_cannot_be_read_is_a_failure_and_the_others_are_still_read(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_rest_apis", {"items": [{"id": "aaaaaaaaa1", "name": "orders"}, {"id": "aaaaaaaaa2", "name": "billing"}]}, {"limit": 500})
+    stubber.add_client_error("get_stages", "AccessDeniedException", "not authorized", 403)
+    stubber.add_response("get_stages", {"item": [{"stageName": "v1"}]}, {"restApiId": "aaaaaaaaa2"})
+
+    found = describe_stages(client)
+
+    assert [(s["rest_api_id"], s["stage_name"]) for s in found.stages] == [("aaaaaaaaa2", "v1")]
+    [failure] = found.failures
+    assert failure["rest_api_id"] == "aaaaaaaaa1"
+    assert failure["rest_api_name"] == "orders"
+    assert failure["error_code"] == "AccessDeniedException"
+    assert failure["arn"] == "arn:aws:apigateway:us-east-1::/restapis/aaaaaaaaa1/stages/*"
+    assert "apigateway:GET" in failure["message"]
+
+
+def test_reads_on_threads_keep_the_order_of_the_apis():
+    """With several threads the stages still come in API order; a fake client answers out of order."""
+    import threading
+    import time
+
+    answered = []
+
+    class FakeMeta:
+        partition = "aws"
+        region_name = "eu-west-1"
+
+    class FakeClient:
+        meta = FakeMeta()
+        lock = threading.Lock()
+
+        def get_rest_api(self, restApiId, aws_retry=False):  # pylint: disable=invalid-name,unused-argument
+            return {"id": restApiId, "name": "one"}
+
+        def get_stages(self, restApiId, aws_retry=False):  # pylint: disable=invalid-name,unused-argument
+            # The first API answers last.
+            time.sleep(0.05 if restApiId.endswith("0") else 0)
+            with self.lock:
+                answered.append(restApiId)
+            return {"item": [{"stageName": "s" + restApiId[-1]}]}
+
+    ids = ["aaaaaaaaa%d" % i for i in range(4)]
+    import ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery as discovery
+
+    original = discovery.list_rest_apis
+    discovery.list_rest_apis = lambda client: [{"id": api_id, "name": api_id} for api_id in ids]
+    try:
+        found = describe_stages(FakeClient(), concurrency=4)
+    finally:
+        discovery.list_rest_apis = original
+
+    assert answered[-1] == "aaaaaaaaa0"
+    assert [s["rest_api_id"] for s in found.stages] == ids

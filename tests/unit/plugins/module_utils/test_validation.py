@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import rest_api_id_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_list_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_name_problem
@@ -62,3 +63,28 @@ def test_duplicate_stage_names_both_positions():
         ]
     )
     assert problems == ["stages[2] repeats stage a1b2c3d4e5/prod already listed at stages[0]: each stage may be listed once"]
+
+
+@pytest.mark.parametrize("rate, concurrency", [(9.0, 4), (0.1, 1), (10, 16), (250.0, 8)])
+def test_valid_request_pacing(rate, concurrency):
+    assert request_pacing_problems(rate, concurrency) == []
+
+
+@pytest.mark.parametrize("rate", [0, 0.0, -1, -0.5, float("nan"), float("inf"), None, True, "fast", "9"])
+def test_invalid_rate_names_the_option_the_rule_and_the_value(rate):
+    problems = request_pacing_problems(rate, 4)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"max_requests_per_second {rate!r} is invalid: it must be a number greater than 0")
+    # The rule says why: the quota every caller of the account and region shares.
+    assert "10 requests/s with a burst of 40 per account and region" in problems[0]
+
+
+@pytest.mark.parametrize("concurrency", [0, -1, 17, 100, 4.0, True, None, "4", "x"])
+def test_invalid_concurrency_names_the_option_the_rule_and_the_value(concurrency):
+    problems = request_pacing_problems(9.0, concurrency)
+    assert problems == [f"concurrency {concurrency!r} is invalid: it must be a whole number from 1 to 16: how many requests may wait for an answer at once"]
+
+
+def test_both_pacing_problems_are_reported():
+    problems = request_pacing_problems(0, 17)
+    assert [problem.split(" ", 1)[0] for problem in problems] == ["max_requests_per_second", "concurrency"]

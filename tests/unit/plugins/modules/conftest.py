@@ -13,16 +13,18 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
+
 
 @pytest.fixture(name="run_module")
 def run_module_fixture(capsys, monkeypatch):
     def run(module, args, client=None):
         """Run module.main(); returns the result dict. client=None: any attempt to reach AWS fails the test."""
 
-        def client_factory(_module):
+        def client_factory(_module, max_requests_per_second=None, concurrency=1):  # pylint: disable=unused-argument
             if client is None:
                 pytest.fail("the module created an AWS client")
-            return client
+            return client, RequestStats()
 
         monkeypatch.setattr(module, "apigateway_client", client_factory)
         with patch_module_args(dict(args, region="us-east-1")):

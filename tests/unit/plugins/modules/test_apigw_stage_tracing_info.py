@@ -46,3 +46,25 @@ def test_changed_is_always_false(run_module, stubbed):
 
     assert result["changed"] is False
     assert [(s["rest_api_name"], s["stage_name"], s["tracing_enabled"]) for s in result["stages"]] == [("orders", "prod", False)]
+
+
+def test_an_unreadable_api_fails_the_task_but_every_stage_read_is_returned(run_module, stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_rest_apis", {"items": [{"id": "aaaaaaaaa1", "name": "orders"}, {"id": "aaaaaaaaa2", "name": "billing"}]})
+    stubber.add_response("get_stages", {"item": [{"stageName": "prod"}]})
+    stubber.add_client_error("get_stages", "AccessDeniedException", "not authorized", 403)
+
+    result = run_module(module, {"concurrency": 1}, client=client)
+
+    assert result["failed"] is True
+    assert result["msg"].startswith("The stages of 1 of 2 REST APIs could not be read: ")
+    assert [(s["rest_api_id"], s["stage_name"]) for s in result["stages"]] == [("aaaaaaaaa1", "prod")]
+    assert [f["rest_api_id"] for f in result["failures"]] == ["aaaaaaaaa2"]
+    assert set(result["requests"]) == {"sent", "throttled", "server_errors", "connection_errors"}
+
+
+def test_bad_pacing_fails_before_any_client(run_module):
+    result = run_module(module, {"max_requests_per_second": 0})
+
+    assert result["failed"] is True
+    assert "max_requests_per_second" in result["msg"]

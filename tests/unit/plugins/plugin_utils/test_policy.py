@@ -51,7 +51,7 @@ def test_default_plan_of_one_stage_in_full():
                 "expired_exemption": None,
             }
         ],
-        "changes": [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": True}],
+        "changes": [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": True, "observed_tracing_enabled": False}],
         "exemptions": [],
     }
 
@@ -62,7 +62,7 @@ def test_default_false_disables_and_only_differing_stages_change():
         ("a", False, "default: tracing_sweep_desired=false"),
         ("b", False, "default: tracing_sweep_desired=false"),
     ]
-    assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "a", "tracing_enabled": False}]
+    assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "a", "tracing_enabled": False, "observed_tracing_enabled": True}]
 
 
 def test_stages_keep_input_order_and_no_stages_is_an_empty_plan():
@@ -247,7 +247,7 @@ def test_exemption_by_arn():
         ("exempt", "exemption 0 until 2026-12-31: cost review CHG-1", 0),
         ("enforce", "default: tracing_sweep_desired=true", None),
     ]
-    assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "dev", "tracing_enabled": True}]
+    assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "dev", "tracing_enabled": True, "observed_tracing_enabled": False}]
     assert without_definitions(result["exemptions"]) == [{"index": 0, "status": "active", "matched": [stage_arn("a1b2c3d4e5", "prod")]}]
 
 
@@ -308,7 +308,7 @@ def test_exemption_expired_the_day_after_is_reported():
     assert planned["exemption"] is None
     assert planned["expired_exemption"] == 0
     assert planned["reason"] == "rule 0 'on': tracing_enabled=true; exemption 0 expired on 2026-03-14 (cost review)"
-    assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": True}]
+    assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": True, "observed_tracing_enabled": False}]
     assert without_definitions(result["exemptions"]) == [{"index": 0, "status": "expired", "matched": [stage_arn("a1b2c3d4e5", "prod")]}]
 
 

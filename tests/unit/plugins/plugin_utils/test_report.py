@@ -13,11 +13,14 @@ import jsonschema
 import pytest
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import ACTIONS
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import target_rows
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import CATEGORIES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import NOT_RECORDED
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import compliance_percent
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import row_category
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import RENDERERS
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import ACCOUNT
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import EXEMPTIONS
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import GENERATED_AT
@@ -438,3 +441,37 @@ def test_a_target_that_failed_on_its_own_variables_keeps_only_well_formed_ids():
     report = build_report([bad], "audit", GENERATED_AT)
     assert (report["targets"][0]["account_id"], report["targets"][0]["region"]) == (None, None)
     jsonschema.validate(report, load_schema())
+
+
+# ---- REST APIs whose stages could not be read ---------------------------------------------------------
+
+
+def test_an_unreadable_api_is_one_error_row_never_compliant_and_the_report_stays_valid():
+    failure = {
+        "rest_api_id": "f6g7h8i9j0",
+        "rest_api_name": "billing",
+        "arn": f"arn:aws:apigateway:{REGION}::/restapis/f6g7h8i9j0/stages/*",
+        "error_code": "ServiceUnavailableException",
+        "message": "Reading the stages of REST API f6g7h8i9j0 failed: ServiceUnavailableException: try later",
+    }
+    plan = plan_target([stage(enabled=False)], {"account_id": ACCOUNT, "region": REGION}, read_failures=[failure])
+    rows = target_rows(plan, check_mode=True)
+
+    unread = rows[-1]
+    assert (unread["rest_api_id"], unread["stage_name"], unread["action"]) == ("f6g7h8i9j0", "*", "error")
+    assert unread["tracing_enabled_before"] is None and unread["tracing_enabled_after"] is None
+    assert unread["reason"] == failure["message"]
+    assert plan["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": True, "observed_tracing_enabled": False}]
+
+    report = build_report([record("h1", rows, plan=plan)], "audit", GENERATED_AT)
+
+    assert schema_errors(report) == []
+    summary = report["summary"]
+    assert (summary["stages"], summary["errors"], summary["noncompliant"], summary["compliant"]) == (2, 1, 1, 0)
+    for name, render in RENDERERS.items():
+        assert "f6g7h8i9j0" in render(report), name
+
+
+def test_a_malformed_read_failure_names_its_index():
+    with pytest.raises(ValueError, match=r"read_failures\[0\]"):
+        plan_target([], {"account_id": ACCOUNT, "region": REGION}, read_failures=[{"rest_api_id": "f6g7h8i9j0"}])

@@ -6,9 +6,13 @@
 from __future__ import annotations
 
 import datetime
+import math
+from pathlib import Path
 
 import pytest
+import yaml
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import ROLE_VARIABLES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import parse_date
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
@@ -36,7 +40,10 @@ VALID_SETTINGS = {
     "report_dir": "/var/tmp/tracing",
     "endpoint_url": "http://127.0.0.1:5000",
     "sts_endpoint_url": "https://sts.us-east-1.amazonaws.com",
+    "max_requests_per_second": 2.5,
+    "concurrency": 16,
 }
+ROLE_DIR = Path(__file__).resolve().parents[4] / "roles" / "tracing_sweep"
 
 
 def rule(**fields):
@@ -68,6 +75,8 @@ def test_role_defaults_have_no_problems():
         "report_dir": "tracing-sweep-reports",
         "endpoint_url": "",
         "sts_endpoint_url": "",
+        "max_requests_per_second": 9.0,
+        "concurrency": 4,
     }
     assert settings_problems(defaults) == []
 
@@ -332,6 +341,62 @@ def test_valid_endpoint_urls(key, value):
                                           ("http://[::1", "'http://[::1'")])
 def test_endpoint_url_must_be_http(key, value, shown):
     assert one_problem({key: value}) == f"tracing_sweep_{key}: must be an http:// or https:// URL, or empty for the SDK default, got {shown}"
+
+
+@pytest.mark.parametrize("value", [9.0, 9, 0.1, 10.5, 250])
+def test_valid_max_requests_per_second(value):
+    assert settings_problems({"max_requests_per_second": value}) == []
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [(0, "0 (integer)"), (-1, "-1 (integer)"), (0.0, "0.0 (float)"), (math.nan, "nan (float)"), (math.inf, "inf (float)"),
+     ("9", "'9'"), ("fast", "'fast'"), (True, "true (boolean)"), (None, "null")],
+)
+def test_max_requests_per_second_must_be_above_zero(value, shown):
+    problem = one_problem({"max_requests_per_second": value})
+    assert problem.startswith("tracing_sweep_max_requests_per_second: must be a number greater than 0")
+    assert "quota is 10 requests/s with a burst of 40 per account and region" in problem
+    assert problem.endswith(f"got {shown}")
+
+
+@pytest.mark.parametrize("value", [1, 4, 16])
+def test_valid_concurrency(value):
+    assert settings_problems({"concurrency": value}) == []
+
+
+@pytest.mark.parametrize("value, shown", [(0, "0 (integer)"), (17, "17 (integer)"), (4.0, "4.0 (float)"), ("4", "'4'"), (True, "true (boolean)"), (None, "null")])
+def test_concurrency_must_be_1_to_16(value, shown):
+    problem = one_problem({"concurrency": value})
+    assert problem == f"tracing_sweep_concurrency: must be a whole number from 1 to 16, the requests a target may have waiting at once, got {shown}"
+
+
+def test_known_and_internal_variables_are_not_reported():
+    names = sorted(ROLE_VARIABLES) + ["tracing_sweep__plan", "tracing_sweep__session", "ansible_connection", "my_tracing_sweep_note"]
+    assert settings_problems({"variables": names}) == []
+
+
+def test_misspelt_variable_is_named_with_the_closest_one():
+    problem = one_problem({"variables": ["tracing_sweep_exemption", "tracing_sweep_desired"]})
+    assert problem.startswith("tracing_sweep_exemption: unknown variable (did you mean tracing_sweep_exemptions?); ")
+
+
+def test_unknown_variables_are_each_named_once_in_order():
+    problems = settings_problems({"variables": ["tracing_sweep_zzz", "tracing_sweep_aaa", "tracing_sweep_zzz"]})
+    assert [problem.split(":", 1)[0] for problem in problems] == ["tracing_sweep_aaa", "tracing_sweep_zzz"]
+
+
+def test_variables_must_be_a_list():
+    assert one_problem({"variables": "tracing_sweep_desired"}) == "variables: must be a list of variable names, got 'tracing_sweep_desired'"
+
+
+def test_every_role_variable_is_known():
+    # A variable added to the role but not to ROLE_VARIABLES would be refused as misspelt.
+    specs = yaml.safe_load((ROLE_DIR / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
+    defaults = yaml.safe_load((ROLE_DIR / "defaults" / "main.yml").read_text(encoding="utf-8"))
+    documented = set(specs["argument_specs"]["main"]["options"])
+    assert set(defaults) <= documented
+    assert documented | {"tracing_sweep_report"} == ROLE_VARIABLES
 
 
 # ---- target host vars ---------------------------------------------------------------------------------

@@ -1,0 +1,411 @@
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The IAM policy documents under docs/iam/ against the AWS calls the code makes.
+
+The operations are read from the code with ast (client method calls and the operation names given to
+paginators), not listed by hand, so a new call that a policy does not allow fails here. The policies
+are evaluated by a small matcher of IAM wildcards; conditions are checked separately where they matter.
+No AWS and no local AWS is needed.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import botocore.session
+import pytest
+import yaml
+from botocore import xform_name
+
+REPO = Path(__file__).resolve().parent.parent.parent
+POLICY_DIR = REPO / "docs" / "iam"
+IAM_DOC = REPO / "docs" / "iam.md"
+ROLE_TASKS = REPO / "roles" / "tracing_sweep" / "tasks"
+CODE_DIRS = ("plugins/modules", "plugins/module_utils", "plugins/inventory")
+MODULE_UTILS_PREFIX = "ansible_collections.cloudops.apigw_tracing.plugins.module_utils."
+
+POLICY_FILES = ("audit-policy.json", "enforce-policy.json", "hub-policy.json", "trust-policy.json")
+
+# Functions that take the operation as a string rather than calling it: name -> index of that argument.
+OPERATION_NAME_ARGUMENTS = {"get_paginator": 0, "paginated_query_with_retries": 1}
+
+REGION = "us-east-1"
+ACCOUNT = "111122223333"
+# Request path placeholders -> sample values; REST API ids are exactly 10 characters.
+SAMPLE_VALUES = {"restapi_id": "a1b2c3d4e5", "stage_name": "prod"}
+
+# The stage wildcard must end in `*` (stage names vary in length) and IAM's `*` crosses `/`, so
+# these reads under a stage's path are allowed too; there is no tighter pattern (docs/iam.md says so).
+STAGE_WILDCARD_SPILLOVER = {"GetExport", "GetSdk"}
+
+SERVICE_LINKED_ROLE = "arn:aws:iam::%s:role/aws-service-role/ops.apigateway.amazonaws.com/AWSServiceRoleForAPIGateway" % ACCOUNT
+API_GATEWAY_SERVICE = "ops.apigateway.amazonaws.com"
+
+# amazon.aws modules the role runs -> (policy, actions). Every one the role uses must be listed here.
+ROLE_AWS_MODULES = {
+    # Run with the controller's credentials to enter each target's role.
+    "amazon.aws.sts_assume_role": ("hub-policy.json", ["sts:AssumeRole"]),
+    # Runs only for targets without a role, so with the controller's own credentials. GetCallerIdentity
+    # needs no permission; ListAccountAliases gives the account's label.
+    "amazon.aws.aws_caller_info": ("hub-policy.json", ["iam:ListAccountAliases"]),
+}
+# What the role's tasks may use without an entry in ROLE_AWS_MODULES: no AWS calls, or AWS calls
+# derived from the code below.
+ROLE_OTHER_COLLECTIONS = ("ansible.builtin.", "cloudops.apigw_tracing.")
+# Role the hub assumes in a target account, as docs/iam.md names it.
+EXAMPLE_TARGET_ROLES = ("arn:aws:iam::%s:role/TracingAudit" % ACCOUNT, "arn:aws:iam::%s:role/TracingEnforce" % ACCOUNT)
+
+BOTOCORE = botocore.session.get_session()
+
+
+def load_policy(name):
+    return json.loads((POLICY_DIR / name).read_text(encoding="utf-8"))
+
+
+# ---- deriving the operations from the code --------------------------------------------------------
+
+
+def _called_name(call):
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    return None
+
+
+def _string(node):
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _operations_by_method(service):
+    """boto3 client method name -> operation name, for one service."""
+    return {xform_name(name): name for name in BOTOCORE.get_service_model(service).operation_names}
+
+
+class CodeFile:
+    """One Python file of the collection: the services it creates clients of, what it imports, its calls."""
+
+    def __init__(self, path):
+        self.path = path
+        self.label = str(path.relative_to(REPO))
+        self.tree = ast.parse(path.read_text(encoding="utf-8"), filename=self.label)
+        self.calls = [node for node in ast.walk(self.tree) if isinstance(node, ast.Call)]
+        self.services = {_string(call.args[0]) for call in self.calls if _called_name(call) == "client" and call.args and _string(call.args[0])}
+        self.imported_utils = {
+            node.module[len(MODULE_UTILS_PREFIX):]
+            for node in ast.walk(self.tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(MODULE_UTILS_PREFIX)
+        }
+
+
+def code_files():
+    return {path.stem + "@" + path.parent.name: CodeFile(path) for directory in CODE_DIRS for path in sorted((REPO / directory).glob("*.py"))}
+
+
+def _resolve_services(files):
+    """A file works with the services it makes clients of and those of the module_utils it imports."""
+    utils = {code.path.stem: code for code in files.values() if code.path.parent.name == "module_utils"}
+    changed = True
+    while changed:
+        changed = False
+        for code in files.values():
+            for name in code.imported_utils:
+                inherited = utils[name].services if name in utils else set()
+                if not inherited <= code.services:
+                    code.services |= inherited
+                    changed = True
+
+
+def derive_operations():
+    """({service: {operation: [where called]}}, [problems]) for every AWS call in the collection's code."""
+    files = code_files()
+    _resolve_services(files)
+    all_services = set().union(*(code.services for code in files.values()))
+    methods = {service: _operations_by_method(service) for service in all_services}
+    found = {}
+    problems = []
+
+    def record(code, call, method):
+        hits = [(service, methods[service][method]) for service in sorted(code.services) if method in methods[service]]
+        if not hits and method in set().union(*methods.values()):
+            problems.append("%s:%d: %s() is an AWS operation, but no client of its service is traced to this file" % (code.label, call.lineno, method))
+        for service, operation in hits:
+            found.setdefault(service, {}).setdefault(operation, []).append("%s:%d" % (code.label, call.lineno))
+
+    for code in files.values():
+        for call in code.calls:
+            name = _called_name(call)
+            if name in OPERATION_NAME_ARGUMENTS:
+                index = OPERATION_NAME_ARGUMENTS[name]
+                argument = _string(call.args[index]) if len(call.args) > index else None
+                if argument is None:
+                    problems.append("%s:%d: %s() without a literal operation name; cannot derive it" % (code.label, call.lineno, name))
+                else:
+                    record(code, call, argument)
+            elif isinstance(call.func, ast.Attribute):
+                record(code, call, name)
+    return found, problems
+
+
+DERIVED, DERIVATION_PROBLEMS = derive_operations()
+APIGATEWAY = BOTOCORE.get_service_model("apigateway")
+DERIVED_APIGATEWAY = sorted(DERIVED.get("apigateway", {}))
+DERIVED_READS = [name for name in DERIVED_APIGATEWAY if APIGATEWAY.operation_model(name).http["method"] == "GET"]
+DERIVED_WRITES = [name for name in DERIVED_APIGATEWAY if name not in DERIVED_READS]
+ALL_APIGATEWAY = sorted(APIGATEWAY.operation_names)
+
+
+# ---- evaluating policies ------------------------------------------------------------------------
+
+
+def _wildcard(pattern, ignore_case=False):
+    """IAM's `*` (any run, `/` included) and `?` (exactly one character)."""
+    regex = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
+    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def matching_statements(policy, action, resource):
+    """The statements whose Action and Resource cover the request (conditions not evaluated)."""
+    return [
+        statement
+        for statement in policy["Statement"]
+        if any(_wildcard(pattern, ignore_case=True).fullmatch(action) for pattern in _as_list(statement["Action"]))
+        and any(_wildcard(pattern).fullmatch(resource) for pattern in _as_list(statement["Resource"]))
+    ]
+
+
+def allows(policy, action, resource):
+    """An Allow covers the request and no Deny does."""
+    effects = {statement["Effect"] for statement in matching_statements(policy, action, resource)}
+    return "Allow" in effects and "Deny" not in effects
+
+
+def request_of(operation):
+    """(action, resource ARN) IAM checks for an API Gateway operation, with sample path values."""
+    http = APIGATEWAY.operation_model(operation).http
+    path = http["requestUri"].split("?")[0]
+    path = re.sub(r"\{([^}+]+)\+?\}", lambda match: SAMPLE_VALUES.get(match.group(1), "sample-" + match.group(1).lower()), path)
+    return "apigateway:" + http["method"], "arn:aws:apigateway:%s::%s" % (REGION, path)
+
+
+def allowed_apigateway_operations(policy):
+    return {operation for operation in ALL_APIGATEWAY if allows(policy, *request_of(operation))}
+
+
+# ---- the documents themselves -------------------------------------------------------------------
+
+
+def test_policy_directory_holds_exactly_the_documented_files():
+    assert sorted(path.name for path in POLICY_DIR.iterdir()) == sorted(POLICY_FILES)
+
+
+@pytest.mark.parametrize("name", POLICY_FILES)
+def test_policy_is_valid(name):
+    policy = load_policy(name)
+    assert policy["Version"] == "2012-10-17"
+    assert isinstance(policy["Statement"], list) and policy["Statement"]
+    sids = [statement.get("Sid") for statement in policy["Statement"] if statement.get("Sid")]
+    assert len(sids) == len(set(sids)), "duplicate Sid in %s" % name
+    for statement in policy["Statement"]:
+        assert statement["Effect"] in ("Allow", "Deny")
+        assert statement["Action"]
+        if name == "trust-policy.json":
+            assert statement["Principal"] and "Resource" not in statement
+        else:
+            assert statement["Resource"] and "Principal" not in statement
+        # No action wildcards: every action granted is one the code needs.
+        assert not [action for action in _as_list(statement["Action"]) if "*" in action or "?" in action]
+
+
+def test_matcher_follows_iam_wildcards():
+    policy = {"Statement": [{"Effect": "Allow", "Action": "ApiGateway:get", "Resource": "arn:aws:apigateway:*::/restapis/???/stages/*"}]}
+    assert allows(policy, "apigateway:GET", "arn:aws:apigateway:us-east-1::/restapis/abc/stages/prod/sdks/java")
+    assert not allows(policy, "apigateway:GET", "arn:aws:apigateway:us-east-1::/restapis/abcd/stages/prod")
+    assert not allows(policy, "apigateway:PATCH", "arn:aws:apigateway:us-east-1::/restapis/abc/stages/prod")
+    assert not allows(policy, "apigateway:GET", "arn:aws:apigateway:us-east-1::/RESTAPIS/abc/stages/prod")
+    policy["Statement"].append({"Effect": "Deny", "Action": "apigateway:GET", "Resource": "*/sdks/*"})
+    assert not allows(policy, "apigateway:GET", "arn:aws:apigateway:us-east-1::/restapis/abc/stages/prod/sdks/java")
+
+
+# ---- what the code calls ------------------------------------------------------------------------
+
+
+def test_operations_are_derived_from_the_code():
+    print("AWS operations the code calls (derived): %s" % json.dumps(DERIVED, indent=2, sort_keys=True))
+    assert not DERIVATION_PROBLEMS
+    assert {"GetRestApis", "GetRestApi", "GetStages", "GetStage", "UpdateStage"} <= set(DERIVED_APIGATEWAY)
+    assert "ListAccounts" in DERIVED.get("organizations", {})
+    assert set(DERIVED) == {"apigateway", "organizations"}, "a new AWS service needs its policy here and in docs/iam.md"
+
+
+def test_docs_name_every_derived_operation():
+    text = IAM_DOC.read_text(encoding="utf-8")
+    missing = [operation for operations in DERIVED.values() for operation in operations if "`%s`" % operation not in text]
+    assert not missing, "docs/iam.md does not list %s" % missing
+    assert not [name for name in POLICY_FILES if "iam/%s" % name not in text]
+
+
+# ---- API Gateway --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", DERIVED_READS)
+def test_audit_policy_allows_every_read(operation):
+    assert allows(load_policy("audit-policy.json"), *request_of(operation)), request_of(operation)
+
+
+@pytest.mark.parametrize("operation", [name for name in ALL_APIGATEWAY if APIGATEWAY.operation_model(name).http["method"] != "GET"])
+def test_audit_policy_allows_no_write(operation):
+    assert not allows(load_policy("audit-policy.json"), *request_of(operation)), request_of(operation)
+
+
+def test_audit_policy_refuses_the_tracing_change():
+    assert DERIVED_WRITES == ["UpdateStage"]
+    action, resource = request_of("UpdateStage")
+    assert (action, resource) == ("apigateway:PATCH", "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod")
+    assert not allows(load_policy("audit-policy.json"), action, resource)
+
+
+@pytest.mark.parametrize("operation", DERIVED_APIGATEWAY)
+def test_enforce_policy_allows_every_call(operation):
+    assert allows(load_policy("enforce-policy.json"), *request_of(operation)), request_of(operation)
+
+
+def test_enforce_policy_holds_the_audit_policy():
+    audit, enforce = load_policy("audit-policy.json"), load_policy("enforce-policy.json")
+    assert [statement for statement in audit["Statement"] if statement not in enforce["Statement"]] == []
+    assert allowed_apigateway_operations(audit) <= allowed_apigateway_operations(enforce)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("audit-policy.json", set(DERIVED_READS) | STAGE_WILDCARD_SPILLOVER),
+        ("enforce-policy.json", set(DERIVED_APIGATEWAY) | STAGE_WILDCARD_SPILLOVER),
+        ("hub-policy.json", set()),
+    ],
+)
+def test_policy_allows_no_other_api_gateway_operation(name, expected):
+    # Every operation of API Gateway's model, with sample path values: what the policy lets through.
+    assert allowed_apigateway_operations(load_policy(name)) == expected
+
+
+@pytest.mark.parametrize("name", ["audit-policy.json", "enforce-policy.json"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/restapis/a1b2c3d4e5/resources",
+        "/restapis/a1b2c3d4e5/resources/abc123/methods/GET/integration",
+        "/restapis/a1b2c3d4e5/deployments",
+        "/restapis/a1b2c3d4e5/authorizers",
+        "/restapis/a1b2c3d4e",
+        "/restapis/a1b2c3d4e5f",
+        "/apikeys",
+        "/domainnames",
+        "/usageplans",
+        "/account",
+        # GetTags: the tagged resource's ARN travels URL-encoded in the path.
+        "/tags/" + quote("arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod", safe=""),
+    ],
+)
+def test_policy_refuses_reads_of_unrelated_paths(name, path):
+    assert not allows(load_policy(name), "apigateway:GET", "arn:aws:apigateway:%s::%s" % (REGION, path))
+
+
+def test_rest_api_id_wildcard_has_the_length_the_modules_accept():
+    # The ?????????? pattern for GetRestApi relies on ids being 10 characters, which the modules enforce.
+    validation = ast.parse((REPO / "plugins/module_utils/validation.py").read_text(encoding="utf-8"))
+    (regex,) = [
+        _string(node.value.args[0])
+        for node in ast.walk(validation)
+        if isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == ["REST_API_ID_PATTERN"]
+    ]
+    audit = load_policy("audit-policy.json")
+    for api_id in ("a1b2c3d4e", "a1b2c3d4e5", "a1b2c3d4e5f"):
+        assert bool(re.match(regex, api_id)) == allows(audit, "apigateway:GET", "arn:aws:apigateway:%s::/restapis/%s" % (REGION, api_id)), api_id
+
+
+# ---- the service-linked role --------------------------------------------------------------------
+
+
+def test_enforce_policy_lets_api_gateway_create_its_service_linked_role_only():
+    enforce = load_policy("enforce-policy.json")
+    statements = matching_statements(enforce, "iam:CreateServiceLinkedRole", SERVICE_LINKED_ROLE)
+    assert statements and allows(enforce, "iam:CreateServiceLinkedRole", SERVICE_LINKED_ROLE)
+    for statement in statements:
+        assert statement["Condition"] == {"StringLike": {"iam:AWSServiceName": API_GATEWAY_SERVICE}}
+    for other in (
+        "arn:aws:iam::%s:role/Admin" % ACCOUNT,
+        "arn:aws:iam::%s:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing" % ACCOUNT,
+    ):
+        assert not allows(enforce, "iam:CreateServiceLinkedRole", other)
+    assert not allows(load_policy("audit-policy.json"), "iam:CreateServiceLinkedRole", SERVICE_LINKED_ROLE)
+
+
+# ---- the sweep: controller (hub) and target roles ----------------------------------------------
+
+
+def _task_modules(tasks):
+    """Module names of a list of tasks, blocks followed."""
+    modules = set()
+    for task in tasks or []:
+        for key in ("block", "rescue", "always"):
+            modules |= _task_modules(task.get(key))
+        modules |= {key for key in task if key.count(".") == 2}
+    return modules
+
+
+def role_modules():
+    modules = set()
+    for path in sorted(ROLE_TASKS.glob("*.yml")):
+        modules |= _task_modules(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return modules
+
+
+def test_every_aws_module_of_the_role_is_accounted_for():
+    modules = role_modules()
+    assert "amazon.aws.sts_assume_role" in modules
+    unknown = sorted(module for module in modules if module not in ROLE_AWS_MODULES and not module.startswith(ROLE_OTHER_COLLECTIONS))
+    assert not unknown, "add these modules' permissions to ROLE_AWS_MODULES and the policies: %s" % unknown
+    assert sorted(module for module in ROLE_AWS_MODULES if module not in modules) == [], "ROLE_AWS_MODULES lists modules the role no longer uses"
+
+
+@pytest.mark.parametrize("module", sorted(ROLE_AWS_MODULES))
+def test_policy_allows_what_the_role_modules_call(module):
+    name, actions = ROLE_AWS_MODULES[module]
+    policy = load_policy(name)
+    for action in actions:
+        resources = EXAMPLE_TARGET_ROLES if action == "sts:AssumeRole" else ("*",)
+        for resource in resources:
+            assert allows(policy, action, resource), (module, action, resource)
+
+
+def test_hub_policy_allows_the_inventory_calls():
+    hub = load_policy("hub-policy.json")
+    for operation in DERIVED["organizations"]:
+        assert allows(hub, "organizations:" + operation, "*"), operation
+
+
+def test_hub_policy_assumes_only_the_named_roles():
+    hub = load_policy("hub-policy.json")
+    assert not allows(hub, "sts:AssumeRole", "arn:aws:iam::%s:role/OrganizationAccountAccessRole" % ACCOUNT)
+    assert not allows(hub, "sts:AssumeRole", "arn:aws:iam::%s:role/TracingAuditAdmin" % ACCOUNT)
+
+
+def test_trust_policy_needs_the_external_id():
+    trust = load_policy("trust-policy.json")
+    assert trust["Statement"]
+    for statement in trust["Statement"]:
+        assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+        principals = _as_list(statement["Principal"]["AWS"])
+        assert principals and "*" not in principals
+        assert all(principal.startswith("arn:aws:iam::%s:" % ACCOUNT) for principal in principals)
+        external_id = statement["Condition"]["StringEquals"]["sts:ExternalId"]
+        assert isinstance(external_id, str) and len(external_id) >= 2
