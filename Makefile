@@ -125,7 +125,7 @@ units: stage
 	cd "$(AT_COLL)" && $(TOOL_ENV) ansible-test units --python $(PY_VERSION) --color no $(UNITS_OPTS)
 
 integration: deps
-	$(TOOL_ENV) "$(VPY)" -m pytest tests/integration -n $(INTEGRATION_WORKERS) $(PYTEST_OPTS)
+	$(TOOL_ENV) "$(VPY)" -m pytest tests/integration -n $(INTEGRATION_WORKERS) --dist loadgroup $(PYTEST_OPTS)
 
 changelog-lint: deps
 	$(TOOL_ENV) antsibull-changelog lint

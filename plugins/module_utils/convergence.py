@@ -32,6 +32,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_update_error
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.parallel import ordered_map
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import stage_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import tracing_enabled
 
@@ -97,7 +98,13 @@ def _converge_api(client, rest_api_id, api_requests, check_mode, partition, regi
         try:
             current = _read_api_stages(client, rest_api_id, [request["stage_name"] for request in api_requests])
         except (BotoCoreError, ClientError) as e:
-            code, message = describe_read_error(e, f"the stages of REST API {rest_api_id}", stage_arn(partition, region, rest_api_id, "*"))
+            # One stage is read with GetStage (authorised on its ARN), several with GetStages (on .../stages).
+            resource = (
+                stage_arn(partition, region, rest_api_id, api_requests[0]["stage_name"])
+                if len(api_requests) == 1
+                else api_arn(partition, region, rest_api_id, "/stages")
+            )
+            code, message = describe_read_error(e, f"the stages of REST API {rest_api_id}", resource)
             for request in api_requests:
                 outcome.failures.append(dict(_identity(request, partition, region), error_code=code, message=message))
             return outcome

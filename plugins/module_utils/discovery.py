@@ -25,6 +25,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.parallel import ordered_map
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import normalize_stage
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import stage_arn
 
@@ -60,7 +61,9 @@ def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1):
             return [stage] if stage else [], None
         except (BotoCoreError, ClientError) as e:
             arn = stage_arn(partition, region, api["id"], stage_name or "*")
-            code, message = describe_read_error(e, f"the stages of REST API {api['id']}", arn)
+            # GetStages is authorised on .../stages itself, GetStage on the stage's ARN.
+            resource = arn if stage_name else api_arn(partition, region, api["id"], "/stages")
+            code, message = describe_read_error(e, f"the stages of REST API {api['id']}", resource)
             return None, {"rest_api_id": api["id"], "rest_api_name": api.get("name"), "arn": arn, "error_code": code, "message": message}
 
     stages = []

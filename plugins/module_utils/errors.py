@@ -8,6 +8,9 @@
 from __future__ import annotations
 
 ACCESS_DENIED_CODES = ("AccessDeniedException", "AccessDenied", "UnauthorizedException")
+# AWS refuses the credentials themselves with these (API Gateway's JSON codes, and STS's).
+EXPIRED_CREDENTIAL_CODES = ("ExpiredTokenException", "ExpiredToken", "RequestExpired")
+INVALID_CREDENTIAL_CODES = ("UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch")
 
 
 def error_code(exception):
@@ -21,12 +24,26 @@ def error_message(exception):
     return response.get("Error", {}).get("Message") or str(exception)
 
 
-def describe_read_error(exception, what, arn):
-    """(code, message) for a failed read of `what` (e.g. "the stages of API x")."""
-    code = error_code(exception)
-    message = f"Reading {what} failed: {code}: {error_message(exception)}"
+def credentials_hint(code):
+    """What to do when AWS refused the credentials themselves (not a permission): empty for other codes."""
+    if code in EXPIRED_CREDENTIAL_CODES:
+        return ". The credentials have expired: renew the session (or the assumed role's) and run again"
+    if code in INVALID_CREDENTIAL_CODES:
+        return ". AWS does not recognise the credentials: check the access key, secret key and session token"
+    return ""
+
+
+def read_error_hint(code, arn):
+    """The permission to grant, or what to do about the credentials, for a failed read of `arn`."""
     if code in ACCESS_DENIED_CODES:
-        message += f". The caller needs apigateway:GET on {arn}"
+        return f". The caller needs apigateway:GET on {arn}"
+    return credentials_hint(code)
+
+
+def describe_read_error(exception, what, arn):
+    """(code, message) for a failed read of `what` (e.g. "the stages of API x"), whose resource is `arn`."""
+    code = error_code(exception)
+    message = f"Reading {what} failed: {code}: {error_message(exception)}{read_error_hint(code, arn)}"
     return code, message
 
 
@@ -41,7 +58,7 @@ def describe_update_error(exception, stage_label, arn, enable):
                 "; the first enablement of tracing in an account also needs iam:CreateServiceLinkedRole,"
                 " because API Gateway then creates the service-linked role AWSServiceRoleForAPIGateway"
             )
-    return code, message
+    return code, message + credentials_hint(code)
 
 
 # A task's message names this many failures; all of them are in its failures return value.

@@ -20,6 +20,16 @@ def stage_arn(partition, region, rest_api_id, stage_name):
     return f"arn:{partition}:apigateway:{region}::/restapis/{rest_api_id}/stages/{stage_name}"
 
 
+def api_arn(partition, region, rest_api_id=None, suffix=""):
+    """ARN of the REST APIs of a region, of one API, or of a path under it (suffix such as "/stages").
+
+    IAM authorises each call on its request path: GetRestApis on /restapis, GetStages on
+    /restapis/<id>/stages; a permission error names exactly that resource.
+    """
+    path = "/restapis" if rest_api_id is None else f"/restapis/{rest_api_id}{suffix}"
+    return f"arn:{partition}:apigateway:{region}::{path}"
+
+
 def tracing_enabled(stage):
     """The stage's X-Ray active tracing flag; API Gateway omits the key when tracing was never turned on."""
     return bool(stage.get("tracingEnabled", False))

@@ -230,9 +230,13 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_client
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_code
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import failures_summary
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import read_error_hint
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import DEFAULT_MAX_REQUESTS_PER_SECOND
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_reference_problems
 
@@ -266,8 +270,11 @@ def main():
     try:
         found = describe_stages(client, rest_api_id=rest_api_id, stage_name=stage_name, concurrency=concurrency)
     except (BotoCoreError, ClientError) as e:
-        scope = f"REST API {rest_api_id}" if rest_api_id else "the REST APIs of the region"
-        module.fail_json_aws(e, msg=f"Reading the stages of {scope} failed (needs apigateway:GET)", requests=stats.as_dict())
+        # Only listing the APIs (or reading the one asked for) raises; per-API failures are in found.failures.
+        partition, region = partition_and_region(client)
+        hint = read_error_hint(error_code(e), api_arn(partition, region, rest_api_id))
+        what = f"Reading REST API {rest_api_id} in {region}" if rest_api_id else f"Listing the REST APIs of {region}"
+        module.fail_json_aws(e, msg=f"{what} failed{hint}", requests=stats.as_dict())
 
     result = dict(changed=False, stages=found.stages, failures=found.failures, requests=stats.as_dict())
     if found.failures:

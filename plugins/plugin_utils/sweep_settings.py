@@ -339,7 +339,8 @@ def unknown_variable_problems(names):
         hint = difflib.get_close_matches(name, sorted(ROLE_VARIABLES), n=1)
         suggestion = f" (did you mean {hint[0]}?)" if hint else ""
         problems.append(
-            f"{name}: unknown variable{suggestion}; the role's variables are listed in its README and by ansible-doc -t role cloudops.apigw_tracing.tracing_sweep"
+            f"{name}: unknown variable{suggestion}; the role's variables are listed in its README and by "
+            "ansible-doc -t role cloudops.apigw_tracing.tracing_sweep"
         )
     return problems
 

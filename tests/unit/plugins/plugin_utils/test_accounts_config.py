@@ -500,3 +500,11 @@ def test_hosts_of_the_spec_example():
         "ansible_connection": "local",
         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
     }
+
+
+def test_one_bad_entry_among_thousands_is_the_only_one_named():
+    accounts = [{"id": "%012d" % (100000000000 + index), "name": "acct-%d" % index} for index in range(3000)]
+    accounts[2345] = {"id": "12345678901", "name": "short-id"}
+    assert problems_of(regions=REGIONS, accounts=accounts) == [
+        "accounts[2345].id: must be a 12-digit AWS account id in quotes, got '12345678901'"
+    ]

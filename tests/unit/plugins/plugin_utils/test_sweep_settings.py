@@ -365,7 +365,9 @@ def test_valid_concurrency(value):
     assert settings_problems({"concurrency": value}) == []
 
 
-@pytest.mark.parametrize("value, shown", [(0, "0 (integer)"), (17, "17 (integer)"), (4.0, "4.0 (float)"), ("4", "'4'"), (True, "true (boolean)"), (None, "null")])
+@pytest.mark.parametrize(
+    "value, shown", [(0, "0 (integer)"), (17, "17 (integer)"), (4.0, "4.0 (float)"), ("4", "'4'"), (True, "true (boolean)"), (None, "null")]
+)
 def test_concurrency_must_be_1_to_16(value, shown):
     problem = one_problem({"concurrency": value})
     assert problem == f"tracing_sweep_concurrency: must be a whole number from 1 to 16, the requests a target may have waiting at once, got {shown}"
@@ -394,7 +396,7 @@ def test_every_role_variable_is_known():
     # A variable added to the role but not to ROLE_VARIABLES would be refused as misspelt.
     specs = yaml.safe_load((ROLE_DIR / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
     defaults = yaml.safe_load((ROLE_DIR / "defaults" / "main.yml").read_text(encoding="utf-8"))
-    documented = set(specs["argument_specs"]["main"]["options"])
+    documented = {name for entry_point in specs["argument_specs"].values() for name in entry_point.get("options", {})}
     assert set(defaults) <= documented
     assert documented | {"tracing_sweep_report"} == ROLE_VARIABLES
 
