@@ -24,8 +24,10 @@ options:
     description:
       - With O(kind=settings), a mapping with any of the keys C(desired) (bool), C(rules) (list),
         C(exemptions) (list), C(exempt_tag) (str), C(max_changes) (integer >= 0 or null),
-        C(report_dir) (non-empty str), C(endpoint_url) and C(sts_endpoint_url) (http(s) URLs), that is the role
-        variables C(tracing_sweep_<key>). A key left out is not checked.
+        C(report_dir) (non-empty str), C(endpoint_url) and C(sts_endpoint_url) (http(s) URLs),
+        C(max_requests_per_second) (number above 0), C(concurrency) (integer 1 to 16), that is the role variables
+        C(tracing_sweep_<key>); and C(variables), the names of the C(tracing_sweep_*) variables that are set, so that a
+        misspelt one (C(tracing_sweep_exemption)) is reported instead of silently ignored. A key left out is not checked.
       - With O(kind=target), a mapping with C(region) (required), C(account_id), C(role_arn), C(external_id)
         and C(account_name), that is the host vars C(tracing_sweep_<key>).
       - An optional variable that is null or the empty string counts as not set.

@@ -72,7 +72,7 @@ ROLE_VARIABLES = frozenset(
     ["tracing_sweep_" + key for key in SETTING_KEYS + TARGET_KEYS]
     + [
         "tracing_sweep_report_formats", "tracing_sweep_role_session_name", "tracing_sweep_fail_on_error",
-        "tracing_sweep_fail_on_noncompliant", "tracing_sweep_report",
+        "tracing_sweep_fail_on_noncompliant", "tracing_sweep_report", "tracing_sweep_rollback_report",
     ]
 )
 ROLE_VARIABLE_PREFIX = "tracing_sweep_"
