@@ -62,7 +62,7 @@ options:
           - The stage's tracing state as read moments ago, for example by
             M(cloudops.apigw_tracing.apigw_stage_tracing_info) earlier in the same play.
           - In check mode, a REST API whose listed stages all give it is not read again, so an audit costs no
-            calls beyond the read that found the stages. Outside check mode it is ignored: the stage is always
+            calls beyond the read that found the stages. Outside check mode it is ignored, and the stage is always
             read before it is changed, so that RV(changed) tells the truth.
         type: bool
   tracing_enabled:

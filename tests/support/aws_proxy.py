@@ -465,6 +465,12 @@ class _Server(http.server.ThreadingHTTPServer):
         self.proxy = proxy
         super().__init__((LISTEN_HOST, port), _Handler)
 
+    def handle_error(self, request, client_address):
+        # A client killed mid-request (the interrupted-run tests do that on purpose) is not a proxy error.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class AwsProxy:
     """A proxy in front of ``upstream_url`` (moto) that pages, throttles and fails like API Gateway.
@@ -549,6 +555,11 @@ class AwsProxy:
                 self._connections.add(connection)
             else:
                 self._connections.discard(connection)
+
+    def open_connections(self):
+        """How many client connections are open (a killed client's requests may still be in flight)."""
+        with self._lock:
+            return len(self._connections)
 
     # Settings
     @property

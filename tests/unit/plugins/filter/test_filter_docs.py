@@ -40,7 +40,9 @@ def test_documentation_matches_the_signature(name):
     assert list(options)[0] == "_input"
     assert options["_input"]["required"] is True
     assert list(options)[1:] == [parameter.name for parameter in parameters[1:]]
-    assert [item.strip() for item in doc["positional"].split(",")] == [parameter.name for parameter in parameters[1:]]
+    # A filter without arguments besides its input has no positional list.
+    positional = [item.strip() for item in doc.get("positional", "").split(",") if item.strip()]
+    assert positional == [parameter.name for parameter in parameters[1:]]
     for parameter in parameters[1:]:
         option = options[parameter.name]
         if parameter.default is inspect.Parameter.empty:
