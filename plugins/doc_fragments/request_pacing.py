@@ -30,4 +30,3 @@ options:
     type: int
     default: 4
 """
-

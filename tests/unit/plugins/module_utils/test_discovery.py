@@ -94,7 +94,7 @@ def test_reads_on_threads_keep_the_order_of_the_apis():
             return {"item": [{"stageName": "s" + restApiId[-1]}]}
 
     ids = ["aaaaaaaaa%d" % i for i in range(4)]
-    import ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery as discovery
+    from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import discovery
 
     original = discovery.list_rest_apis
     discovery.list_rest_apis = lambda client: [{"id": api_id, "name": api_id} for api_id in ids]

@@ -32,11 +32,11 @@ def test_burst_then_steady_rate():
     fake = FakeTime()
     pacer = RequestPacer(10, burst=40, clock=fake.clock, sleep=fake.sleep)
 
-    for _ in range(40):
+    for _request in range(40):
         pacer.wait()
     assert fake.sleeps == []  # the burst goes out at once
 
-    for _ in range(20):
+    for _request in range(20):
         pacer.wait()
     # 20 more at 10/s: two seconds, never faster than the rate.
     assert fake.now == pytest.approx(102.0)
