@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,11 @@ QUOTA_BURST = 40
 ROLE_NAME = "TracingBench"
 
 
+def cpu_seconds_of_children():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def api_specs(count, prefix):
     """`count` REST APIs with stages prod and dev; the first half traced, the second half not."""
     return [
@@ -67,6 +73,7 @@ class Bench:
         self.runs = 0
         self.lines = []
         self.last_task_times = []
+        self.last_cpu_seconds = 0.0
 
     def close(self):
         self.proxy.stop()
@@ -111,9 +118,12 @@ class Bench:
             command += ["--limit", limit]
         run_env = self.environment(env)
         run_env["BENCH_TASK_TIMES"] = str(run_dir / "task_times.json")
+        cpu_before = cpu_seconds_of_children()
         started = time.monotonic()
         completed = subprocess.run(command, cwd=run_dir, env=run_env, capture_output=True, text=True, check=False)
         seconds = time.monotonic() - started
+        # CPU of ansible-playbook, its workers and the module processes (the local AWS runs in this process).
+        self.last_cpu_seconds = cpu_seconds_of_children() - cpu_before
         self.last_task_times = json.loads((run_dir / "task_times.json").read_text(encoding="utf-8")) if (run_dir / "task_times.json").exists() else []
         (run_dir / "stdout.txt").write_text(completed.stdout + completed.stderr, encoding="utf-8")
         if completed.returncode != 0:
@@ -264,6 +274,9 @@ def world_c(bench):
     bench.proxy.clear()
     wall, report = bench.sweep("audit", hosts, forks=targets)
     check_report(report, stages, stages // 2, "World C audit")
+    cores = os.cpu_count() or 1
+    bench.figure("CPU used / (wall time x %d cores)" % cores, "%.1f s / %.1f s = %.2f" % (
+        bench.last_cpu_seconds, wall * cores, bench.last_cpu_seconds / (wall * cores)))
     calls = bench.apigw_calls()
     total = sum(calls.values())
     expected = targets * (math.ceil(apis / 500) + apis)
