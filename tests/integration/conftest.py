@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from local_aws import LocalAws  # noqa: E402  pylint: disable=wrong-import-position
 from aws_proxy import AwsProxy  # noqa: E402  pylint: disable=wrong-import-position
+from sweep_world import seed_estate  # noqa: E402  pylint: disable=wrong-import-position
 
 # One ansible-playbook run should take a few seconds; this only stops a hung run.
 PLAYBOOK_TIMEOUT = 300
@@ -128,6 +129,14 @@ def aws_proxy(aws):
     proxy = AwsProxy(aws.endpoint_url, quota=None, faults=None).start()
     yield proxy
     proxy.stop()
+
+
+@pytest.fixture
+def estate(aws):
+    """The local AWS holding the three-account estate of tools/sweep_world.py, with an empty request log."""
+    seed_estate(aws)
+    aws.clear()
+    return aws
 
 
 @pytest.fixture

@@ -15,21 +15,18 @@ and the secrets in ansible-playbook's own -vvv output.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
 
 import ansible_runner
 import pytest
 
+from sweep_run import Sweep
 from sweep_world import AUDIT_TRUTH
 from sweep_world import POLICY
 from sweep_world import PROD_EXTERNAL_ID
 from sweep_world import ROLE_NAME
 from sweep_world import role_arn
-from sweep_world import seed_estate
 from sweep_world import static_inventory
 from sweep_world import tracing_state
 from sweep_world import write_yaml
@@ -52,31 +49,6 @@ CALLER_SECRET_KEY = "caller-secret-9Zk3uVq7Lw2xR8"
 CALLER_SESSION_TOKEN = "caller-session-token-Qp7wX2mN4dK6"
 # A hung run fails the test instead of blocking it.
 RUNNER_TIMEOUT = 600
-
-
-@dataclass
-class Sweep:
-    run: object
-    report_dir: Path
-
-    @property
-    def report(self):
-        path = self.report_dir / "report.json"
-        assert path.exists(), "no report.json; %s" % self.run.describe()
-        return json.loads(path.read_text(encoding="utf-8"))
-
-    def targets(self):
-        return {t["host"]: t for t in self.report["targets"]}
-
-    def rows(self):
-        return {(r["account_id"], r["region"], r["rest_api_id"], r["stage_name"]): r for r in self.report["stages"]}
-
-
-@pytest.fixture
-def estate(aws):
-    seed_estate(aws)
-    aws.clear()
-    return aws
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from sweep_world import AUDIT_TRUTH
 from sweep_world import CALLER_ACCOUNT
 from sweep_world import POLICY
 from sweep_world import PROD_EXTERNAL_ID
-from sweep_world import seed_estate
 from sweep_world import static_inventory
 from sweep_world import tracing_state
 from sweep_world import write_yaml
@@ -30,13 +29,6 @@ ROLLBACK = "cloudops.apigw_tracing.rollback"
 CHANGED = sorted(key for key, (dummy, action) in AUDIT_TRUTH.items() if action == "would_enable")
 SUMMARY_TASK = "Publish the rollback's summary (AWX/Tower artifacts)"
 ROLLBACK_TASK = "Put this target's stages back to their tracing state before the enforcement, in one call"
-
-
-@pytest.fixture
-def estate(aws):
-    seed_estate(aws)
-    aws.clear()
-    return aws
 
 
 @pytest.fixture

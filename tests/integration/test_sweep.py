@@ -16,20 +16,19 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from sweep_world import ACCOUNTS
+from sweep_run import Sweep
 from sweep_world import AUDIT_TRUTH
 from sweep_world import CALLER_ACCOUNT
 from sweep_world import POLICY
 from sweep_world import PROD_EXTERNAL_ID
 from sweep_world import accounts_inventory
 from sweep_world import role_arn
-from sweep_world import seed_estate
 from sweep_world import static_inventory
 from sweep_world import tracing_state
 from sweep_world import write_yaml
@@ -40,39 +39,6 @@ AUDIT = "cloudops.apigw_tracing.audit"
 ENFORCE = "cloudops.apigw_tracing.enforce"
 WOULD_ENABLE = sorted(key for key, (_before, action) in AUDIT_TRUTH.items() if action == "would_enable")
 HOSTS = sorted("%s_%s" % (a["name"], r) for a in ACCOUNTS for r in ("us-east-1", "eu-west-1"))
-
-
-@dataclass
-class Sweep:
-    run: object
-    report_dir: Path
-
-    @property
-    def report(self):
-        path = self.report_dir / "report.json"
-        assert path.exists(), "no report.json; %s" % self.run.describe()
-        return json.loads(path.read_text(encoding="utf-8"))
-
-    @property
-    def summary(self):
-        return self.report["summary"]
-
-    def rows(self):
-        return {(r["account_id"], r["region"], r["rest_api_id"], r["stage_name"]): r for r in self.report["stages"]}
-
-    def targets(self):
-        return {t["host"]: t for t in self.report["targets"]}
-
-    def entries(self, task_suffix):
-        """Result-log entries (one per host) of the role task whose name ends with ``task_suffix``."""
-        return [e for e in self.run.entries if e["task"].endswith(task_suffix)]
-
-
-@pytest.fixture
-def estate(aws):
-    seed_estate(aws)
-    aws.clear()
-    return aws
 
 
 @pytest.fixture
