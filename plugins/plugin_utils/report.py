@@ -76,7 +76,7 @@ def _text(value):
     return None if value is None else str(value)
 
 
-def _report_row(row, where):
+def report_row(row, where):
     if not isinstance(row, Mapping):
         raise ValueError(f"{where}: must be a row as sweep_outcome returns it")
     missing = [field for field in ROW_FIELDS if field not in row]
@@ -129,7 +129,7 @@ def _target_record(index, record):
     rows = record.get("rows") or []
     if not is_list(rows):
         raise ValueError(f"{where}.rows: must be a list of rows")
-    rows = [_report_row(row, f"{where}.rows[{row_index}]") for row_index, row in enumerate(rows)]
+    rows = [report_row(row, f"{where}.rows[{row_index}]") for row_index, row in enumerate(rows)]
     error = record.get("error")
     summary = {
         "host": str(record["host"]),
@@ -146,7 +146,7 @@ def _target_record(index, record):
     return summary, rows
 
 
-def _definition_key(definition):
+def definition_key(definition):
     return json.dumps(definition, sort_keys=True)
 
 
@@ -160,11 +160,19 @@ def _exemption_entries(exemptions, reported):
     if problems:
         raise ValueError("; ".join(problems))
     definitions = [exemption_definition(exemption) for exemption in exemptions]
-    known = {_definition_key(definition) for definition in definitions}
+    known = {definition_key(definition) for definition in definitions}
     definitions += [definition for key, (definition, dummy, dummy2) in sorted(reported.items()) if key not in known]
+    return exemption_entries(definitions, reported)
+
+
+def exemption_entries(definitions, reported):
+    """The report's exemptions section: one entry per definition, in order, with its status and stages.
+
+    reported: definition key (definition_key) -> (definition, statuses seen, stage ARNs matched).
+    """
     entries = []
     for index, definition in enumerate(definitions):
-        dummy, statuses, stages = reported.get(_definition_key(definition), (definition, set(), set()))
+        dummy, statuses, stages = reported.get(definition_key(definition), (definition, set(), set()))
         if "active" in statuses:
             status = "active"  # a run that straddles midnight UTC may see both; it still applied somewhere
         elif "expired" in statuses:
@@ -187,9 +195,31 @@ def _merge_reported(reported, record_index, record, exemptions):
                 raise ValueError(f"a target reports exemption {item['index']}, but exemptions has {len(exemptions)}: pass the configured exemptions")
             definition = exemption_definition(exemptions[item["index"]])
         definition = {str(key): (None if value is None else str(value)) for key, value in definition.items()}
-        dummy, statuses, stages = reported.setdefault(_definition_key(definition), (definition, set(), set()))
+        dummy, statuses, stages = reported.setdefault(definition_key(definition), (definition, set(), set()))
         statuses.add(item["status"])
         stages.update(str(arn) for arn in item.get("matched") or [])
+
+
+def report_summary(target_summaries, rows, planned_changes, max_changes):
+    """The report's summary section, counted from its targets and stage rows."""
+    counts = category_counts(rows)
+    actions = [row["action"] for row in rows]
+    return {
+        "targets": len(target_summaries),
+        "targets_failed": sum(1 for target in target_summaries if target["status"] == "error"),
+        "stages": len(rows),
+        "compliant": counts["compliant"],
+        "noncompliant": counts["noncompliant"],
+        "changed": actions.count("enabled") + actions.count("disabled"),
+        "would_change": actions.count("would_enable") + actions.count("would_disable"),
+        "exempt": counts["exempt"],
+        "skipped": counts["skipped"],
+        "errors": counts["errors"],
+        "compliance_percent": counts["compliance_percent"],
+        "planned_changes": planned_changes,
+        "max_changes": max_changes,
+        "refused": any(is_refused(row) for row in rows),
+    }
 
 
 def build_report(targets, mode, generated_at, exemptions=None, max_changes=None, hosts=None):
@@ -228,24 +258,7 @@ def build_report(targets, mode, generated_at, exemptions=None, max_changes=None,
     target_summaries.sort(key=lambda target: target["host"])
     rows.sort(key=stage_sort_key)
 
-    counts = category_counts(rows)
-    actions = [row["action"] for row in rows]
-    summary = {
-        "targets": len(target_summaries),
-        "targets_failed": sum(1 for target in target_summaries if target["status"] == "error"),
-        "stages": len(rows),
-        "compliant": counts["compliant"],
-        "noncompliant": counts["noncompliant"],
-        "changed": actions.count("enabled") + actions.count("disabled"),
-        "would_change": actions.count("would_enable") + actions.count("would_disable"),
-        "exempt": counts["exempt"],
-        "skipped": counts["skipped"],
-        "errors": counts["errors"],
-        "compliance_percent": counts["compliance_percent"],
-        "planned_changes": planned_changes,
-        "max_changes": max_changes,
-        "refused": any(is_refused(row) for row in rows),
-    }
+    summary = report_summary(target_summaries, rows, planned_changes, max_changes)
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": str(generated_at),

@@ -39,7 +39,7 @@ MAX_PROBLEMS = 10
 NOT_A_REPORT = "is not a tracing sweep report (report.json of the tracing_sweep role: a JSON object with schema_version, mode and stages)"
 
 
-def _loaded(report):
+def loaded_report(report):
     """(report as a mapping or list, problems) from JSON text or an already parsed value."""
     if isinstance(report, bytes):
         report = report.decode("utf-8", errors="replace")
@@ -121,7 +121,7 @@ def report_changes(report):
     stage once; header holds the report's mode and generated_at (None for a list). When problems is not
     empty, changes is empty: a report that is wrong anywhere is not rolled back anywhere.
     """
-    report, problems = _loaded(report)
+    report, problems = loaded_report(report)
     header = {"mode": None, "generated_at": None}
     if problems:
         return [], problems, header

@@ -73,6 +73,7 @@ ROLE_VARIABLES = frozenset(
     + [
         "tracing_sweep_report_formats", "tracing_sweep_role_session_name", "tracing_sweep_fail_on_error",
         "tracing_sweep_fail_on_noncompliant", "tracing_sweep_report", "tracing_sweep_rollback_report",
+        "tracing_sweep_merge_reports",
         # What the role publishes with set_stats: AWX hands a workflow's artifacts to the next jobs as extra vars.
         "tracing_sweep_mode", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports",
         "tracing_sweep_rollback_summary",

@@ -17,11 +17,14 @@ import re
 import shutil
 from pathlib import Path
 
-import ansible_runner
 import jinja2.sandbox
 import pytest
 import yaml
 
+from awx_runner import artifact_data
+from awx_runner import clear_caller_environment
+from awx_runner import job_environment
+from awx_runner import run_job
 from sweep_world import ACCOUNTS
 from sweep_world import POLICY
 from sweep_world import PROD_EXTERNAL_ID
@@ -45,7 +48,6 @@ QUESTION_KEYS = {"question_name", "question_description", "variable", "type", "r
 RESERVED_ENV = re.compile(r"^(ANSIBLE_|AWX_|PYTHON|JOB_ID$|INVENTORY_|PROJECT_|PATH$|HOME$|VIRTUAL_ENV$|AWS_)")
 
 CALLER_SECRET_KEY = "awx-doc-caller-secret-4Hq8"
-RUNNER_TIMEOUT = 600
 
 
 def role_options():
@@ -182,7 +184,7 @@ def test_credential_type_injects_only_what_the_project_consumes():
 def test_project_template_files_parse():
     for path in sorted(PROJECT.rglob("*.yml")):
         assert yaml.safe_load(path.read_text(encoding="utf-8")), path
-    for name in ("audit", "enforce", "rollback"):
+    for name in ("audit", "enforce", "rollback", "merge_reports"):
         # A copy of the collection's play, not an import_playbook: ansible-core does not apply the project's
         # group_vars to an imported collection playbook, and the external ids come through group_vars.
         project_play = yaml.safe_load((PROJECT / ("%s.yml" % name)).read_text(encoding="utf-8"))
@@ -229,9 +231,7 @@ def awx_job(estate, tmp_path, monkeypatch, collections_path, playbook, cmdline, 
     The project template is copied as the private data dir's project; the inventory is the estate as
     an accounts file without any external id. ``credential_env`` is what the custom credential injects.
     """
-    for key in list(os.environ):
-        if key.startswith(("AWS_", "ANSIBLE_", "TRACING_SWEEP_")):
-            monkeypatch.delenv(key)
+    clear_caller_environment(monkeypatch)
     private = tmp_path / "runner"
     shutil.copytree(PROJECT, private / "project")
     (private / "inventory").mkdir()
@@ -239,37 +239,11 @@ def awx_job(estate, tmp_path, monkeypatch, collections_path, playbook, cmdline, 
     for account in inventory["accounts"]:
         account.pop("external_id", None)
     inventory_file = write_yaml(private / "inventory" / "estate.accounts.yml", inventory)
-    config = tmp_path / "ansible.cfg"
-    config.write_text("[defaults]\n", encoding="utf-8")
-    envvars = {
-        "ANSIBLE_CONFIG": str(config),
-        "ANSIBLE_COLLECTIONS_PATH": collections_path,
-        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-        # The AWS credential type, with STS: both token variables.
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": CALLER_SECRET_KEY,
-        "AWS_SESSION_TOKEN": "awx-doc-session-token",
-        "AWS_SECURITY_TOKEN": "awx-doc-session-token",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": estate.endpoint_url,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        # A request that misses the local endpoint fails at once instead of reaching AWS.
-        "HTTP_PROXY": "http://127.0.0.1:9",
-        "HTTPS_PROXY": "http://127.0.0.1:9",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
+    # The AWS credential type, with STS: both token variables.
+    envvars = job_environment(tmp_path, collections_path, estate.endpoint_url, CALLER_SECRET_KEY, "awx-doc-session-token")
     envvars.update(credential_env)
-    runner = ansible_runner.run(
-        private_data_dir=str(private), ident="job", playbook=playbook, inventory=inventory_file,
-        envvars=envvars, extravars=extravars, cmdline=cmdline, suppress_env_files=True, quiet=True, timeout=RUNNER_TIMEOUT,
-    )
+    runner = run_job(private, playbook, inventory_file, envvars, extravars, cmdline)
     return runner, private / "artifacts" / "job"
-
-
-def artifact_data(runner):
-    stats = [event for event in runner.events if event.get("event") == "playbook_on_stats"]
-    assert len(stats) == 1
-    return stats[0]["event_data"].get("artifact_data", {})
 
 
 def role_sessions(estate):

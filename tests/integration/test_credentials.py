@@ -15,17 +15,19 @@ and the secrets in ansible-playbook's own -vvv output.
 from __future__ import annotations
 
 import copy
-import os
 import re
 
-import ansible_runner
 import pytest
 
+from awx_runner import clear_caller_environment
+from awx_runner import files_holding
+from awx_runner import job_environment
+from awx_runner import run_job
+from awx_runner import secrets_the_sweep_handled
 from sweep_run import Sweep
 from sweep_world import AUDIT_TRUTH
 from sweep_world import POLICY
 from sweep_world import PROD_EXTERNAL_ID
-from sweep_world import ROLE_NAME
 from sweep_world import role_arn
 from sweep_world import static_inventory
 from sweep_world import tracing_state
@@ -47,8 +49,6 @@ REJECTED = {
 # common word): the tests look for them in every artifact. moto does not check secrets or tokens.
 CALLER_SECRET_KEY = "caller-secret-9Zk3uVq7Lw2xR8"
 CALLER_SESSION_TOKEN = "caller-session-token-Qp7wX2mN4dK6"
-# A hung run fails the test instead of blocking it.
-RUNNER_TIMEOUT = 600
 
 
 @pytest.fixture
@@ -209,61 +209,18 @@ def runner_job(estate, tmp_path, monkeypatch, collections_path, playbook, cmdlin
     """Run ``playbook`` with ansible-runner in a fresh private data dir; returns (runner, private data dir, report dir).
 
     The caller's credentials come in through the environment, as an AWX AWS credential injects them.
-    suppress_env_files (the CLI's --omit-env-files) keeps ansible-runner from writing them to env/envvars.
     """
-    # ansible-runner starts from os.environ: keep the developer's AWS or Ansible settings out of it.
-    for key in list(os.environ):
-        if key.startswith(("AWS_", "ANSIBLE_")):
-            monkeypatch.delenv(key)
+    clear_caller_environment(monkeypatch)
     private = tmp_path / "runner"
     (private / "inventory").mkdir(parents=True)
     inventory = write_yaml(private / "inventory" / "hosts.yml", static_inventory())
-    config = tmp_path / "ansible.cfg"
-    config.write_text("[defaults]\n", encoding="utf-8")
     report_dir = tmp_path / "reports"
     extravars = copy.deepcopy(POLICY)
     extravars["tracing_sweep_report_dir"] = str(report_dir)
-    envvars = {
-        "ANSIBLE_CONFIG": str(config),
-        "ANSIBLE_COLLECTIONS_PATH": collections_path,
-        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": CALLER_SECRET_KEY,
-        "AWS_SESSION_TOKEN": CALLER_SESSION_TOKEN,
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": estate.endpoint_url,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        # As in conftest: a request that misses the local endpoint fails at once instead of reaching AWS.
-        "HTTP_PROXY": "http://127.0.0.1:9",
-        "HTTPS_PROXY": "http://127.0.0.1:9",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
+    envvars = job_environment(tmp_path, collections_path, estate.endpoint_url, CALLER_SECRET_KEY, CALLER_SESSION_TOKEN)
     envvars.update(settings or {})
-    runner = ansible_runner.run(
-        private_data_dir=str(private), ident="job", playbook=playbook, inventory=inventory, limit=limit,
-        envvars=envvars, extravars=extravars, cmdline=cmdline, suppress_env_files=True, quiet=True, timeout=RUNNER_TIMEOUT,
-    )
+    runner = run_job(private, playbook, inventory, envvars, extravars, cmdline, limit=limit)
     return runner, private, report_dir
-
-
-def secrets_the_sweep_handled(estate):
-    """{label: value} of every secret the collection itself handles: each session's secret key and token, and the external id."""
-    sessions = [s for s in estate.assumed_sessions() if s["role_arn"].endswith(":role/%s" % ROLE_NAME)]
-    secrets = {"external id": PROD_EXTERNAL_ID}
-    for number, session in enumerate(sessions):
-        secrets["secret key of session %d (%s)" % (number, session["role_arn"])] = session["secret_access_key"]
-        secrets["session token of session %d (%s)" % (number, session["role_arn"])] = session["session_token"]
-    return sessions, secrets
-
-
-def files_holding(roots, value):
-    """Relative paths (root name prefixed) of the files under ``roots`` whose text holds ``value``."""
-    found = set()
-    for root in roots:
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and value in path.read_text(encoding="utf-8", errors="replace"):
-                found.add("%s/%s" % (root.name, path.relative_to(root).as_posix()))
-    return found
 
 
 def test_no_secret_in_any_ansible_runner_artifact(estate, tmp_path, monkeypatch, collections_path):

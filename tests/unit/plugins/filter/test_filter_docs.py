@@ -13,7 +13,7 @@ import inspect
 import pytest
 import yaml
 
-FILTERS = ["sweep_problems", "sweep_plan", "sweep_outcome", "sweep_report", "render_report", "rollback_changes", "request_totals"]
+FILTERS = ["sweep_problems", "sweep_plan", "sweep_outcome", "sweep_report", "render_report", "rollback_changes", "request_totals", "merge_reports"]
 
 
 def load(name):
