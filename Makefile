@@ -1,9 +1,15 @@
 # Build and test entry points for the cloudops.apigw_tracing collection.
 #
-# `make test` on a machine with only python3.11, git and make installs every tool
-# into git-ignored folders (.venv/, .build/, plus ansible-test's own cache under
-# ~/.ansible/test/) and runs every gate. Nothing here needs Ansible Galaxy or
-# ci-files.testing.ansible.com; PyPI is the only registry used.
+# `make test` on a machine with python3.11, python3.12 (on PATH or through pyenv), git
+# and make installs every tool into git-ignored folders (.venv/, .build/, plus
+# ansible-test's own cache under ~/.ansible/test/) and runs every gate. Nothing here
+# needs Ansible Galaxy or ci-files.testing.ansible.com; PyPI is the only registry used.
+#
+# Two legs, each with its own venv, collections tree and ansible-test staging dir:
+#   LEG=2.19 (default)  ansible-core 2.19, Python 3.11, amazon.aws 10.1.2   .venv/, .build/
+#   LEG=2.21            ansible-core 2.21, Python 3.12, amazon.aws 11.4.0   .build/core2.21/
+# Every target below runs on the 2.19 leg unless LEG=2.21 is given; `make test` runs
+# the 2.21 leg's sanity, units and integration too (the *-2.21 gates).
 #
 #   make deps            venv + tools, amazon.aws, get-pip shims (idempotent, stamped)
 #   make lint            ansible-lint --profile production (offline)
@@ -12,6 +18,8 @@
 #   make integration     pytest tests/integration (moto stands in for AWS)
 #   make changelog-lint  antsibull-changelog lint
 #   make docs            ansible-doc renders every module, plugin and role
+#   make docs-lint       antsibull-docs lint-collection-docs --plugin-docs
+#   make test-matrix     sanity, units and integration on the 2.21 leg (gates sanity-2.21 ...)
 #   make test            deps, then every gate above; non-zero if any gate failed
 #   make demo            tools/demo.py
 #   make bench           tests/bench/bench.py: speed against the API Gateway quota (not part of test)
@@ -24,13 +32,39 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-builtin-rules
 
 # ---- configuration --------------------------------------------------------
-PYTHON ?= python3
-PY_VERSION ?= 3.11
 COLLECTION := cloudops.apigw_tracing
 NAMESPACE := cloudops
 NAME := apigw_tracing
-# The `ansible` package on PyPI whose bundled amazon.aws we extract (12.3.0 bundles amazon.aws 10.1.2).
-ANSIBLE_PKG_VERSION ?= 12.3.0
+# The interpreters that create each leg's venv. PYTHON312 is looked up when that leg needs it:
+# python3.12 on PATH if it runs (a pyenv shim of a version not selected does not), else pyenv's.
+PYTHON ?= python3
+PYTHON312 ?= $(shell for py in python3.12 "$$(pyenv prefix 3.12 2>/dev/null | head -1)/bin/python3.12"; do \
+	"$$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 && { command -v "$$py"; break; }; done)
+
+# Settings of a leg are fixed here, not taken from the command line, as `make test` runs both.
+# ANSIBLE_PKG_VERSION: the `ansible` package on PyPI whose bundled amazon.aws we extract
+# (12.3.0 bundles amazon.aws 10.1.2, 14.5.0 bundles 11.4.0).
+LEG ?= 2.19
+LEGS := 2.19 2.21
+ifeq ($(LEG),2.19)
+LEG_PYTHON = $(PYTHON)
+LEG_PYTHON_VAR := PYTHON
+PY_VERSION := 3.11
+ANSIBLE_PKG_VERSION := 12.3.0
+BUILD := $(CURDIR)/.build
+VENV := $(CURDIR)/.venv
+else ifeq ($(LEG),2.21)
+LEG_PYTHON = $(PYTHON312)
+LEG_PYTHON_VAR := PYTHON312
+PY_VERSION := 3.12
+ANSIBLE_PKG_VERSION := 14.5.0
+# Inside .build, which git, ansible-lint and the collection build already ignore.
+BUILD := $(CURDIR)/.build/core$(LEG)
+VENV := $(BUILD)/venv
+else
+$(error LEG=$(LEG) is not one of: $(LEGS))
+endif
+CORE_REQ := tests/requirements/core-$(LEG).txt
 # pip versions ansible-test bootstraps into its venvs: 24.2 (ansible-core 2.19), 25.2 (2.21).
 GET_PIP_VERSIONS ?= 24.2 25.2
 ANSIBLE_TEST_CACHE ?= $(HOME)/.ansible/test/cache
@@ -45,10 +79,8 @@ LINT_OPTS ?=
 # Set to 1 to let units/docs pass when there are no unit tests / modules yet (bootstrap only).
 ALLOW_EMPTY ?= 0
 
-VENV := $(CURDIR)/.venv
 VBIN := $(VENV)/bin
 VPY := $(VBIN)/python
-BUILD := $(CURDIR)/.build
 DL_CACHE := $(BUILD)/cache
 COLLECTIONS := $(BUILD)/collections
 AMAZON_AWS := $(COLLECTIONS)/ansible_collections/amazon/aws
@@ -58,17 +90,21 @@ AT_COLL := $(AT_ROOT)/ansible_collections/$(NAMESPACE)/$(NAME)
 
 DEPS_STAMP := $(VENV)/.deps.stamp
 AWS_STAMP := $(AMAZON_AWS)/.extracted-from-ansible-$(ANSIBLE_PKG_VERSION)
-REQ_FILES := requirements.txt test-requirements.txt $(wildcard tests/unit/requirements.txt tests/integration/requirements.txt)
+REQ_FILES := requirements.txt test-requirements.txt $(CORE_REQ) $(wildcard tests/unit/requirements.txt tests/integration/requirements.txt)
 
-# Environment for every tool: the venv first on PATH (so `python3.11`, `ansible-*`,
+# Environment for every tool: the venv first on PATH (so `python3.X`, `ansible-*`,
 # `shellcheck` are the venv's), and only our collections tree for Ansible.
 TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
 	ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=false
 
-GATES := lint sanity units integration changelog-lint docs
+# The 2.21 leg runs the gates that prove the code on that ansible-core and Python; lint and the
+# changelog and docs checks are about the files, so they run once, on the 2.19 leg.
+MATRIX_GATES := sanity units integration
+GATES := lint sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
 
-.PHONY: all deps lint sanity units integration changelog-lint docs test demo bench clean stage get-pip-shims $(addprefix gate-,$(GATES))
+.PHONY: all deps lint sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
+	$(addsuffix -2.21,$(MATRIX_GATES) deps)
 
 all: test
 
@@ -81,10 +117,13 @@ deps: $(DEPS_STAMP) $(AWS_STAMP) get-pip-shims
 
 $(DEPS_STAMP): $(REQ_FILES)
 	@if ! "$(VPY)" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PY_VERSION)".split("."))))' 2>/dev/null; then \
-		echo "creating $(VENV) with $$($(PYTHON) -V)"; rm -rf "$(VENV)"; \
-		$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PY_VERSION)".split("."))))' \
-			|| { echo "ERROR: $(PYTHON) is not Python $(PY_VERSION); run make PYTHON=python$(PY_VERSION)" >&2; exit 1; }; \
-		$(PYTHON) -m venv "$(VENV)"; fi
+		py="$(LEG_PYTHON)"; \
+		if [ -z "$$py" ]; then echo "ERROR: the ansible-core $(LEG) leg needs Python $(PY_VERSION): none found as python$(PY_VERSION)" \
+			"on PATH or under \`pyenv prefix $(PY_VERSION)\`; install it or run make $(LEG_PYTHON_VAR)=/path/to/python$(PY_VERSION)" >&2; exit 1; fi; \
+		"$$py" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PY_VERSION)".split("."))))' 2>/dev/null \
+			|| { echo "ERROR: $$py is not Python $(PY_VERSION); run make $(LEG_PYTHON_VAR)=python$(PY_VERSION)" >&2; exit 1; }; \
+		echo "creating $(VENV) with $$("$$py" -V)"; rm -rf "$(VENV)"; \
+		"$$py" -m venv "$(VENV)"; fi
 	"$(VPY)" -m pip install --disable-pip-version-check --quiet $(addprefix -r ,$(REQ_FILES)) 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 	@"$(VPY)" -m pip check
 	@touch "$@"
@@ -152,6 +191,28 @@ docs: deps
 		fi; \
 	done < <(sort <<<"$$items"); \
 	exit $$failed
+
+# antsibull-docs checks the markup of every module, plugin and role doc, and that the plugins and
+# options they reference exist. It copies the collection and its galaxy.yml dependencies, found with
+# `ansible-galaxy collection list` in our collections tree, into a temporary tree and runs ansible-doc
+# there. A folder inside a git work tree is copied as git lists it, and git lists nothing of amazon.aws
+# under the ignored .build/; the ceiling stops git's search above it, so amazon.aws is copied whole
+# and its doc fragments resolve.
+docs-lint: deps
+	$(TOOL_ENV) GIT_CEILING_DIRECTORIES="$(COLLECTIONS)/ansible_collections" \
+		antsibull-docs lint-collection-docs --plugin-docs .
+
+# ---- the 2.21 leg ---------------------------------------------------------
+# `make sanity-2.21` is `make LEG=2.21 sanity`, and so on (deps-2.21 too); `make test` runs them as gates.
+$(addsuffix -2.21,$(MATRIX_GATES) deps):
+	@$(MAKE) --no-print-directory LEG=2.21 $(@:-2.21=)
+
+# Every gate of the 2.21 leg, even after one fails; non-zero if any failed.
+test-matrix:
+	@rc=0; for gate in $(MATRIX_GATES); do \
+		printf '==> %s on ansible-core 2.21 / Python 3.12\n' "$$gate"; \
+		$(MAKE) --no-print-directory LEG=2.21 $$gate || { rc=1; printf '<== %s on ansible-core 2.21: FAIL\n' "$$gate"; }; \
+	done; exit $$rc
 
 # ---- aggregate ------------------------------------------------------------
 # Runs every gate even after one fails, prints a summary, exits non-zero on any failure.

@@ -39,7 +39,8 @@ options:
 seealso:
   - plugin: cloudops.apigw_tracing.sweep_report
     plugin_type: filter
-  - role: cloudops.apigw_tracing.tracing_sweep
+  - plugin: cloudops.apigw_tracing.tracing_sweep
+    plugin_type: role
 """
 
 EXAMPLES = r"""

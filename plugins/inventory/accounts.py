@@ -297,6 +297,10 @@ class InventoryModule(AWSInventoryBase):
         organization = self.get_option("organization") or {}
         return organization_region(organization.get("partition"))
 
+    def _assume_role_failed(self, exc):
+        role = self.get_option("assume_role_arn")
+        self.fail_aws("assume_role_arn: could not assume %s to list the organization's accounts (sts:AssumeRole)" % role, exception=exc)
+
     def _organization_accounts(self, path, cache, organization):
         """The ListAccounts items (Id, Name, State, Status), from the cache when allowed and present."""
         cached, listed = self.get_cached_result(path, cache)
@@ -309,9 +313,14 @@ class InventoryModule(AWSInventoryBase):
         try:
             self._set_frozen_credentials()
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            # amazon.aws only turns its own errors into a message; AssumeRole's own ones arrive here.
-            role = self.get_option("assume_role_arn")
-            self.fail_aws("assume_role_arn: could not assume %s to list the organization's accounts (sts:AssumeRole)" % role, exception=exc)
+            # amazon.aws 10 only turns its own errors into a message; AssumeRole's own ones arrive here.
+            self._assume_role_failed(exc)
+        except AnsibleParserError as exc:
+            # amazon.aws 11 fails with its own message while handling AssumeRole's error: give the same message
+            # as with 10, which names the option. A failure with no SDK error behind it is passed on as it is.
+            if not isinstance(exc.__context__, (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)):
+                raise
+            self._assume_role_failed(exc.__context__)
         try:
             answer = paginated_query_with_retries(self.client("organizations"), "list_accounts")
         except is_boto3_error_code("AWSOrganizationsNotInUseException"):

@@ -235,7 +235,10 @@ def test_no_secret_in_any_ansible_runner_artifact(estate, tmp_path, monkeypatch,
     directory and those credentials). The inventory in the private data dir is the caller's input
     and holds the external id by design; it is not searched.
     """
-    runner, private, report_dir = runner_job(estate, tmp_path, monkeypatch, collections_path, AUDIT, "--diff -vvv")
+    # ansible-core 2.21 adds "invocation" (the module arguments -vvv shows) only with INJECT_INVOCATION; 2.19 always does
+    # and ignores the variable.
+    runner, private, report_dir = runner_job(
+        estate, tmp_path, monkeypatch, collections_path, AUDIT, "--diff -vvv", settings={"ANSIBLE_INJECT_INVOCATION": "true"})
 
     artifacts = private / "artifacts" / "job"
     assert (runner.rc, runner.status) == (0, "successful"), (artifacts / "stdout").read_text(encoding="utf-8")

@@ -5,10 +5,13 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 from conftest import REPO
+
+GENERATED_AT = re.compile(r"^- Generated at: .*$", re.MULTILINE)
 
 
 def test_make_demo_passes():
@@ -26,3 +29,7 @@ def test_make_demo_passes():
     for run in ("1-audit", "2-enforce", "3-audit"):
         for name in ("report.json", "report.md", "report.xml", "report.csv"):
             assert (REPO / ".build" / "demo" / run / name).is_file()
+    # README's sample report is the demo audit's report.md, whole, but for when it ran.
+    sample = (REPO / "docs" / "samples" / "audit-report.md").read_text(encoding="utf-8")
+    written = (REPO / ".build" / "demo" / "1-audit" / "report.md").read_text(encoding="utf-8")
+    assert GENERATED_AT.sub("", written) == GENERATED_AT.sub("", sample)

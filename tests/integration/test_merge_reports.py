@@ -30,7 +30,10 @@ def stage_row(account_id, region, api_id, stage_name, action, before, after):
 
 def slice_report(host, account_id, rows, mode="audit", generated_at="2026-11-21T06:00:00Z"):
     """A report of one target, as a slice of a sweep writes it."""
-    counts = {"compliant": sum(1 for row in rows if row["action"] in ("none", "enabled")), "would_change": sum(1 for row in rows if row["action"] == "would_enable")}
+    counts = {
+        "compliant": sum(1 for row in rows if row["action"] in ("none", "enabled")),
+        "would_change": sum(1 for row in rows if row["action"] == "would_enable"),
+    }
     report = {
         "schema_version": "1.0",
         "generated_at": generated_at,

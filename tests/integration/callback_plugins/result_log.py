@@ -54,8 +54,13 @@ class CallbackModule(CallbackBase):
         if data is None:
             data = result._result  # pylint: disable=protected-access
         host = getattr(result, "host", None) or result._host  # pylint: disable=protected-access
+        fields = getattr(result, "task_fields", None)
+        if fields is None:
+            fields = result._task_fields  # pylint: disable=protected-access
         entry = {
-            "task": result.task_name,
+            # The task's own name: ansible-core 2.21's task_name puts the role in front ("ns.name.role : task"),
+            # 2.19's does not, and the tests name tasks as the role's task files do.
+            "task": str(fields.get("name") or "") or result.task_name,
             "host": host.get_name(),
             "status": status,
             "result": data,
