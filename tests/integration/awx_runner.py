@@ -76,9 +76,12 @@ def diff_events(runner):
     """[(host, before_header, before, after)] of every diff in the job's events, as AWX shows "Show changes"."""
     found = []
     for event in runner.events:
-        data = event.get("event_data", {})
-        diffs = data.get("res", {}).get("diff") if event.get("event") == "runner_on_ok" else None
-        for diff in diffs if isinstance(diffs, list) else [diffs] if diffs else []:
+        if event.get("event") != "runner_on_ok":
+            continue
+        data = event["event_data"]
+        # A module's diff is one mapping, or a list of them (one per stage).
+        diffs = data.get("res", {}).get("diff") or []
+        for diff in diffs if isinstance(diffs, list) else [diffs]:
             found.append((data["host"], diff.get("before_header"), diff.get("before"), diff.get("after")))
     return found
 

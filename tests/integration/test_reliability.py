@@ -16,7 +16,6 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml
@@ -25,6 +24,7 @@ import fault_world
 from aws_proxy import FAULT_KINDS
 from aws_proxy import Faults
 from aws_proxy import Quota
+from sweep_run import Sweep
 
 AUDIT = "cloudops.apigw_tracing.audit"
 ENFORCE = "cloudops.apigw_tracing.enforce"
@@ -81,16 +81,10 @@ class World:
 
 
 @dataclass
-class Sweep:
-    run: object
-    report_dir: Path
-    world: World
+class WorldSweep(Sweep):
+    """A sweep of a generated world, checked against that world's truth."""
 
-    @property
-    def report(self):
-        path = self.report_dir / "report.json"
-        assert path.exists(), "no report.json; %s" % self.run.describe()
-        return json.loads(path.read_text(encoding="utf-8"))
+    world: World
 
     def rows(self):
         """(account, region, api id, stage) -> report row; fails if a stage is listed twice."""
@@ -139,7 +133,7 @@ def sweep(run_playbook, aws_proxy, tmp_path):
         report_dir = tmp_path / ("reports%d" % next(counter))
         aws_proxy.clear()
         result = run_playbook(playbook, world.extra_vars(report_dir), args=world.args(), env={"AWS_ENDPOINT_URL": aws_proxy.endpoint_url})
-        return Sweep(result, report_dir, world)
+        return WorldSweep(result, report_dir, world)
 
     return run
 
