@@ -20,6 +20,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
@@ -47,6 +48,21 @@ def retry_decorator():
     return AWSRetry.jittered_backoff(catch_extra_error_codes=EXTRA_RETRYABLE_CODES)
 
 
+def apigateway_config(concurrency=1):
+    """The botocore Config of an API Gateway client: botocore's retries, one pooled connection per thread."""
+    return Config(retries=BOTOCORE_RETRIES, max_pool_connections=max(10, concurrency))
+
+
+def paced_client(raw_client, max_requests_per_second=None):
+    """(client, stats) from a botocore API Gateway client: every HTTP attempt paced below the quota and counted,
+    and calls made with aws_retry=True retried (amazon.aws's wrapper, as AnsibleAWSModule.client gives it).
+    max_requests_per_second None: no pacing."""
+    pacer = RequestPacer(max_requests_per_second) if max_requests_per_second else None
+    stats = RequestStats()
+    pace_client(raw_client, pacer, stats)
+    return RetryingBotoClientWrapper(raw_client, retry_decorator()), stats
+
+
 def apigateway_client(module, max_requests_per_second=None, concurrency=1):
     """(client, stats): an API Gateway client paced below the quota, and the count of its HTTP attempts.
 
@@ -54,12 +70,8 @@ def apigateway_client(module, max_requests_per_second=None, concurrency=1):
     The connection pool holds one connection per thread, so threads never wait for a connection.
     The module's own aws_config, when given, overrides these settings.
     """
-    config = Config(retries=BOTOCORE_RETRIES, max_pool_connections=max(10, concurrency))
-    client = module.client("apigateway", retry_decorator=retry_decorator(), config=config)
-    pacer = RequestPacer(max_requests_per_second) if max_requests_per_second else None
-    stats = RequestStats()
-    pace_client(client, pacer, stats)
-    return client, stats
+    raw = module.client("apigateway", config=apigateway_config(concurrency))
+    return paced_client(raw, max_requests_per_second)
 
 
 def partition_and_region(client):

@@ -25,12 +25,14 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import NOT_FOUND
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_stage
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import set_tracing
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_update_error
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_code
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.parallel import ordered_map
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import stage_arn
@@ -59,6 +61,30 @@ def _diff(label, before, after):
         "before": {"tracing_enabled": before},
         "after": {"tracing_enabled": after},
     }
+
+
+def _yaml_bool(value):
+    return "true" if value else "false"
+
+
+def compact_diff(heading, diffs, check_mode):
+    """One diff for many stages, one line each: '<api id>/<stage>: false -> true' under a heading line.
+
+    ``diffs`` are the per-stage entries of Convergence.diff (or dicts with the same keys). A diff of
+    thousands of stages stays readable: a person scans lines, not a before/after document per stage.
+    Returns {} when nothing changed, so that callbacks show nothing.
+    """
+    if not diffs:
+        return {}
+    count = len(diffs)
+    verb = "would change" if check_mode else "changed"
+    lines = ["%s: X-Ray tracing of %d stage%s %s" % (heading, count, "" if count == 1 else "s", verb)]
+    for entry in diffs:
+        lines.append(
+            "  %s: tracing_enabled %s -> %s"
+            % (entry["before_header"], _yaml_bool(entry["before"]["tracing_enabled"]), _yaml_bool(entry["after"]["tracing_enabled"]))
+        )
+    return {"prepared": "\n".join(lines) + "\n"}
 
 
 def _identity(request, partition, region):
@@ -149,6 +175,10 @@ def _converge_stage(client, request, stage, check_mode, outcome, partition, regi
             try:
                 after_stage = set_tracing(client, request["rest_api_id"], request["stage_name"], desired)
             except (BotoCoreError, ClientError) as e:
+                if error_code(e) == NOT_FOUND:
+                    # Deleted between the read and the write: the stage no longer exists, which is no error.
+                    outcome.missing.append(identity)
+                    return
                 code, message = describe_update_error(e, label, identity["arn"], desired)
                 outcome.failures.append(dict(identity, error_code=code, message=message))
                 return

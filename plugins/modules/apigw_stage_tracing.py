@@ -23,8 +23,11 @@ description:
     (O(max_requests_per_second)).
   - Throttling (C(TooManyRequestsException)), server errors (5xx) and dropped connections are retried with
     backoff. UpdateStage sets a value, so repeating it after a dropped answer is harmless.
-  - Supports check mode (no UpdateStage call is made; RV(changed) says what would change) and diff mode
-    (a before/after of C(tracing_enabled) per stage that changes, headed C(<rest_api_id>/<stage_name>)).
+  - Supports check mode (no UpdateStage call is made; RV(changed) says what would change) and diff mode.
+    In diff mode the one-stage form shows a before/after of C(tracing_enabled) headed C(<rest_api_id>/<stage_name>);
+    the list form O(stages) shows one line per stage that changes (C(<rest_api_id>/<stage_name>: tracing_enabled false -> true))
+    under a heading with the account and region, so that the diff of thousands of stages stays readable. The account
+    comes from STS C(GetCallerIdentity), which needs no permission and is asked only for that heading.
 author:
   - Cloudops Maintainers (@cloudops)
 options:
@@ -74,7 +77,8 @@ options:
     default: true
   ignore_missing:
     description:
-      - When V(true), a stage (or REST API) that does not exist is listed in RV(missing) and is not an error.
+      - When V(true), a stage (or REST API) that does not exist is listed in RV(missing) and is not an error. That
+        includes a stage deleted between this task's read and its UpdateStage call.
       - When V(false), a missing stage fails the task; in the list form the other stages are still converged.
     type: bool
     default: false
@@ -282,11 +286,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import compact_diff
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import converge
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import failures_summary
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import DEFAULT_MAX_REQUESTS_PER_SECOND
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import normalize_stage
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_list_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_reference_problems
 
@@ -306,15 +311,27 @@ def requested_stages(params):
     ]
 
 
-def input_problems(params):
-    pacing = request_pacing_problems(params["max_requests_per_second"], params["concurrency"])
+def input_problems(params, pacing):
     if params["stages"] is None:
+        if params["rest_api_id"] is None:
+            # required_one_of counts an option given as null: say what is missing instead of reading "None".
+            return ["rest_api_id, stages: give rest_api_id and stage_name for one stage, or stages, a non-empty list, got null"] + pacing
         return stage_reference_problems(params["rest_api_id"], params["stage_name"]) + pacing
     return stage_list_problems(params["stages"]) + pacing
 
 
 def failure_message(failures, total):
     return f"{len(failures)} of {total} stages could not be converged: {failures_summary(failures)}"
+
+
+def diff_heading(module, region):
+    """'account 111111111111, eu-west-1': the account of the task's credentials (STS GetCallerIdentity, which
+    needs no permission), asked only to head a diff; the region alone when STS does not answer."""
+    try:
+        account = module.client("sts").get_caller_identity()["Account"]
+    except Exception:  # pylint: disable=broad-exception-caught
+        return region
+    return f"account {account}, {region}"
 
 
 def missing_failure(missing, region):
@@ -337,7 +354,8 @@ def main():
                 observed_tracing_enabled=dict(type="bool"),
             ),
         ),
-        max_requests_per_second=dict(type="float", default=DEFAULT_MAX_REQUESTS_PER_SECOND),
+        # raw: a float type would read `true` as 1.0; validation.request_pacing reads numbers and decimal strings.
+        max_requests_per_second=dict(type="raw", default=DEFAULT_MAX_REQUESTS_PER_SECOND),
         concurrency=dict(type="int", default=4),
         tracing_enabled=dict(type="bool", default=True),
         ignore_missing=dict(type="bool", default=False),
@@ -351,12 +369,13 @@ def main():
     )
     params = module.params
 
-    problems = input_problems(params)
+    rate, concurrency, pacing_problems = request_pacing(params["max_requests_per_second"], params["concurrency"])
+    problems = input_problems(params, pacing_problems)
     if problems:
         module.fail_json(msg="; ".join(problems))
 
     requests = requested_stages(params)
-    client, stats = apigateway_client(module, params["max_requests_per_second"], params["concurrency"])
+    client, stats = apigateway_client(module, rate, concurrency)
     outcome = converge(client, requests, module.check_mode, concurrency=params["concurrency"])
 
     partition, region = partition_and_region(client)
@@ -367,8 +386,12 @@ def main():
     result = dict(changed=outcome.changed, stages=outcome.stages, missing=outcome.missing, requests=stats.as_dict())
     single = params["stages"] is None
     if module._diff:
-        # A list renders as one before/after per stage in the default callback; the single form keeps a dict.
-        result["diff"] = (outcome.diff[0] if outcome.diff else {}) if single else outcome.diff
+        # One stage: its before/after. Many: one line per stage under the account and region, so that the diff
+        # of thousands of stages stays readable.
+        if single:
+            result["diff"] = outcome.diff[0] if outcome.diff else {}
+        else:
+            result["diff"] = compact_diff(diff_heading(module, region) if outcome.diff else region, outcome.diff, module.check_mode)
     if single:
         after = outcome.stages_after.get((params["rest_api_id"], params["stage_name"]))
         if after is not None:

@@ -237,7 +237,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors impo
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import read_error_hint
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import DEFAULT_MAX_REQUESTS_PER_SECOND
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_reference_problems
 
 
@@ -249,7 +249,8 @@ def main():
     argument_spec = dict(
         rest_api_id=dict(type="str"),
         stage_name=dict(type="str"),
-        max_requests_per_second=dict(type="float", default=DEFAULT_MAX_REQUESTS_PER_SECOND),
+        # raw: a float type would read `true` as 1.0; validation.request_pacing reads numbers and decimal strings.
+        max_requests_per_second=dict(type="raw", default=DEFAULT_MAX_REQUESTS_PER_SECOND),
         concurrency=dict(type="int", default=4),
     )
     module = AnsibleAWSModule(
@@ -260,13 +261,12 @@ def main():
     rest_api_id = module.params["rest_api_id"]
     stage_name = module.params["stage_name"]
 
-    concurrency = module.params["concurrency"]
-
-    problems = stage_reference_problems(rest_api_id, stage_name) + request_pacing_problems(module.params["max_requests_per_second"], concurrency)
+    rate, concurrency, pacing_problems = request_pacing(module.params["max_requests_per_second"], module.params["concurrency"])
+    problems = stage_reference_problems(rest_api_id, stage_name) + pacing_problems
     if problems:
         module.fail_json(msg="; ".join(problems))
 
-    client, stats = apigateway_client(module, module.params["max_requests_per_second"], concurrency)
+    client, stats = apigateway_client(module, rate, concurrency)
     try:
         found = describe_stages(client, rest_api_id=rest_api_id, stage_name=stage_name, concurrency=concurrency)
     except (BotoCoreError, ClientError) as e:

@@ -23,20 +23,11 @@ import re
 from dataclasses import dataclass
 from dataclasses import field
 
-# The patterns are ASCII-only on purpose: Python's \w and \d also match non-ASCII letters and
-# digits, which AWS rejects.
-ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$", re.ASCII)
-ROLE_ARN_PATTERN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$", re.ASCII)
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$", re.ASCII)
-EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
-# An IAM role name (1 to 64 characters) after an optional path of the same characters.
-ROLE_NAME_PATTERN = re.compile(r"^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII)
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _rules
 
-ACCOUNT_ID_RULE = "must be a 12-digit AWS account id in quotes"
-ROLE_ARN_RULE = "must be an IAM role ARN like arn:aws:iam::111111111111:role/Name (partition aws, aws-cn, aws-us-gov, aws-iso or aws-iso-b)"
-REGION_RULE = "must be an AWS region name like us-east-1"
-EXTERNAL_ID_RULE = "must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-"
-ROLE_NAME_RULE = "must be an IAM role name, optionally after a path, like TracingAudit or audit/TracingAudit"
+# The rules for ids, ARNs, regions, external ids and role names are the collection's own (module_utils/_rules.py),
+# the same for the modules, this inventory and the role.
+ROLE_NAME_RULE = _rules.ROLE_NAME_RULE
 
 # Organizations is a global service, served from one region of each partition.
 ORGANIZATIONS_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-northwest-1", "aws-us-gov": "us-gov-west-1"}
@@ -136,39 +127,20 @@ def _is_str(value):
 
 
 def account_id_problem(value, path):
-    if _is_str(value) and ACCOUNT_ID_PATTERN.match(value):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        # YAML reads an unquoted id as a number, and drops leading zeros on the way.
-        return "%s: %s, got %s (a number: write it in quotes, e.g. id: \"%012d\")" % (path, ACCOUNT_ID_RULE, value, value)
-    return "%s: %s, got %s" % (path, ACCOUNT_ID_RULE, _shown(value))
+    return _rules.account_id_problem(value, path)
 
 
 def role_arn_problem(value, path, account_id=None):
     """Shape of a role ARN and, when ``account_id`` is a valid id, that the ARN is in that account."""
-    match = ROLE_ARN_PATTERN.match(value) if _is_str(value) else None
-    if not match:
-        return "%s: %s, got %s" % (path, ROLE_ARN_RULE, _shown(value))
-    if account_id is not None and match.group(2) != account_id:
-        return "%s: the role is in account %s but the entry's id is %s: a role ARN must be in the account it sweeps" % (path, match.group(2), account_id)
-    return None
+    return _rules.role_arn_problem(value, path, account_id=account_id, account_path=path.rsplit(".", 1)[0] + ".id")
 
 
 def region_problem(value, path):
-    if _is_str(value) and REGION_PATTERN.match(value):
-        return None
-    return "%s: %s, got %s" % (path, REGION_RULE, _shown(value))
+    return _rules.region_problem(value, path)
 
 
 def external_id_problem(value, path):
-    if _is_str(value) and EXTERNAL_ID_PATTERN.match(value):
-        return None
-    # Never echo the value: it is a secret.
-    if _is_str(value) and not 2 <= len(value) <= 1224:
-        return "%s: %s, got %d character%s" % (path, EXTERNAL_ID_RULE, len(value), "" if len(value) == 1 else "s")
-    if _is_str(value):
-        return "%s: %s, got a value with other characters" % (path, EXTERNAL_ID_RULE)
-    return "%s: %s, got a %s" % (path, EXTERNAL_ID_RULE, _type_name(value))
+    return _rules.external_id_problem(value, path)
 
 
 def _type_name(value):
@@ -279,8 +251,8 @@ def _organization_problems(organization, top_regions):
         partition = DEFAULT_PARTITION
     if role_name is None:
         problems.append("%s.role_name: is required: the role to assume in every account, e.g. TracingAudit or audit/TracingAudit" % path)
-    elif not (_is_str(role_name) and ROLE_NAME_PATTERN.match(role_name)):
-        problems.append("%s.role_name: %s, got %s" % (path, ROLE_NAME_RULE, _shown(role_name)))
+    elif not _rules.matches(_rules.ROLE_NAME_PATTERN, role_name):
+        problems.append(_rules.problem(path + ".role_name", ROLE_NAME_RULE, role_name))
     else:
         problem = role_arn_problem(organization_role_arn(partition, "0" * 12, role_name), path + ".role_name")
         if problem:
@@ -335,7 +307,7 @@ def config_problems(regions=None, accounts=None, organization=None):
         if not isinstance(entry, dict):
             continue
         account_id = entry.get("id")
-        if _is_str(account_id) and ACCOUNT_ID_PATTERN.match(account_id):
+        if _rules.matches(_rules.ACCOUNT_ID_PATTERN, account_id):
             if account_id in first_seen:
                 problems.append(
                     "accounts[%d].id: account %s is already listed at accounts[%d]: list each account once" % (index, account_id, first_seen[account_id])

@@ -7,8 +7,9 @@
 
 The action of a row says what happened to the stage in this run:
   exempt                         an exemption or the exempt tag applies; untouched
-  skipped                        a rule skips it, or the max-changes guard refused the target's changes, or
-                                 the stage was gone when the change was made; untouched
+  skipped                        a rule skips it, or the stage no longer existed when the change was to be made
+                                 (deleted between the read and the write); untouched
+  refused                        the max-changes guard refused this run's changes; untouched, still non-compliant
   none                           tracing already as desired
   would_enable / would_disable   check mode: the change that would be made
   enabled / disabled             the change was made
@@ -35,21 +36,24 @@ ROW_FIELDS = (
     "action",
     "reason",
 )
-ACTIONS = ("exempt", "skipped", "none", "would_enable", "would_disable", "enabled", "disabled", "error")
-REFUSED_PREFIX = "refused: "
-MISSING_REASON = "the stage (or its REST API) no longer existed when the change was to be made"
+ACTIONS = ("exempt", "skipped", "refused", "none", "would_enable", "would_disable", "enabled", "disabled", "error")
+MISSING_REASON = "no longer exists: the stage (or its REST API) was deleted between the read and the change"
+REFUSED_REASON = "changes planned in this run, more than tracing_sweep_max_changes; nothing was changed"
 
 
 def refused_reason(refused):
-    """The row reason for a guard refusal; accepts the bare explanation or one already prefixed 'refused: '."""
+    """The row reason for a guard refusal: the explanation given, or the default one for ``True``."""
     if refused is True:
-        return REFUSED_PREFIX + "changes planned, more than tracing_sweep_max_changes"
-    text = str(refused).strip()
-    return text if text.startswith(REFUSED_PREFIX) else REFUSED_PREFIX + text
+        return REFUSED_REASON
+    return str(refused).strip() or REFUSED_REASON
 
 
 def is_refused(row):
-    return row["action"] == "skipped" and row["desired"] is not None and str(row["reason"]).startswith(REFUSED_PREFIX)
+    """Whether the max-changes guard refused the row's change. Reports of schema 1.0 said so with a
+    skipped row whose reason starts with 'refused: '."""
+    if row["action"] == "refused":
+        return True
+    return row["action"] == "skipped" and row["desired"] is not None and str(row["reason"]).startswith("refused: ")
 
 
 def _key(item):
@@ -147,7 +151,7 @@ def target_rows(plan, converge=None, check_mode=False, refused=None):
         elif before == stage["desired"]:
             row["action"] = "none"
         elif refused:
-            row = dict(row, action="skipped", reason=refused_reason(refused))
+            row = dict(row, action="refused", reason=refused_reason(refused))
         else:
             row = _changed_row(row, converge, index, check_mode)
         rows.append(row)

@@ -5,14 +5,21 @@
 
 """The whole-run report (report.json, schema in docs/report.schema.json) from the per-target records.
 
-Every stage falls in exactly one category, so the summary counts add up to the number of stages:
+Every stage falls in exactly one category, so these summary counts add up to the number of stages:
   exempt        action exempt
-  errors        action error
-  skipped       a rule skips the stage (no desired state)
+  stage_errors  action error (a failed change, or a REST API whose stages could not be read)
+  skipped       action skipped: a rule skips the stage, or it no longer existed when the change was made
   compliant     tracing is as desired after this run (none, enabled, disabled)
   noncompliant  everything else that has a desired state: would_* in check mode (the change is only
-                planned), refused by the guard, or gone before the change could be made
-compliance_percent = compliant / (compliant + noncompliant), 100.0 when nothing had a desired state.
+                planned), refused by the max-changes guard
+errors = stage_errors + targets_failed: a target that failed is an error, never a target with nothing wrong.
+compliance_percent = compliant / (compliant + noncompliant), over the stages that were evaluated; null
+(shown "n/a") when none was, so that a run that evaluated nothing never reads as 100% compliant.
+
+The verdict is one word a scheduler can branch on, errors winning:
+  error         no target in the run, a run error, a failed target or a stage error
+  noncompliant  otherwise, any non-compliant stage (refused changes included)
+  compliant     otherwise
 The report is deterministic: targets sorted by host, stages by account, region, API name, API id, stage.
 """
 
@@ -20,6 +27,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import re
 from collections.abc import Mapping
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import ACTIONS
@@ -31,32 +40,46 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_setti
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import exemptions_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import is_list
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+# Reports this collection reads back (the rollback, the merge of slices): 1.0 was written by 1.0.0.
+READABLE_SCHEMA_VERSIONS = ("1.0", "1.1")
 MODES = ("audit", "enforce")
 TARGET_STATUSES = ("ok", "error")
-CATEGORIES = ("compliant", "noncompliant", "exempt", "skipped", "errors")
+CATEGORIES = ("compliant", "noncompliant", "exempt", "skipped", "stage_errors")
+VERDICTS = ("compliant", "noncompliant", "error")
 EXEMPTION_STATUSES = ("active", "expired", "unused")
 PENDING_ACTIONS = ("would_enable", "would_disable")
 NOT_RECORDED = "the sweep of this host stopped before it recorded a result; see the failed task in the play output"
+COMPLIANCE_RULE = (
+    "compliance % = compliant / (compliant + non-compliant), over the stages that were evaluated; exempt, skipped and "
+    "failed stages and the stages of failed targets are not in it; n/a when no stage was evaluated"
+)
+COLLECTION = "cloudops.apigw_tracing"
+RUN_KEYS = ("collection_version", "policy", "errors")
+POLICY_KEYS = ("desired", "rules", "exemptions", "exempt_tag")
 
 
 def row_category(row):
     """The one category (see the module docstring) a report row counts in."""
-    if row["action"] == "exempt":
+    action = row["action"]
+    if action == "exempt":
         return "exempt"
-    if row["action"] == "error":
-        return "errors"
+    if action == "error":
+        return "stage_errors"
+    if action == "skipped" and not is_refused(row):
+        return "skipped"
     if row["desired"] is None:
         return "skipped"
     # would_* rows carry the state they would have; the stage itself is not (yet) as desired.
-    if row["action"] not in PENDING_ACTIONS and row["tracing_enabled_after"] == row["desired"]:
+    if action not in PENDING_ACTIONS and action != "refused" and not is_refused(row) and row["tracing_enabled_after"] == row["desired"]:
         return "compliant"
     return "noncompliant"
 
 
 def compliance_percent(compliant, noncompliant):
+    """One decimal; None when no stage was evaluated."""
     total = compliant + noncompliant
-    return 100.0 if total == 0 else round(100.0 * compliant / total, 1)
+    return None if total == 0 else round(100.0 * compliant / total, 1)
 
 
 def category_counts(rows):
@@ -68,6 +91,57 @@ def category_counts(rows):
     return counts
 
 
+def verdict(summary, run_errors=()):
+    """(verdict, reason): one word for a scheduler (errors win) and a sentence for people."""
+    if summary["targets"] == 0:
+        return "error", "no target was swept: the run had no inventory host (see the run's errors)"
+    if run_errors or summary["errors"]:
+        parts = []
+        if run_errors:
+            parts.append(_counted(len(run_errors), "run error"))
+        if summary["targets_failed"]:
+            parts.append(_counted(summary["targets_failed"], "target") + " failed")
+        if summary["stage_errors"]:
+            parts.append(_counted(summary["stage_errors"], "stage error"))
+        return "error", ", ".join(parts) + ": what failed was not evaluated, so the run cannot vouch for it"
+    if summary["noncompliant"]:
+        return "noncompliant", _counted(summary["noncompliant"], "stage") + " without their desired tracing state"
+    return "compliant", "every evaluated stage has its desired tracing state (%s evaluated)" % (summary["compliant"],)
+
+
+def _counted(number, noun):
+    return "%d %s%s" % (number, noun, "" if number == 1 else "s")
+
+
+def collection_version():
+    """The version of this collection: MANIFEST.json of an installed copy, else galaxy.yml of a checkout, else 'unknown'."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        with open(os.path.join(root, "MANIFEST.json"), encoding="utf-8") as handle:
+            return str(json.load(handle)["collection_info"]["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        with open(os.path.join(root, "galaxy.yml"), encoding="utf-8") as handle:
+            for line in handle:
+                found = re.match(r"version:\s*['\"]?([^'\"\s#]+)", line)
+                if found:
+                    return found.group(1)
+    except OSError:
+        pass
+    return "unknown"
+
+
+def policy_in_force(desired=True, rules=None, exemptions=None, exempt_tag=None):
+    """What the report says of the policy: the default, how many rules and exemptions, the exempt tag."""
+    return {
+        "desired": bool(desired),
+        "rules": len(rules or []),
+        "exemptions": len(exemptions or []),
+        "exempt_tag": exempt_tag or None,
+    }
+
+
 def stage_sort_key(row):
     return (row["account_id"] or "", row["region"], row["rest_api_name"] or "", row["rest_api_id"], row["stage_name"])
 
@@ -76,7 +150,11 @@ def _text(value):
     return None if value is None else str(value)
 
 
-def report_row(row, where):
+def report_row(row, where, account_name=None):
+    """A stage row as the report holds it: ROW_FIELDS with account_name after account_id, text as text.
+
+    ``account_name`` is the target's, for rows that do not carry one (rows of a target record).
+    """
     if not isinstance(row, Mapping):
         raise ValueError(f"{where}: must be a row as sweep_outcome returns it")
     missing = [field for field in ROW_FIELDS if field not in row]
@@ -84,8 +162,9 @@ def report_row(row, where):
         raise ValueError(f"{where}: missing {', '.join(missing)}; pass the rows sweep_outcome returns")
     if row["action"] not in ACTIONS:
         raise ValueError(f"{where}.action: must be one of {', '.join(ACTIONS)}, got {row['action']!r}")
-    out = {field: row[field] for field in ROW_FIELDS}
-    for field in ("account_id", "region", "rest_api_id", "rest_api_name", "stage_name", "arn", "action", "reason"):
+    out = {"account_id": _text(row["account_id"]), "account_name": _text(row.get("account_name", account_name))}
+    out.update((field, row[field]) for field in ROW_FIELDS if field != "account_id")
+    for field in ("region", "rest_api_id", "rest_api_name", "stage_name", "arn", "action", "reason"):
         out[field] = _text(out[field])
     for field in ("tracing_enabled_before", "tracing_enabled_after"):
         # Unknown only for a REST API whose stages could not be read (an error row).
@@ -129,15 +208,17 @@ def _target_record(index, record):
     rows = record.get("rows") or []
     if not is_list(rows):
         raise ValueError(f"{where}.rows: must be a list of rows")
-    rows = [report_row(row, f"{where}.rows[{row_index}]") for row_index, row in enumerate(rows)]
+    account_name = _text(record.get("account_name"))
+    rows = [report_row(row, f"{where}.rows[{row_index}]", account_name) for row_index, row in enumerate(rows)]
     error = record.get("error")
     summary = {
         "host": str(record["host"]),
         "account_id": _valid_or_none(ACCOUNT_ID_PATTERN, record.get("account_id")),
-        "account_name": _text(record.get("account_name")),
+        "account_name": account_name,
         "region": _valid_or_none(REGION_PATTERN, record.get("region")),
         "status": status,
         "error": _text(error) if error not in (None, "") else None,
+        "caller_arn": _text(record.get("caller_arn")) or None,
         "stages": len(rows),
         "noncompliant": sum(1 for row in rows if row_category(row) == "noncompliant"),
     }
@@ -204,9 +285,10 @@ def report_summary(target_summaries, rows, planned_changes, max_changes):
     """The report's summary section, counted from its targets and stage rows."""
     counts = category_counts(rows)
     actions = [row["action"] for row in rows]
+    targets_failed = sum(1 for target in target_summaries if target["status"] == "error")
     return {
         "targets": len(target_summaries),
-        "targets_failed": sum(1 for target in target_summaries if target["status"] == "error"),
+        "targets_failed": targets_failed,
         "stages": len(rows),
         "compliant": counts["compliant"],
         "noncompliant": counts["noncompliant"],
@@ -214,7 +296,8 @@ def report_summary(target_summaries, rows, planned_changes, max_changes):
         "would_change": actions.count("would_enable") + actions.count("would_disable"),
         "exempt": counts["exempt"],
         "skipped": counts["skipped"],
-        "errors": counts["errors"],
+        "stage_errors": counts["stage_errors"],
+        "errors": counts["stage_errors"] + targets_failed,
         "compliance_percent": counts["compliance_percent"],
         "planned_changes": planned_changes,
         "max_changes": max_changes,
@@ -222,11 +305,38 @@ def report_summary(target_summaries, rows, planned_changes, max_changes):
     }
 
 
-def build_report(targets, mode, generated_at, exemptions=None, max_changes=None, hosts=None):
+def run_section(run):
+    """The report's run section: collection version, policy in force, run errors (each defaulted)."""
+    run = dict(run or {})
+    unknown = [key for key in run if key not in RUN_KEYS]
+    if unknown:
+        raise ValueError(f"run: unknown key {unknown[0]!r}; run takes {', '.join(RUN_KEYS)}")
+    policy = run.get("policy") or policy_in_force()
+    if not isinstance(policy, Mapping) or sorted(policy) != sorted(POLICY_KEYS):
+        raise ValueError(f"run.policy: must be a mapping of {', '.join(POLICY_KEYS)}, as policy_in_force returns")
+    errors = run.get("errors") or []
+    if not is_list(errors) or not all(isinstance(error, str) and error for error in errors):
+        raise ValueError("run.errors: must be a list of messages")
+    return {
+        "collection": COLLECTION,
+        "collection_version": _text(run.get("collection_version")) or collection_version(),
+        "policy": dict(policy),
+        "errors": list(errors),
+    }
+
+
+def finish_report(report):
+    """Adds the verdict (and its reason) to a report whose summary and run are final; returns the report."""
+    report["verdict"], report["verdict_reason"] = verdict(report["summary"], report["run"]["errors"])
+    return report
+
+
+def build_report(targets, mode, generated_at, exemptions=None, max_changes=None, hosts=None, run=None):
     """The report dict for all targets. Inputs are not modified; ValueError names a malformed input.
 
     hosts: optional, the host of each record in the same order (ansible_play_hosts_all with the records
     extracted from hostvars in that order); an empty record then reports its host as a failed target.
+    run: optional, {collection_version, policy (policy_in_force), errors (run-level messages)}.
     """
     if mode not in MODES:
         raise ValueError(f"mode: must be audit or enforce, got {mode!r}")
@@ -258,13 +368,16 @@ def build_report(targets, mode, generated_at, exemptions=None, max_changes=None,
     target_summaries.sort(key=lambda target: target["host"])
     rows.sort(key=stage_sort_key)
 
-    summary = report_summary(target_summaries, rows, planned_changes, max_changes)
-    return {
+    report = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": str(generated_at),
         "mode": str(mode),
-        "summary": summary,
+        "verdict": None,
+        "verdict_reason": None,
+        "run": run_section(run),
+        "summary": report_summary(target_summaries, rows, planned_changes, max_changes),
         "targets": target_summaries,
         "stages": rows,
         "exemptions": _exemption_entries(configured, reported),
     }
+    return finish_report(report)

@@ -7,7 +7,9 @@
 
 One <testsuite> per target (inventory host), one <testcase> per stage:
   non-compliant -> <failure>, error -> <error>, exempt or skipped -> <skipped>, compliant -> passes.
-A failed target adds one testcase with an <error> carrying the target's error.
+A failed target adds one testcase with an <error> carrying the target's error. A run error (no target at
+all, for one) is a testcase with an <error> in a suite of its own, so that a run that swept nothing never
+shows as a green build. The root carries the verdict as a property.
 Report rows do not carry the host, so a stage belongs to the target with its account id and region
 (the first by host name if two targets share both).
 """
@@ -79,6 +81,15 @@ def render_junit(report):
 
     root = ET.Element("testsuites", {"name": "apigw tracing sweep"})
     totals = dict.fromkeys(COUNTERS, 0)
+    run_errors = (report.get("run") or {}).get("errors") or []
+    if run_errors:
+        suite = ET.SubElement(root, "testsuite", {"name": "run"})
+        for number, error in enumerate(run_errors, 1):
+            case = _testcase(suite, "run", f"run error {number}")
+            ET.SubElement(case, "error", {"message": _clean(error), "type": "run"})
+        for counter, value in (("tests", len(run_errors)), ("failures", 0), ("errors", len(run_errors)), ("skipped", 0)):
+            suite.set(counter, str(value))
+            totals[counter] += value
     for target in report["targets"]:
         rows = rows_by_place.pop((target["account_id"], target["region"]), [])
         classname = _classname(target["account_id"], target["account_name"], target["region"])

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import CATEGORIES
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import COMPLIANCE_RULE
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import category_counts
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import row_category
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_text import safe_text
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import EXEMPTION_SELECTORS
 
 TITLE = "API Gateway X-Ray tracing sweep"
@@ -25,8 +27,9 @@ SUMMARY_LABELS = (
     ("changed", "Changed"),
     ("would_change", "Would change"),
     ("exempt", "Exempt"),
-    ("skipped", "Skipped by rule"),
-    ("errors", "Errors"),
+    ("skipped", "Skipped"),
+    ("stage_errors", "Stage errors"),
+    ("errors", "Errors (failed targets + stage errors)"),
     ("compliance_percent", "Compliance %"),
     ("planned_changes", "Planned changes"),
     ("max_changes", "Max changes (tracing_sweep_max_changes)"),
@@ -36,10 +39,13 @@ MODE_NOTES = {
     "audit": "audit (check mode: nothing was changed)",
     "enforce": "enforce (changes were made)",
 }
+# A failed target's error in the per-account table; the whole message is under Errors.
+ROW_ERROR_LENGTH = 160
 
 
 def cell(value):
-    """One table cell: booleans as true/false, None as '-', line breaks flattened, Markdown punctuation escaped.
+    """One table cell: booleans as true/false, None as '-', line breaks flattened, control characters shown
+    escaped (\\x1b), Markdown punctuation escaped.
 
     '|' would end the cell; '*', '_', '`', '[', ']', '<' and '>' in API names, globs and reasons would
     otherwise turn into emphasis, code, links or HTML.
@@ -48,7 +54,7 @@ def cell(value):
         return "-"
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = " ".join(str(value).split())
+    text = safe_text(" ".join(str(value).split()))
     return MARKDOWN_SPECIAL.sub(r"\\\g<0>", text) or "-"
 
 
@@ -58,24 +64,36 @@ def table(headers, rows):
     return lines
 
 
+def percent(value):
+    return "n/a" if value is None else value
+
+
 def _account_label(account_id, account_name):
     if account_id and account_name:
         return f"{account_id} ({account_name})"
     return account_id or account_name or None
 
 
+def _shortened(text, length=ROW_ERROR_LENGTH):
+    text = " ".join(str(text).split())
+    return text if len(text) <= length else text[: length - 3] + "..."
+
+
 def _groups(report):
-    """[((account_id, region), label, rows)] sorted, covering every target, also those without stages."""
+    """[((account_id, region), label, rows, failed targets)] sorted, covering every target, also those without stages."""
     labels = {}
     groups = {}
+    failures = {}
     for target in report["targets"]:
         key = (target["account_id"], target["region"])
-        labels[key] = labels.get(key) or _account_label(target["account_id"], target["account_name"])
+        labels[key] = labels.get(key) or _account_label(target["account_id"], target["account_name"]) or target["host"]
         groups.setdefault(key, [])
+        if target["status"] == "error":
+            failures.setdefault(key, []).append(target)
     for row in report["stages"]:
         groups.setdefault((row["account_id"], row["region"]), []).append(row)
     keys = sorted(groups, key=lambda key: (key[0] or "", key[1] or ""))
-    return [(key, labels.get(key) or key[0], groups[key]) for key in keys]
+    return [(key, labels.get(key) or key[0], groups[key], failures.get(key, [])) for key in keys]
 
 
 def _stage_table(rows):
@@ -84,7 +102,7 @@ def _stage_table(rows):
         headers,
         [
             (
-                row["account_id"],
+                _account_label(row["account_id"], row.get("account_name")),
                 row["region"],
                 row["rest_api_name"],
                 row["rest_api_id"],
@@ -106,22 +124,94 @@ def _applies_to(exemption):
     return ", ".join(f"{key}={exemption[key]}" for key in EXEMPTION_SELECTORS if exemption.get(key) is not None)
 
 
+def _policy_line(policy):
+    rules = policy.get("rules") or 0
+    exemptions = policy.get("exemptions") or 0
+    parts = [
+        "tracing %s by default" % ("on" if policy.get("desired", True) else "off"),
+        "%d rule%s" % (rules, "" if rules == 1 else "s"),
+        "%d exemption%s" % (exemptions, "" if exemptions == 1 else "s"),
+        "exempt tag %s" % policy["exempt_tag"] if policy.get("exempt_tag") else "no exempt tag",
+    ]
+    return "; ".join(parts)
+
+
+def _callers(report):
+    """[(account label, caller ARN)] once per account and caller, in account order."""
+    seen = {}
+    for target in report["targets"]:
+        if target.get("caller_arn"):
+            label = _account_label(target["account_id"], target["account_name"]) or target["host"]
+            seen.setdefault((target["account_id"] or "", target["caller_arn"]), label)
+    return [(label, arn) for (dummy, arn), label in sorted(seen.items())]
+
+
+def _header(report):
+    run = report.get("run") or {}
+    lines = [f"# {TITLE}", ""]
+    lines.append(f"- Verdict: **{report.get('verdict', '-')}**: {cell(report.get('verdict_reason'))}")
+    lines.append(f"- Mode: {MODE_NOTES.get(report['mode'], report['mode'])}")
+    lines.append(f"- Generated at: {report['generated_at']}")
+    if run:
+        lines.append(f"- Collection: {run.get('collection', 'cloudops.apigw_tracing')} {cell(run.get('collection_version'))}")
+        lines.append(f"- Policy: {cell(_policy_line(run.get('policy') or {}))}")
+    callers = _callers(report)
+    if callers:
+        lines.append("- Run by (the AWS identity in each account):")
+        lines.extend(f"  - {cell(label)}: {cell(arn)}" for label, arn in callers)
+    lines.append(f"- Schema version: {report['schema_version']}")
+    for error in run.get("errors") or []:
+        lines.append(f"- Run error: {cell(error)}")
+    return lines
+
+
 def render_markdown(report):
     """The report as GitHub-flavoured Markdown (str, ends with a newline)."""
     summary = report["summary"]
-    lines = [f"# {TITLE}", ""]
-    lines.append(f"- Mode: {MODE_NOTES.get(report['mode'], report['mode'])}")
-    lines.append(f"- Generated at: {report['generated_at']}")
-    lines.append(f"- Schema version: {report['schema_version']}")
+    lines = _header(report)
     lines += ["", "## Summary", ""]
-    lines += table(["Metric", "Value"], [(label, summary[key]) for key, label in SUMMARY_LABELS])
+    lines += table(
+        ["Metric", "Value"],
+        [(label, percent(summary.get(key)) if key == "compliance_percent" else summary.get(key)) for key, label in SUMMARY_LABELS],
+    )
+    lines += ["", "How it is counted: " + COMPLIANCE_RULE + "."]
 
     lines += ["", "## By account and region", ""]
     group_rows = []
-    for key, label, rows in _groups(report):
+    for key, label, rows, failed in _groups(report):
         counts = category_counts(rows)
-        group_rows.append((label, key[1], len(rows)) + tuple(counts[name] for name in CATEGORIES) + (counts["compliance_percent"],))
-    lines += table(["Account", "Region", "Stages", "Compliant", "Non-compliant", "Exempt", "Skipped", "Errors", "Compliance %"], group_rows)
+        status = "; ".join("FAILED: " + _shortened(target["error"] or "the target failed") for target in failed) or "ok"
+        group_rows.append(
+            (label, key[1], status, len(rows))
+            + tuple(counts[name] for name in CATEGORIES[:-1])
+            + (counts["stage_errors"] + len(failed), percent(counts["compliance_percent"]))
+        )
+    lines += table(
+        ["Account", "Region", "Target", "Stages", "Compliant", "Non-compliant", "Exempt", "Skipped", "Errors", "Compliance %"], group_rows
+    )
+
+    changed = [row for row in report["stages"] if row["action"] in ("enabled", "disabled")]
+    if report["mode"] == "enforce":
+        lines += ["", f"## Stages changed ({len(changed)})", ""]
+        lines += (
+            table(
+                ["Account", "Region", "API", "API id", "Stage", "Tracing before", "Tracing after"],
+                [
+                    (
+                        _account_label(row["account_id"], row.get("account_name")),
+                        row["region"],
+                        row["rest_api_name"],
+                        row["rest_api_id"],
+                        row["stage_name"],
+                        row["tracing_enabled_before"],
+                        row["tracing_enabled_after"],
+                    )
+                    for row in changed
+                ],
+            )
+            if changed
+            else ["None."]
+        )
 
     noncompliant = [row for row in report["stages"] if row_category(row) == "noncompliant"]
     heading = "Stages that would change" if report["mode"] == "audit" else "Stages still not compliant"
@@ -149,17 +239,23 @@ def render_markdown(report):
 
     failed_targets = [target for target in report["targets"] if target["status"] == "error"]
     error_rows = [row for row in report["stages"] if row["action"] == "error"]
+    run_errors = (report.get("run") or {}).get("errors") or []
     lines += ["", "## Errors", ""]
-    if not failed_targets and not error_rows:
+    if not failed_targets and not error_rows and not run_errors:
         lines.append("None.")
+    if run_errors:
+        lines += [f"### Run errors ({len(run_errors)})", ""]
+        lines += [f"- {cell(error)}" for error in run_errors]
     if failed_targets:
+        if run_errors:
+            lines.append("")
         lines += [f"### Failed targets ({len(failed_targets)})", ""]
         lines += table(
             ["Host", "Account", "Region", "Error"],
             [(target["host"], _account_label(target["account_id"], target["account_name"]), target["region"], target["error"]) for target in failed_targets],
         )
     if error_rows:
-        if failed_targets:
+        if failed_targets or run_errors:
             lines.append("")
         lines += [f"### Failed stages ({len(error_rows)})", ""]
         lines += table(

@@ -20,11 +20,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import MODES
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import READABLE_SCHEMA_VERSIONS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import SCHEMA_VERSION
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import definition_key
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import exemption_entries
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import finish_report
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import report_row
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import report_summary
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import run_section
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import stage_sort_key
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import NOT_A_REPORT
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import loaded_report
@@ -43,8 +46,11 @@ def _header_problems(where, report):
     if missing:
         return [f"{where}: {NOT_A_REPORT}; it has no {', '.join(missing)}"]
     problems = []
-    if report["schema_version"] != SCHEMA_VERSION:
-        problems.append(f"{where}.schema_version: must be {SCHEMA_VERSION}, the version this collection writes, got {describe(report['schema_version'])}")
+    if report["schema_version"] not in READABLE_SCHEMA_VERSIONS:
+        problems.append(
+            f"{where}.schema_version: must be one of {', '.join(READABLE_SCHEMA_VERSIONS)}, the versions this collection reads, "
+            f"got {describe(report['schema_version'])}"
+        )
     if report["mode"] not in MODES:
         problems.append(f"{where}.mode: must be audit or enforce, got {describe(report['mode'])}")
     if not isinstance(report["generated_at"], str) or not report["generated_at"]:
@@ -137,16 +143,37 @@ def merge_reports(reports, names=None):
     if problems:
         return None, problems
 
-    targets = sorted((dict(target) for report in parsed for target in report["targets"]), key=lambda target: target["host"])
-    rows = sorted((dict(row) for report in parsed for row in report["stages"]), key=stage_sort_key)
+    # Reports of schema 1.0 have no caller_arn per target nor account_name per stage: both are null then.
+    targets = sorted((dict({"caller_arn": None}, **target) for report in parsed for target in report["targets"]), key=lambda target: target["host"])
+    names_by_place = {(target.get("account_id"), target.get("region")): target.get("account_name") for target in targets}
+    rows = sorted(
+        (
+            report_row(row, "stages", names_by_place.get((row.get("account_id"), row.get("region"))))
+            for report in parsed
+            for row in report["stages"]
+        ),
+        key=stage_sort_key,
+    )
     planned_changes = sum(int(report["summary"].get("planned_changes") or 0) for report in parsed)
+    run = _run(parsed)
     merged = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": min(report["generated_at"] for report in parsed),
         "mode": parsed[0]["mode"],
+        "verdict": None,
+        "verdict_reason": None,
+        "run": run,
         "summary": report_summary(targets, rows, planned_changes, _max_changes(parsed)),
         "targets": targets,
         "stages": rows,
         "exemptions": _exemptions(parsed),
     }
-    return merged, []
+    return finish_report(merged), []
+
+
+def _run(reports):
+    """The run section of the merged report: the first slice's version and policy (the slices share their settings),
+    every slice's run errors."""
+    first = next((report["run"] for report in reports if isinstance(report.get("run"), Mapping)), {})
+    errors = [error for report in reports if isinstance(report.get("run"), Mapping) for error in report["run"].get("errors") or []]
+    return run_section({"collection_version": first.get("collection_version"), "policy": first.get("policy"), "errors": errors})

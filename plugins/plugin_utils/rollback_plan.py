@@ -18,16 +18,15 @@ the caller's code and raises ValueError.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import STAGE_NAME_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import ACCOUNT_ID_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import REGION_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import REST_API_ID_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import describe
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import is_list
 
-STAGE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 SUPPORTED_MAJOR = "1"
 # action -> the tracing state the enforcement found, which the rollback restores.
 CHANGED_ACTIONS = {"enabled": False, "disabled": True}

@@ -21,37 +21,42 @@ out, an empty string is a mistake and is reported.
 
 from __future__ import annotations
 
-import datetime
 import difflib
-import math
 import re
 from collections.abc import Mapping
-from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import ACCOUNT_ID_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import REGION_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import REST_API_ID_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import TEXT_RULE
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import account_id_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import bool_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import date_problem as _date_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import describe
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import external_id_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import is_list
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import is_text as _is_text
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_date
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_positive_number
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_whole_number
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import problem as _problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import role_arn_account
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import rest_api_id_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import role_arn_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import stage_arn_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import whole_number_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import CONCURRENCY_MAX
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import CONCURRENCY_MIN
 
-PARTITIONS = "aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b"
-ACCOUNT_ID_PATTERN = re.compile(r"[0-9]{12}")
-REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
-ROLE_ARN_PATTERN = re.compile(rf"arn:(?:{PARTITIONS}):iam::([0-9]{{12}}):role/[\w+=,.@/-]{{1,512}}", re.ASCII)
-EXTERNAL_ID_PATTERN = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
-STAGE_ARN_PATTERN = re.compile(
-    rf"arn:(?:{PARTITIONS}):apigateway:[a-z]{{2}}(?:-[a-z]+)+-[0-9]+::/restapis/[a-z0-9]{{10}}/stages/[A-Za-z0-9_-]{{1,128}}"
+# Re-exported for the report and rollback code, which check ids and regions of reports they read.
+__all__ = (
+    "ACCOUNT_ID_PATTERN", "REGION_PATTERN", "REST_API_ID_PATTERN", "describe", "is_list", "parse_date",
+    "settings_problems", "target_problems", "normalized_settings",
 )
-REST_API_ID_PATTERN = re.compile(r"[a-z0-9]{10}")
-DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
-ACCOUNT_ID_RULE = "must be a 12-digit account id as a string"
-REGION_RULE = "must be an AWS region name such as us-east-1"
-ROLE_ARN_RULE = "must be an IAM role ARN such as arn:aws:iam::123456789012:role/tracing-sweep"
-EXTERNAL_ID_RULE = "must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-"
-STAGE_ARN_RULE = "must be an API Gateway stage ARN such as arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod"
-REST_API_ID_RULE = "must be a REST API id: exactly 10 lowercase letters or digits (e.g. a1b2c3d4e5)"
-DATE_RULE = "must be a date (YYYY-MM-DD)"
-BOOL_RULE = "must be a boolean (true or false)"
-TEXT_RULE = "must be a non-empty string"
 GLOB_RULE = "must be a non-empty string (a glob: * ? [...] allowed)"
 
 MAX_REQUESTS_PER_SECOND_RULE = (
@@ -60,22 +65,24 @@ MAX_REQUESTS_PER_SECOND_RULE = (
     "raised it)"
 )
 CONCURRENCY_RULE = f"must be a whole number from {CONCURRENCY_MIN} to {CONCURRENCY_MAX}, the requests a target may have waiting at once"
+MAX_CHANGES_RULE = "must be a whole number >= 0 (or null for no limit)"
 
 SETTING_KEYS = (
     "desired", "rules", "exemptions", "exempt_tag", "max_changes", "report_dir", "endpoint_url", "sts_endpoint_url",
-    "max_requests_per_second", "concurrency",
+    "max_requests_per_second", "concurrency", "role_session_name", "fail_on_error", "fail_on_noncompliant",
 )
+ROLE_SESSION_NAME_PATTERN = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+ROLE_SESSION_NAME_RULE = "must be 2 to 64 characters, each a letter, a digit or one of _+=,.@- (STS's rule for a role session name)"
 TARGET_KEYS = ("region", "account_id", "role_arn", "external_id", "account_name")
 # Every variable of the role a user may set, and the one it sets for later plays (tracing_sweep_report).
 # Its internal variables start with tracing_sweep__ and are not a user's to set.
 ROLE_VARIABLES = frozenset(
     ["tracing_sweep_" + key for key in SETTING_KEYS + TARGET_KEYS]
     + [
-        "tracing_sweep_report_formats", "tracing_sweep_role_session_name", "tracing_sweep_fail_on_error",
-        "tracing_sweep_fail_on_noncompliant", "tracing_sweep_report", "tracing_sweep_rollback_report",
-        "tracing_sweep_merge_reports",
+        "tracing_sweep_report_formats", "tracing_sweep_role_session_name",
+        "tracing_sweep_report", "tracing_sweep_rollback_report", "tracing_sweep_merge_reports",
         # What the role publishes with set_stats: AWX hands a workflow's artifacts to the next jobs as extra vars.
-        "tracing_sweep_mode", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports",
+        "tracing_sweep_mode", "tracing_sweep_verdict", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports",
         "tracing_sweep_rollback_summary",
     ]
 )
@@ -88,73 +95,12 @@ EXEMPTION_SELECTORS = ("account_id", "region", "api_id", "api_name", "stage_name
 EXEMPTION_KEYS = ("arn",) + EXEMPTION_SELECTORS + ("reason", "expires")
 
 
-def describe(value):
-    """How a value is shown in a message: strings quoted, other types named so 'got 5 (integer)' is clear."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (boolean)"
-    if isinstance(value, str):
-        return repr(str(value))
-    if isinstance(value, int):
-        return f"{int(value)} (integer)"
-    if isinstance(value, float):
-        return f"{float(value)} (float)"
-    if isinstance(value, datetime.datetime):
-        return f"{value.isoformat()} (a date and time)"
-    if isinstance(value, datetime.date):
-        return f"{value.isoformat()} (date)"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, Sequence):
-        return "a list"
-    return f"a value of type {type(value).__name__}"
-
-
-def _problem(path, rule, value):
-    return f"{path}: {rule}, got {describe(value)}"
-
-
-def is_list(value):
-    """A YAML list (any non-string sequence)."""
-    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
-
-
-def _is_text(value):
-    return isinstance(value, str) and bool(value.strip())
-
-
-def _pattern_problem(path, value, pattern, rule):
-    if isinstance(value, str) and pattern.fullmatch(value):
-        return None
-    return _problem(path, rule, value)
-
-
 def _unknown_key_problems(path, item, known, what):
     problems = []
     for key in item:
         if key not in known:
             problems.append(f"{path}: unknown key {str(key)!r}; {what} takes only {', '.join(known)}")
     return problems
-
-
-def parse_date(value):
-    """A datetime.date from a date or a 'YYYY-MM-DD' string; ValueError otherwise (a date and time is not a date)."""
-    if isinstance(value, datetime.datetime):
-        raise ValueError(value)
-    if isinstance(value, datetime.date):
-        return datetime.date(value.year, value.month, value.day)
-    if isinstance(value, str) and DATE_PATTERN.fullmatch(value):
-        return datetime.date.fromisoformat(str(value))  # raises ValueError for e.g. 2026-02-30
-    raise ValueError(value)
-
-
-def date_problem(path, value):
-    try:
-        parse_date(value)
-    except ValueError:
-        return _problem(path, DATE_RULE, value)
-    return None
 
 
 def _given(item, key):
@@ -171,7 +117,9 @@ def _set(item, key):
 
 
 def desired_problems(value, path="tracing_sweep_desired"):
-    return [] if isinstance(value, bool) else [_problem(path, BOOL_RULE, value)]
+    """A boolean, or one of the words true/false/yes/no/1/0 as -e gives them; never 'ture' read as false."""
+    problem = bool_problem(value, path)
+    return [problem] if problem else []
 
 
 def exempt_tag_problems(value, path="tracing_sweep_exempt_tag"):
@@ -202,11 +150,11 @@ def _selector_problems(path, item, keys):
         value = item[key]
         key_path = f"{path}.{key}"
         if key == "account_id":
-            problems.append(_pattern_problem(key_path, value, ACCOUNT_ID_PATTERN, ACCOUNT_ID_RULE))
+            problems.append(account_id_problem(value, key_path))
         elif key == "region":
-            problems.append(_pattern_problem(key_path, value, REGION_PATTERN, REGION_RULE))
+            problems.append(region_problem(value, key_path))
         elif key == "api_id":
-            problems.append(_pattern_problem(key_path, value, REST_API_ID_PATTERN, REST_API_ID_RULE))
+            problems.append(rest_api_id_problem(value, key_path))
         elif key in ("api_name", "stage_name"):
             problems.append(None if _is_text(value) else _problem(key_path, GLOB_RULE, value))
         elif key == "tag":
@@ -228,7 +176,8 @@ def _rule_problems(path, rule):
         else:
             problems.append(_problem(path + ".match", "must be a mapping of account_id, region, api_name, api_id, stage_name, tag", match))
     if _given(rule, "tracing_enabled") and not isinstance(rule["tracing_enabled"], bool):
-        problems.append(_problem(path + ".tracing_enabled", BOOL_RULE, rule["tracing_enabled"]))
+        # Written out in a policy file: a quoted "yes" is a string someone chose, not a boolean.
+        problems.append(_problem(path + ".tracing_enabled", "must be a boolean (true or false, unquoted)", rule["tracing_enabled"]))
     if _given(rule, "skip") and rule["skip"] is not True:
         problems.append(_problem(path + ".skip", "must be true when given (to leave matching stages alone)", rule["skip"]))
     actions = [key for key in ("tracing_enabled", "skip") if _given(rule, key)]
@@ -255,7 +204,7 @@ def _exemption_problems(path, exemption):
     problems = _unknown_key_problems(path, exemption, EXEMPTION_KEYS, "an exemption")
     selectors = [key for key in EXEMPTION_SELECTORS if _given(exemption, key)]
     if _given(exemption, "arn"):
-        problems.append(_pattern_problem(path + ".arn", exemption["arn"], STAGE_ARN_PATTERN, STAGE_ARN_RULE))
+        problems.append(stage_arn_problem(exemption["arn"], path + ".arn"))
         if selectors:
             problems.append(f"{path}: must give either arn or selectors ({', '.join(EXEMPTION_SELECTORS)}), not both, got arn and {', '.join(selectors)}")
     elif not selectors:
@@ -266,7 +215,7 @@ def _exemption_problems(path, exemption):
     elif not _is_text(exemption["reason"]):
         problems.append(_problem(path + ".reason", TEXT_RULE + " saying why the stages are exempt", exemption["reason"]))
     if _given(exemption, "expires"):
-        problems.append(date_problem(path + ".expires", exemption["expires"]))
+        problems.append(_date_problem(exemption["expires"], path + ".expires"))
     return [problem for problem in problems if problem]
 
 
@@ -285,19 +234,23 @@ def exemptions_problems(exemptions, path="tracing_sweep_exemptions"):
 
 
 def _max_changes_problems(value, path="tracing_sweep_max_changes"):
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+    # -e tracing_sweep_max_changes=500 gives the string "500": a decimal whole number as text is what the user meant.
+    if value is None:
         return []
-    return [_problem(path, "must be a whole number >= 0 (or null for no limit)", value)]
+    problem = whole_number_problem(value, path, minimum=0, rule=MAX_CHANGES_RULE)
+    return [problem] if problem else []
 
 
 def _report_dir_problems(value, path="tracing_sweep_report_dir"):
-    return [] if _is_text(value) else [_problem(path, TEXT_RULE + " (a directory on the controller)", value)]
+    if _is_text(value) and "\x00" not in value:
+        return []
+    return [_problem(path, TEXT_RULE + " (a directory on the controller)", value)]
 
 
 def _endpoint_url_problems(value, path="tracing_sweep_endpoint_url"):
     if value in (None, ""):
         return []
-    if isinstance(value, str) and not any(char.isspace() for char in value):
+    if isinstance(value, str) and not any(char.isspace() or not char.isprintable() for char in value):
         try:
             parts = urlsplit(value)
         except ValueError:  # e.g. an unclosed IPv6 bracket
@@ -311,21 +264,30 @@ def _sts_endpoint_url_problems(value):
     return _endpoint_url_problems(value, path="tracing_sweep_sts_endpoint_url")
 
 
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _max_requests_per_second_problems(value, path="tracing_sweep_max_requests_per_second"):
-    # NaN and infinity would switch the pacing off without saying so.
-    if _is_number(value) and math.isfinite(value) and value > 0:
-        return []
-    return [_problem(path, MAX_REQUESTS_PER_SECOND_RULE, value)]
+    # A number, or a decimal string as -e gives it ("9.5"); never a boolean, NaN or infinity.
+    try:
+        parse_positive_number(value)
+    except ValueError:
+        return [_problem(path, MAX_REQUESTS_PER_SECOND_RULE, value)]
+    return []
 
 
 def _concurrency_problems(value, path="tracing_sweep_concurrency"):
-    if isinstance(value, int) and not isinstance(value, bool) and CONCURRENCY_MIN <= value <= CONCURRENCY_MAX:
-        return []
-    return [_problem(path, CONCURRENCY_RULE, value)]
+    problem = whole_number_problem(value, path, minimum=CONCURRENCY_MIN, maximum=CONCURRENCY_MAX, rule=CONCURRENCY_RULE)
+    return [problem] if problem else []
+
+
+def _role_session_name_problems(value, path="tracing_sweep_role_session_name"):
+    return [] if isinstance(value, str) and ROLE_SESSION_NAME_PATTERN.fullmatch(value) else [_problem(path, ROLE_SESSION_NAME_RULE, value)]
+
+
+def _fail_on_error_problems(value):
+    return desired_problems(value, "tracing_sweep_fail_on_error")
+
+
+def _fail_on_noncompliant_problems(value):
+    return desired_problems(value, "tracing_sweep_fail_on_noncompliant")
 
 
 def unknown_variable_problems(names):
@@ -360,6 +322,9 @@ SETTING_CHECKS = {
     "sts_endpoint_url": _sts_endpoint_url_problems,
     "max_requests_per_second": _max_requests_per_second_problems,
     "concurrency": _concurrency_problems,
+    "role_session_name": _role_session_name_problems,
+    "fail_on_error": _fail_on_error_problems,
+    "fail_on_noncompliant": _fail_on_noncompliant_problems,
     # Not a setting: the names of the variables defined for the host, to find misspelt ones.
     "variables": unknown_variable_problems,
 }
@@ -383,6 +348,20 @@ def settings_problems(settings):
     return problems
 
 
+def normalized_settings(settings):
+    """The settings as the sweep uses them, once settings_problems found none: booleans as booleans, whole
+    numbers as int, the rate as float. Keys left out stay out; other values are passed through."""
+    converters = {
+        "desired": parse_bool,
+        "fail_on_error": parse_bool,
+        "fail_on_noncompliant": parse_bool,
+        "max_changes": lambda value: None if value is None else parse_whole_number(value),
+        "concurrency": parse_whole_number,
+        "max_requests_per_second": parse_positive_number,
+    }
+    return {key: converters[key](value) if key in converters else value for key, value in settings.items() if key != "variables"}
+
+
 # ---- target host vars ------------------------------------------------------------------------------
 
 
@@ -397,32 +376,28 @@ def target_problems(target):
     if not _set(target, "region"):
         problems.append("tracing_sweep_region: is required: the AWS region this host (one account x region) covers, e.g. us-east-1")
     else:
-        problems.append(_pattern_problem("tracing_sweep_region", target["region"], REGION_PATTERN, REGION_RULE))
+        problems.append(region_problem(target["region"], "tracing_sweep_region"))
     if _set(target, "account_id"):
-        problems.append(_pattern_problem("tracing_sweep_account_id", target["account_id"], ACCOUNT_ID_PATTERN, ACCOUNT_ID_RULE))
-    role_account = None
+        problems.append(account_id_problem(target["account_id"], "tracing_sweep_account_id"))
     if _set(target, "role_arn"):
-        role_arn = target["role_arn"]
-        found = ROLE_ARN_PATTERN.fullmatch(role_arn) if isinstance(role_arn, str) else None
-        if found:
-            role_account = found.group(1)
-        else:
-            problems.append(_problem("tracing_sweep_role_arn", ROLE_ARN_RULE, role_arn))
+        problems.append(
+            role_arn_problem(target["role_arn"], "tracing_sweep_role_arn", account_id=target.get("account_id"), account_path="tracing_sweep_account_id")
+        )
     if _set(target, "external_id"):
-        external_id = target["external_id"]
-        if not (isinstance(external_id, str) and EXTERNAL_ID_PATTERN.fullmatch(external_id)):
-            # Secret: name its type and length, never its value.
-            shown = f"{len(external_id)} characters" if isinstance(external_id, str) else f"type {type(external_id).__name__}"
-            problems.append(f"tracing_sweep_external_id: {EXTERNAL_ID_RULE}, got a value of {shown} (not shown: it is secret)")
+        problems.append(external_id_problem(target["external_id"], "tracing_sweep_external_id"))
         if not _set(target, "role_arn"):
             problems.append(
                 "tracing_sweep_external_id: is only used when assuming tracing_sweep_role_arn, which is not set; set the role or remove the external id"
             )
-    account_id = target.get("account_id")
-    if role_account and isinstance(account_id, str) and ACCOUNT_ID_PATTERN.fullmatch(account_id) and account_id != role_account:
-        problems.append(
-            f"tracing_sweep_role_arn: must be a role in tracing_sweep_account_id {account_id}, got a role in account {role_account}"
-        )
     if _set(target, "account_name") and not _is_text(target["account_name"]):
         problems.append(_problem("tracing_sweep_account_name", TEXT_RULE + " (a label for reports)", target["account_name"]))
     return [problem for problem in problems if problem]
+
+
+def target_account_id(target):
+    """The account a well-formed target names: tracing_sweep_account_id, else its role's account, else None."""
+    if _set(target, "account_id"):
+        return target["account_id"]
+    if _set(target, "role_arn"):
+        return role_arn_account(target["role_arn"])
+    return None

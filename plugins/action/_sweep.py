@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: not an API, may change in any release.
+
+"""The tracing_sweep role's steps, run in the controller's process (no module process per step).
+
+Each task of the role names one step; plugin_utils/_sweep_engine.py does the AWS work and
+plugin_utils/_sweep_run.py the run-wide parts (settings, the report). See the module stub for the options.
+"""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run
+
+STEPS = ("settings", "prepare", "plan", "guard", "converge", "report", "restore")
+
+ARGUMENT_SPEC = dict(
+    step=dict(type="str", required=True, choices=list(STEPS)),
+    settings=dict(type="raw"),
+    target=dict(type="dict"),
+    planned=dict(type="raw"),
+    guard=dict(type="raw"),
+    claims=dict(type="list", elements="raw"),
+    records=dict(type="list", elements="raw"),
+    hosts=dict(type="list", elements="str"),
+    run_errors=dict(type="list", elements="str", default=[]),
+    mode=dict(type="str", choices=["audit", "enforce"]),
+    dest=dict(type="str"),
+    formats=dict(type="list", elements="str"),
+    changes=dict(type="list", elements="raw"),
+    report=dict(type="raw"),
+    merged_from=dict(type="list", elements="str"),
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        step = getattr(_sweep_run, args["step"] + "_step")
+        result.update(step(args, host=(task_vars or {}).get("inventory_hostname"), check_mode=bool(self._task.check_mode)))
+        return result

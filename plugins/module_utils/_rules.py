@@ -1,0 +1,270 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: not an API, may change in any release.
+
+"""The rules for identifiers (account ids, regions, REST API ids, stage names, ARNs, external ids, role names)
+and for the values users type (booleans, whole numbers, rates), in one place.
+
+The modules, the accounts inventory and the tracing_sweep role all check their input here, so a rule has
+one definition and one wording. Every check is a full match of an ASCII pattern: a trailing newline, a
+space or a non-ASCII digit never passes. Every message has the shape ``<path>: <rule>, got <value>``, the
+value shown so that hidden characters are visible (``'a1b2c3d4e5\\n'``); secrets are never shown.
+
+Values as users type them are accepted when they are unambiguous: ``-e tracing_sweep_max_changes=500``
+arrives as the string ``"500"`` and is read as 500. A boolean is never a number, and a number is a boolean
+only as 0 or 1.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
+_PARTITION = "(?:%s)" % "|".join(re.escape(partition) for partition in PARTITIONS)
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-[0-9]+"
+
+ACCOUNT_ID_PATTERN = re.compile(r"[0-9]{12}", re.ASCII)
+REGION_PATTERN = re.compile(_REGION, re.ASCII)
+REST_API_ID_PATTERN = re.compile(r"[a-z0-9]{10}", re.ASCII)
+STAGE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
+# Group 1: the partition, group 2: the account id.
+ROLE_ARN_PATTERN = re.compile(r"arn:(%s):iam::([0-9]{12}):role/[\w+=,.@/-]{1,512}" % _PARTITION, re.ASCII)
+STAGE_ARN_PATTERN = re.compile(r"arn:%s:apigateway:%s::/restapis/[a-z0-9]{10}/stages/[A-Za-z0-9_-]{1,128}" % (_PARTITION, _REGION), re.ASCII)
+EXTERNAL_ID_PATTERN = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
+# An IAM role name (1 to 64 characters) after an optional path of the same characters.
+ROLE_NAME_PATTERN = re.compile(r"(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}", re.ASCII)
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+WHOLE_NUMBER_PATTERN = re.compile(r"[0-9]+", re.ASCII)
+DECIMAL_PATTERN = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+", re.ASCII)
+
+ACCOUNT_ID_RULE = "must be a 12-digit AWS account id, as a string (in quotes)"
+REGION_RULE = "must be an AWS region name such as us-east-1"
+REST_API_ID_RULE = "must be a REST API id: exactly 10 lowercase letters or digits, the id API Gateway assigns (e.g. a1b2c3d4e5)"
+STAGE_NAME_RULE = "must be a stage name: 1 to 128 characters, each a letter, a digit, '-' or '_'"
+ROLE_ARN_RULE = (
+    "must be an IAM role ARN such as arn:aws:iam::111111111111:role/TracingAudit (partition %s)" % ", ".join(PARTITIONS)
+)
+STAGE_ARN_RULE = "must be an API Gateway stage ARN such as arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod"
+EXTERNAL_ID_RULE = "must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-"
+ROLE_NAME_RULE = "must be an IAM role name, optionally after a path, such as TracingAudit or audit/TracingAudit"
+DATE_RULE = "must be a date (YYYY-MM-DD)"
+BOOL_RULE = "must be a boolean: true or false (also yes/no, 1/0)"
+TEXT_RULE = "must be a non-empty string"
+
+BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+# ---- how values are shown -------------------------------------------------------------------------
+
+
+def describe(value):
+    """A value as a message shows it: strings quoted (hidden characters escaped), other types named."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "%s (boolean)" % str(value).lower()
+    if isinstance(value, str):
+        return repr(str(value))
+    if isinstance(value, int):
+        return "%d (integer)" % int(value)
+    if isinstance(value, float):
+        return "%s (float)" % float(value)
+    if isinstance(value, datetime.datetime):
+        return "%s (a date and time)" % value.isoformat()
+    if isinstance(value, datetime.date):
+        return "%s (date)" % value.isoformat()
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        return "a list"
+    return "a value of type %s" % type(value).__name__
+
+
+def problem(path, rule, value):
+    """The one message shape: '<path>: <rule>, got <value>'."""
+    return "%s: %s, got %s" % (path, rule, describe(value))
+
+
+def is_list(value):
+    """A YAML list (any non-string sequence)."""
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
+
+
+def is_text(value):
+    return isinstance(value, str) and bool(value.strip())
+
+
+def matches(pattern, value):
+    """Whether ``value`` is a string that ``pattern`` matches in full."""
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+# ---- identifiers ----------------------------------------------------------------------------------
+
+
+def _pattern_problem(pattern, rule, value, path):
+    return None if matches(pattern, value) else problem(path, rule, value)
+
+
+def account_id_problem(value, path="account_id"):
+    """A 12-digit account id, given as a string.
+
+    YAML reads an unquoted id as a number, and one that starts with 0 and has only the digits 0-7 as an
+    octal number: the number then names another account. The hint never suggests an id computed from it.
+    """
+    if matches(ACCOUNT_ID_PATTERN, value):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 10 ** 11 <= value < 10 ** 12:
+            return '%s: %s, got %s: YAML reads an unquoted id as a number; write it in quotes, "%d"' % (path, ACCOUNT_ID_RULE, describe(value), value)
+        return (
+            "%s: %s, got %s: YAML reads an unquoted id as a number, and one that starts with 0 as an octal number, which "
+            "changes its digits; write the id in quotes, exactly as AWS shows it" % (path, ACCOUNT_ID_RULE, describe(value))
+        )
+    return problem(path, ACCOUNT_ID_RULE, value)
+
+
+def region_problem(value, path="region"):
+    return _pattern_problem(REGION_PATTERN, REGION_RULE, value, path)
+
+
+def rest_api_id_problem(value, path="rest_api_id"):
+    return _pattern_problem(REST_API_ID_PATTERN, REST_API_ID_RULE, value, path)
+
+
+def stage_name_problem(value, path="stage_name"):
+    return _pattern_problem(STAGE_NAME_PATTERN, STAGE_NAME_RULE, value, path)
+
+
+def stage_arn_problem(value, path="arn"):
+    return _pattern_problem(STAGE_ARN_PATTERN, STAGE_ARN_RULE, value, path)
+
+
+def role_name_problem(value, path="role_name"):
+    return _pattern_problem(ROLE_NAME_PATTERN, ROLE_NAME_RULE, value, path)
+
+
+def role_arn_account(value):
+    """The account id of a well-formed role ARN, else None."""
+    found = ROLE_ARN_PATTERN.fullmatch(value) if isinstance(value, str) else None
+    return found.group(2) if found else None
+
+
+def role_arn_problem(value, path="role_arn", account_id=None, account_path="account_id"):
+    """The shape of a role ARN and, when ``account_id`` is a valid id, that the role is in that account."""
+    role_account = role_arn_account(value)
+    if role_account is None:
+        return problem(path, ROLE_ARN_RULE, value)
+    if matches(ACCOUNT_ID_PATTERN, account_id) and role_account != account_id:
+        return "%s: must be a role in the account it sweeps, %s %s, got a role in account %s" % (path, account_path, account_id, role_account)
+    return None
+
+
+def external_id_problem(value, path="external_id"):
+    """An external id; a secret, so the message names its type or length, never its value."""
+    if matches(EXTERNAL_ID_PATTERN, value):
+        return None
+    if isinstance(value, str):
+        if not 2 <= len(value) <= 1224:
+            shown = "%d character%s" % (len(value), "" if len(value) == 1 else "s")
+        else:
+            shown = "a value with other characters"
+    else:
+        shown = "a value of type %s" % type(value).__name__
+    return "%s: %s, got %s (not shown: it is secret)" % (path, EXTERNAL_ID_RULE, shown)
+
+
+def parse_date(value):
+    """A datetime.date from a date or a 'YYYY-MM-DD' string; ValueError otherwise (a date and time is not a date)."""
+    if isinstance(value, datetime.datetime):
+        raise ValueError(value)
+    if isinstance(value, datetime.date):
+        return datetime.date(value.year, value.month, value.day)
+    if matches(DATE_PATTERN, value):
+        return datetime.date.fromisoformat(str(value))  # raises ValueError for e.g. 2026-02-30
+    raise ValueError(value)
+
+
+def date_problem(value, path="expires"):
+    try:
+        parse_date(value)
+    except ValueError:
+        return problem(path, DATE_RULE, value)
+    return None
+
+
+# ---- values as users type them --------------------------------------------------------------------
+
+
+def parse_bool(value):
+    """True or False from a boolean, 0 or 1, or one of the words true/false/yes/no/1/0 (any case).
+
+    Raises ValueError for anything else: 'ture', 'enabled' or 2 are mistakes, never false.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in BOOL_WORDS:
+        return BOOL_WORDS[value.lower()]
+    raise ValueError(value)
+
+
+def bool_problem(value, path):
+    try:
+        parse_bool(value)
+    except ValueError:
+        return problem(path, BOOL_RULE, value)
+    return None
+
+
+def parse_whole_number(value):
+    """An int from an integer (never a boolean) or a string of decimal digits ('500'); ValueError otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if matches(WHOLE_NUMBER_PATTERN, value):
+        return int(value, 10)
+    raise ValueError(value)
+
+
+def whole_number_problem(value, path, minimum=None, maximum=None, rule=None):
+    """A whole number in [minimum, maximum]; ``rule`` replaces the default wording."""
+    if rule is None:
+        bounds = []
+        if minimum is not None:
+            bounds.append(">= %d" % minimum)
+        if maximum is not None:
+            bounds.append("<= %d" % maximum)
+        rule = "must be a whole number%s" % ((" " + " and ".join(bounds)) if bounds else "")
+    try:
+        number = parse_whole_number(value)
+    except ValueError:
+        return problem(path, rule, value)
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        return problem(path, rule, value)
+    return None
+
+
+def parse_positive_number(value):
+    """A float > 0 from an int or float (never a boolean) or a decimal string ('9.5'); ValueError otherwise.
+
+    NaN and infinity are refused: they would switch request pacing off without a word.
+    """
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif matches(DECIMAL_PATTERN, value):
+        number = float(value)
+    else:
+        raise ValueError(value)
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(value)
+    return number

@@ -1,0 +1,107 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: not an API, may change in any release. The work is done by the action plugin of
+# the same name, on the controller; this file documents it because ansible-test wants every action documented.
+
+DOCUMENTATION = r"""
+module: _sweep
+short_description: Private to this collection, the steps of the tracing_sweep role
+version_added: 1.1.0
+description:
+  - B(Private to this collection.) Not an API; its options and results change without notice in any release.
+    Use the C(cloudops.apigw_tracing.tracing_sweep) role, or the modules
+    M(cloudops.apigw_tracing.apigw_stage_tracing_info) and M(cloudops.apigw_tracing.apigw_stage_tracing).
+  - Runs one step of the role's sweep in the controller's process.
+author: Cloudops Maintainers (@cloudops)
+options:
+  step:
+    description: The step to run.
+    type: str
+    required: true
+    choices: [settings, prepare, plan, guard, converge, report, restore]
+  settings:
+    description: The role's settings.
+    type: raw
+  target:
+    description: The target's variables.
+    type: dict
+  planned:
+    description: The result of the plan step.
+    type: raw
+  guard:
+    description: The result of the guard step.
+    type: raw
+  claims:
+    description: What each target planned.
+    type: list
+    elements: raw
+  records:
+    description: Each target's record.
+    type: list
+    elements: raw
+  hosts:
+    description: The host of each record.
+    type: list
+    elements: str
+  run_errors:
+    description: Errors of the whole run.
+    type: list
+    elements: str
+    default: []
+  mode:
+    description: Audit or enforce.
+    type: str
+    choices: [audit, enforce]
+  dest:
+    description: The report directory.
+    type: str
+  formats:
+    description: The report formats.
+    type: list
+    elements: str
+  changes:
+    description: The changes of an enforcement, for the rollback.
+    type: list
+    elements: raw
+  report:
+    description: A report to write instead of building one (the merge of slices' reports).
+    type: raw
+  merged_from:
+    description: The reports merged into O(report).
+    type: list
+    elements: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+# Private: the tracing_sweep role's tasks call it. Use the role instead.
+- name: Sweep every target of the inventory
+  ansible.builtin.import_role:
+    name: cloudops.apigw_tracing.tracing_sweep
+"""
+
+RETURN = r"""
+target:
+  description: The target's record, for the steps that sweep a target.
+  returned: for the plan, converge and restore steps
+  type: dict
+"""

@@ -1,0 +1,376 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: not an API, may change in any release.
+
+"""The tracing sweep's pipeline for one target (account x region), run in the controller's process.
+
+The tracing_sweep role calls it through the private action cloudops.apigw_tracing._sweep, one step per task:
+
+  plan      check the target's variables, reach its account (assume its role, or check that the controller's
+            own credentials are in it), read every REST API stage, decide each stage's desired state
+  guard     once for the run: find targets that repeat another's account and region, and apply
+            tracing_sweep_max_changes to the planned changes of the whole run
+  converge  make the planned changes (enforce) or say what they would be (audit), and record the target
+  restore   the rollback: put a target's changed stages back to their state before an enforcement
+
+Reading, pacing, retrying and converging are the modules' own code (module_utils), so the engine and the
+modules behave the same. No step raises for what AWS answers: each returns what it did, and the error of a
+target names its real cause (the connection error, the AWS error code and message).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import ACCOUNT_ID_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import REGION_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import matches
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_config
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import paced_client
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import compact_diff
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import converge
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import credentials_hint
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_code
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_message
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import target_rows
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_text import safe_text
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
+
+NO_CREDENTIALS_HINT = (
+    "; give the controller AWS credentials the usual way (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+    "an instance or container role)"
+)
+STS_CONFIG = {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 10, "read_timeout": 30}
+
+
+class TargetError(Exception):
+    """The target cannot be swept; the message says why, with the cause AWS or the connection gave."""
+
+
+@dataclass
+class Connection:
+    """How the controller reaches AWS for one target."""
+
+    region: str
+    endpoint_url: str | None = None
+    sts_endpoint_url: str | None = None
+    role_session_name: str = "cloudops-tracing-sweep"
+    max_requests_per_second: float = 9.5
+    concurrency: int = 4
+
+
+@dataclass
+class Reach:
+    """An account reached: its id, the identity the sweep acts as there, and a boto3 session for it."""
+
+    account_id: str
+    caller_arn: str
+    session: object
+
+
+def _botocore():
+    # Imported when AWS is first needed, so that steps that make no call (an audit's converge) stay cheap.
+    import botocore.exceptions  # pylint: disable=import-outside-toplevel
+
+    return botocore.exceptions
+
+
+def _boto3_session(region, credentials=None):
+    import boto3  # pylint: disable=import-outside-toplevel
+
+    if credentials is None:
+        return boto3.session.Session(region_name=region)
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+
+
+def _config(settings):
+    from botocore.config import Config  # pylint: disable=import-outside-toplevel
+
+    return Config(**settings)
+
+
+def describe_cause(exception):
+    """'<code>: <message><hint>' for an AWS error, the SDK's own words for anything else (a connection refused)."""
+    exceptions = _botocore()
+    if isinstance(exception, exceptions.NoCredentialsError):
+        return str(exception) + NO_CREDENTIALS_HINT
+    if isinstance(exception, exceptions.ClientError):
+        code = error_code(exception)
+        return f"{code}: {error_message(exception)}{credentials_hint(code)}"
+    return str(exception) or type(exception).__name__
+
+
+def reach_account(target, connection):
+    """Reach the target's account: assume its role, or check that the controller's own credentials are in it.
+
+    target: validated host vars {region, account_id, role_arn, external_id}. Raises TargetError.
+    """
+    exceptions = _botocore()
+    region = connection.region
+    role_arn = target.get("role_arn") or None
+    try:
+        controller = _boto3_session(region)
+        sts = controller.client("sts", region_name=region, endpoint_url=connection.sts_endpoint_url or None, config=_config(STS_CONFIG))
+        if role_arn:
+            kwargs = {"RoleArn": role_arn, "RoleSessionName": connection.role_session_name}
+            if target.get("external_id"):
+                kwargs["ExternalId"] = target["external_id"]
+            try:
+                answer = sts.assume_role(**kwargs)
+            except (exceptions.BotoCoreError, exceptions.ClientError) as error:
+                raise TargetError(
+                    f"Could not assume role {role_arn} in {region} (sts:AssumeRole{' with the external id' if target.get('external_id') else ''}): "
+                    f"{describe_cause(error)}"
+                ) from None
+            credentials = answer["Credentials"]
+            return Reach(target_account_id(target), answer["AssumedRoleUser"]["Arn"], _boto3_session(region, credentials))
+        try:
+            identity = sts.get_caller_identity()
+        except (exceptions.BotoCoreError, exceptions.ClientError) as error:
+            raise TargetError(
+                f"Could not ask STS which account the controller's credentials belong to (sts:GetCallerIdentity in {region}): {describe_cause(error)}"
+            ) from None
+    except exceptions.BotoCoreError as error:
+        # Session or client creation: an unknown AWS_PROFILE, a malformed config file.
+        raise TargetError(f"Could not use the controller's AWS credentials in {region}: {describe_cause(error)}") from None
+    account_id = identity["Account"]
+    named = target.get("account_id") or None
+    if named and named != account_id:
+        # Never sweep one account and report it as another (a profile or an AWX credential chosen by mistake).
+        raise TargetError(
+            f"tracing_sweep_account_id is {named}, but the controller's credentials belong to account {account_id}; "
+            f"set tracing_sweep_role_arn to reach {named}, or correct the inventory"
+        )
+    return Reach(account_id, identity["Arn"], controller)
+
+
+def apigateway(reach, connection):
+    """(client, stats): the account's API Gateway client, paced and retried as the modules' are."""
+    raw = reach.session.client(
+        "apigateway", region_name=connection.region, endpoint_url=connection.endpoint_url or None, config=apigateway_config(connection.concurrency)
+    )
+    return paced_client(raw, connection.max_requests_per_second)
+
+
+def identity_of(host, target):
+    """What the report says about a target, whatever happens to it: only well-formed ids and regions are kept
+    (the error of a target that failed on its variables names the bad value)."""
+    account_id = target_account_id(target)
+    region = target.get("region")
+    name = target.get("account_name")
+    return {
+        "host": str(host),
+        "account_id": account_id if matches(ACCOUNT_ID_PATTERN, account_id) else None,
+        "account_name": name if isinstance(name, str) and name.strip() else None,
+        "region": region if matches(REGION_PATTERN, region) else None,
+        "caller_arn": None,
+    }
+
+
+def clean_target(target):
+    """The target's variables without the unset ones (null or empty: the role's defaults are empty strings)."""
+    return {key: value for key, value in (target or {}).items() if value not in (None, "")}
+
+
+def _add_requests(total, stats):
+    for key, value in stats.items():
+        total[key] = total.get(key, 0) + value
+    return total
+
+
+def plan_step(host, target, settings, connection):
+    """Check, reach, read and decide one target. Returns {"target": record, "plan": plan or None, "claim": ...}.
+
+    The record has status error and the cause when the target cannot be swept; the plan is then None.
+    """
+    started = time.monotonic()
+    target = clean_target(target)
+    problems = target_problems(target)
+    identity = identity_of(host, target)
+    requests = dict.fromkeys(RequestStats.FIELDS, 0)
+    if problems:
+        return _failed_plan(identity, "Invalid target variables, nothing was done on this target: " + "; ".join(problems), requests, started)
+    try:
+        reach = reach_account(target, connection)
+    except TargetError as error:
+        return _failed_plan(identity, str(error), requests, started)
+    identity = dict(identity, account_id=reach.account_id, caller_arn=reach.caller_arn)
+    exceptions = _botocore()
+    stats = None
+    try:
+        client, stats = apigateway(reach, connection)
+        found = describe_stages(client, concurrency=connection.concurrency)
+    except (exceptions.BotoCoreError, exceptions.ClientError) as error:
+        if stats is not None:
+            _add_requests(requests, stats.as_dict())
+        partition = reach.caller_arn.split(":")[1] if reach.caller_arn.count(":") > 1 else "aws"
+        dummy, message = describe_read_error(error, f"the REST APIs of {connection.region}", api_arn(partition, connection.region))
+        if not isinstance(error, exceptions.ClientError):
+            message = f"Reading the REST APIs of {connection.region} failed: {describe_cause(error)}"
+        return _failed_plan(identity, message, requests, started)
+    _add_requests(requests, stats.as_dict())
+    plan = plan_target(
+        found.stages,
+        {"account_id": reach.account_id, "region": connection.region},
+        desired=settings["desired"],
+        rules=settings.get("rules") or [],
+        exemptions=settings.get("exemptions") or [],
+        exempt_tag=settings.get("exempt_tag") or None,
+        read_failures=found.failures,
+    )
+    record = dict(identity, status="ok", error=None, planned_changes=len(plan["changes"]), exemptions=plan["exemptions"], rows=None)
+    return {
+        "target": record,
+        "plan": plan,
+        "apis": found.apis,
+        "requests": requests,
+        "seconds": round(time.monotonic() - started, 3),
+        "claim": _claim(record),
+    }
+
+
+def _failed_plan(identity, message, requests, started):
+    record = dict(identity, status="error", error=message, planned_changes=0, exemptions=[], rows=[])
+    return {"target": record, "plan": None, "apis": 0, "requests": requests, "seconds": round(time.monotonic() - started, 3), "claim": _claim(record)}
+
+
+def _claim(record):
+    """What the guard needs of a target: which account and region it swept, and how many changes it plans."""
+    return {
+        "host": record["host"],
+        "status": record["status"],
+        "account_id": record["account_id"],
+        "region": record["region"],
+        "planned_changes": record["planned_changes"],
+    }
+
+
+def guard_step(claims, max_changes, check_mode):
+    """The run-wide decisions, once: duplicate targets and the max-changes guard.
+
+    A target whose account and region another target of the run (the first by host name) already sweeps is a
+    duplicate: it is not converged and is reported as failed, so that each stage is counted once. The guard
+    refuses every change of an enforcement whose planned changes, over the targets that are not duplicates,
+    exceed max_changes (None: no limit). An audit is never refused; its report says whether an enforcement
+    would be.
+    """
+    owners = {}
+    duplicates = {}
+    for claim in sorted((claim for claim in claims if claim and claim.get("status") == "ok"), key=lambda claim: claim["host"]):
+        place = (claim.get("account_id"), claim.get("region"))
+        if None in place:
+            continue
+        if place in owners:
+            duplicates[claim["host"]] = owners[place]
+        else:
+            owners[place] = claim["host"]
+    total = sum(int(claim.get("planned_changes") or 0) for claim in claims if claim and claim.get("status") == "ok" and claim["host"] not in duplicates)
+    over = max_changes is not None and total > max_changes
+    return {"planned_changes": total, "max_changes": max_changes, "over_limit": over, "refused": over and not check_mode, "duplicates": duplicates}
+
+
+def heading(record):
+    account = record["account_id"] or "unknown account"
+    if record.get("account_name"):
+        account = f"{account} ({safe_text(record['account_name'])})"
+    return f"{account} {record['region']}"
+
+
+def converge_step(planned, guard, target, connection, check_mode):
+    """Converge one planned target (or say what would change), and record it.
+
+    Returns {"target": record with rows, "changed": bool, "diff": compact diff or {}, "requests": counts}.
+    """
+    record = dict(planned["target"])
+    requests = dict(planned.get("requests") or dict.fromkeys(RequestStats.FIELDS, 0))
+    plan = planned.get("plan")
+    if record["status"] != "ok" or plan is None:
+        return {"target": dict(record, requests=requests), "changed": False, "diff": {}, "requests": requests}
+    owner = (guard.get("duplicates") or {}).get(record["host"])
+    if owner is not None:
+        record.update(
+            status="error",
+            error=(
+                f"duplicate target: account {record['account_id']} in {record['region']} is also swept by host {owner} in this run; "
+                "it was swept once, there, so that its stages are counted once: remove one of them from the inventory"
+            ),
+            rows=[],
+            planned_changes=0,
+            exemptions=[],
+        )
+        return {"target": dict(record, requests=requests), "changed": False, "diff": {}, "requests": requests}
+
+    refused = None
+    if guard.get("refused"):
+        refused = (
+            f"refused: {guard['planned_changes']} changes planned in this run, more than tracing_sweep_max_changes={guard['max_changes']}; "
+            "nothing was changed"
+        )
+    converged = None
+    diffs = []
+    if plan["changes"] and not check_mode and refused is None:
+        converged, diffs = _converge(clean_target(target), plan["changes"], connection, requests)
+    elif plan["changes"] and check_mode:
+        diffs = [
+            {"before_header": f"{change['rest_api_id']}/{change['stage_name']}", "before": {"tracing_enabled": change["observed_tracing_enabled"]},
+             "after": {"tracing_enabled": change["tracing_enabled"]}}
+            for change in plan["changes"]
+        ]
+    rows = target_rows(plan, converge=converged, check_mode=check_mode, refused=refused)
+    if converged is not None and converged.get("failed") and not converged.get("stages"):
+        record.update(status="error", error=converged["msg"])
+    record["rows"] = rows
+    changed = any(row["action"] in ("enabled", "disabled", "would_enable", "would_disable") for row in rows)
+    return {
+        "target": dict(record, requests=requests),
+        "changed": changed,
+        "diff": compact_diff(heading(record), diffs, check_mode),
+        "requests": requests,
+    }
+
+
+def _converge(target, changes, connection, requests):
+    """(converge result shaped like apigw_stage_tracing's, its diffs) for the planned changes; never raises.
+
+    The account is reached again (the plan step's credentials are not kept between tasks): with a role, one
+    more AssumeRole, which API Gateway's quota does not count.
+    """
+    try:
+        reach = reach_account(target, connection)
+    except TargetError as error:
+        return {"failed": True, "msg": f"the changes were not made: {error}"}, []
+    exceptions = _botocore()
+    try:
+        client, stats = apigateway(reach, connection)
+    except exceptions.BotoCoreError as error:
+        return {"failed": True, "msg": f"the changes were not made: {describe_cause(error)}"}, []
+    outcome = converge(client, changes, check_mode=False, concurrency=connection.concurrency)
+    _add_requests(requests, stats.as_dict())
+    result = {"stages": outcome.stages, "missing": outcome.missing, "failures": outcome.failures, "changed": outcome.changed}
+    if outcome.failures:
+        result.update(failed=True, msg=f"{len(outcome.failures)} of {len(changes)} stages could not be converged")
+    return result, outcome.diff
+
+
+
+def restore(reach, stages, connection, check_mode):
+    """(Convergence, request counts) of putting ``stages`` (apigw_stage_tracing items) back, read first in check
+    mode too, so that a stage someone changed back since the enforcement is reported as such."""
+    client, stats = apigateway(reach, connection)
+    outcome = converge(client, stages, check_mode=check_mode, concurrency=connection.concurrency)
+    return outcome, stats.as_dict()

@@ -1,0 +1,296 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: not an API, may change in any release.
+
+"""The steps of the tracing_sweep role, as the private action cloudops.apigw_tracing._sweep runs them.
+
+Each ``<step>_step(args, host, check_mode)`` returns the task result (a dict). The per-target AWS work is in
+_sweep_engine.py; this module holds the run-wide parts: the settings, the report directory, the report of the
+whole run, its verdict and what the run says at its end.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import failed_write_result
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import prepare
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import render_set
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import write_set
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import policy_in_force
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import target_stages
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
+
+REQUEST_FIELDS = ("sent", "throttled", "server_errors", "connection_errors")
+
+
+def _counted(number, noun, plural=None):
+    return "%d %s" % (number, noun if number == 1 else (plural or noun + "s"))
+
+
+def _failed(message, **extra):
+    return dict(extra, failed=True, msg=message)
+
+
+# ---- settings and the report directory ----------------------------------------------------------------
+
+
+def settings_step(args, host=None, check_mode=False):
+    """Check the role's settings; the result's ``settings`` are the values the sweep uses (booleans as booleans,
+    numbers as numbers, as -e gives them or not)."""
+    settings = args.get("settings")
+    if not isinstance(settings, dict):
+        return _failed("settings: must be a mapping of the role's settings")
+    problems = settings_problems(settings)
+    if problems:
+        return _failed("Invalid sweep settings, nothing was done: " + "; ".join(problems))
+    return {"changed": False, "settings": normalized_settings(settings)}
+
+
+def _report_dir(dest):
+    # A relative path is taken from the directory ansible-playbook runs in.
+    return os.path.realpath(os.path.expanduser(str(dest)))
+
+
+def prepare_step(args, host=None, check_mode=False):
+    """Create the report directory and prove it writable, before any AWS call of the run."""
+    dest = _report_dir(args.get("dest") or "")
+    try:
+        prepare(dest)
+    except ReportWriteError as error:
+        return _failed(
+            f"tracing_sweep_report_dir: {error}; nothing was done and no AWS call was made: choose a directory the controller "
+            "can write in, so that the run's report (and an enforcement's record of its changes) can be kept",
+            dest=dest,
+        )
+    return {"changed": False, "dest": dest}
+
+
+# ---- one target ---------------------------------------------------------------------------------------
+
+
+def _connection(settings, target):
+    return engine.Connection(
+        region=str((target or {}).get("region") or ""),
+        endpoint_url=settings.get("endpoint_url") or None,
+        sts_endpoint_url=settings.get("sts_endpoint_url") or None,
+        role_session_name=settings.get("role_session_name") or "cloudops-tracing-sweep",
+        max_requests_per_second=settings.get("max_requests_per_second") or 9.5,
+        concurrency=settings.get("concurrency") or 4,
+    )
+
+
+def plan_step(args, host=None, check_mode=False):
+    settings = args.get("settings") or {}
+    target = args.get("target") or {}
+    planned = engine.plan_step(host, target, settings, _connection(settings, target))
+    result = dict(planned, changed=False)
+    if planned["target"]["status"] != "ok":
+        result.update(failed=True, msg=planned["target"]["error"])
+    return result
+
+
+def guard_step(args, host=None, check_mode=False):
+    settings = args.get("settings") or {}
+    claims = [claim for claim in args.get("claims") or [] if isinstance(claim, dict) and claim]
+    return {"changed": False, "guard": engine.guard_step(claims, settings.get("max_changes"), check_mode)}
+
+
+def converge_step(args, host=None, check_mode=False):
+    settings = args.get("settings") or {}
+    target = args.get("target") or {}
+    planned = args.get("planned") or {}
+    if not isinstance(planned, dict) or "target" not in planned:
+        return _failed("planned: must be the registered result of the plan step")
+    outcome = engine.converge_step(planned, args.get("guard") or {}, target, _connection(settings, target), check_mode)
+    result = {"changed": outcome["changed"], "target": outcome["target"], "diff": outcome["diff"]}
+    if outcome["target"]["status"] != "ok":
+        result.update(failed=True, msg=outcome["target"]["error"])
+    return result
+
+
+def restore_step(args, host=None, check_mode=False):
+    """The rollback of one target: its changes of the enforcement, each back to its state before.
+
+    A target that names its account (or whose role does) and has no change in the report costs no AWS call.
+    """
+    settings = args.get("settings") or {}
+    target = engine.clean_target(args.get("target") or {})
+    changes = args.get("changes") or []
+    connection = _connection(settings, target)
+    identity = engine.identity_of(host, target)
+    empty = {"changed": False, "stages": [], "missing": [], "failures": [], "chosen": [], "identity": identity}
+    problems = target_problems(target)
+    if problems:
+        return dict(empty, failed=True, msg="Invalid target variables, nothing was done on this target: " + "; ".join(problems))
+    named = target_account_id(target)
+    if named and not target_stages(changes, {"account_id": named, "region": connection.region}):
+        return empty
+    try:
+        reach = engine.reach_account(target, connection)
+    except engine.TargetError as error:
+        return dict(empty, failed=True, msg=str(error))
+    identity = dict(identity, account_id=reach.account_id, caller_arn=reach.caller_arn)
+    stages = target_stages(changes, {"account_id": reach.account_id, "region": connection.region})
+    if not stages:
+        return dict(empty, identity=identity)
+    outcome, requests = engine.restore(reach, stages, connection, check_mode)
+    heading = engine.heading(dict(identity, account_name=target.get("account_name")))
+    return {
+        "changed": outcome.changed,
+        "stages": outcome.stages,
+        "missing": outcome.missing,
+        "failures": outcome.failures,
+        "chosen": stages,
+        "identity": identity,
+        "requests": requests,
+        "diff": engine.compact_diff(heading, outcome.diff, check_mode),
+    }
+
+
+# ---- the report of the run ----------------------------------------------------------------------------
+
+
+def request_totals(records):
+    totals = dict.fromkeys(REQUEST_FIELDS, 0)
+    for record in records:
+        for field in REQUEST_FIELDS:
+            value = ((record or {}).get("requests") or {}).get(field, 0)
+            totals[field] += value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return totals
+
+
+def summary_lines(report, dest, requests=None, merged_from=None):
+    """What the run says at its end: counts, changes, requests, verdict and where the reports are."""
+    summary = report["summary"]
+    compliance = (
+        "compliance n/a (no stage was evaluated)" if summary["compliance_percent"] is None else "compliance %s%%" % summary["compliance_percent"]
+    )
+    lines = [
+        "Tracing sweep (%s): %s (%d failed), %s: %d compliant, %d non-compliant, %d exempt, %d skipped, %s; %s"
+        % (
+            report["mode"], _counted(summary["targets"], "target"), summary["targets_failed"], _counted(summary["stages"], "stage"),
+            summary["compliant"], summary["noncompliant"], summary["exempt"], summary["skipped"], _counted(summary["errors"], "error"),
+            compliance,
+        ),
+        "%d would change, %d changed (%d planned, tracing_sweep_max_changes=%s)"
+        % (summary["would_change"], summary["changed"], summary["planned_changes"], "none" if summary["max_changes"] is None else summary["max_changes"]),
+    ]
+    if merged_from is not None:
+        lines.append("Merged from %s: %s" % (_counted(len(merged_from), "report"), ", ".join(merged_from)))
+    elif requests is not None:
+        lines.append(
+            "API Gateway requests: %d sent; answers throttled %d, server errors %d, no answer %d (each retried; what still failed is counted in errors above)"
+            % (requests["sent"], requests["throttled"], requests["server_errors"], requests["connection_errors"])
+        )
+    lines.append("Verdict: %s (%s)" % (report["verdict"], report["verdict_reason"]))
+    lines.append("Reports: %s" % dest)
+    over = summary["max_changes"] is not None and summary["planned_changes"] > summary["max_changes"]
+    if report["mode"] == "audit" and over and merged_from is None:
+        # In check mode the guard only reports: say so, before someone runs the enforcement.
+        lines.append(
+            "An enforcement now would be refused: %d changes planned, more than tracing_sweep_max_changes=%d"
+            % (summary["planned_changes"], summary["max_changes"])
+        )
+    for error in report["run"]["errors"]:
+        lines.append("Run error: " + error)
+    return lines
+
+
+def judgements(report, dest, settings, merged_from=None):
+    """The failure message of each reason the run fails for (None when it does not), in the order they are checked."""
+    summary = report["summary"]
+    refused = None
+    if summary["refused"]:
+        refused = (
+            "Nothing was changed: %d stages would change, more than tracing_sweep_max_changes=%s. Review the audit in %s, then raise "
+            "tracing_sweep_max_changes or narrow the run with --limit." % (summary["planned_changes"], summary["max_changes"], dest)
+            if merged_from is None
+            else "The change guard refused the enforcement of at least one slice, whose stages were not changed; their action is "
+            "refused in %s." % dest
+        )
+    errors = None
+    if report["run"]["errors"] or summary["errors"] or summary["targets"] == 0:
+        if settings.get("fail_on_error", True) or summary["targets"] == 0 or report["run"]["errors"]:
+            failed = [t for t in report["targets"] if t["status"] == "error"]
+            stage_errors = [row for row in report["stages"] if row["action"] == "error"][:10]
+            details = report["run"]["errors"] + ["%s: %s" % (t["host"], t["error"]) for t in failed] + [
+                "%s: %s" % (row["arn"], row["reason"]) for row in stage_errors
+            ]
+            errors = "%d of %d targets failed (%s); the other targets were swept and reported in %s. %s" % (
+                summary["targets_failed"], summary["targets"], _counted(summary["stage_errors"], "stage error"), dest, " | ".join(details)
+            )
+            if summary["targets"] == 0:
+                errors = "Nothing was swept: %s. Reports: %s" % (" | ".join(report["run"]["errors"]) or "the run had no target", dest)
+    noncompliant = None
+    if settings.get("fail_on_noncompliant", False) and summary["noncompliant"]:
+        noncompliant = "%s do not have their desired tracing state (compliance %s%%); see %s." % (
+            _counted(summary["noncompliant"], "stage"), summary["compliance_percent"], dest
+        )
+    return {"refused": refused, "errors": errors, "noncompliant": noncompliant}
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def report_step(args, host=None, check_mode=False):
+    """Build the report of the whole run from every target's record (or take a merged one), write the set, judge it.
+
+    Writing failures do not fail this step: the summary is shown and published first, then the role fails
+    (``write_error``), and an enforcement's changes are named and saved elsewhere (``fallback_report``).
+    """
+    settings = args.get("settings") or {}
+    dest = _report_dir(args.get("dest") or "")
+    formats = args.get("formats") or ["json"]
+    merged_from = None
+    if args.get("report") is not None:
+        # The merge of slices' reports: the report is built; it must not be written over one of its inputs.
+        report = args["report"]
+        merged_from = [str(path) for path in args.get("merged_from") or []]
+        inputs = sorted({os.path.dirname(os.path.realpath(path)) for path in merged_from})
+        if dest in inputs:
+            return _failed(
+                f"tracing_sweep_report_dir: must be a directory of its own, not {dest}, which holds one of the merged reports "
+                "(it would be written over); nothing was written"
+            )
+        requests = None
+    else:
+        records = [record if isinstance(record, dict) else {} for record in args.get("records") or []]
+        requests = request_totals(records)
+        try:
+            report = build_report(
+                records,
+                args.get("mode") or ("audit" if check_mode else "enforce"),
+                _now(),
+                exemptions=settings.get("exemptions") or [],
+                max_changes=settings.get("max_changes"),
+                hosts=args.get("hosts"),
+                run={
+                    "policy": policy_in_force(settings.get("desired", True), settings.get("rules"), settings.get("exemptions"), settings.get("exempt_tag")),
+                    "errors": list(args.get("run_errors") or []),
+                },
+            )
+        except ValueError as error:
+            return _failed(f"The report could not be built: {error}")
+    rendered = render_set(report, formats)
+    result = {"changed": False, "report": report, "dest": dest, "verdict": report["verdict"], "write_error": None}
+    try:
+        files, dummy = write_set(rendered, dest)
+        result["files"] = files
+    except ReportWriteError as error:
+        failure = failed_write_result(report, rendered["json"], f"tracing_sweep_report_dir: {error}", dest)
+        result.update(files={}, write_error=failure["msg"], fallback_report=failure.get("fallback_report"), changed_stages=failure.get("changed_stages", []))
+    result["summary_lines"] = summary_lines(report, dest, requests=requests, merged_from=merged_from)
+    result["judgements"] = judgements(report, dest, settings, merged_from=merged_from)
+    return result
