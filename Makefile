@@ -21,7 +21,7 @@
 #   make docs-lint       antsibull-docs lint-collection-docs --plugin-docs
 #   make test-matrix     sanity, units and integration on the 2.21 leg (gates sanity-2.21 ...)
 #   make test            deps, then every gate above; non-zero if any gate failed
-#   make demo            tools/demo.py
+#   make demo            tools/demo.py; installs only what it needs (ansible-core, boto3, moto), not the test toolchain
 #   make bench           tests/bench/bench.py: speed against the API Gateway quota (not part of test)
 #   make clean           remove .venv, .build, tests/output and tool caches
 
@@ -89,6 +89,8 @@ AT_ROOT := $(BUILD)/ansible-test
 AT_COLL := $(AT_ROOT)/ansible_collections/$(NAMESPACE)/$(NAME)
 
 DEPS_STAMP := $(VENV)/.deps.stamp
+DEMO_STAMP := $(VENV)/.demo.stamp
+DEMO_REQ_FILES := requirements.txt $(CORE_REQ) tests/requirements/demo.txt
 AWS_STAMP := $(AMAZON_AWS)/.extracted-from-ansible-$(ANSIBLE_PKG_VERSION)
 REQ_FILES := requirements.txt test-requirements.txt $(CORE_REQ) $(wildcard tests/unit/requirements.txt tests/integration/requirements.txt)
 
@@ -103,19 +105,23 @@ TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 MATRIX_GATES := sanity units integration
 GATES := lint sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
 
-.PHONY: all deps lint sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
+.PHONY: all deps self-link lint sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
 	$(addsuffix -2.21,$(MATRIX_GATES) deps)
 
 all: test
 
 # ---- deps -----------------------------------------------------------------
-deps: $(DEPS_STAMP) $(AWS_STAMP) get-pip-shims
+deps: $(DEPS_STAMP) $(AWS_STAMP) get-pip-shims self-link
+
+# Our collection, seen by Ansible in the collections tree beside amazon.aws.
+self-link:
 	@mkdir -p "$(dir $(SELF_LINK))"
 	@if [ "$$(readlink "$(SELF_LINK)" 2>/dev/null)" != "$(CURDIR)" ]; then \
 		rm -rf "$(SELF_LINK)"; ln -s "$(CURDIR)" "$(SELF_LINK)"; \
 		echo "linked $(SELF_LINK) -> $(CURDIR)"; fi
 
-$(DEPS_STAMP): $(REQ_FILES)
+# The leg's venv, created with the leg's Python when missing or of another version.
+define ENSURE_VENV
 	@if ! "$(VPY)" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PY_VERSION)".split("."))))' 2>/dev/null; then \
 		py="$(LEG_PYTHON)"; \
 		if [ -z "$$py" ]; then echo "ERROR: the ansible-core $(LEG) leg needs Python $(PY_VERSION): none found as python$(PY_VERSION)" \
@@ -124,11 +130,24 @@ $(DEPS_STAMP): $(REQ_FILES)
 			|| { echo "ERROR: $$py is not Python $(PY_VERSION); run make $(LEG_PYTHON_VAR)=python$(PY_VERSION)" >&2; exit 1; }; \
 		echo "creating $(VENV) with $$("$$py" -V)"; rm -rf "$(VENV)"; \
 		"$$py" -m venv "$(VENV)"; fi
+endef
+
+$(DEPS_STAMP): $(REQ_FILES)
+	$(ENSURE_VENV)
+	@echo "installing the test toolchain into $(VENV) (ansible-core $(LEG), boto3, moto, pytest, ansible-lint, antsibull, ansible-runner, ansible-builder...)"
 	"$(VPY)" -m pip install --disable-pip-version-check --quiet $(addprefix -r ,$(REQ_FILES)) 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 	@"$(VPY)" -m pip check
+	@touch "$@" "$(DEMO_STAMP)"
+
+# Only what the demo runs: ansible-core, boto3/botocore and moto (about a fifth of the test toolchain).
+$(DEMO_STAMP): $(DEMO_REQ_FILES)
+	$(ENSURE_VENV)
+	@echo "installing what the demo needs into $(VENV): ansible-core $(LEG), boto3, botocore, moto[server] (a minute or so the first time)"
+	"$(VPY)" -m pip install --disable-pip-version-check --quiet $(addprefix -r ,$(DEMO_REQ_FILES)) 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 	@touch "$@"
 
-$(AWS_STAMP): tools/bootstrap/fetch_amazon_aws.py | $(DEPS_STAMP)
+$(AWS_STAMP): tools/bootstrap/fetch_amazon_aws.py | $(DEMO_STAMP)
+	@echo "extracting amazon.aws from the ansible $(ANSIBLE_PKG_VERSION) package on PyPI into $(COLLECTIONS)"
 	"$(VPY)" tools/bootstrap/fetch_amazon_aws.py --python "$(VPY)" --ansible-version $(ANSIBLE_PKG_VERSION) \
 		--cache "$(DL_CACHE)" --dest "$(COLLECTIONS)" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 	@touch "$@"
@@ -232,7 +251,7 @@ test: deps
 	printf 'gates: %s passed, %s failed\n' "$$passed" "$$(( $(words $(GATES)) - passed ))"; \
 	exit $$rc
 
-demo: deps
+demo: $(DEMO_STAMP) $(AWS_STAMP) self-link
 	$(TOOL_ENV) "$(VPY)" tools/demo.py
 
 # Several minutes: it paces itself under the same request quota as AWS. BENCH_OPTS, e.g. --keep.

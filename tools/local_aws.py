@@ -173,7 +173,19 @@ class _Recorder:
             record.status = int(status.split(" ", 1)[0])
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, recording_start_response)
+        hooks = self.owner.hooks_for(record)
+        if not hooks:
+            return self.app(environ, recording_start_response)
+        # The answer is made before the hooks run, so it shows the world as it was (a read that raced a delete).
+        chunks = self.app(environ, recording_start_response)
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        for hook in hooks:
+            hook(record)
+        return [body]
 
     @staticmethod
     def _form_values(environ):
@@ -282,6 +294,8 @@ class LocalAws:
     - ``deny(operation, account=None, region=None, role_arn=None)`` / ``allow_all()``: answer
       AccessDenied to matching requests, as AWS does when IAM says no.
     - ``assumed_sessions()``: the role sessions (with their secrets) handed out so far.
+    - ``after(operation, callback, path_contains=None, nth=1)``: run a callback right after answering a request,
+      to make a race happen on purpose.
     - ``rest_apis_page_cap``: set to a small number to force GetRestApis into more pages than
       the caller's ``limit`` asks for (AWS may always return fewer items than asked).
     """
@@ -294,6 +308,7 @@ class LocalAws:
         self.rest_apis_page_cap = None
         self.endpoint_url = None
         self._denials = []
+        self._hooks = []
 
     # Life cycle
     def start(self):
@@ -338,6 +353,8 @@ class LocalAws:
             response.read()
         self.clear()
         self.allow_all()
+        with self._lock:
+            self._hooks = []
 
     # Access control
     def deny(self, operation, account=None, region=None, role_arn=None):
@@ -366,6 +383,26 @@ class LocalAws:
                 continue
             return True
         return False
+
+    # Races
+    def after(self, operation, callback, path_contains=None, nth=1):
+        """Run ``callback(request)`` once, right after answering the ``nth`` ``operation`` request whose path holds
+        ``path_contains``: the answer is made first, so the caller acts on a world that has changed since (a stage
+        deleted between a read and the write that follows it, for instance)."""
+        with self._lock:
+            self._hooks.append({"operation": operation, "path": path_contains, "nth": nth, "seen": 0, "callback": callback})
+
+    def hooks_for(self, request):
+        """The callbacks due after answering ``request`` (each hook fires once)."""
+        due = []
+        with self._lock:
+            for hook in self._hooks:
+                if hook["operation"] != request.operation or (hook["path"] and hook["path"] not in request.path):
+                    continue
+                hook["seen"] += 1
+                if hook["seen"] == hook["nth"]:
+                    due.append(hook["callback"])
+        return due
 
     # Request log
     def record(self, request):

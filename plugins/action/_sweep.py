@@ -17,7 +17,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run
 
-STEPS = ("settings", "prepare", "plan", "guard", "converge", "report", "restore")
+STEPS = ("settings", "prepare", "plan", "guard", "converge", "report", "restore", "region")
 
 ARGUMENT_SPEC = dict(
     step=dict(type="str", required=True, choices=list(STEPS)),

@@ -22,7 +22,7 @@ options:
     description: The step to run.
     type: str
     required: true
-    choices: [settings, prepare, plan, guard, converge, report, restore]
+    choices: [settings, prepare, plan, guard, converge, report, restore, region]
   settings:
     description: The role's settings.
     type: raw

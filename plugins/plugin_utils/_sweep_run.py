@@ -15,8 +15,12 @@ whole run, its verdict and what the run says at its end.
 from __future__ import annotations
 
 import datetime
+import difflib
 import os
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import bool_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import failed_write_result
@@ -32,6 +36,13 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_setti
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
 
 REQUEST_FIELDS = ("sent", "throttled", "server_errors", "connection_errors")
+NO_TARGET = (
+    "no target: the inventory gave this run no host. Likely causes: the inventory source was "
+    "rejected (see the [WARNING] lines at the top of the output: an accounts inventory file must be named accounts.yml or "
+    "end in .accounts.yml, quote its 12-digit account ids, name valid regions such as us-east-1, and list at least one "
+    "account), or --limit matched no host. To make a rejected inventory fail the run at once, set "
+    "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true (ansible.cfg: [inventory] any_unparsed_is_failed = true)"
+)
 
 
 def _counted(number, noun, plural=None):
@@ -74,6 +85,58 @@ def prepare_step(args, host=None, check_mode=False):
             dest=dest,
         )
     return {"changed": False, "dest": dest}
+
+
+# ---- the region_tracing playbook ----------------------------------------------------------------------
+
+REGION_PLAYBOOK_VARIABLES = ("apigw_tracing_region", "apigw_tracing_desired")
+
+
+def region_step(args, host=None, check_mode=False):
+    """The region_tracing playbook's own variables, checked as strictly as the role's: the region (given, or from
+    AWS_REGION, then AWS_DEFAULT_REGION, and said where it came from) and the desired state (a boolean; 'ture' is
+    refused, never read as false). Misspelt apigw_tracing_* variables are refused too."""
+    settings = args.get("settings") or {}
+    problems = []
+    names = sorted({str(name) for name in settings.get("variables") or []})
+    for name in names:
+        if name not in REGION_PLAYBOOK_VARIABLES:
+            hint = difflib.get_close_matches(name, REGION_PLAYBOOK_VARIABLES, n=1)
+            problems.append(
+                "%s: unknown variable%s; region_tracing takes %s (and the tracing_sweep role's variables)"
+                % (name, " (did you mean %s?)" % hint[0] if hint else "", " and ".join(REGION_PLAYBOOK_VARIABLES))
+            )
+    region = settings.get("region")
+    source = "apigw_tracing_region"
+    if region in (None, ""):
+        for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            value = (settings.get("environment") or {}).get(variable)
+            if value:
+                region, source = value, "the environment variable " + variable
+                break
+    if region in (None, ""):
+        problems.append(
+            "apigw_tracing_region: is required: the region whose stages to converge, e.g. -e apigw_tracing_region=eu-west-1 "
+            "(or set AWS_REGION or AWS_DEFAULT_REGION)"
+        )
+    else:
+        problem = region_problem(region, "apigw_tracing_region" if source == "apigw_tracing_region" else source)
+        if problem:
+            problems.append(problem)
+    desired = settings.get("desired", True)
+    problem = bool_problem(desired, "apigw_tracing_desired")
+    if problem:
+        problems.append(problem)
+    if problems:
+        return _failed("Invalid variables, nothing was done: " + "; ".join(problems))
+    desired = parse_bool(desired)
+    return {
+        "changed": False,
+        "region": region,
+        "desired": desired,
+        "line": "Region %s (from %s); desired tracing %s on every stage%s"
+        % (region, source, "on" if desired else "off", ", check mode: nothing will be changed" if check_mode else ""),
+    }
 
 
 # ---- one target ---------------------------------------------------------------------------------------
@@ -231,7 +294,7 @@ def judgements(report, dest, settings, merged_from=None):
                 summary["targets_failed"], summary["targets"], _counted(summary["stage_errors"], "stage error"), dest, " | ".join(details)
             )
             if summary["targets"] == 0:
-                errors = "Nothing was swept: %s. Reports: %s" % (" | ".join(report["run"]["errors"]) or "the run had no target", dest)
+                errors = "Nothing was swept (report in %s): %s" % (dest, " | ".join(report["run"]["errors"]) or "the run had no target")
     noncompliant = None
     if settings.get("fail_on_noncompliant", False) and summary["noncompliant"]:
         noncompliant = "%s do not have their desired tracing state (compliance %s%%); see %s." % (
@@ -268,6 +331,9 @@ def report_step(args, host=None, check_mode=False):
     else:
         records = [record if isinstance(record, dict) else {} for record in args.get("records") or []]
         requests = request_totals(records)
+        run_errors = list(args.get("run_errors") or [])
+        if not records:
+            run_errors.insert(0, NO_TARGET)
         try:
             report = build_report(
                 records,
@@ -278,7 +344,7 @@ def report_step(args, host=None, check_mode=False):
                 hosts=args.get("hosts"),
                 run={
                     "policy": policy_in_force(settings.get("desired", True), settings.get("rules"), settings.get("exemptions"), settings.get("exempt_tag")),
-                    "errors": list(args.get("run_errors") or []),
+                    "errors": run_errors,
                 },
             )
         except ValueError as error:

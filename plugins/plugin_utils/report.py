@@ -105,7 +105,9 @@ def verdict(summary, run_errors=()):
             parts.append(_counted(summary["stage_errors"], "stage error"))
         return "error", ", ".join(parts) + ": what failed was not evaluated, so the run cannot vouch for it"
     if summary["noncompliant"]:
-        return "noncompliant", _counted(summary["noncompliant"], "stage") + " without their desired tracing state"
+        count = summary["noncompliant"]
+        return "noncompliant", "%s not have %s desired tracing state" % (
+            "1 stage does" if count == 1 else "%d stages do" % count, "its" if count == 1 else "their")
     return "compliant", "every evaluated stage has its desired tracing state (%s evaluated)" % (summary["compliant"],)
 
 

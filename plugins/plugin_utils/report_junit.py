@@ -20,6 +20,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import row_category
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_text import safe_text
 
 # Characters XML 1.0 cannot carry at all; an AWS error message is not supposed to hold any, but one
 # stray control character must not make the whole report unparsable.
@@ -28,7 +29,8 @@ COUNTERS = ("tests", "failures", "errors", "skipped")
 
 
 def _clean(value):
-    return INVALID_XML_CHARS.sub("?", "" if value is None else str(value))
+    # Control and bidirectional characters are shown escaped (\x1b, \u202e), as in report.md and report.csv.
+    return INVALID_XML_CHARS.sub("?", safe_text("" if value is None else str(value)))
 
 
 def _classname(account_id, account_name, region):
@@ -50,7 +52,7 @@ def _stage_case(suite, counts, classname, row):
         # In an audit, tracing_enabled_after is what the stage would become; the finding is its state now.
         now = row["tracing_enabled_before"] if row["action"].startswith("would_") else row["tracing_enabled_after"]
         failure.text = _clean(f"{row['arn']}: tracing_enabled is {str(now).lower()}, desired {str(row['desired']).lower()} ({row['action']})")
-    elif category == "errors":
+    elif category == "stage_errors":
         counts["errors"] += 1
         ET.SubElement(case, "error", {"message": reason, "type": "error"}).text = _clean(row["arn"])
     elif category in ("exempt", "skipped"):

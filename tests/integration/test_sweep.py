@@ -69,22 +69,30 @@ def assert_reports_valid(sweep):
     jsonschema.validate(report, SCHEMA)
     summary = report["summary"]
     assert summary["stages"] == len(report["stages"])
-    assert summary["compliant"] + summary["noncompliant"] + summary["exempt"] + summary["skipped"] + summary["errors"] == summary["stages"]
+    assert summary["compliant"] + summary["noncompliant"] + summary["exempt"] + summary["skipped"] + summary["stage_errors"] == summary["stages"]
+    assert summary["errors"] == summary["stage_errors"] + summary["targets_failed"]
     assert summary["targets"] == len(report["targets"])
+    expected = "error" if summary["errors"] else "noncompliant" if summary["noncompliant"] else "compliant"
+    assert report["verdict"] == expected
 
+    # report.csv: a line per stage, and a line per failed target (status ERROR, no stage).
     rows = list(csv.DictReader(io.StringIO((sweep.report_dir / "report.csv").read_text(encoding="utf-8"))))
-    assert len(rows) == summary["stages"]
-    assert sorted(r["arn"] for r in rows) == sorted(r["arn"] for r in report["stages"])
+    assert len(rows) == summary["stages"] + summary["targets_failed"]
+    assert sorted(r["arn"] for r in rows if r["arn"]) == sorted(r["arn"] for r in report["stages"])
+    assert len([r for r in rows if r["status"] == "ERROR"]) == summary["errors"]
+    assert len([r for r in rows if r["status"] == "FAIL"]) == summary["noncompliant"]
 
     root = ET.parse(sweep.report_dir / "report.xml").getroot()
     cases = root.findall(".//testcase")
     failed_targets = summary["targets_failed"]
     assert len(cases) == summary["stages"] + failed_targets
     assert len(root.findall(".//testcase/failure")) == summary["noncompliant"]
-    assert len(root.findall(".//testcase/error")) == summary["errors"] + failed_targets
+    assert len(root.findall(".//testcase/error")) == summary["errors"]
 
     markdown = (sweep.report_dir / "report.md").read_text(encoding="utf-8")
-    assert "%s%%" % summary["compliance_percent"] in markdown or str(summary["compliance_percent"]) in markdown
+    shown = "n/a" if summary["compliance_percent"] is None else str(summary["compliance_percent"])
+    assert "| Compliance % | " + shown + " |" in markdown
+    assert "- Verdict: **%s**" % report["verdict"] in markdown
 
 
 def test_audit_reports_every_stage_and_changes_nothing(sweep, estate):
@@ -125,9 +133,11 @@ def test_audit_reports_every_stage_and_changes_nothing(sweep, estate):
     assert statuses == {"active", "expired"}
     assert_reports_valid(audit)
 
-    # --diff: one before/after per stage that would change, headed <rest_api_id>/<stage_name>.
-    headers = re.findall(r"^--- before: (\S+)$", audit.run.stdout, re.MULTILINE)
-    assert sorted(headers) == sorted("%s/%s" % (k[2], k[3]) for k in WOULD_ENABLE), audit.run.stdout
+    # --diff: one line per stage that would change, under its account and region.
+    lines = re.findall(r"^  (\S+): tracing_enabled false -> true$", audit.run.stdout, re.MULTILINE)
+    assert sorted(lines) == sorted("%s/%s" % (k[2], k[3]) for k in WOULD_ENABLE), audit.run.stdout
+    assert "111111111111 (prod) us-east-1: X-Ray tracing of 2 stages would change" in audit.run.stdout
+    assert report["verdict"] == "noncompliant"
 
     # The least an audit can do: one GetRestApis per target, one GetStages per REST API, roles assumed
     # once per target. The check-mode converge call trusts what was just read: no re-read, no write.
@@ -136,12 +146,13 @@ def test_audit_reports_every_stage_and_changes_nothing(sweep, estate):
     assert made.get("GetStage", 0) == 0
     assert made.get("UpdateStage", 0) == 0
     assert made["AssumeRole"] == 4
-    assert len(audit.entries("Read every REST API stage of the target")) == 6
+    assert len(audit.entries("read every REST API stage and decide each one's tracing state")) == 6
 
-    # The summary goes to AWX as set_stats data.
-    [stats] = audit.entries("Publish the summary and the report paths (AWX/Tower artifacts)")
+    # The summary and the verdict go to AWX as set_stats data.
+    [stats] = audit.entries("Publish the verdict, the summary and the report paths (AWX/Tower artifacts)")
     data = stats["result"]["ansible_stats"]["data"]
     assert data["tracing_sweep_summary"] == summary
+    assert data["tracing_sweep_verdict"] == "noncompliant"
     assert data["tracing_sweep_reports"]["json"] == str(audit.report_dir.resolve() / "report.json")
 
 
@@ -240,7 +251,9 @@ def test_a_failing_target_is_reported_and_the_others_complete(sweep, estate, tmp
     assert state[("111111111111", "us-east-1", "pay1111use", "prod")] is True
     denied = run.rows()[("111111111111", "eu-west-1", "ord1111euw", "prod")]
     assert denied["action"] == "error" and "apigateway:PATCH" in denied["reason"]
-    assert run.summary["targets_failed"] == 5 and run.summary["errors"] == 1 and run.summary["changed"] == 2
+    # Errors count the failed targets too: 5 targets and 1 stage.
+    assert run.summary["targets_failed"] == 5 and run.summary["stage_errors"] == 1 and run.summary["errors"] == 6
+    assert run.summary["changed"] == 2 and run.report["verdict"] == "error"
     assert "5 of 6 targets failed" in run.run.stdout
     assert_reports_valid(run)
 
@@ -250,7 +263,8 @@ def test_a_failing_target_is_reported_and_the_others_complete(sweep, estate, tmp
     tolerant = sweep(ENFORCE, inventory=write_yaml(tmp_path / "inventory.yml", inventory), extra={"tracing_sweep_fail_on_error": False})
     assert tolerant.run.rc == 0, tolerant.run.describe()
     # prod_eu-west-1 may write now, and converges.
-    assert tolerant.summary["targets_failed"] == 4 and tolerant.summary["errors"] == 0 and tolerant.summary["changed"] == 1
+    assert tolerant.summary["targets_failed"] == 4 and tolerant.summary["stage_errors"] == 0 and tolerant.summary["changed"] == 1
+    assert tolerant.summary["errors"] == 4 and tolerant.report["verdict"] == "error"
 
 
 def test_max_changes_guard_refuses_the_whole_enforcement(sweep, estate):
@@ -266,7 +280,7 @@ def test_max_changes_guard_refuses_the_whole_enforcement(sweep, estate):
     assert refused.summary["refused"] is True and refused.summary["planned_changes"] == 5
     for key in WOULD_ENABLE:
         row = refused.rows()[key]
-        assert row["action"] == "skipped" and row["reason"].startswith("refused"), row
+        assert row["action"] == "refused" and "more than tracing_sweep_max_changes=4" in row["reason"], row
     assert refused.summary["noncompliant"] == 5
     assert_reports_valid(refused)
 
@@ -302,9 +316,10 @@ def test_no_secret_reaches_output_logs_or_reports(sweep, estate, tmp_path):
 
     assert audit.run.rc == 0 and enforce.run.rc == 0, audit.run.describe() + enforce.run.describe()
     sessions = [s for s in estate.assumed_sessions() if s["role_arn"].endswith(":role/TracingAudit")]
-    # Four targets assume a role in each run, and the prod role got its external id each time.
-    assert len(sessions) == 8
-    assert sorted(s["external_id"] for s in sessions if ":111111111111:" in s["role_arn"]) == [PROD_EXTERNAL_ID] * 4
+    # Four targets assume a role in each run, and the enforcement's four targets with changes once more to make
+    # them (no credentials are kept between steps); the prod role got its external id each time.
+    assert len(sessions) == 12
+    assert sorted(s["external_id"] for s in sessions if ":111111111111:" in s["role_arn"]) == [PROD_EXTERNAL_ID] * 6
     secrets = [s[key] for s in sessions for key in ("secret_access_key", "session_token")] + [PROD_EXTERNAL_ID]
     places = {"audit stdout": audit.run.stdout, "audit stderr": audit.run.stderr,
               "enforce stdout": enforce.run.stdout, "enforce stderr": enforce.run.stderr,
@@ -314,8 +329,8 @@ def test_no_secret_reaches_output_logs_or_reports(sweep, estate, tmp_path):
             places[str(path)] = path.read_text(encoding="utf-8")
     leaks = [(secret[:6] + "...", place) for secret in secrets for place, text in places.items() if secret in text]
     assert leaks == []
-    # -vvv really was verbose (module invocations are shown), so the check above looked at everything.
-    assert '"module_args"' in enforce.run.stdout
+    # -vvv really was verbose (every step's whole result is shown), so the check above looked at everything.
+    assert '"caller_arn": "arn:aws:sts::111111111111:assumed-role/TracingAudit/cloudops-tracing-sweep"' in enforce.run.stdout
 
 
 @pytest.mark.parametrize(
@@ -392,8 +407,9 @@ def test_tracing_sweep_endpoint_url_alone_carries_every_call(sweep, estate):
 
     assert run.run.rc == 0, run.run.describe()
     made = calls(estate)
-    # STS: a role per prod and staging target; the tooling targets have no role, so STS says which account they are.
-    assert made["AssumeRole"] == 4 and made["GetCallerIdentity"] == 2
+    # STS: a role per prod and staging target, assumed again by each of them to make its changes; the tooling targets
+    # have no role, so STS says which account they are.
+    assert made["AssumeRole"] == 8 and made["GetCallerIdentity"] == 2
     assert made["UpdateStage"] == len(WOULD_ENABLE)
     assert run.summary["changed"] == len(WOULD_ENABLE) and run.summary["targets_failed"] == 0
     assert run.targets()["tooling_us-east-1"]["account_id"] == CALLER_ACCOUNT
