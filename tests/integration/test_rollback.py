@@ -28,7 +28,7 @@ ENFORCE = "cloudops.apigw_tracing.enforce"
 ROLLBACK = "cloudops.apigw_tracing.rollback"
 CHANGED = sorted(key for key, (dummy, action) in AUDIT_TRUTH.items() if action == "would_enable")
 SUMMARY_TASK = "Publish the rollback's summary (AWX/Tower artifacts)"
-ROLLBACK_TASK = "Put this target's stages back to their tracing state before the enforcement, in one call"
+ROLLBACK_TASK = "Put this target's stages back to their tracing state before the enforcement, in one step"
 
 
 @pytest.fixture
@@ -63,7 +63,8 @@ def counts(run):
 
 
 def diff_headers(run):
-    return sorted(re.findall(r"^--- before: (\S+)$", run.stdout, re.MULTILINE))
+    """The stages the run's compact diffs name (one line per stage, under its account and region)."""
+    return sorted(re.findall(r"^  (\S+): tracing_enabled (?:true|false) -> (?:true|false)$", run.stdout, re.MULTILINE))
 
 
 def labels(keys):
@@ -128,7 +129,7 @@ def test_rollback_restores_the_seeded_state_in_check_mode_then_for_real_then_cha
     assert made["AssumeRole"] == 4
     assert made["GetCallerIdentity"] == 2
     assert {r.account for r in estate.requests if r.service == "apigateway"} == {"111111111111", "222222222222"}
-    assert len([e for e in check.entries if e["task"] == ROLLBACK_TASK and e["status"] != "skipped"]) == 4
+    assert len([e for e in check.entries if e["task"] == ROLLBACK_TASK and e["result"].get("chosen")]) == 4
     assert tracing_state(estate) == enforced_state
 
     # For real: the server holds the seeded state again, one UpdateStage per changed stage.

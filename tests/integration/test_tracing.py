@@ -211,6 +211,12 @@ def test_diff_single_form(aws, apigw, run_playbook):
     assert aws.calls("UpdateStage") == 0
 
 
+def assert_compact_line(stdout, label, before, after):
+    """The list form's diff: one line per stage that changes, under the account and region."""
+    line = "  %s: tracing_enabled %s -> %s" % (label, str(before).lower(), str(after).lower())
+    assert line in stdout.splitlines(), stdout
+
+
 def test_diff_list_form(aws, apigw, run_playbook):
     seed_two_apis(apigw)
     aws.clear()
@@ -221,21 +227,25 @@ def test_diff_list_form(aws, apigw, run_playbook):
     ]
     run = run_playbook("tracing.yml", {"stages": stages}, check=True, diff=True)
     assert run.rc == 0, run.describe()
-    assert_diff(run.stdout, "%s/prod" % API, False, True)
-    assert_diff(run.stdout, "%s/staging" % API, True, False)
-    # Already compliant: no diff shown for it.
-    assert "%s/v1" % OTHER_API not in diff_blocks(run.stdout)
-    diffs = run.result("Tracing")["diff"]
-    assert isinstance(diffs, list)
-    assert sorted(d["before_header"] for d in diffs) == [API + "/prod", API + "/staging"]
+    assert "account 123456789012, us-east-1: X-Ray tracing of 2 stages would change" in run.stdout
+    assert_compact_line(run.stdout, "%s/prod" % API, False, True)
+    assert_compact_line(run.stdout, "%s/staging" % API, True, False)
+    # Already compliant: no line for it, and no before/after document per stage.
+    assert "%s/v1" % OTHER_API not in run.stdout
+    assert "--- before" not in run.stdout
+    diff = run.result("Tracing")["diff"]
+    assert list(diff) == ["prepared"] and diff["prepared"].count("\n") == 3
     assert aws.calls("UpdateStage") == 0
+    # The heading's account comes from STS GetCallerIdentity, which needs no permission; nothing else was asked.
+    assert sorted({r.operation for r in aws.requests}) == ["GetCallerIdentity", "GetStage", "GetStages"]
 
 
 def test_diff_shown_on_a_real_change(aws, apigw, run_playbook):
     seed_two_apis(apigw)
     run = run_playbook("tracing.yml", {"stages": [{"rest_api_id": OTHER_API, "stage_name": "prod"}]}, diff=True)
     assert run.rc == 0, run.describe()
-    assert_diff(run.stdout, "%s/prod" % OTHER_API, False, True)
+    assert "account 123456789012, us-east-1: X-Ray tracing of 1 stage changed" in run.stdout
+    assert_compact_line(run.stdout, "%s/prod" % OTHER_API, False, True)
     assert server_tracing(apigw, OTHER_API, "prod") is True
 
 
