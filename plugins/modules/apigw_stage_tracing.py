@@ -24,8 +24,9 @@ description:
   - Throttling (C(TooManyRequestsException)), server errors (5xx) and dropped connections are retried with
     backoff. UpdateStage sets a value, so repeating it after a dropped answer is harmless.
   - Supports check mode (no UpdateStage call is made; RV(changed) says what would change) and diff mode.
+  - >-
     In diff mode the one-stage form shows a before/after of C(tracing_enabled) headed C(<rest_api_id>/<stage_name>);
-    the list form O(stages) shows one line per stage that changes (C(<rest_api_id>/<stage_name>: tracing_enabled false -> true))
+    the list form O(stages) shows one line per stage that changes, C(<rest_api_id>/<stage_name>: tracing_enabled false -> true),
     under a heading with the account and region, so that the diff of thousands of stages stays readable. The account
     comes from STS C(GetCallerIdentity), which needs no permission and is asked only for that heading.
 author:

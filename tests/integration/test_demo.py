@@ -1,6 +1,6 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`make demo`, the README's first command, as a user runs it."""
+"""`make demo`, the README's first command, as a user runs it; and the README's claims about it."""
 
 from __future__ import annotations
 
@@ -9,23 +9,31 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 GENERATED_AT = re.compile(r"^- Generated at: .*$", re.MULTILINE)
+README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
-def test_make_demo_passes():
+@pytest.fixture(scope="module")
+def demo():
     """tools/demo.py is what `make demo` runs; it starts its own local AWS and checks every step itself."""
     completed = subprocess.run(
         [sys.executable, str(REPO / "tools" / "demo.py")], env=dict(os.environ), capture_output=True, text=True, timeout=600, check=False
     )
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, output
-    assert "Demo passed" in completed.stdout
-    assert "FAILED" not in completed.stdout
-    # The audit and the enforcement (both --diff) showed a before/after per stage that changes, and the
-    # reports are where the demo says.
-    assert completed.stdout.count("--- before: ") == 2 * 5, output
+    return completed
+
+
+def test_make_demo_passes(demo):
+    output = demo.stdout + demo.stderr
+    assert demo.returncode == 0, output
+    assert "Demo passed" in demo.stdout
+    assert "FAILED" not in demo.stdout
+    # The audit and the enforcement (both --diff) showed one line per stage that changes, under its account and
+    # region, and the reports are where the demo says.
+    assert len(re.findall(r"^  \w+/\w+: tracing_enabled false -> true$", demo.stdout, re.MULTILINE)) == 2 * 5, output
     for run in ("1-audit", "2-enforce", "3-audit"):
         for name in ("report.json", "report.md", "report.xml", "report.csv"):
             assert (REPO / ".build" / "demo" / run / name).is_file()
@@ -33,3 +41,48 @@ def test_make_demo_passes():
     sample = (REPO / "docs" / "samples" / "audit-report.md").read_text(encoding="utf-8")
     written = (REPO / ".build" / "demo" / "1-audit" / "report.md").read_text(encoding="utf-8")
     assert GENERATED_AT.sub("", written) == GENERATED_AT.sub("", sample)
+
+
+def test_readme_output_sample_is_what_the_demo_prints(demo):
+    """Every line of the README's sample output, but its '...', is a line the demo's audit printed."""
+    block = re.search(r"An audit's output shows.*?```text\n(.*?)```", README, re.S).group(1)
+    printed = demo.stdout.splitlines()
+    for line in block.splitlines():
+        if line.strip() in ("...", ""):
+            continue
+        # The demo prints its own path; the README shows the checkout's.
+        assert line.replace("/work/main/", str(REPO) + "/") in printed or line in printed, line
+
+
+def test_readme_describes_the_demo_as_it_runs():
+    demo_source = (REPO / "tools" / "demo.py").read_text(encoding="utf-8")
+    # The audit runs with --diff only: the playbook itself is in check mode.
+    assert '"cloudops.apigw_tracing.audit", "1-audit", "--diff")' in demo_source
+    assert "`--diff` (the playbook runs in check mode itself" in README
+    assert "--check --diff` (nothing changes" not in README
+    # Counts are worded for one and for many.
+    assert not re.search(r"\b1 (targets|stages)\b", README)
+
+
+def test_make_demo_installs_only_what_the_demo_needs(tmp_path):
+    """On a fresh machine `make demo` installs the demo's requirements, not the test toolchain, and says so."""
+    planned = subprocess.run(
+        ["make", "-n", "demo", "VENV=%s" % (tmp_path / "venv"), "BUILD=%s" % (tmp_path / "build")],
+        cwd=str(REPO), capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert planned.returncode == 0, planned.stderr
+    installs = [line for line in planned.stdout.splitlines() if "pip install" in line]
+    assert len(installs) == 1, planned.stdout
+    assert "tests/requirements/demo.txt" in installs[0] and "test-requirements.txt" not in installs[0]
+    assert "installing what the demo needs" in planned.stdout
+    demo_requirements = (REPO / "tests" / "requirements" / "demo.txt").read_text(encoding="utf-8")
+    assert [line for line in demo_requirements.splitlines() if line and not line.startswith("#")] == ["moto[server]>=5.2,<5.3"]
+
+
+def test_readme_names_the_endpoint_variables_ansible_doc_shows():
+    """ansible-doc lists amazon.aws's AWS_URL for endpoint_url; the README says which variable does what."""
+    shown = subprocess.run(
+        ["ansible-doc", "cloudops.apigw_tracing.apigw_stage_tracing"], capture_output=True, text=True, timeout=120, check=False
+    ).stdout
+    assert "AWS_URL" in shown
+    assert "`AWS_URL`" in README and "`AWS_ENDPOINT_URL`" in README
