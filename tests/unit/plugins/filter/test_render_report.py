@@ -28,7 +28,7 @@ def report_fixture():
 def test_json_is_the_report_indented_by_two_in_report_order(report):
     text = render_report(report, "json")
     assert text == json.dumps(report, indent=2) + "\n"
-    assert text.startswith('{\n  "schema_version": "1.0",\n  "generated_at": ')
+    assert text.startswith('{\n  "schema_version": "1.1",\n  "generated_at": "2026-03-15T12:00:00+00:00",\n  "mode": "enforce",\n  "verdict": "error",\n')
     loaded = json.loads(text)
     assert loaded == report
     assert schema_errors(loaded) == []

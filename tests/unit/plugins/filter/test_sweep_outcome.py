@@ -31,7 +31,7 @@ def test_converge_rows(plan):
 
 def test_refused_rows(plan):
     rows = sweep_outcome(plan, None, True, "2 changes planned, more than tracing_sweep_max_changes=1")
-    assert [(row["action"], row["reason"]) for row in rows] == [("skipped", "refused: 2 changes planned, more than tracing_sweep_max_changes=1")]
+    assert [(row["action"], row["reason"]) for row in rows] == [("refused", "2 changes planned, more than tracing_sweep_max_changes=1")]
 
 
 @pytest.mark.parametrize("refused", ["", False, None])

@@ -14,13 +14,15 @@ from ansible_collections.cloudops.apigw_tracing.plugins.filter.sweep_problems im
 
 def test_settings_is_the_default_kind():
     assert sweep_problems({"desired": True, "rules": []}) == []
-    assert sweep_problems({"desired": "no"}) == ["tracing_sweep_desired: must be a boolean (true or false), got 'no'"]
+    # -e gives strings: the words of a boolean are read as one, a misspelling is refused.
+    assert sweep_problems({"desired": "no"}) == []
+    assert sweep_problems({"desired": "ture"}) == ["tracing_sweep_desired: must be a boolean: true or false (also yes/no, 1/0), got 'ture'"]
 
 
 def test_target_kind():
     assert sweep_problems({"region": "us-east-1"}, "target") == []
     assert sweep_problems({"region": "us-east-1", "account_id": "1"}, kind="target") == [
-        "tracing_sweep_account_id: must be a 12-digit account id as a string, got '1'"
+        "tracing_sweep_account_id: must be a 12-digit AWS account id, as a string (in quotes), got '1'"
     ]
 
 

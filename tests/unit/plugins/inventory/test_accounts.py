@@ -267,11 +267,31 @@ def test_bad_file_names_every_problem_and_calls_nothing(write):
     lines = message.split("\n")[1:]
     assert lines == [
         "- unknown option 'acounts' (did you mean accounts?): ansible-doc -t inventory cloudops.apigw_tracing.accounts lists the options",
-        "- accounts[0].role_arn: the role is in account 222222222222 but the entry's id is 111111111111: a role ARN must be in the account it sweeps",
+        "- accounts[0].role_arn: must be a role in the account it sweeps, accounts[0].id 111111111111, got a role in account 222222222222",
         "- accounts[1]: unknown key 'rgions' (did you mean regions?): allowed keys are external_id, id, name, regions, role_arn",
-        '- accounts[1].id: must be a 12-digit AWS account id in quotes, got 12345 (a number: write it in quotes, e.g. id: "000000012345")',
+        # An unquoted number too short to be an id may be an octal reading of one that started with 0: no id is suggested.
+        "- accounts[1].id: must be a 12-digit AWS account id, as a string (in quotes), got 12345 (integer): YAML reads an unquoted id as a number, "
+        "and one that starts with 0 as an octal number, which changes its digits; write the id in quotes, exactly as AWS shows it",
         "- organization.role_name: is required: the role to assume in every account, e.g. TracingAudit or audit/TracingAudit",
     ]
+
+
+def test_unquoted_account_ids_as_yaml_reads_them(tmp_path):
+    """YAML reads 011111111111 unquoted as the octal number 1227133513: the message never suggests an id made from it."""
+    path = tmp_path / "test.accounts.yml"
+    path.write_text(
+        "plugin: %s\nregions: [us-east-1]\naccounts:\n  - id: 011111111111\n  - id: 123456789012\n  - id: 012345678901\n" % PLUGIN, encoding="utf-8"
+    )
+    message = parse_error(str(path))
+    lines = message.split("\n")[1:]
+    assert lines == [
+        "- accounts[0].id: must be a 12-digit AWS account id, as a string (in quotes), got 1227133513 (integer): YAML reads an unquoted id as a "
+        "number, and one that starts with 0 as an octal number, which changes its digits; write the id in quotes, exactly as AWS shows it",
+        '- accounts[1].id: must be a 12-digit AWS account id, as a string (in quotes), got 123456789012 (integer): YAML reads an unquoted id as a '
+        'number; write it in quotes, "123456789012"',
+    ]
+    # Not the octal number padded to 12 digits, nor the digits written: neither is an id AWS showed.
+    assert "001227133513" not in message and '"011111111111"' not in message
 
 
 def test_type_names_in_messages_are_yaml_names(write):

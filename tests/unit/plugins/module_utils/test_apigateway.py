@@ -5,13 +5,21 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import BOTOCORE_RETRIES
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_config
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_stage
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import list_rest_apis
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import paced_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import set_tracing
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
 
 
 def test_rest_apis_are_read_500_a_page_to_the_last_page(stubbed):
@@ -90,3 +98,29 @@ def test_set_tracing_sends_the_one_replace_patch(stubbed, enabled, value):
     )
 
     assert set_tracing(client, "a1b2c3d4e5", "prod", enabled)["tracingEnabled"] is enabled
+
+
+@pytest.mark.parametrize("concurrency, pool", [(1, 10), (4, 10), (16, 16)])
+def test_apigateway_config_has_a_connection_per_thread_and_botocores_retries(concurrency, pool):
+    config = apigateway_config(concurrency)
+    assert config.max_pool_connections == pool
+    assert config.retries == BOTOCORE_RETRIES
+
+
+@pytest.mark.parametrize("rate", [None, 9.5])
+def test_paced_client_retries_as_the_modules_client_and_counts_every_attempt(no_sleep, rate):
+    raw = boto3.client("apigateway", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    client, stats = paced_client(raw, rate)
+    assert isinstance(client, RetryingBotoClientWrapper)
+    assert isinstance(stats, RequestStats)
+    with Stubber(raw) as stubber:
+        stubber.add_client_error("get_stages", "TooManyRequestsException", "slow down", 429)
+        stubber.add_response("get_stages", {"item": [{"stageName": "prod"}]}, {"restApiId": "a1b2c3d4e5"})
+
+        assert get_stages(client, "a1b2c3d4e5") == [{"stageName": "prod"}]
+        stubber.assert_no_pending_responses()
+    assert len(no_sleep) == 1  # retried by amazon.aws's AWSRetry, as aws_retry=True asks
+    # Every HTTP attempt of the raw client is counted (a Stubber answers before any is sent, so emit them).
+    raw.meta.events.emit("before-send.api-gateway.GetStages", request=None)
+    raw.meta.events.emit("response-received.api-gateway.GetStages", response_dict={"status_code": 429}, exception=None, parsed_response={}, context={})
+    assert stats.as_dict() == {"sent": 1, "throttled": 1, "server_errors": 0, "connection_errors": 0}

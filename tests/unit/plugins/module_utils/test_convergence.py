@@ -3,8 +3,13 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+"""Converging many stages against a stubbed API Gateway client, and the compact diff of many stages."""
+
 from __future__ import annotations
 
+import pytest
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import compact_diff
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import converge
 
 API_A = "aaaaaaaaa1"
@@ -163,3 +168,96 @@ def test_outside_check_mode_observed_state_does_not_replace_the_guarding_read(st
 
     assert not outcome.changed
     assert outcome.stages[0]["tracing_enabled_before"] is True
+
+
+# ---- a stage deleted between the read and the write -----------------------------------------------------
+
+
+def test_update_answered_not_found_lists_the_stage_as_missing_not_failed(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stages", {"item": [{"stageName": "prod"}, {"stageName": "dev"}]}, {"restApiId": API_A})
+    stubber.add_client_error("update_stage", "NotFoundException", "Invalid stage identifier specified", 404, expected_params=patch(API_A, "prod", "true"))
+    stubber.add_response("update_stage", {"stageName": "dev", "tracingEnabled": True}, patch(API_A, "dev", "true"))
+
+    outcome = converge(client, [request(API_A, "prod"), request(API_A, "dev")], check_mode=False)
+
+    assert outcome.failures == []
+    assert outcome.missing == [{"rest_api_id": API_A, "stage_name": "prod", "arn": f"arn:aws:apigateway:us-east-1::/restapis/{API_A}/stages/prod"}]
+    assert [(s["stage_name"], s["changed"]) for s in outcome.stages] == [("dev", True)]
+    # Nothing changed on the deleted stage: no diff, no state after.
+    assert [d["before_header"] for d in outcome.diff] == [f"{API_A}/dev"]
+    assert (API_A, "prod") not in outcome.stages_after
+
+
+def test_update_not_found_is_not_retried(stubbed, no_sleep):
+    client, stubber = stubbed
+    stubber.add_response("get_stage", {"stageName": "prod"}, {"restApiId": API_A, "stageName": "prod"})
+    stubber.add_client_error("update_stage", "NotFoundException", "Invalid REST API identifier specified", 404)
+
+    outcome = converge(client, [request(API_A, "prod")], check_mode=False)
+
+    assert [m["stage_name"] for m in outcome.missing] == ["prod"]
+    assert not outcome.changed
+    assert no_sleep == []
+
+
+def test_other_update_errors_are_still_failures(stubbed, no_sleep):
+    client, stubber = stubbed
+    stubber.add_response("get_stage", {"stageName": "prod"}, {"restApiId": API_A, "stageName": "prod"})
+    stubber.add_client_error("update_stage", "BadRequestException", "Invalid patch path", 400)
+
+    outcome = converge(client, [request(API_A, "prod")], check_mode=False)
+
+    assert outcome.missing == []
+    assert [(f["stage_name"], f["error_code"]) for f in outcome.failures] == [("prod", "BadRequestException")]
+
+
+# ---- compact diff --------------------------------------------------------------------------------------
+
+
+def entry(label, before, after):
+    return {"before_header": label, "after_header": label, "before": {"tracing_enabled": before}, "after": {"tracing_enabled": after}}
+
+
+@pytest.mark.parametrize("check_mode, verb", [(False, "changed"), (True, "would change")])
+def test_compact_diff_is_one_line_per_stage_under_a_heading(check_mode, verb):
+    diffs = [entry(f"{API_A}/prod", False, True), entry(f"{API_B}/v1", True, False)]
+    assert compact_diff("account 111111111111, eu-west-1", diffs, check_mode) == {
+        "prepared": (
+            f"account 111111111111, eu-west-1: X-Ray tracing of 2 stages {verb}\n"
+            f"  {API_A}/prod: tracing_enabled false -> true\n"
+            f"  {API_B}/v1: tracing_enabled true -> false\n"
+        )
+    }
+
+
+def test_compact_diff_of_one_stage_is_singular():
+    assert compact_diff("eu-west-1", [entry(f"{API_A}/prod", False, True)], False) == {
+        "prepared": f"eu-west-1: X-Ray tracing of 1 stage changed\n  {API_A}/prod: tracing_enabled false -> true\n"
+    }
+
+
+@pytest.mark.parametrize("diffs", [[], None])
+def test_compact_diff_of_nothing_is_empty(diffs):
+    assert compact_diff("eu-west-1", diffs, True) == {}
+
+
+def test_compact_diff_of_a_convergence(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stages", {"item": [{"stageName": "prod"}, {"stageName": "dev", "tracingEnabled": True}]}, {"restApiId": API_A})
+
+    outcome = converge(client, [request(API_A, "prod"), request(API_A, "dev", False)], check_mode=True)
+
+    assert compact_diff("us-east-1", outcome.diff, True)["prepared"].splitlines() == [
+        "us-east-1: X-Ray tracing of 2 stages would change",
+        f"  {API_A}/prod: tracing_enabled false -> true",
+        f"  {API_A}/dev: tracing_enabled true -> false",
+    ]
+
+
+def test_compact_diff_of_thousands_of_stages_stays_one_line_each():
+    diffs = [entry(f"{API_A}/s{index:04d}", False, True) for index in range(2500)]
+    lines = compact_diff("us-east-1", diffs, False)["prepared"].splitlines()
+    assert len(lines) == 2501
+    assert lines[0] == "us-east-1: X-Ray tracing of 2500 stages changed"
+    assert lines[-1] == f"  {API_A}/s2499: tracing_enabled false -> true"

@@ -19,11 +19,15 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pac
 @pytest.fixture(name="run_module")
 def run_module_fixture(capsys, monkeypatch):
     def run(module, args, client=None):
-        """Run module.main(); returns the result dict. client=None: any attempt to reach AWS fails the test."""
+        """Run module.main(); returns the result dict. client=None: any attempt to reach AWS fails the test.
 
-        def client_factory(_module, max_requests_per_second=None, concurrency=1):  # pylint: disable=unused-argument
+        run.client_args lists the (max_requests_per_second, concurrency) each client was created with.
+        """
+
+        def client_factory(_module, max_requests_per_second=None, concurrency=1):
             if client is None:
                 pytest.fail("the module created an AWS client")
+            run.client_args.append((max_requests_per_second, concurrency))
             return client, RequestStats()
 
         monkeypatch.setattr(module, "apigateway_client", client_factory)
@@ -32,4 +36,5 @@ def run_module_fixture(capsys, monkeypatch):
                 module.main()
         return json.loads(capsys.readouterr().out)
 
+    run.client_args = []
     return run

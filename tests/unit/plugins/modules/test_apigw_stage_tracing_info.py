@@ -13,7 +13,10 @@ from ansible_collections.cloudops.apigw_tracing.plugins.modules import apigw_sta
 @pytest.mark.parametrize(
     "args, fragments",
     [
-        ({"rest_api_id": "short"}, ["rest_api_id 'short' is invalid", "10 lowercase letters or digits"]),
+        ({"rest_api_id": "short"}, ["rest_api_id: must be a REST API id: exactly 10 lowercase letters or digits", "got 'short'"]),
+        ({"rest_api_id": "a1b2c3d4e5\n"}, ["rest_api_id: must be a REST API id", "got 'a1b2c3d4e5\\n'"]),
+        ({"max_requests_per_second": True}, ["max_requests_per_second: must be a number greater than 0", "got true (boolean)"]),
+        ({"max_requests_per_second": "9,5"}, ["max_requests_per_second: must be a number greater than 0", "got '9,5'"]),
         ({"rest_api_id": "a1b2c3d4e5", "stage_name": "x" * 129}, ["stage_name", "1 to 128 characters"]),
         ({"stage_name": "prod"}, ["stage_name", "rest_api_id"]),
     ],
@@ -67,4 +70,16 @@ def test_bad_pacing_fails_before_any_client(run_module):
     result = run_module(module, {"max_requests_per_second": 0})
 
     assert result["failed"] is True
-    assert "max_requests_per_second" in result["msg"]
+    assert result["msg"].startswith("max_requests_per_second: must be a number greater than 0")
+    assert result["msg"].endswith(", got 0 (integer)")
+
+
+def test_a_rate_as_a_decimal_string_is_read_as_a_number(run_module, stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_rest_api", {"id": "a1b2c3d4e5", "name": "orders"})
+    stubber.add_response("get_stages", {"item": []})
+
+    result = run_module(module, {"rest_api_id": "a1b2c3d4e5", "max_requests_per_second": "2.5", "concurrency": 3}, client=client)
+
+    assert not result.get("failed")
+    assert run_module.client_args == [(2.5, 3)]

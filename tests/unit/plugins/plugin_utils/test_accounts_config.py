@@ -26,6 +26,14 @@ DEV = "222222222222"
 SANDBOX = "333333333333"
 PROD_ROLE = "arn:aws:iam::111111111111:role/TracingAudit"
 REGIONS = ["us-east-1", "eu-west-1"]
+REGION_RULE = "must be an AWS region name such as us-east-1"
+ACCOUNT_ID_RULE = "must be a 12-digit AWS account id, as a string (in quotes)"
+ROLE_ARN_RULE = "must be an IAM role ARN such as arn:aws:iam::111111111111:role/TracingAudit (partition aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b)"
+EXTERNAL_ID_RULE = "must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-"
+OCTAL_HINT = (
+    "YAML reads an unquoted id as a number, and one that starts with 0 as an octal number, which changes its digits; "
+    "write the id in quotes, exactly as AWS shows it"
+)
 
 
 def problems_of(regions=None, accounts=None, organization=None):
@@ -107,12 +115,13 @@ def test_unknown_top_level_option_suggests_the_closest():
 @pytest.mark.parametrize(
     "regions, expected",
     [
-        (["us-east-1", "US-EAST-1"], "regions[1]: must be an AWS region name like us-east-1, got 'US-EAST-1'"),
-        (["useast1"], "regions[0]: must be an AWS region name like us-east-1, got 'useast1'"),
-        (["us-east"], "regions[0]: must be an AWS region name like us-east-1, got 'us-east'"),
-        (["us-east-1 "], "regions[0]: must be an AWS region name like us-east-1, got 'us-east-1 '"),
-        ([1], "regions[0]: must be an AWS region name like us-east-1, got 1"),
-        ([None], "regions[0]: must be an AWS region name like us-east-1, got null"),
+        (["us-east-1", "US-EAST-1"], f"regions[1]: {REGION_RULE}, got 'US-EAST-1'"),
+        (["useast1"], f"regions[0]: {REGION_RULE}, got 'useast1'"),
+        (["us-east"], f"regions[0]: {REGION_RULE}, got 'us-east'"),
+        (["us-east-1 "], f"regions[0]: {REGION_RULE}, got 'us-east-1 '"),
+        (["us-east-1\n"], f"regions[0]: {REGION_RULE}, got 'us-east-1\\n'"),
+        ([1], f"regions[0]: {REGION_RULE}, got 1 (integer)"),
+        ([None], f"regions[0]: {REGION_RULE}, got null"),
         (["us-east-1", "us-east-1"], "regions[1]: region us-east-1 is already listed at regions[0]: list each region once"),
         ("us-east-1", "regions: must be a list of AWS region names, got a string"),
     ],
@@ -143,14 +152,21 @@ def test_entry_regions_replace_missing_top_level_regions():
 @pytest.mark.parametrize(
     "value, expected",
     [
-        (12345, 'accounts[0].id: must be a 12-digit AWS account id in quotes, got 12345 (a number: write it in quotes, e.g. id: "000000012345")'),
-        (111111111111, 'accounts[0].id: must be a 12-digit AWS account id in quotes, got 111111111111 (a number: write it in quotes, e.g. id: "111111111111")'),
-        ("12345", "accounts[0].id: must be a 12-digit AWS account id in quotes, got '12345'"),
-        ("1111111111112", "accounts[0].id: must be a 12-digit AWS account id in quotes, got '1111111111112'"),
-        ("11111111111a", "accounts[0].id: must be a 12-digit AWS account id in quotes, got '11111111111a'"),
-        (True, "accounts[0].id: must be a 12-digit AWS account id in quotes, got true"),
-        (None, "accounts[0].id: must be a 12-digit AWS account id in quotes, got null"),
-        (1.5, "accounts[0].id: must be a 12-digit AWS account id in quotes, got 1.5"),
+        # A number too short to be an id may be an octal reading of one that started with 0: no id is suggested.
+        (12345, f"accounts[0].id: {ACCOUNT_ID_RULE}, got 12345 (integer): {OCTAL_HINT}"),
+        # 011111111111 unquoted: YAML 1.1 reads the octal number 1227133513, another account's digits.
+        (0o11111111111, f"accounts[0].id: {ACCOUNT_ID_RULE}, got 1227133513 (integer): {OCTAL_HINT}"),
+        (
+            111111111111,
+            f'accounts[0].id: {ACCOUNT_ID_RULE}, got 111111111111 (integer): YAML reads an unquoted id as a number; write it in quotes, "111111111111"',
+        ),
+        ("12345", f"accounts[0].id: {ACCOUNT_ID_RULE}, got '12345'"),
+        ("1111111111112", f"accounts[0].id: {ACCOUNT_ID_RULE}, got '1111111111112'"),
+        ("11111111111a", f"accounts[0].id: {ACCOUNT_ID_RULE}, got '11111111111a'"),
+        ("111111111111\n", f"accounts[0].id: {ACCOUNT_ID_RULE}, got '111111111111\\n'"),
+        (True, f"accounts[0].id: {ACCOUNT_ID_RULE}, got true (boolean)"),
+        (None, f"accounts[0].id: {ACCOUNT_ID_RULE}, got null"),
+        (1.5, f"accounts[0].id: {ACCOUNT_ID_RULE}, got 1.5 (float)"),
     ],
 )
 def test_malformed_account_ids(value, expected):
@@ -159,7 +175,7 @@ def test_malformed_account_ids(value, expected):
 
 def test_issue_example_message():
     problems = problems_of(REGIONS, [{"id": PROD}, {"id": 12345}])
-    assert problems[0].startswith("accounts[1].id: must be a 12-digit AWS account id in quotes, got 12345")
+    assert problems[0].startswith(f"accounts[1].id: {ACCOUNT_ID_RULE}, got 12345 (integer)")
 
 
 def test_missing_id():
@@ -189,27 +205,27 @@ def test_unknown_account_key():
         "arn:aws:iam:us-east-1:111111111111:role/TracingAudit",
         "TracingAudit",
         "",
+        PROD_ROLE + "\n",
     ],
 )
 def test_malformed_role_arns(role_arn):
     problem = one_problem(regions=REGIONS, accounts=[{"id": PROD, "role_arn": role_arn}])
-    assert problem.startswith("accounts[0].role_arn: must be an IAM role ARN like arn:aws:iam::111111111111:role/Name")
-    assert problem.endswith("got %r" % role_arn)
+    assert problem == f"accounts[0].role_arn: {ROLE_ARN_RULE}, got {role_arn!r}"
 
 
 def test_role_arn_not_a_string():
-    assert one_problem(regions=REGIONS, accounts=[{"id": PROD, "role_arn": ["x"]}]).endswith("got ['x']")
+    assert one_problem(regions=REGIONS, accounts=[{"id": PROD, "role_arn": ["x"]}]) == f"accounts[0].role_arn: {ROLE_ARN_RULE}, got a list"
 
 
 def test_role_arn_in_another_account():
     assert one_problem(regions=REGIONS, accounts=[{"id": PROD, "role_arn": "arn:aws:iam::222222222222:role/TracingAudit"}]) == (
-        "accounts[0].role_arn: the role is in account 222222222222 but the entry's id is 111111111111: a role ARN must be in the account it sweeps"
+        "accounts[0].role_arn: must be a role in the account it sweeps, accounts[0].id 111111111111, got a role in account 222222222222"
     )
 
 
 def test_role_arn_checked_for_shape_only_when_the_id_is_bad():
     problems = problems_of(REGIONS, [{"id": "bad", "role_arn": PROD_ROLE}])
-    assert problems == ["accounts[0].id: must be a 12-digit AWS account id in quotes, got 'bad'"]
+    assert problems == [f"accounts[0].id: {ACCOUNT_ID_RULE}, got 'bad'"]
 
 
 @pytest.mark.parametrize(
@@ -220,15 +236,18 @@ def test_role_arn_checked_for_shape_only_when_the_id_is_bad():
         ("", "got 0 characters"),
         ("has space", "got a value with other characters"),
         ("caf\u00e9-id", "got a value with other characters"),
-        (12345678, "got a number"),
-        (["a", "b"], "got a list"),
+        ("ext-id\n", "got a value with other characters"),
+        (12345678, "got a value of type int"),
+        (["a", "b"], "got a value of type list"),
     ],
 )
 def test_bad_external_ids_never_echo_the_value(external_id, detail):
     problem = one_problem(regions=REGIONS, accounts=[{"id": PROD, "role_arn": PROD_ROLE, "external_id": external_id}])
-    assert problem == "accounts[0].external_id: must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-, " + detail
+    assert problem == f"accounts[0].external_id: {EXTERNAL_ID_RULE}, {detail} (not shown: it is secret)"
     if isinstance(external_id, str) and len(external_id) > 1:
-        assert external_id not in problem
+        assert external_id.strip() not in problem
+    if isinstance(external_id, int):
+        assert str(external_id) not in problem
 
 
 def test_external_id_without_role():
@@ -244,7 +263,7 @@ def test_bad_names(name):
 
 def test_entry_regions_rules():
     assert one_problem(regions=REGIONS, accounts=[{"id": PROD, "regions": ["eu-west-1", "eu_west_1"]}]) == (
-        "accounts[0].regions[1]: must be an AWS region name like us-east-1, got 'eu_west_1'"
+        f"accounts[0].regions[1]: {REGION_RULE}, got 'eu_west_1'"
     )
     assert one_problem(regions=REGIONS, accounts=[{"id": PROD, "regions": []}]) == (
         "accounts[0].regions: is empty: list at least one region, or leave it out to use the top-level regions"
@@ -283,7 +302,7 @@ def test_organization_without_role_name():
 @pytest.mark.parametrize("role_name", ["/TracingAudit", "audit/", "bad name", "x" * 65, "arn:aws:iam::111111111111:role/R", 7])
 def test_organization_bad_role_name(role_name):
     assert one_problem(regions=REGIONS, organization={"role_name": role_name}).startswith(
-        "organization.role_name: must be an IAM role name, optionally after a path, like TracingAudit or audit/TracingAudit"
+        "organization.role_name: must be an IAM role name, optionally after a path, such as TracingAudit or audit/TracingAudit, got "
     )
 
 
@@ -308,9 +327,9 @@ def test_organization_must_be_a_mapping():
 
 def test_organization_exclude_and_external_id():
     assert problems_of(REGIONS, None, {"role_name": "R", "exclude": [333333333333, "12"], "external_id": "x"}) == [
-        'organization.exclude[0]: must be a 12-digit AWS account id in quotes, got 333333333333 (a number: write it in quotes, e.g. id: "333333333333")',
-        "organization.exclude[1]: must be a 12-digit AWS account id in quotes, got '12'",
-        "organization.external_id: must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-, got 1 character",
+        f'organization.exclude[0]: {ACCOUNT_ID_RULE}, got 333333333333 (integer): YAML reads an unquoted id as a number; write it in quotes, "333333333333"',
+        f"organization.exclude[1]: {ACCOUNT_ID_RULE}, got '12'",
+        f"organization.external_id: {EXTERNAL_ID_RULE}, got 1 character (not shown: it is secret)",
     ]
     assert one_problem(regions=REGIONS, organization={"role_name": "R", "exclude": SANDBOX}) == (
         "organization.exclude: must be a list of 12-digit AWS account ids in quotes, got a string"
@@ -325,7 +344,7 @@ def test_organization_regions():
         "organization.regions: is empty: list at least one region, or leave it out to use the top-level regions"
     )
     assert one_problem(regions=REGIONS, organization={"role_name": "R", "regions": ["mars-1"]}) == (
-        "organization.regions[0]: must be an AWS region name like us-east-1, got 'mars-1'"
+        f"organization.regions[0]: {REGION_RULE}, got 'mars-1'"
     )
 
 
@@ -506,5 +525,5 @@ def test_one_bad_entry_among_thousands_is_the_only_one_named():
     accounts = [{"id": "%012d" % (100000000000 + index), "name": "acct-%d" % index} for index in range(3000)]
     accounts[2345] = {"id": "12345678901", "name": "short-id"}
     assert problems_of(regions=REGIONS, accounts=accounts) == [
-        "accounts[2345].id: must be a 12-digit AWS account id in quotes, got '12345678901'"
+        f"accounts[2345].id: {ACCOUNT_ID_RULE}, got '12345678901'"
     ]

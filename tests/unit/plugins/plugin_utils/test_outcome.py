@@ -10,6 +10,7 @@ import copy
 import pytest
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import MISSING_REASON
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import REFUSED_REASON
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import ROW_FIELDS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import is_refused
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import refused_reason
@@ -177,36 +178,70 @@ def test_result_of_a_skipped_task_counts_as_no_call(plan):
 
 
 @pytest.mark.parametrize("check_mode", [True, False])
-def test_refused_changes_are_skipped_with_the_refusal(plan, check_mode):
+def test_refused_changes_are_refused_with_the_refusal(plan, check_mode):
     rows = target_rows(plan, check_mode=check_mode, refused="2 changes planned, more than tracing_sweep_max_changes=1")
     assert summary(rows) == {
-        "on": (False, False, True, "skipped"),
-        "off": (True, True, False, "skipped"),
+        "on": (False, False, True, "refused"),
+        "off": (True, True, False, "refused"),
         "done": (True, True, True, "none"),
         "exempt": (False, False, None, "exempt"),
         "skip": (False, False, None, "skipped"),
     }
-    assert by_stage(rows)["on"]["reason"] == REFUSAL
+    # The guard's explanation as given: the action says it was refused, the reason needs no prefix.
+    assert by_stage(rows)["on"]["reason"] == "2 changes planned, more than tracing_sweep_max_changes=1"
     assert by_stage(rows)["done"]["reason"] == "default: tracing_sweep_desired=true"
     assert [row["stage_name"] for row in rows if is_refused(row)] == ["on", "off"]
 
 
 def test_refusal_outranks_a_converge_result(plan):
     rows = target_rows(plan, converge=converged(plan["changes"]), refused=REFUSAL)
-    assert by_stage(rows)["on"]["action"] == "skipped"
+    assert by_stage(rows)["on"]["action"] == "refused"
+    assert by_stage(rows)["on"]["reason"] == REFUSAL
+    assert by_stage(rows)["on"]["tracing_enabled_after"] is False
 
 
 @pytest.mark.parametrize(
     "refused, reason",
     [
         (REFUSAL, REFUSAL),
-        ("2 changes planned, more than tracing_sweep_max_changes=1", REFUSAL),
+        ("2 changes planned, more than tracing_sweep_max_changes=1", "2 changes planned, more than tracing_sweep_max_changes=1"),
         ("  " + REFUSAL + "\n", REFUSAL),
-        (True, "refused: changes planned, more than tracing_sweep_max_changes"),
+        (True, REFUSED_REASON),
+        ("   ", REFUSED_REASON),
     ],
 )
-def test_refused_reason_is_prefixed_once(refused, reason):
+def test_refused_reason_is_the_explanation_or_the_default(refused, reason):
     assert refused_reason(refused) == reason
+
+
+def test_default_refused_reason_names_the_setting():
+    assert "tracing_sweep_max_changes" in REFUSED_REASON
+    assert "nothing was changed" in REFUSED_REASON
+
+
+def _row(action, desired=True, reason="default: tracing_sweep_desired=true"):
+    return {"action": action, "desired": desired, "reason": reason}
+
+
+@pytest.mark.parametrize(
+    "row, refused",
+    [
+        (_row("refused", reason="anything"), True),
+        # A report of schema 1.0 said so with a skipped row whose reason starts with 'refused: '.
+        (_row("skipped", reason=REFUSAL), True),
+        (_row("skipped", desired=None, reason="refused: a rule's name"), False),
+        (_row("skipped", reason=MISSING_REASON), False),
+        (_row("skipped", desired=None, reason="rule 1 'sandboxes': skip"), False),
+        (_row("would_enable", reason=REFUSAL), False),
+        (_row("none"), False),
+    ],
+)
+def test_is_refused_reads_both_schema_versions(row, refused):
+    assert is_refused(row) is refused
+
+
+def test_missing_reason_says_the_stage_was_deleted_in_between():
+    assert MISSING_REASON == "no longer exists: the stage (or its REST API) was deleted between the read and the change"
 
 
 def test_policy_skip_is_not_a_refusal(plan):

@@ -17,9 +17,13 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome imp
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import CATEGORIES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import NOT_RECORDED
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import SCHEMA_VERSION
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import collection_version
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import compliance_percent
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import policy_in_force
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import row_category
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import verdict
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import RENDERERS
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import ACCOUNT
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import EXEMPTIONS
@@ -61,16 +65,21 @@ def row(action, before=False, after=False, desired=True, reason="r"):
     [
         (row("exempt", desired=None), "exempt"),
         (row("skipped", desired=None), "skipped"),
+        # The guard's refusal: an action of its own since schema 1.1; a skipped row with 'refused: ' in 1.0.
+        (row("refused", desired=True, reason="3 changes planned in this run, more than tracing_sweep_max_changes"), "noncompliant"),
+        (row("refused", before=True, after=True, desired=True, reason="x"), "noncompliant"),
         (row("skipped", desired=True, reason="refused: 3 changes planned, more than tracing_sweep_max_changes=1"), "noncompliant"),
-        (row("skipped", desired=True, reason="the stage (or its REST API) no longer existed"), "noncompliant"),
+        # Skipped is skipped whatever its desired state: a stage deleted between the read and the change.
+        (row("skipped", desired=True, reason="no longer exists: the stage (or its REST API) was deleted between the read and the change"), "skipped"),
+        (row("skipped", before=True, after=True, desired=True), "skipped"),
         (row("none", before=True, after=True), "compliant"),
         (row("none", desired=False), "compliant"),
         (row("would_enable", after=True), "noncompliant"),
         (row("would_disable", before=True, after=False, desired=False), "noncompliant"),
         (row("enabled", after=True), "compliant"),
         (row("disabled", before=True, desired=False), "compliant"),
-        (row("error"), "errors"),
-        (row("error", after=True), "errors"),
+        (row("error"), "stage_errors"),
+        (row("error", after=True), "stage_errors"),
     ],
 )
 def test_row_category(case, category):
@@ -79,7 +88,7 @@ def test_row_category(case, category):
 
 @pytest.mark.parametrize(
     "compliant, noncompliant, percent",
-    [(0, 0, 100.0), (5, 0, 100.0), (0, 3, 0.0), (2, 1, 66.7), (1, 2, 33.3), (1, 7, 12.5), (999, 1, 99.9), (1999, 1, 100.0)],
+    [(0, 0, None), (5, 0, 100.0), (0, 3, 0.0), (2, 1, 66.7), (1, 2, 33.3), (1, 7, 12.5), (999, 1, 99.9), (1999, 1, 100.0)],
 )
 def test_compliance_percent(compliant, noncompliant, percent):
     assert compliance_percent(compliant, noncompliant) == percent
@@ -93,13 +102,27 @@ def test_categories_partition_the_stages(enforce_report, audit_report):
             assert summary[name] == sum(1 for item in report["stages"] if row_category(item) == name)
 
 
-def test_zero_denominator_is_fully_compliant():
+def test_zero_denominator_has_no_compliance_percent():
+    """A run that evaluated no stage never reads as 100% compliant."""
     plan, rows = planned_rows([stage(tags={"XrayExempt": "x"}), stage(name="dev", api_name="sandbox-1")], **POLICY)
     report = build_report([record("only-exempt", rows, plan)], "audit", GENERATED_AT, exemptions=EXEMPTIONS)
-    assert (report["summary"]["exempt"], report["summary"]["skipped"], report["summary"]["compliance_percent"]) == (1, 1, 100.0)
+    assert (report["summary"]["exempt"], report["summary"]["skipped"], report["summary"]["compliance_percent"]) == (1, 1, None)
+    # Nothing failed and nothing is non-compliant: the verdict is compliant, with nothing evaluated.
+    assert report["verdict"] == "compliant"
+    assert report["verdict_reason"] == "every evaluated stage has its desired tracing state (0 evaluated)"
+    assert schema_errors(report) == []
     empty = build_report([], "audit", GENERATED_AT)
     assert empty["summary"]["stages"] == 0
-    assert empty["summary"]["compliance_percent"] == 100.0
+    assert empty["summary"]["compliance_percent"] is None
+    assert schema_errors(empty) == []
+
+
+def test_only_failed_targets_is_an_error_not_compliant():
+    report = build_report([record("a", [], None, status="error", error="Unable to assume role")], "audit", GENERATED_AT)
+    summary = report["summary"]
+    assert (summary["targets_failed"], summary["stage_errors"], summary["errors"], summary["compliance_percent"]) == (1, 0, 1, None)
+    assert report["verdict"] == "error"
+    assert report["verdict_reason"] == "1 target failed: what failed was not evaluated, so the run cannot vouch for it"
 
 
 # ---- enforce report -----------------------------------------------------------------------------------
@@ -116,18 +139,38 @@ def test_enforce_summary(enforce_report):
         "would_change": 0,
         "exempt": 2,
         "skipped": 1,
-        "errors": 1,
+        "stage_errors": 1,  # east billing/prod
+        "errors": 2,  # the stage error and the broken target
         "compliance_percent": 80.0,
         "planned_changes": 4,
         "max_changes": 0,
         "refused": True,
     }
-    assert [item["action"] for item in enforce_report["stages"] if item["region"] == "us-west-2"] == ["skipped", "none"]
+    assert [item["action"] for item in enforce_report["stages"] if item["region"] == "us-west-2"] == ["refused", "none"]
+    assert enforce_report["verdict"] == "error"
+    assert enforce_report["verdict_reason"] == "1 target failed, 1 stage error: what failed was not evaluated, so the run cannot vouch for it"
 
 
 def test_enforce_header_and_order_of_keys(enforce_report):
-    assert list(enforce_report) == ["schema_version", "generated_at", "mode", "summary", "targets", "stages", "exemptions"]
-    assert (enforce_report["schema_version"], enforce_report["generated_at"], enforce_report["mode"]) == ("1.0", GENERATED_AT, "enforce")
+    assert list(enforce_report) == [
+        "schema_version", "generated_at", "mode", "verdict", "verdict_reason", "run", "summary", "targets", "stages", "exemptions",
+    ]
+    assert (enforce_report["schema_version"], enforce_report["generated_at"], enforce_report["mode"]) == ("1.1", GENERATED_AT, "enforce")
+    assert SCHEMA_VERSION == "1.1"
+    assert list(enforce_report["summary"]) == [
+        "targets", "targets_failed", "stages", "compliant", "noncompliant", "changed", "would_change", "exempt", "skipped", "stage_errors", "errors",
+        "compliance_percent", "planned_changes", "max_changes", "refused",
+    ]
+
+
+def test_run_section_defaults(enforce_report):
+    assert enforce_report["run"] == {
+        "collection": "cloudops.apigw_tracing",
+        "collection_version": collection_version(),
+        "policy": {"desired": True, "rules": 0, "exemptions": 0, "exempt_tag": None},
+        "errors": [],
+    }
+    assert collection_version() != ""
 
 
 def test_targets_are_sorted_by_host_with_counts(enforce_report):
@@ -139,10 +182,21 @@ def test_targets_are_sorted_by_host_with_counts(enforce_report):
             "region": "eu-west-1",
             "status": "error",
             "error": "Unable to assume role",
+            "caller_arn": None,
             "stages": 0,
             "noncompliant": 0,
         },
-        {"host": "east", "account_id": ACCOUNT, "account_name": "shop", "region": "us-east-1", "status": "ok", "error": None, "stages": 7, "noncompliant": 0},
+        {
+            "host": "east",
+            "account_id": ACCOUNT,
+            "account_name": "shop",
+            "region": "us-east-1",
+            "status": "ok",
+            "error": None,
+            "caller_arn": None,
+            "stages": 7,
+            "noncompliant": 0,
+        },
         {
             "host": "west",
             "account_id": OTHER_ACCOUNT,
@@ -150,6 +204,7 @@ def test_targets_are_sorted_by_host_with_counts(enforce_report):
             "region": "us-west-2",
             "status": "ok",
             "error": None,
+            "caller_arn": None,
             "stages": 2,
             "noncompliant": 1,
         },
@@ -224,11 +279,13 @@ def test_failed_target_without_message_gets_one():
 def test_audit_summary(audit_report):
     summary = audit_report["summary"]
     assert (summary["would_change"], summary["changed"], summary["noncompliant"], summary["compliant"]) == (3, 0, 3, 1)
-    assert (summary["exempt"], summary["skipped"], summary["errors"], summary["planned_changes"]) == (2, 1, 0, 3)
+    assert (summary["exempt"], summary["skipped"], summary["stage_errors"], summary["errors"], summary["planned_changes"]) == (2, 1, 0, 0, 3)
     assert summary["compliance_percent"] == 25.0
     assert summary["max_changes"] is None
     assert summary["refused"] is False
     assert {item["action"] for item in audit_report["stages"]} == {"would_enable", "none", "exempt", "skipped"}
+    assert audit_report["verdict"] == "noncompliant"
+    assert audit_report["verdict_reason"] == "3 stages do not have their desired tracing state"
 
 
 def test_report_is_deterministic_and_json_serialisable():
@@ -277,7 +334,7 @@ def test_bad_report_input(args, message):
 def test_bad_row_action():
     dummy, rows = planned_rows([stage()], check_mode=True)
     rows[0]["action"] = "changed"
-    with pytest.raises(ValueError, match=r"^targets\[0\]\.rows\[0\]\.action: must be one of exempt, skipped, none"):
+    with pytest.raises(ValueError, match=r"^targets\[0\]\.rows\[0\]\.action: must be one of exempt, skipped, refused, none"):
         build_report([record("h", rows)], "audit", GENERATED_AT)
 
 
@@ -377,6 +434,18 @@ def break_report(report, path, value):
         (("exemptions", 0, "expires"), "31/12/2026"),
         (("exemptions", 0, "region"), "us-east-1"),  # arn and a selector
         (("exemptions", 2, "account_id"), KeyError),  # no selector left
+        (("schema_version",), "1.0"),  # this collection writes 1.1
+        (("verdict",), "green"),
+        (("verdict",), KeyError),
+        (("verdict_reason",), None),
+        (("run",), KeyError),
+        (("run", "extra"), 1),
+        (("run", "errors"), "x"),
+        (("run", "policy", "rules"), -1),
+        (("summary", "stage_errors"), KeyError),
+        (("summary", "compliance_percent"), "n/a"),
+        (("targets", 0, "caller_arn"), 5),
+        (("stages", 0, "account_name"), KeyError),
     ],
 )
 def test_schema_rejects_malformed_reports(enforce_report, path, value):
@@ -399,6 +468,7 @@ def test_hosts_fill_in_targets_that_recorded_nothing():
         "region": None,
         "status": "error",
         "error": NOT_RECORDED,
+        "caller_arn": None,
         "stages": 0,
         "noncompliant": 0,
     }
@@ -467,7 +537,8 @@ def test_an_unreadable_api_is_one_error_row_never_compliant_and_the_report_stays
 
     assert schema_errors(report) == []
     summary = report["summary"]
-    assert (summary["stages"], summary["errors"], summary["noncompliant"], summary["compliant"]) == (2, 1, 1, 0)
+    assert (summary["stages"], summary["stage_errors"], summary["errors"], summary["noncompliant"], summary["compliant"]) == (2, 1, 1, 1, 0)
+    assert report["verdict"] == "error"
     for name, render in RENDERERS.items():
         assert "f6g7h8i9j0" in render(report), name
 
@@ -475,3 +546,115 @@ def test_an_unreadable_api_is_one_error_row_never_compliant_and_the_report_stays
 def test_a_malformed_read_failure_names_its_index():
     with pytest.raises(ValueError, match=r"read_failures\[0\]"):
         plan_target([], {"account_id": ACCOUNT, "region": REGION}, read_failures=[{"rest_api_id": "f6g7h8i9j0"}])
+
+
+# ---- verdict, run section, caller and account name ----------------------------------------------------
+
+
+def summary_of(targets=1, targets_failed=0, stage_errors=0, noncompliant=0, compliant=0):
+    return {
+        "targets": targets,
+        "targets_failed": targets_failed,
+        "stage_errors": stage_errors,
+        "errors": stage_errors + targets_failed,
+        "noncompliant": noncompliant,
+        "compliant": compliant,
+    }
+
+
+@pytest.mark.parametrize(
+    "summary, run_errors, expected",
+    [
+        (summary_of(compliant=3), (), ("compliant", "every evaluated stage has its desired tracing state (3 evaluated)")),
+        (summary_of(noncompliant=1, compliant=3), (), ("noncompliant", "1 stage does not have its desired tracing state")),
+        (summary_of(noncompliant=2), (), ("noncompliant", "2 stages do not have their desired tracing state")),
+        # Errors win over non-compliance.
+        (summary_of(noncompliant=5, stage_errors=1), (), ("error", "1 stage error: what failed was not evaluated, so the run cannot vouch for it")),
+        (
+            summary_of(targets=2, targets_failed=2, compliant=1),
+            (),
+            ("error", "2 targets failed: what failed was not evaluated, so the run cannot vouch for it"),
+        ),
+        (summary_of(compliant=1), ["boom"], ("error", "1 run error: what failed was not evaluated, so the run cannot vouch for it")),
+        (
+            summary_of(targets=3, targets_failed=1, stage_errors=2),
+            ["a", "b"],
+            ("error", "2 run errors, 1 target failed, 2 stage errors: what failed was not evaluated, so the run cannot vouch for it"),
+        ),
+        # Zero targets is an error, never a compliant run.
+        (summary_of(targets=0), (), ("error", "no target was swept: the run had no inventory host (see the run's errors)")),
+        (summary_of(targets=0), ["no target"], ("error", "no target was swept: the run had no inventory host (see the run's errors)")),
+    ],
+)
+def test_verdict(summary, run_errors, expected):
+    assert verdict(summary, run_errors) == expected
+
+
+def test_zero_targets_report_is_an_error_with_its_run_errors():
+    report = build_report([], "audit", GENERATED_AT, run={"errors": ["no target: the inventory gave this run no host"]})
+    assert report["verdict"] == "error"
+    assert report["run"]["errors"] == ["no target: the inventory gave this run no host"]
+    assert schema_errors(report) == []
+
+
+def test_run_errors_make_an_otherwise_compliant_run_an_error():
+    plan, rows = planned_rows([stage(enabled=True)])
+    report = build_report([record("h", rows, plan)], "enforce", GENERATED_AT, run={"errors": ["the rollback report could not be read"]})
+    assert report["summary"]["compliance_percent"] == 100.0
+    assert report["summary"]["errors"] == 0
+    assert (report["verdict"], report["verdict_reason"]) == ("error", "1 run error: what failed was not evaluated, so the run cannot vouch for it")
+    assert schema_errors(report) == []
+
+
+def test_run_section_as_given():
+    policy = policy_in_force(False, rules=[{"skip": True}, {"tracing_enabled": True}], exemptions=EXEMPTIONS, exempt_tag="XrayExempt")
+    assert policy == {"desired": False, "rules": 2, "exemptions": 3, "exempt_tag": "XrayExempt"}
+    report = build_report([], "audit", GENERATED_AT, run={"collection_version": "9.8.7", "policy": policy, "errors": ["e1"]})
+    assert report["run"] == {"collection": "cloudops.apigw_tracing", "collection_version": "9.8.7", "policy": policy, "errors": ["e1"]}
+    assert schema_errors(report) == []
+
+
+def test_policy_in_force_defaults():
+    assert policy_in_force() == {"desired": True, "rules": 0, "exemptions": 0, "exempt_tag": None}
+    assert policy_in_force(True, None, None, "")["exempt_tag"] is None
+
+
+@pytest.mark.parametrize(
+    "run, message",
+    [
+        ({"version": "1"}, r"^run: unknown key 'version'; run takes collection_version, policy, errors$"),
+        ({"policy": {"desired": True}}, r"^run\.policy: must be a mapping of desired, rules, exemptions, exempt_tag"),
+        ({"policy": "strict"}, r"^run\.policy: must be a mapping"),
+        ({"errors": "boom"}, r"^run\.errors: must be a list of messages$"),
+        ({"errors": ["ok", ""]}, r"^run\.errors: must be a list of messages$"),
+        ({"errors": [5]}, r"^run\.errors: must be a list of messages$"),
+    ],
+)
+def test_bad_run_section(run, message):
+    with pytest.raises(ValueError, match=message):
+        build_report([], "audit", GENERATED_AT, run=run)
+
+
+def test_caller_arn_of_a_target_is_reported():
+    plan, rows = planned_rows([stage(enabled=True)])
+    caller = "arn:aws:sts::111111111111:assumed-role/TracingAudit/cloudops-tracing-sweep"
+    report = build_report([dict(record("h", rows, plan), caller_arn=caller), dict(record("g", rows, plan, region="us-east-2"), caller_arn="")],
+                          "audit", GENERATED_AT)
+    assert [(target["host"], target["caller_arn"]) for target in report["targets"]] == [("g", None), ("h", caller)]
+    assert schema_errors(report) == []
+
+
+def test_stage_rows_carry_the_account_name_right_after_the_account_id(enforce_report):
+    for item in enforce_report["stages"]:
+        assert list(item)[:2] == ["account_id", "account_name"]
+    names = {(item["account_id"], item["region"]): item["account_name"] for item in enforce_report["stages"]}
+    assert names == {(ACCOUNT, "us-east-1"): "shop", (OTHER_ACCOUNT, "us-west-2"): "payments"}
+
+
+def test_a_row_naming_its_own_account_keeps_that_name():
+    plan, rows = planned_rows([stage(enabled=True)])
+    rows = [dict(rows[0], account_name="from-the-row")]
+    report = build_report([record("h", rows, plan, account_name="from-the-target")], "audit", GENERATED_AT)
+    assert report["stages"][0]["account_name"] == "from-the-row"
+    unnamed = build_report([record("h", planned_rows([stage(enabled=True)])[1], plan)], "audit", GENERATED_AT)
+    assert unnamed["stages"][0]["account_name"] is None

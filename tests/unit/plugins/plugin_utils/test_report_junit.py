@@ -3,6 +3,8 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+"""report.xml: one suite per target, one case per stage, run errors in a suite of their own."""
+
 from __future__ import annotations
 
 import copy
@@ -47,10 +49,21 @@ def test_enforce_suites_cases_and_counts():
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
     assert [suite.get("name") for suite in suites] == ["broken", "east", "west"]
+    # The refused change of west is a failure: the stage is still not compliant.
     assert [counts(suite) for suite in suites] == [(1, 0, 1, 0), (7, 0, 1, 3), (2, 1, 0, 0)]
     for suite in suites:
         assert counts(suite) == actual_counts(suite)
     assert counts(root) == (10, 1, 2, 3)
+
+
+def test_enforce_stage_error_is_an_error_case():
+    root = parse(build_enforce_report())
+    east = root.find("testsuite[@name='east']")
+    assert counts(east) == actual_counts(east) == (7, 0, 1, 3)
+    assert counts(root) == (10, 1, 2, 3)
+    billing = {case.get("name"): case for case in east}["billing/prod (b1b2c3d4e5)"]
+    assert billing.find("error").get("message") == "denied | no PATCH"
+    assert billing.find("error").text == "arn:aws:apigateway:us-east-1::/restapis/b1b2c3d4e5/stages/prod"
 
 
 def test_audit_would_changes_are_failures():
@@ -82,13 +95,15 @@ def test_case_names_and_classnames():
 def test_error_skipped_and_refused_details():
     suites = {suite.get("name"): suite for suite in parse(build_enforce_report())}
     east = {case.get("name"): case for case in suites["east"]}
-    assert east["billing/prod (b1b2c3d4e5)"].find("error").get("message") == "denied | no PATCH"
     assert east["vendor/prod (e1e2e3e4e5)"].find("skipped").get("message") == "exemption 0 until 2026-12-31: vendor managed"
     assert east["-/tagged (d1d2d3d4d5)"].find("skipped").get("message") == "exempt by tag XrayExempt"
     assert east["sandbox-1/dev (f1f2f3f4f5)"].find("skipped").get("message") == "rule 0 'sandboxes': skip"
     assert list(east["orders/prod (a1b2c3d4e5)"]) == []  # compliant: passes
     west = {case.get("name"): case for case in suites["west"]}
-    assert west["orders/prod (a1b2c3d4e5)"].find("failure").get("message") == "refused: 1 changes planned, more than tracing_sweep_max_changes=0"
+    refused = west["orders/prod (a1b2c3d4e5)"].find("failure")
+    assert refused.get("message") == "1 changes planned, more than tracing_sweep_max_changes=0"
+    assert refused.get("type") == "noncompliant"
+    assert refused.text == "arn:aws:apigateway:us-west-2::/restapis/a1b2c3d4e5/stages/prod: tracing_enabled is false, desired true (refused)"
 
 
 def test_failed_target_is_one_error_case():
@@ -119,6 +134,8 @@ def test_rows_of_no_listed_target_are_still_counted():
     report["targets"] = [target for target in report["targets"] if target["host"] != "west"]
     root = parse(report)
     assert [suite.get("name") for suite in root] == ["broken", "east", "222222222222.us-west-2"]
+    orphan = root.find("testsuite[@name='222222222222.us-west-2']")
+    assert counts(orphan) == actual_counts(orphan) == (2, 1, 0, 0)
     assert counts(root) == (10, 1, 2, 3)
 
 
@@ -128,12 +145,48 @@ def test_no_targets():
     assert list(root) == []
 
 
-def test_control_characters_do_not_break_the_document():
-    plan, rows = planned_rows([stage(api_name="bad\x01name")], check_mode=True)
-    rows[0]["reason"] = "x\x00y & <z>"
+def test_control_characters_are_shown_escaped_and_do_not_break_the_document():
+    plan, rows = planned_rows([stage(api_name="bad\x01name\x1b[31m")], check_mode=True)
+    rows[0]["reason"] = "x\x00y & <z> \u202eevil"
     case = parse(build_report([record("h", rows, plan)], "audit", GENERATED_AT)).find("testsuite/testcase")
-    assert case.get("name") == "bad?name/prod (a1b2c3d4e5)"
-    assert case.find("failure").get("message") == "x?y & <z>"
+    assert case.get("name") == "bad\\x01name\\x1b[31m/prod (a1b2c3d4e5)"
+    assert case.find("failure").get("message") == "x\\x00y & <z> \\u202eevil"
+
+
+def test_characters_xml_cannot_carry_are_replaced():
+    plan, rows = planned_rows([stage(api_name="odd\ufffename")], check_mode=True)
+    case = parse(build_report([record("h", rows, plan)], "audit", GENERATED_AT)).find("testsuite/testcase")
+    assert case.get("name") == "odd?name/prod (a1b2c3d4e5)"
+
+
+def test_run_errors_are_a_suite_of_their_own():
+    report = build_report([], "audit", GENERATED_AT, run={"errors": ["no target: the inventory gave this run no host", "second \x1b problem"]})
+    root = parse(report)
+    suites = root.findall("testsuite")
+    assert [suite.get("name") for suite in suites] == ["run"]
+    assert counts(suites[0]) == actual_counts(suites[0]) == (2, 0, 2, 0)
+    # A run that swept nothing never shows as a green build.
+    assert counts(root) == (2, 0, 2, 0)
+    cases = suites[0].findall("testcase")
+    assert [(case.get("classname"), case.get("name")) for case in cases] == [("run", "run error 1"), ("run", "run error 2")]
+    assert [(case.find("error").get("type"), case.find("error").get("message")) for case in cases] == [
+        ("run", "no target: the inventory gave this run no host"),
+        ("run", "second \\x1b problem"),
+    ]
+
+
+def test_run_errors_come_before_the_targets_and_add_to_the_totals():
+    plan, rows = planned_rows([stage(enabled=True)], check_mode=True)
+    root = parse(build_report([record("h", rows, plan)], "audit", GENERATED_AT, run={"errors": ["boom"]}))
+    assert [suite.get("name") for suite in root] == ["run", "h"]
+    assert counts(root) == (2, 0, 1, 0)
+
+
+def test_a_report_without_a_run_section_renders():
+    """A report of schema 1.0 (merged or read back) has no run section."""
+    report = copy.deepcopy(build_audit_report())
+    del report["run"]
+    assert counts(parse(report)) == (7, 3, 0, 3)
 
 
 def test_target_without_region():

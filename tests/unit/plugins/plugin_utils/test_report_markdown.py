@@ -3,16 +3,23 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+"""report.md: the verdict and the run first, then the counts, the changes, what is not compliant, exemptions and errors."""
+
 from __future__ import annotations
 
+import copy
 import re
 
 import pytest
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import collection_version
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import policy_in_force
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_markdown import cell
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_markdown import render_markdown
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import EXEMPTIONS
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import GENERATED_AT
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import POLICY
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_audit_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_enforce_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import planned_rows
@@ -50,10 +57,59 @@ def enforce_text_fixture():
 
 def test_header(enforce_text):
     assert enforce_text.startswith(
-        "# API Gateway X-Ray tracing sweep\n\n- Mode: enforce (changes were made)\n- Generated at: 2026-03-15T12:00:00+00:00\n- Schema version: 1.0\n"
+        "# API Gateway X-Ray tracing sweep\n\n"
+        "- Verdict: **error**: 1 target failed, 1 stage error: what failed was not evaluated, so the run cannot vouch for it\n"
+        "- Mode: enforce (changes were made)\n"
+        "- Generated at: 2026-03-15T12:00:00+00:00\n"
+        f"- Collection: cloudops.apigw_tracing {cell(collection_version())}\n"
+        "- Policy: tracing on by default; 0 rules; 0 exemptions; no exempt tag\n"
+        "- Schema version: 1.1\n\n"
     )
     assert enforce_text.endswith("\n")
-    assert "- Mode: audit (check mode: nothing was changed)" in render_markdown(build_audit_report())
+    audit_text = render_markdown(build_audit_report())
+    assert "- Verdict: **noncompliant**: 3 stages do not have their desired tracing state\n" in audit_text
+    assert "- Mode: audit (check mode: nothing was changed)" in audit_text
+
+
+def test_header_policy_callers_and_run_errors():
+    plan, rows = planned_rows([stage(enabled=True)], **POLICY)
+    caller = "arn:aws:sts::111111111111:assumed-role/TracingAudit/cloudops-tracing-sweep"
+    records = [
+        dict(record("east", rows, plan, account_name="shop"), caller_arn=caller),
+        # The same account and caller in another region is named once.
+        dict(record("east2", [], None, region="us-east-2", account_name="shop"), caller_arn=caller),
+    ]
+    run = {
+        "collection_version": "1.1.0",
+        "policy": policy_in_force(False, POLICY["rules"], EXEMPTIONS, "XrayExempt"),
+        "errors": ["the rollback report could not be read"],
+    }
+    text = render_markdown(build_report(records, "enforce", GENERATED_AT, exemptions=EXEMPTIONS, run=run))
+    header = text.split("\n## ", maxsplit=1)[0].splitlines()
+    assert header[2].startswith("- Verdict: **error**: 1 run error")
+    assert "- Collection: cloudops.apigw_tracing 1.1.0" in header
+    assert "- Policy: tracing off by default; 1 rule; 3 exemptions; exempt tag XrayExempt" in header
+    assert [line for line in header if "assumed-role" in line] == [
+        "  - 111111111111 (shop): arn:aws:sts::111111111111:assumed-role/TracingAudit/cloudops-tracing-sweep"
+    ]
+    assert "- Run by (the AWS identity in each account):" in header
+    assert header[-1] == "- Run error: the rollback report could not be read"
+    assert section(text, "Errors")[:4] == ["", "### Run errors (1)", "", "- the rollback report could not be read"]
+
+
+def test_a_run_without_targets_says_why_and_shows_no_percent():
+    text = render_markdown(build_report([], "audit", GENERATED_AT, run={"errors": ["no target: the inventory gave this run no host"]}))
+    assert "- Verdict: **error**: no target was swept: the run had no inventory host (see the run's errors)\n" in text
+    assert dict(tables(text)["Summary"][2:])["Compliance %"] == "n/a"
+    assert "### Run errors (1)" in text
+    assert "None." not in section(text, "Errors")
+
+
+def test_how_it_is_counted(enforce_text):
+    assert (
+        "How it is counted: compliance % = compliant / (compliant + non-compliant), over the stages that were evaluated; exempt, skipped "
+        "and failed stages and the stages of failed targets are not in it; n/a when no stage was evaluated."
+    ) in section(enforce_text, "Summary")
 
 
 def test_every_table_is_rectangular(enforce_text):
@@ -73,8 +129,9 @@ def test_summary_table(enforce_text):
         "Changed": "2",
         "Would change": "0",
         "Exempt": "2",
-        "Skipped by rule": "1",
-        "Errors": "1",
+        "Skipped": "1",
+        "Stage errors": "1",
+        "Errors (failed targets + stage errors)": "2",
         "Compliance %": "80.0",
         "Planned changes": "4",
         "Max changes (tracing\\_sweep\\_max\\_changes)": "0",
@@ -84,12 +141,38 @@ def test_summary_table(enforce_text):
 
 def test_account_and_region_table_covers_every_target(enforce_text):
     assert tables(enforce_text)["By account and region"] == [
-        ["Account", "Region", "Stages", "Compliant", "Non-compliant", "Exempt", "Skipped", "Errors", "Compliance %"],
-        ["---"] * 9,
-        ["111111111111 (shop)", "us-east-1", "7", "3", "0", "2", "1", "1", "100.0"],
-        ["222222222222 (payments)", "us-west-2", "2", "1", "1", "0", "0", "0", "50.0"],
-        ["444444444444", "eu-west-1", "0", "0", "0", "0", "0", "0", "100.0"],
+        ["Account", "Region", "Target", "Stages", "Compliant", "Non-compliant", "Exempt", "Skipped", "Errors", "Compliance %"],
+        ["---"] * 10,
+        ["111111111111 (shop)", "us-east-1", "ok", "7", "3", "0", "2", "1", "1", "100.0"],
+        ["222222222222 (payments)", "us-west-2", "ok", "2", "1", "1", "0", "0", "0", "50.0"],
+        # A failed target is an error, and a place with no evaluated stage has no percent.
+        ["444444444444", "eu-west-1", "FAILED: Unable to assume role", "0", "0", "0", "0", "0", "1", "n/a"],
     ]
+
+
+def test_a_long_target_error_is_shortened_in_the_account_table_only():
+    error = "AccessDenied: " + "x" * 300
+    text = render_markdown(build_report([record("h", [], None, status="error", error=error)], "enforce", GENERATED_AT))
+    status = tables(text)["By account and region"][2][2]
+    assert status == "FAILED: " + "AccessDenied: " + "x" * 143 + "..."
+    assert len(status) == len("FAILED: ") + 160
+    assert tables(text)["Failed targets (1)"][2][3] == error
+
+
+def test_stages_changed_by_an_enforcement(enforce_text):
+    assert tables(enforce_text)["Stages changed (2)"] == [
+        ["Account", "Region", "API", "API id", "Stage", "Tracing before", "Tracing after"],
+        ["---"] * 7,
+        ["111111111111 (shop)", "us-east-1", "legacy-shop", "c1c2c3c4c5", "v1", "false", "true"],
+        ["111111111111 (shop)", "us-east-1", "orders", "a1b2c3d4e5", "prod", "false", "true"],
+    ]
+
+
+def test_stages_changed_is_an_enforcement_section():
+    assert "Stages changed" not in render_markdown(build_audit_report())
+    plan, rows = planned_rows([stage(enabled=True)])
+    text = render_markdown(build_report([record("calm", rows, plan)], "enforce", GENERATED_AT))
+    assert section(text, "Stages changed (0)") == ["", "None.", ""]
 
 
 def test_enforce_lists_the_stages_still_not_compliant(enforce_text):
@@ -97,7 +180,7 @@ def test_enforce_lists_the_stages_still_not_compliant(enforce_text):
     assert rows[0] == ["Account", "Region", "API", "API id", "Stage", "Tracing before", "Tracing after", "Desired", "Action", "Reason"]
     assert rows[2:] == [
         [
-            "222222222222",
+            "222222222222 (payments)",
             "us-west-2",
             "orders",
             "a1b2c3d4e5",
@@ -105,8 +188,8 @@ def test_enforce_lists_the_stages_still_not_compliant(enforce_text):
             "false",
             "false",
             "true",
-            "skipped",
-            "refused: 1 changes planned, more than tracing\\_sweep\\_max\\_changes=0",
+            "refused",
+            "1 changes planned, more than tracing\\_sweep\\_max\\_changes=0",
         ]
     ]
 
@@ -149,8 +232,9 @@ def test_empty_sections_say_so():
 def test_target_without_account_id_is_labelled_by_name():
     plan, rows = planned_rows([stage()], target={"account_id": None, "region": "us-east-1"}, check_mode=True)
     text = render_markdown(build_report([record("h", rows, plan, account_id=None, account_name="default creds")], "audit", GENERATED_AT))
-    assert tables(text)["By account and region"][2][:2] == ["default creds", "us-east-1"]
-    assert tables(text)["Stages that would change (1)"][2][0] == "-"
+    assert tables(text)["By account and region"][2][:3] == ["default creds", "us-east-1", "ok"]
+    # Stage rows carry the target's account name: the stage tables label the account by it too.
+    assert tables(text)["Stages that would change (1)"][2][0] == "default creds"
 
 
 @pytest.mark.parametrize(
@@ -166,10 +250,32 @@ def test_target_without_account_id_is_labelled_by_name():
         ("internal-*", "internal-\\*"),
         ("_x_ `y` [z](u) <b>", "\\_x\\_ \\`y\\` \\[z\\](u) \\<b\\>"),
         ("back\\slash|", "back\\\\slash\\|"),
+        # Control and bidirectional characters show as their escapes: no terminal sequence, no bell, no reordering.
+        # The escape's backslash is itself escaped for Markdown, so the page reads \x1b.
+        ("red\x1b[31malert", "red\\\\x1b\\[31malert"),
+        ("ding\x07", "ding\\\\x07"),
+        ("del\x7f", "del\\\\x7f"),
+        ("csi\x9b", "csi\\\\x9b"),
+        ("abc\u202edcba", "abc\\\\u202edcba"),
+        ("iso\u2066late\u2069", "iso\\\\u2066late\\\\u2069"),
+        ("zero\u200bwidth", "zero\\\\u200bwidth"),
+        ("caf\u00e9 \u00fcber \u65e5\u672c", "caf\u00e9 \u00fcber \u65e5\u672c"),
     ],
 )
 def test_cell_escaping(value, shown):
     assert cell(value) == shown
+
+
+def test_escape_sequences_and_bidi_in_names_never_reach_the_reader():
+    plan, rows = planned_rows([stage(api_name="\x1b]8;;http://evil\x07click\x1b]8;;\x07"), stage(name="dev", api_name="\u202etxt.exe")], check_mode=True)
+    records = [record("h", rows, plan, account_name="acct\x1b[2J"), record("bad", [], None, region="us-east-2", status="error", error="boom\x07\u202e")]
+    text = render_markdown(build_report(records, "audit", GENERATED_AT))
+    for char in ("\x1b", "\x07", "\u202e"):
+        assert char not in text
+    assert "\\\\x1b\\]8;;http://evil\\\\x07click\\\\x1b\\]8;;\\\\x07" in text
+    assert "\\\\u202etxt.exe" in text
+    assert "111111111111 (acct\\\\x1b\\[2J)" in text
+    assert "FAILED: boom\\\\x07\\\\u202e" in text
 
 
 def test_names_with_pipes_and_newlines_keep_the_table_intact():
@@ -185,7 +291,18 @@ def test_target_without_region_is_listed():
     records = [record("ok", rows, plan), {"host": "lost", "status": "error", "error": "no region"}]
     text = render_markdown(build_report(records, "audit", GENERATED_AT))
     assert tables(text)["By account and region"][2:] == [
-        ["-", "-", "0", "0", "0", "0", "0", "0", "100.0"],
-        ["111111111111", "us-east-1", "1", "0", "1", "0", "0", "0", "0.0"],
+        # No account id, name nor region: the host names the place.
+        ["lost", "-", "FAILED: no region", "0", "0", "0", "0", "0", "1", "n/a"],
+        ["111111111111", "us-east-1", "ok", "1", "0", "1", "0", "0", "0", "0.0"],
     ]
     assert tables(text)["Failed targets (1)"][2:] == [["lost", "-", "-", "no region"]]
+
+
+def test_a_report_of_schema_1_0_renders_without_run_or_verdict():
+    report = copy.deepcopy(build_audit_report())
+    for key in ("run", "verdict", "verdict_reason"):
+        del report[key]
+    text = render_markdown(report)
+    assert "- Verdict: **-**: -" in text
+    assert "- Collection:" not in text
+    assert "## Summary" in text

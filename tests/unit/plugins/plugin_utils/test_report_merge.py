@@ -19,6 +19,10 @@ from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import schema_errors
 
 LATER = "2026-03-15T12:05:00+00:00"
+SUMMARY_1_0 = (
+    "targets", "targets_failed", "stages", "compliant", "noncompliant", "changed", "would_change", "exempt", "skipped", "errors",
+    "compliance_percent", "planned_changes", "max_changes", "refused",
+)
 
 
 def slice_report(indexes, generated_at=GENERATED_AT, max_changes=0):
@@ -29,6 +33,26 @@ def slice_report(indexes, generated_at=GENERATED_AT, max_changes=0):
 
 def whole_report():
     return slice_report(range(3))
+
+
+def as_schema_1_0(report):
+    """The report as collection 1.0.0 wrote it: no verdict, run, caller_arn nor account_name; the guard's refusal a
+    skipped row whose reason starts with 'refused: '; errors counting stage errors only; 100.0 when nothing was evaluated."""
+    old = copy.deepcopy(report)
+    for key in ("verdict", "verdict_reason", "run"):
+        del old[key]
+    old["schema_version"] = "1.0"
+    old["summary"]["errors"] = old["summary"].pop("stage_errors")
+    if old["summary"]["compliance_percent"] is None:
+        old["summary"]["compliance_percent"] = 100.0
+    old["summary"] = {key: old["summary"][key] for key in SUMMARY_1_0}
+    for target in old["targets"]:
+        del target["caller_arn"]
+    for row in old["stages"]:
+        del row["account_name"]
+        if row["action"] == "refused":
+            row.update(action="skipped", reason="refused: " + row["reason"])
+    return old
 
 
 @pytest.mark.parametrize("slices", [[[0], [1, 2]], [[1], [0, 2]], [[2], [0, 1]], [[2], [1], [0]], [[0, 1, 2]]])
@@ -104,7 +128,8 @@ def test_what_is_not_a_report_is_refused_by_name(report, expected):
 @pytest.mark.parametrize(
     "key, value, expected",
     [
-        ("schema_version", "2.0", "s1.schema_version: must be 1.0, the version this collection writes, got '2.0'"),
+        ("schema_version", "2.0", "s1.schema_version: must be one of 1.0, 1.1, the versions this collection reads, got '2.0'"),
+        ("schema_version", 1.1, "s1.schema_version: must be one of 1.0, 1.1, the versions this collection reads, got 1.1 (float)"),
         ("mode", "check", "s1.mode: must be audit or enforce, got 'check'"),
         ("generated_at", None, "s1.generated_at: must be an ISO 8601 date and time, got null"),
         ("summary", [], "s1.summary: must be a mapping"),
@@ -146,3 +171,57 @@ def test_nothing_to_merge(reports):
 def test_names_must_name_each_report():
     with pytest.raises(ValueError, match="names: must name each of the 2 reports"):
         merge_reports([slice_report([0]), slice_report([1])], names=["one"])
+
+
+# ---- schema 1.0 and 1.1, verdict and run errors ---------------------------------------------------------
+
+
+def test_merged_report_is_1_1_with_a_verdict():
+    merged, problems = merge_reports([slice_report([0]), slice_report([1, 2])])
+    assert problems == []
+    assert merged["schema_version"] == "1.1"
+    assert (merged["verdict"], merged["verdict_reason"]) == ("error", whole_report()["verdict_reason"])
+
+
+def test_reports_of_schema_1_0_are_read_and_written_as_1_1():
+    """Slices of a run by collection 1.0.0: their targets have no caller_arn and their stages no account_name."""
+    merged, problems = merge_reports([as_schema_1_0(slice_report([0])), as_schema_1_0(slice_report([1, 2]))])
+    assert problems == []
+    whole = whole_report()
+    assert merged["schema_version"] == "1.1"
+    # Counted again from the rows: the 1.0 refusal still counts as non-compliant, errors include the failed target.
+    assert merged["summary"] == whole["summary"]
+    assert (merged["verdict"], merged["verdict_reason"]) == (whole["verdict"], whole["verdict_reason"])
+    assert [target["caller_arn"] for target in merged["targets"]] == [None, None, None]
+    # The account name of a row comes from its target (same account and region).
+    assert {(row["account_id"], row["account_name"]) for row in merged["stages"]} == {("111111111111", "shop"), ("222222222222", "payments")}
+    assert [list(row)[:2] for row in merged["stages"]] == [["account_id", "account_name"]] * len(merged["stages"])
+    refused = [row for row in merged["stages"] if row["region"] == "us-west-2" and row["stage_name"] == "prod"]
+    assert [(row["action"], row["reason"]) for row in refused] == [("skipped", "refused: 1 changes planned, more than tracing_sweep_max_changes=0")]
+    assert schema_errors(merged) == []
+
+
+def test_a_1_0_slice_and_a_1_1_slice_merge():
+    merged, problems = merge_reports([as_schema_1_0(slice_report([0])), slice_report([1, 2])])
+    assert problems == []
+    assert merged["summary"] == whole_report()["summary"]
+    assert merged["run"]["policy"] == whole_report()["run"]["policy"]
+    assert schema_errors(merged) == []
+
+
+def test_run_errors_of_every_slice_are_kept_and_make_the_verdict():
+    first = build_report(enforce_records()[:1], "enforce", GENERATED_AT, exemptions=EXEMPTIONS, max_changes=0, run={"errors": ["slice 1 problem"]})
+    second = build_report(enforce_records()[1:2], "enforce", GENERATED_AT, exemptions=EXEMPTIONS, max_changes=0, run={"errors": ["slice 2 problem"]})
+    merged, problems = merge_reports([first, second])
+    assert problems == []
+    assert merged["run"]["errors"] == ["slice 1 problem", "slice 2 problem"]
+    assert merged["verdict"] == "error"
+    assert merged["verdict_reason"].startswith("2 run errors, 1 stage error: ")
+    assert schema_errors(merged) == []
+
+
+def test_the_first_slice_gives_the_collection_version_and_policy():
+    run = {"collection_version": "1.1.0", "policy": {"desired": False, "rules": 2, "exemptions": 3, "exempt_tag": "XrayExempt"}}
+    first = build_report(enforce_records()[:1], "enforce", GENERATED_AT, exemptions=EXEMPTIONS, max_changes=0, run=run)
+    merged, dummy = merge_reports([as_schema_1_0(slice_report([1, 2])), first])
+    assert merged["run"] == dict(run, collection="cloudops.apigw_tracing", errors=[])

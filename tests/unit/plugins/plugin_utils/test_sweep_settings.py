@@ -13,12 +13,17 @@ import pytest
 import yaml
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import ROLE_VARIABLES
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import parse_date
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
 
 ARN = "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod"
 ROLE = "arn:aws:iam::111111111111:role/tracing-sweep"
+ACCOUNT_ID_RULE = "must be a 12-digit AWS account id, as a string (in quotes)"
+ROLE_ARN_RULE = "must be an IAM role ARN such as arn:aws:iam::111111111111:role/TracingAudit (partition aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b)"
+BOOL_RULE = "must be a boolean: true or false (also yes/no, 1/0)"
 
 VALID_SETTINGS = {
     "desired": True,
@@ -42,6 +47,9 @@ VALID_SETTINGS = {
     "sts_endpoint_url": "https://sts.us-east-1.amazonaws.com",
     "max_requests_per_second": 2.5,
     "concurrency": 16,
+    "role_session_name": "cloudops-tracing-sweep",
+    "fail_on_error": True,
+    "fail_on_noncompliant": False,
 }
 ROLE_DIR = Path(__file__).resolve().parents[4] / "roles" / "tracing_sweep"
 
@@ -75,8 +83,11 @@ def test_role_defaults_have_no_problems():
         "report_dir": "tracing-sweep-reports",
         "endpoint_url": "",
         "sts_endpoint_url": "",
-        "max_requests_per_second": 9.0,
+        "max_requests_per_second": 9.5,
         "concurrency": 4,
+        "role_session_name": "cloudops-tracing-sweep",
+        "fail_on_error": True,
+        "fail_on_noncompliant": False,
     }
     assert settings_problems(defaults) == []
 
@@ -91,12 +102,48 @@ def test_unknown_setting_is_named():
     assert problem.startswith("tracing_sweep_desire: unknown setting; the sweep's settings are tracing_sweep_desired, tracing_sweep_rules")
 
 
+@pytest.mark.parametrize("value", [True, False, "true", "false", "yes", "no", "1", "0", "TRUE", "No", 1, 0])
+def test_desired_accepts_a_boolean_or_its_words(value):
+    # -e tracing_sweep_desired=false arrives as the string 'false'.
+    assert settings_problems({"desired": value}) == []
+
+
 @pytest.mark.parametrize(
     "value, shown",
-    [("false", "'false'"), ("yes", "'yes'"), (None, "null"), (1, "1 (integer)")],
+    [("ture", "'ture'"), ("enabled", "'enabled'"), ("", "''"), (" true", "' true'"), ("true\n", "'true\\n'"), (None, "null"),
+     (2, "2 (integer)"), (1.0, "1.0 (float)"), (["true"], "a list")],
 )
-def test_desired_must_be_a_real_boolean(value, shown):
-    assert one_problem({"desired": value}) == f"tracing_sweep_desired: must be a boolean (true or false), got {shown}"
+def test_desired_refuses_anything_else(value, shown):
+    # A misspelling is a mistake, never false.
+    assert one_problem({"desired": value}) == f"tracing_sweep_desired: {BOOL_RULE}, got {shown}"
+
+
+@pytest.mark.parametrize("key", ["fail_on_error", "fail_on_noncompliant"])
+@pytest.mark.parametrize("value", [True, False, "yes", "false", 0])
+def test_fail_on_settings_accept_a_boolean_or_its_words(key, value):
+    assert settings_problems({key: value}) == []
+
+
+@pytest.mark.parametrize("key", ["fail_on_error", "fail_on_noncompliant"])
+@pytest.mark.parametrize("value, shown", [("ture", "'ture'"), (None, "null"), (3, "3 (integer)")])
+def test_fail_on_settings_refuse_anything_else(key, value, shown):
+    assert one_problem({key: value}) == f"tracing_sweep_{key}: {BOOL_RULE}, got {shown}"
+
+
+@pytest.mark.parametrize("value", ["cloudops-tracing-sweep", "ab", "a" * 64, "x+=,.@-_1"])
+def test_valid_role_session_names(value):
+    assert settings_problems({"role_session_name": value}) == []
+
+
+@pytest.mark.parametrize(
+    "value, shown", [("x", "'x'"), ("a" * 65, repr("a" * 65)), ("has space", "'has space'"), ("name\n", "'name\\n'"), ("caf\u00e9", "'caf\u00e9'"),
+                     (None, "null"), (12, "12 (integer)")]
+)
+def test_role_session_name_follows_the_sts_rule(value, shown):
+    assert one_problem({"role_session_name": value}) == (
+        "tracing_sweep_role_session_name: must be 2 to 64 characters, each a letter, a digit or one of _+=,.@- (STS's rule for a role session name), "
+        f"got {shown}"
+    )
 
 
 @pytest.mark.parametrize("value, shown", [({"match": {}}, "a mapping"), ("skip all", "'skip all'")])
@@ -129,13 +176,25 @@ def test_match_must_be_a_mapping():
 
 def test_contract_example_account_id_message():
     problem = one_problem({"rules": [{"tracing_enabled": True}, {"match": {"account_id": "1234"}, "tracing_enabled": False}]})
-    assert problem == "tracing_sweep_rules[1].match.account_id: must be a 12-digit account id as a string, got '1234'"
+    assert problem == f"tracing_sweep_rules[1].match.account_id: {ACCOUNT_ID_RULE}, got '1234'"
 
 
 def test_account_id_as_a_number_is_refused():
-    # YAML reads an unquoted account id as an integer, and one with a leading zero loses it.
+    # YAML reads an unquoted account id as an integer: the hint quotes that same id.
     problem = one_problem({"rules": [{"match": {"account_id": 111111111111}, "skip": True}]})
-    assert problem == "tracing_sweep_rules[0].match.account_id: must be a 12-digit account id as a string, got 111111111111 (integer)"
+    assert problem == (
+        f"tracing_sweep_rules[0].match.account_id: {ACCOUNT_ID_RULE}, got 111111111111 (integer): "
+        'YAML reads an unquoted id as a number; write it in quotes, "111111111111"'
+    )
+
+
+def test_account_id_read_as_octal_is_refused_without_suggesting_another_id():
+    # YAML 1.1 reads an unquoted 011111111111 as the octal number 1227133513: another account's digits.
+    problem = one_problem({"rules": [{"match": {"account_id": 0o11111111111}, "skip": True}]})
+    assert problem.startswith(f"tracing_sweep_rules[0].match.account_id: {ACCOUNT_ID_RULE}, got 1227133513 (integer): ")
+    assert "octal" in problem
+    assert "exactly as AWS shows it" in problem
+    assert "001227133513" not in problem and '"' not in problem
 
 
 @pytest.mark.parametrize(
@@ -178,8 +237,16 @@ def test_rule_name_must_be_text():
 
 
 def test_rule_tracing_enabled_must_be_boolean():
+    # Written out in a policy file, a quoted "true" is a string someone chose: only a YAML boolean is a rule's action.
     problem = one_problem({"rules": [{"tracing_enabled": "true"}]})
-    assert problem == "tracing_sweep_rules[0].tracing_enabled: must be a boolean (true or false), got 'true'"
+    assert problem == "tracing_sweep_rules[0].tracing_enabled: must be a boolean (true or false, unquoted), got 'true'"
+
+
+@pytest.mark.parametrize("value, shown", [("yes", "'yes'"), (1, "1 (integer)"), (0, "0 (integer)"), ("false", "'false'")])
+def test_rule_tracing_enabled_is_stricter_than_desired(value, shown):
+    assert settings_problems({"desired": value}) == []
+    problem = one_problem({"rules": [{"tracing_enabled": value}]})
+    assert problem == f"tracing_sweep_rules[0].tracing_enabled: must be a boolean (true or false, unquoted), got {shown}"
 
 
 def test_rule_skip_must_be_true():
@@ -201,7 +268,7 @@ def test_rule_with_neither_action(item):
 def test_several_problems_in_input_order():
     problems = settings_problems(
         {
-            "desired": "yes",
+            "desired": "ture",
             "rules": [{"match": {"region": "nowhere"}, "tracing_enabled": True}, {"skip": True, "tracing_enabled": False}],
             "exemptions": [{"reason": "x"}],
         }
@@ -268,7 +335,7 @@ def test_exemption_without_selector():
 
 def test_exemption_selector_values_are_checked():
     problem = one_problem({"exemptions": [{"account_id": "12", "reason": "r"}]})
-    assert problem == "tracing_sweep_exemptions[0].account_id: must be a 12-digit account id as a string, got '12'"
+    assert problem == f"tracing_sweep_exemptions[0].account_id: {ACCOUNT_ID_RULE}, got '12'"
 
 
 def test_exemption_reason_is_required():
@@ -314,12 +381,18 @@ def test_exempt_tag_must_be_a_tag_key(value, shown):
     assert one_problem({"exempt_tag": value}) == f"tracing_sweep_exempt_tag: must be a stage tag key (a string), or empty for none, got {shown}"
 
 
-@pytest.mark.parametrize("value", [None, 0, 1, 500])
+@pytest.mark.parametrize("value", [None, 0, 1, 500, "0", "10", "500"])
 def test_valid_max_changes(value):
+    # -e tracing_sweep_max_changes=500 arrives as the string "500": decimal digits are what the user meant.
     assert settings_problems({"max_changes": value}) == []
 
 
-@pytest.mark.parametrize("value, shown", [(-1, "-1 (integer)"), (True, "true (boolean)"), ("10", "'10'"), (1.5, "1.5 (float)")])
+@pytest.mark.parametrize(
+    "value, shown",
+    [(-1, "-1 (integer)"), (True, "true (boolean)"), (False, "false (boolean)"), (1.5, "1.5 (float)"), (10.0, "10.0 (float)"),
+     (" 10", "' 10'"), ("10 ", "'10 '"), ("10\n", "'10\\n'"), ("0x10", "'0x10'"), ("10.0", "'10.0'"), ("-1", "'-1'"), ("+10", "'+10'"),
+     ("1_000", "'1_000'"), ("", "''"), ("\uff11\uff10", "'\uff11\uff10'"), ("ten", "'ten'")],
+)
 def test_max_changes_must_be_a_whole_number(value, shown):
     assert one_problem({"max_changes": value}) == f"tracing_sweep_max_changes: must be a whole number >= 0 (or null for no limit), got {shown}"
 
@@ -343,7 +416,7 @@ def test_endpoint_url_must_be_http(key, value, shown):
     assert one_problem({key: value}) == f"tracing_sweep_{key}: must be an http:// or https:// URL, or empty for the SDK default, got {shown}"
 
 
-@pytest.mark.parametrize("value", [9.0, 9, 0.1, 10.5, 250])
+@pytest.mark.parametrize("value", [9.0, 9, 0.1, 10.5, 250, "9", "9.5", "0.1", ".5"])
 def test_valid_max_requests_per_second(value):
     assert settings_problems({"max_requests_per_second": value}) == []
 
@@ -351,7 +424,8 @@ def test_valid_max_requests_per_second(value):
 @pytest.mark.parametrize(
     "value, shown",
     [(0, "0 (integer)"), (-1, "-1 (integer)"), (0.0, "0.0 (float)"), (math.nan, "nan (float)"), (math.inf, "inf (float)"),
-     ("9", "'9'"), ("fast", "'fast'"), (True, "true (boolean)"), (None, "null")],
+     ("fast", "'fast'"), (True, "true (boolean)"), (False, "false (boolean)"), (None, "null"), ("0", "'0'"), ("0.0", "'0.0'"), ("-1", "'-1'"),
+     (" 9", "' 9'"), ("9.5\n", "'9.5\\n'"), ("nan", "'nan'"), ("inf", "'inf'"), ("1e3", "'1e3'"), ("9,5", "'9,5'"), ("", "''")],
 )
 def test_max_requests_per_second_must_be_above_zero(value, shown):
     problem = one_problem({"max_requests_per_second": value})
@@ -360,13 +434,15 @@ def test_max_requests_per_second_must_be_above_zero(value, shown):
     assert problem.endswith(f"got {shown}")
 
 
-@pytest.mark.parametrize("value", [1, 4, 16])
+@pytest.mark.parametrize("value", [1, 4, 16, "1", "4", "16"])
 def test_valid_concurrency(value):
     assert settings_problems({"concurrency": value}) == []
 
 
 @pytest.mark.parametrize(
-    "value, shown", [(0, "0 (integer)"), (17, "17 (integer)"), (4.0, "4.0 (float)"), ("4", "'4'"), (True, "true (boolean)"), (None, "null")]
+    "value, shown",
+    [(0, "0 (integer)"), (17, "17 (integer)"), (4.0, "4.0 (float)"), ("0", "'0'"), ("17", "'17'"), (" 4", "' 4'"), ("4.0", "'4.0'"),
+     ("0x4", "'0x4'"), (True, "true (boolean)"), (None, "null")],
 )
 def test_concurrency_must_be_1_to_16(value, shown):
     problem = one_problem({"concurrency": value})
@@ -398,7 +474,10 @@ def test_every_role_variable_is_known():
     defaults = yaml.safe_load((ROLE_DIR / "defaults" / "main.yml").read_text(encoding="utf-8"))
     documented = {name for entry_point in specs["argument_specs"].values() for name in entry_point.get("options", {})}
     assert set(defaults) <= documented
-    published = {"tracing_sweep_mode", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports", "tracing_sweep_rollback_summary"}
+    published = {
+        "tracing_sweep_mode", "tracing_sweep_verdict", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports",
+        "tracing_sweep_rollback_summary",
+    }
     assert documented | {"tracing_sweep_report"} | published == ROLE_VARIABLES
 
 
@@ -446,10 +525,15 @@ def test_unknown_target_variable():
     ]
 
 
-@pytest.mark.parametrize("account_id, shown", [("1234", "'1234'"), (111111111111, "111111111111 (integer)"), ("11111111111a", "'11111111111a'")])
+@pytest.mark.parametrize(
+    "account_id, shown",
+    [("1234", "'1234'"), ("11111111111a", "'11111111111a'"), ("111111111111\n", "'111111111111\\n'"), (" 111111111111", "' 111111111111'"),
+     ("\u0661" * 12, repr("\u0661" * 12)), (True, "true (boolean)"),
+     (111111111111, '111111111111 (integer): YAML reads an unquoted id as a number; write it in quotes, "111111111111"')],
+)
 def test_bad_account_id(account_id, shown):
     problems = target_problems({"region": "us-east-1", "account_id": account_id})
-    assert problems == [f"tracing_sweep_account_id: must be a 12-digit account id as a string, got {shown}"]
+    assert problems == [f"tracing_sweep_account_id: {ACCOUNT_ID_RULE}, got {shown}"]
 
 
 @pytest.mark.parametrize(
@@ -460,11 +544,13 @@ def test_bad_account_id(account_id, shown):
         "arn:aws:sts::111111111111:assumed-role/tracing/x",
         "arn:aws:iam::111111111111:role/",
         "arn:aws:iam::111111111111:role/has space",
+        ROLE + "\n",
+        "arn:aws:iam::\u0661\u0661\u0661111111111:role/tracing",
     ],
 )
 def test_bad_role_arn(role_arn):
     problems = target_problems({"region": "us-east-1", "role_arn": role_arn})
-    assert problems == [f"tracing_sweep_role_arn: must be an IAM role ARN such as arn:aws:iam::123456789012:role/tracing-sweep, got {role_arn!r}"]
+    assert problems == [f"tracing_sweep_role_arn: {ROLE_ARN_RULE}, got {role_arn!r}"]
 
 
 @pytest.mark.parametrize("role_arn", ["arn:aws-cn:iam::111111111111:role/a", "arn:aws-us-gov:iam::111111111111:role/path/to/r+=,.@-_"])
@@ -472,13 +558,17 @@ def test_role_arn_partitions_and_paths(role_arn):
     assert target_problems({"region": "us-east-1", "role_arn": role_arn}) == []
 
 
-@pytest.mark.parametrize("external_id, shown", [("x", "1 characters"), ("has space", "9 characters"), (123456, "type int")])
+@pytest.mark.parametrize(
+    "external_id, shown",
+    [("x", "1 character"), ("y" * 1225, "1225 characters"), ("has space", "a value with other characters"),
+     ("secret-id\n", "a value with other characters"), (123456, "a value of type int")],
+)
 def test_bad_external_id_is_not_echoed(external_id, shown):
     problems = target_problems({"region": "us-east-1", "role_arn": ROLE, "external_id": external_id})
     assert problems == [
-        f"tracing_sweep_external_id: must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-, got a value of {shown} (not shown: it is secret)"
+        f"tracing_sweep_external_id: must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-, got {shown} (not shown: it is secret)"
     ]
-    assert str(external_id) not in problems[0].split("got")[1]
+    assert str(external_id).strip() not in problems[0].split(", got ")[1]
 
 
 @pytest.mark.parametrize("role_arn", [None, ""])
@@ -491,7 +581,9 @@ def test_external_id_without_role(role_arn):
 
 def test_role_in_another_account():
     problems = target_problems({"region": "us-east-1", "account_id": "222222222222", "role_arn": ROLE})
-    assert problems == ["tracing_sweep_role_arn: must be a role in tracing_sweep_account_id 222222222222, got a role in account 111111111111"]
+    assert problems == [
+        "tracing_sweep_role_arn: must be a role in the account it sweeps, tracing_sweep_account_id 222222222222, got a role in account 111111111111"
+    ]
 
 
 @pytest.mark.parametrize("name, shown", [("  ", "'  '"), (7, "7 (integer)")])
@@ -522,3 +614,59 @@ def test_parse_date_returns_a_plain_date_for_a_date_subclass():
 def test_parse_date_rejects(value):
     with pytest.raises(ValueError):
         parse_date(value)
+
+
+# ---- the account a target names -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target, account_id",
+    [
+        ({"region": "us-east-1", "account_id": "222222222222"}, "222222222222"),
+        ({"region": "us-east-1", "role_arn": ROLE}, "111111111111"),
+        ({"region": "us-east-1", "account_id": "111111111111", "role_arn": ROLE}, "111111111111"),
+        ({"region": "us-east-1", "account_id": "", "role_arn": "arn:aws-cn:iam::333333333333:role/r"}, "333333333333"),
+        ({"region": "us-east-1"}, None),
+        ({"region": "us-east-1", "account_id": None, "role_arn": ""}, None),
+        ({"region": "us-east-1", "role_arn": "not an arn"}, None),
+    ],
+)
+def test_target_account_id(target, account_id):
+    assert target_account_id(target) == account_id
+
+
+# ---- settings as the sweep uses them -------------------------------------------------------------------
+
+
+def test_normalized_settings_read_values_as_e_gives_them():
+    settings = {
+        "desired": "false",
+        "fail_on_error": "yes",
+        "fail_on_noncompliant": "0",
+        "max_changes": "500",
+        "concurrency": "4",
+        "max_requests_per_second": "9.5",
+        "report_dir": "/tmp/r",
+        "rules": [],
+        "variables": ["tracing_sweep_desired"],
+    }
+    assert settings_problems(settings) == []
+    normalized = normalized_settings(settings)
+    assert normalized == {
+        "desired": False,
+        "fail_on_error": True,
+        "fail_on_noncompliant": False,
+        "max_changes": 500,
+        "concurrency": 4,
+        "max_requests_per_second": 9.5,
+        "report_dir": "/tmp/r",
+        "rules": [],
+    }
+    assert all(isinstance(normalized[key], int) and not isinstance(normalized[key], bool) for key in ("max_changes", "concurrency"))
+    assert isinstance(normalized["max_requests_per_second"], float)
+
+
+def test_normalized_settings_keep_typed_values_and_leave_out_absent_keys():
+    normalized = normalized_settings({"desired": True, "max_changes": None, "max_requests_per_second": 2, "concurrency": 16})
+    assert normalized == {"desired": True, "max_changes": None, "max_requests_per_second": 2.0, "concurrency": 16}
+    assert normalized_settings({}) == {}

@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The role's run-wide steps: settings as -e gives them, the report directory, the report of the run and its verdict."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import pytest
+
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run as run
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import EXEMPTIONS
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_enforce_report
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import enforce_records
+
+INVALID = "Invalid sweep settings, nothing was done: "
+
+
+# ---- settings -----------------------------------------------------------------------------------------------
+
+
+def test_settings_are_returned_as_the_sweep_uses_them():
+    result = run.settings_step(
+        {"settings": {"desired": "false", "max_changes": "500", "concurrency": "4", "max_requests_per_second": "9.5", "fail_on_error": "no",
+                      "variables": ["tracing_sweep_desired"]}}
+    )
+    assert result == {
+        "changed": False,
+        "settings": {"desired": False, "max_changes": 500, "concurrency": 4, "max_requests_per_second": 9.5, "fail_on_error": False},
+    }
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"desired": "ture"}, INVALID + "tracing_sweep_desired: must be a boolean: true or false (also yes/no, 1/0), got 'ture'"),
+        ({"max_changes": "0x10"}, INVALID + "tracing_sweep_max_changes: must be a whole number >= 0 (or null for no limit), got '0x10'"),
+        (None, "settings: must be a mapping of the role's settings"),
+    ],
+)
+def test_bad_settings_fail_the_step(settings, message):
+    assert run.settings_step({"settings": settings}) == {"failed": True, "msg": message}
+
+
+# ---- the report directory --------------------------------------------------------------------------------
+
+
+def test_prepare_creates_the_report_directory(tmp_path):
+    dest = tmp_path / "reports"
+    assert run.prepare_step({"dest": str(dest)}) == {"changed": False, "dest": str(dest)}
+    assert dest.is_dir()
+
+
+def test_prepare_refuses_a_directory_under_a_regular_file_before_any_aws_call(tmp_path):
+    regular = tmp_path / "file"
+    regular.write_text("x", encoding="utf-8")
+    result = run.prepare_step({"dest": str(regular / "reports")})
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"tracing_sweep_report_dir: cannot write in {regular / 'reports'}: Not a directory; nothing was done and no AWS call")
+
+
+# ---- the region_tracing playbook -------------------------------------------------------------------------
+
+
+def test_region_from_the_environment_and_desired_as_a_word():
+    result = run.region_step({"settings": {"region": "", "environment": {"AWS_REGION": "", "AWS_DEFAULT_REGION": "eu-west-1"}, "desired": "no"}},
+                             check_mode=True)
+    assert result == {
+        "changed": False,
+        "region": "eu-west-1",
+        "desired": False,
+        "line": "Region eu-west-1 (from the environment variable AWS_DEFAULT_REGION); desired tracing off on every stage, check mode: nothing will be changed",
+    }
+
+
+def test_region_playbook_variables_are_checked_strictly():
+    result = run.region_step({"settings": {"region": "eu-west-1\n", "desired": "ture", "variables": ["apigw_tracing_regoin", "apigw_tracing_desired"]}})
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "Invalid variables, nothing was done: apigw_tracing_regoin: unknown variable (did you mean apigw_tracing_region?); region_tracing takes "
+        "apigw_tracing_region and apigw_tracing_desired (and the tracing_sweep role's variables); "
+        "apigw_tracing_region: must be an AWS region name such as us-east-1, got 'eu-west-1\\n'; "
+        "apigw_tracing_desired: must be a boolean: true or false (also yes/no, 1/0), got 'ture'"
+    )
+
+
+def test_region_is_required():
+    result = run.region_step({"settings": {"environment": {}}})
+    assert result["msg"].startswith("Invalid variables, nothing was done: apigw_tracing_region: is required")
+
+
+# ---- steps that hand over to the engine ---------------------------------------------------------------------
+
+
+def test_guard_step_reads_max_changes_from_the_settings_and_ignores_empty_claims():
+    claims = [{"host": "a", "status": "ok", "account_id": "111111111111", "region": "us-east-1", "planned_changes": 3}, {}, None, "x"]
+    result = run.guard_step({"settings": {"max_changes": 2}, "claims": claims}, check_mode=False)
+    assert result == {"changed": False, "guard": {"planned_changes": 3, "max_changes": 2, "over_limit": True, "refused": True, "duplicates": {}}}
+
+
+def test_converge_step_needs_a_plan_result():
+    assert run.converge_step({"planned": {"plan": None}}) == {"failed": True, "msg": "planned: must be the registered result of the plan step"}
+
+
+def test_request_totals_ignore_what_is_not_a_count():
+    records = [{"requests": {"sent": 3, "throttled": 1}}, {"requests": {"sent": True, "server_errors": "2"}}, {}, None]
+    assert run.request_totals(records) == {"sent": 3, "throttled": 1, "server_errors": 0, "connection_errors": 0}
+
+
+# ---- the report of the run ----------------------------------------------------------------------------------
+
+
+def test_a_run_without_targets_is_reported_as_an_error_with_why(tmp_path):
+    result = run.report_step({"settings": {}, "dest": str(tmp_path), "formats": ["json"], "records": [], "hosts": []}, check_mode=True)
+
+    assert result["verdict"] == "error"
+    assert result["report"]["run"]["errors"] == [run.NO_TARGET]
+    assert result["files"] == {"json": str(tmp_path / "report.json")}
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["verdict"] == "error"
+    assert "compliance n/a (no stage was evaluated)" in result["summary_lines"][0]
+    assert result["judgements"]["errors"].startswith(f"Nothing was swept (report in {tmp_path}): no target: the inventory gave this run no host")
+    assert result["write_error"] is None
+
+
+def test_report_of_an_enforcement_and_its_judgements(tmp_path):
+    records = enforce_records()
+    args = {
+        "settings": {"exemptions": EXEMPTIONS, "max_changes": 0, "desired": True},
+        "dest": str(tmp_path),
+        "formats": ["json", "csv"],
+        "records": records,
+        "hosts": [record["host"] for record in records],
+        "mode": "enforce",
+    }
+    result = run.report_step(args)
+
+    report = result["report"]
+    assert report["summary"] == build_enforce_report()["summary"]
+    assert report["run"]["policy"] == {"desired": True, "rules": 0, "exemptions": 3, "exempt_tag": None}
+    assert sorted(os.listdir(tmp_path)) == ["report.csv", "report.json"]
+    assert result["summary_lines"][-2:] == [
+        "Verdict: error (1 target failed, 1 stage error: what failed was not evaluated, so the run cannot vouch for it)",
+        f"Reports: {tmp_path}",
+    ]
+    judgements = result["judgements"]
+    assert judgements["refused"].startswith("Nothing was changed: 4 stages would change, more than tracing_sweep_max_changes=0.")
+    assert judgements["errors"].startswith(f"1 of 3 targets failed (1 stage error); the other targets were swept and reported in {tmp_path}. ")
+    assert "broken: Unable to assume role" in judgements["errors"]
+    assert judgements["noncompliant"] is None  # fail_on_noncompliant is false by default
+
+
+def test_fail_on_error_false_lets_failed_targets_pass_but_never_run_errors(tmp_path):
+    records = enforce_records()
+    args = {"settings": {"exemptions": EXEMPTIONS, "fail_on_error": False, "fail_on_noncompliant": True}, "dest": str(tmp_path), "formats": ["json"],
+            "records": records, "mode": "enforce"}
+    judgements = run.report_step(args)["judgements"]
+    assert judgements["errors"] is None
+    assert judgements["noncompliant"].startswith("1 stage ")
+    assert judgements["noncompliant"].endswith(f"(compliance 80.0%); see {tmp_path}.")
+    judgements = run.report_step(dict(args, run_errors=["the slices disagree"]))["judgements"]
+    assert judgements["errors"] is not None and "the slices disagree" in judgements["errors"]
+
+
+def test_a_report_that_cannot_be_written_names_the_changes_and_saves_them_elsewhere(tmp_path, monkeypatch):
+    temp = tmp_path / "systemp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    regular = tmp_path / "file"
+    regular.write_text("x", encoding="utf-8")
+    records = enforce_records()
+
+    result = run.report_step({"settings": {"exemptions": EXEMPTIONS}, "dest": str(regular / "reports"), "formats": ["json"], "records": records,
+                              "mode": "enforce"})
+
+    assert "failed" not in result  # the summary is shown and published first; the role fails afterwards
+    assert result["files"] == {}
+    assert result["write_error"].startswith(f"tracing_sweep_report_dir: cannot write the reports in {regular / 'reports'}")
+    assert len(result["changed_stages"]) == 2
+    assert os.path.dirname(result["fallback_report"]) == str(temp)
+    with open(result["fallback_report"], encoding="utf-8") as handle:
+        assert json.load(handle) == result["report"]
+
+
+def test_a_merged_report_is_not_written_over_one_of_its_inputs(tmp_path):
+    result = run.report_step(
+        {"settings": {}, "dest": str(tmp_path), "report": build_enforce_report(), "merged_from": [str(tmp_path / "report.json")]}
+    )
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"tracing_sweep_report_dir: must be a directory of its own, not {tmp_path}")
+    assert os.listdir(tmp_path) == []
