@@ -332,7 +332,9 @@ def converge_step(planned, guard, target, connection, check_mode):
             for change in plan["changes"]
         ]
     rows = target_rows(plan, converge=converged, check_mode=check_mode, refused=refused)
-    if converged is not None and converged.get("failed") and not converged.get("stages"):
+    if converged is not None and "stages" not in converged:
+        # The account could not be reached again to make the changes: the target failed. A stage whose change
+        # failed is a stage error (its row says why), not a failed target, so that it is counted once.
         record.update(status="error", error=converged["msg"])
     record["rows"] = rows
     changed = any(row["action"] in ("enabled", "disabled", "would_enable", "would_disable") for row in rows)
@@ -365,7 +367,6 @@ def _converge(target, changes, connection, requests):
     if outcome.failures:
         result.update(failed=True, msg=f"{len(outcome.failures)} of {len(changes)} stages could not be converged")
     return result, outcome.diff
-
 
 
 def restore(reach, stages, connection, check_mode):

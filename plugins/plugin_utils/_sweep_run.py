@@ -297,8 +297,9 @@ def judgements(report, dest, settings, merged_from=None):
                 errors = "Nothing was swept (report in %s): %s" % (dest, " | ".join(report["run"]["errors"]) or "the run had no target")
     noncompliant = None
     if settings.get("fail_on_noncompliant", False) and summary["noncompliant"]:
-        noncompliant = "%s do not have their desired tracing state (compliance %s%%); see %s." % (
-            _counted(summary["noncompliant"], "stage"), summary["compliance_percent"], dest
+        count = summary["noncompliant"]
+        noncompliant = "%s not have %s desired tracing state (compliance %s%%); see %s." % (
+            "1 stage does" if count == 1 else "%d stages do" % count, "its" if count == 1 else "their", summary["compliance_percent"], dest
         )
     return {"refused": refused, "errors": errors, "noncompliant": noncompliant}
 

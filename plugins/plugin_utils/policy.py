@@ -21,6 +21,7 @@ import datetime
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import EXEMPTION_SELECTORS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import is_list
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import parse_date
@@ -228,6 +229,8 @@ def plan_target(stages, target, desired=True, rules=None, exemptions=None, exemp
     problems = settings_problems({"desired": desired, "rules": rules, "exemptions": exemptions, "exempt_tag": exempt_tag})
     if problems:
         raise ValueError("; ".join(problems))
+    # The check admits the words -e gives (false, no, 0): read them as the booleans they spell.
+    desired = parse_bool(desired)
     if not isinstance(target, Mapping) or target.get("region") is None:
         raise ValueError("target: must be a mapping with region (and account_id, or null when unknown)")
     if not is_list(stages):

@@ -9,7 +9,7 @@ One <testsuite> per target (inventory host), one <testcase> per stage:
   non-compliant -> <failure>, error -> <error>, exempt or skipped -> <skipped>, compliant -> passes.
 A failed target adds one testcase with an <error> carrying the target's error. A run error (no target at
 all, for one) is a testcase with an <error> in a suite of its own, so that a run that swept nothing never
-shows as a green build. The root carries the verdict as a property.
+shows as a green build.
 Report rows do not carry the host, so a stage belongs to the target with its account id and region
 (the first by host name if two targets share both).
 """

@@ -47,6 +47,13 @@ WOULD_ENABLE = sorted(key for key, (_before, action) in AUDIT_TRUTH.items() if a
 NO_CREDENTIALS = {"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials", "AWS_CONFIG_FILE": "/nonexistent/config"}
 
 
+def one_target(**host_vars):
+    """An inventory of one target: the caller's account in us-east-1, swept with the controller's credentials."""
+    host_vars = dict({"tracing_sweep_region": "us-east-1"}, **host_vars)
+    return {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                    "hosts": {"tooling_us-east-1": host_vars}}}
+
+
 def stats_of(run):
     """The data the run published with set_stats (AWX artifacts), from the task's registered result."""
     entries = [entry for entry in run.entries if entry["task"].endswith("Publish the verdict, the summary and the report paths (AWX/Tower artifacts)")]
@@ -160,9 +167,7 @@ def test_inventory_errors_can_be_made_fatal_as_the_docs_say(sweep, tmp_path):
 
 
 def test_a_target_without_credentials_is_an_error_in_every_format(sweep, estate, tmp_path):
-    inventory = {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                         "hosts": {"tooling_us-east-1": {"tracing_sweep_region": "us-east-1", "tracing_sweep_account_name": "tooling"}}}}
-    audit = sweep(AUDIT, inventory=write_yaml(tmp_path / "one.yml", inventory),
+    audit = sweep(AUDIT, inventory=write_yaml(tmp_path / "one.yml", one_target(tracing_sweep_account_name="tooling")),
                   aws_env=False, env=dict(NO_CREDENTIALS, AWS_ENDPOINT_URL=estate.endpoint_url, AWS_REGION="us-east-1"))
 
     assert audit.run.rc != 0
@@ -433,8 +438,7 @@ def test_an_unreachable_sts_endpoint_is_named_as_the_cause(sweep, estate):
 def test_control_characters_in_api_names_are_escaped_in_every_report(aws, apigw, sweep, tmp_path):
     hostile = "orders\x1b[31mRED\x07\u202e"
     seed(apigw, [{"name": hostile, "id": "h0st11eap1", "stages": {"prod": {}}}])
-    inventory = write_yaml(tmp_path / "one.yml", {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                                                          "hosts": {"tooling_us-east-1": {"tracing_sweep_region": "us-east-1"}}}})
+    inventory = write_yaml(tmp_path / "one.yml", one_target())
     audit = sweep(AUDIT, inventory=inventory, policy={})
     assert audit.run.rc == 0, audit.run.describe()
     for name in ("report.md", "report.csv", "report.xml", "report.json"):
@@ -451,8 +455,7 @@ def test_control_characters_in_api_names_are_escaped_in_every_report(aws, apigw,
 
 def test_a_large_audit_diff_is_one_line_per_stage_under_account_and_region(aws, apigw, sweep, tmp_path):
     seed(apigw, [{"name": "api%03d" % index, "id": "big%07d" % index, "stages": {"prod": {}, "dev": {}}} for index in range(60)])
-    inventory = write_yaml(tmp_path / "one.yml", {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                                                          "hosts": {"tooling_us-east-1": {"tracing_sweep_region": "us-east-1", "tracing_sweep_account_name": "tooling"}}}})
+    inventory = write_yaml(tmp_path / "one.yml", one_target(tracing_sweep_account_name="tooling"))
     audit = sweep(AUDIT, inventory=inventory, policy={}, diff=True)
     assert audit.run.rc == 0, audit.run.describe()
     out = audit.run.stdout

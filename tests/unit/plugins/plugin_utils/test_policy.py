@@ -379,17 +379,13 @@ def test_invalid_policy_is_refused_with_every_problem():
     assert "tracing_sweep_exemptions[0].arn: must be an API Gateway stage ARN" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plugin bug: plan_target accepts desired as a word ('false', 'no', '0') since settings_problems does, "
-    "but _decide reads it with bool(), so 'false' plans tracing on",
-)
 @pytest.mark.parametrize("word", ["false", "no", "0", "False"])
 def test_desired_given_as_a_word_false_plans_tracing_off(word):
     result = plan([stage(enabled=True)], desired=word)
     assert result["stages"][0]["desired"] is False
     assert result["stages"][0]["reason"] == "default: tracing_sweep_desired=false"
-    assert result["changes"] == []
+    # The stage is traced: false means it is to be turned off.
+    assert [change["tracing_enabled"] for change in result["changes"]] == [False]
 
 
 def test_invalid_exempt_tag_is_refused():
