@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import ansible_runner
 
@@ -28,10 +31,16 @@ def clear_caller_environment(monkeypatch):
             monkeypatch.delenv(key)
 
 
-def job_environment(tmp_path, collections_path, endpoint_url, secret_key, session_token=None):
-    """The job's environment: an empty ansible.cfg, this collection tree, and the AWS credential as AWX injects it."""
-    config = tmp_path / "ansible.cfg"
-    config.write_text("[defaults]\n", encoding="utf-8")
+def job_environment(tmp_path, collections_path, endpoint_url, secret_key, session_token=None, config=None):
+    """The job's environment: an ansible.cfg, this collection tree, and the AWS credential as AWX injects it.
+
+    ``config``: the project's ansible.cfg, which AWX's ansible-playbook reads as it runs in the project's
+    directory (see project_config); by default an empty one, so that no ansible.cfg of the caller's applies.
+    """
+    if config is None:
+        config = tmp_path / "ansible.cfg"
+        config.write_text("[defaults]\n", encoding="utf-8")
+    assert Path(config).is_file(), config
     env = {
         "ANSIBLE_CONFIG": str(config),
         "ANSIBLE_COLLECTIONS_PATH": collections_path,
@@ -50,6 +59,11 @@ def job_environment(tmp_path, collections_path, endpoint_url, secret_key, sessio
         env["AWS_SESSION_TOKEN"] = session_token
         env["AWS_SECURITY_TOKEN"] = session_token
     return env
+
+
+def project_config(private):
+    """The ansible.cfg of the project copied into the private data dir ``private`` (docs/awx/project/ansible.cfg)."""
+    return Path(private) / "project" / "ansible.cfg"
 
 
 def run_job(private, playbook, inventory, envvars, extravars, cmdline, limit=None, ident="job"):
@@ -72,17 +86,50 @@ def artifact_data(runner):
     return stats[0]["event_data"].get("artifact_data", {})
 
 
+# The sweep shows one diff per target (a compact diff, {"prepared": text}): a heading line, then a line per stage.
+DIFF_HEADING = re.compile(r"(?P<heading>.+): X-Ray tracing of (?P<count>[0-9]+) stages? (?P<verb>would change|changed)")
+DIFF_STAGE = re.compile(r"  (?P<stage>[a-z0-9]{10}/[A-Za-z0-9_-]{1,128}): tracing_enabled (?P<before>true|false) -> (?P<after>true|false)")
+
+
+@dataclass(frozen=True)
+class TargetDiff:
+    """One target's diff: its heading ('<account id> (<name>) <region>'), 'would change' or 'changed', and
+    (api id/stage, tracing before, tracing after) for each stage."""
+
+    host: str
+    task: str
+    heading: str
+    verb: str
+    stages: tuple
+
+
+def parse_diff(host, task, diff):
+    """The TargetDiff of a compact diff; fails the test on any line that is not of its shape."""
+    assert set(diff) == {"prepared"}, "not a compact diff: %r" % (diff,)
+    lines = diff["prepared"].splitlines()
+    assert diff["prepared"].endswith("\n") and lines, diff
+    heading = DIFF_HEADING.fullmatch(lines[0])
+    assert heading, "not a diff heading: %r" % lines[0]
+    stages = []
+    for line in lines[1:]:
+        found = DIFF_STAGE.fullmatch(line)
+        assert found, "not a stage line of a diff: %r" % line
+        stages.append((found["stage"], found["before"] == "true", found["after"] == "true"))
+    assert int(heading["count"]) == len(stages), diff
+    return TargetDiff(host, task, heading["heading"], heading["verb"], tuple(stages))
+
+
 def diff_events(runner):
-    """[(host, before_header, before, after)] of every diff in the job's events, as AWX shows "Show changes"."""
+    """[TargetDiff] of every diff in the job's events, as AWX shows "Show changes"."""
     found = []
     for event in runner.events:
         if event.get("event") != "runner_on_ok":
             continue
         data = event["event_data"]
-        # A module's diff is one mapping, or a list of them (one per stage).
         diffs = data.get("res", {}).get("diff") or []
         for diff in diffs if isinstance(diffs, list) else [diffs]:
-            found.append((data["host"], diff.get("before_header"), diff.get("before"), diff.get("after")))
+            if diff:
+                found.append(parse_diff(data["host"], data.get("task"), diff))
     return found
 
 

@@ -10,11 +10,12 @@ rendered and applied by hand, as AWX applies it: the external ids must reach Ass
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jinja2.sandbox
@@ -24,6 +25,7 @@ import yaml
 from awx_runner import artifact_data
 from awx_runner import clear_caller_environment
 from awx_runner import job_environment
+from awx_runner import project_config
 from awx_runner import run_job
 from sweep_world import ACCOUNTS
 from sweep_world import POLICY
@@ -126,14 +128,24 @@ def test_survey_variables_are_role_variables_of_the_right_type(kind):
             assert default == option["default"], name
 
 
-def test_concurrency_question_has_the_role_limits():
-    # validation.py needs nothing but the standard library: load it from its file, not from a collection tree.
-    spec = importlib.util.spec_from_file_location("tracing_validation", REPO / "plugins" / "module_utils" / "validation.py")
-    validation = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(validation)
+def test_concurrency_question_has_the_role_limits(collections_path):
+    # The limits the role checks tracing_sweep_concurrency against (plugin_utils/sweep_settings.py, which takes the
+    # modules' from module_utils/validation.py). Both import the collection's _rules, so they are read from the
+    # collection tree, in a Python of their own: nothing of it stays imported in the test process.
+    code = (
+        "import json\n"
+        "from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import sweep_settings\n"
+        "from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import validation\n"
+        "print(json.dumps([sweep_settings.CONCURRENCY_MIN, sweep_settings.CONCURRENCY_MAX, validation.CONCURRENCY_MIN, validation.CONCURRENCY_MAX]))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=collections_path)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    role_min, role_max, module_min, module_max = json.loads(proc.stdout)
+    assert (role_min, role_max) == (module_min, module_max)
     for kind in SURVEYS:
         question = [q for q in load_survey(kind)["spec"] if q["variable"] == "tracing_sweep_concurrency"][0]
-        assert (question["min"], question["max"]) == (validation.CONCURRENCY_MIN, validation.CONCURRENCY_MAX)
+        assert (question["min"], question["max"]) == (role_min, role_max)
 
 
 def test_enforce_survey_asks_for_the_change_limit():
@@ -216,7 +228,8 @@ def test_the_guide_names_every_file_to_import():
 
 def test_the_guide_names_every_published_artifact():
     text = GUIDE.read_text(encoding="utf-8")
-    for name in ("tracing_sweep_mode", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports", "tracing_sweep_rollback_summary"):
+    for name in ("tracing_sweep_mode", "tracing_sweep_verdict", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports",
+                 "tracing_sweep_rollback_summary"):
         assert name in text, name
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         assert name in text, name
@@ -225,22 +238,26 @@ def test_the_guide_names_every_published_artifact():
 # ---- an AWX-style job from the project template --------------------------------------------------
 
 
-def awx_job(estate, tmp_path, monkeypatch, collections_path, playbook, cmdline, extravars, credential_env):
+def awx_job(estate, tmp_path, monkeypatch, collections_path, playbook, cmdline, extravars, credential_env, inventory=None, name="runner"):
     """Run ``playbook`` of docs/awx/project with ansible-runner as AWX runs a job; returns (runner, artifacts dir).
 
-    The project template is copied as the private data dir's project; the inventory is the estate as
-    an accounts file without any external id. ``credential_env`` is what the custom credential injects.
+    The project template is copied as the private data dir's project (``tmp_path/name``); the inventory is the
+    estate as an accounts file without any external id, or ``inventory``. ``credential_env`` is what the custom
+    credential injects.
     """
     clear_caller_environment(monkeypatch)
-    private = tmp_path / "runner"
+    private = tmp_path / name
     shutil.copytree(PROJECT, private / "project")
     (private / "inventory").mkdir()
-    inventory = accounts_inventory()
-    for account in inventory["accounts"]:
-        account.pop("external_id", None)
+    if inventory is None:
+        inventory = accounts_inventory()
+        for account in inventory["accounts"]:
+            account.pop("external_id", None)
     inventory_file = write_yaml(private / "inventory" / "estate.accounts.yml", inventory)
     # The AWS credential type, with STS: both token variables.
-    envvars = job_environment(tmp_path, collections_path, estate.endpoint_url, CALLER_SECRET_KEY, "awx-doc-session-token")
+    # AWX runs ansible-playbook in the project's directory: the project's ansible.cfg applies.
+    envvars = job_environment(tmp_path, collections_path, estate.endpoint_url, CALLER_SECRET_KEY, "awx-doc-session-token",
+                              config=project_config(private))
     envvars.update(credential_env)
     runner = run_job(private, playbook, inventory_file, envvars, extravars, cmdline)
     return runner, private / "artifacts" / "job"
@@ -270,7 +287,7 @@ def test_audit_job_takes_external_ids_from_the_custom_credential(estate, tmp_pat
     assert role_sessions(estate) == {(prod, PROD_EXTERNAL_ID), (staging, "")}
 
     stats = artifact_data(runner)
-    assert stats["tracing_sweep_mode"] == "audit"
+    assert (stats["tracing_sweep_mode"], stats["tracing_sweep_verdict"]) == ("audit", "noncompliant")
     assert stats["tracing_sweep_failed_targets"] == []
     assert stats["tracing_sweep_summary"]["errors"] == 0
     assert sorted(os.path.basename(path) for path in stats["tracing_sweep_reports"].values()) == ["report.csv", "report.json", "report.md", "report.xml"]
@@ -308,3 +325,64 @@ def test_enforce_job_after_the_audit_in_a_workflow_accepts_the_audit_artifacts(e
 
     assert (runner.rc, runner.status) == (0, "successful"), (artifacts / "stdout").read_text(encoding="utf-8")
     assert artifact_data(runner)["tracing_sweep_mode"] == "enforce"
+
+
+def test_a_rejected_inventory_fails_the_job_at_once(estate, tmp_path, monkeypatch, collections_path):
+    """The project's ansible.cfg (any_unparsed_is_failed): an unquoted account id fails the job with the plugin's
+    message, before any play, AWS call or report."""
+    inventory = {"plugin": "cloudops.apigw_tracing.accounts", "regions": ["us-east-1"], "accounts": [{"id": 111111111111, "name": "prod"}]}
+    extravars = dict(POLICY, tracing_sweep_report_dir=str(tmp_path / "reports"))
+    runner, artifacts = awx_job(estate, tmp_path, monkeypatch, collections_path, "audit.yml", "--check", extravars, {}, inventory=inventory)
+
+    stdout = (artifacts / "stdout").read_text(encoding="utf-8")
+    assert (runner.rc, runner.status) != (0, "successful"), stdout
+    assert "accounts[0].id: must be a 12-digit AWS account id, as a string (in quotes), got 111111111111 (integer)" in stdout
+    assert "PLAY [" not in stdout
+    assert estate.requests == []
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    "artifacts, passes, message",
+    [
+        ({"tracing_sweep_verdict": "compliant", "tracing_sweep_summary": {"stages": 9}}, True, "Verdict compliant: 9 stages, nothing to do"),
+        (
+            {"tracing_sweep_verdict": "noncompliant", "tracing_sweep_summary": {"noncompliant": 3, "errors": 0}, "tracing_sweep_failed_targets": [],
+             "tracing_sweep_reports": {"markdown": "/reports/report.md"}},
+            False,
+            "Verdict noncompliant: 3 stages non-compliant, 0 errors (failed targets: none); reports: /reports/report.md",
+        ),
+        (
+            {"tracing_sweep_verdict": "error", "tracing_sweep_summary": {"noncompliant": 0, "errors": 1},
+             "tracing_sweep_failed_targets": ["prod_us-east-1"]},
+            False,
+            "Verdict error: 0 stages non-compliant, 1 errors (failed targets: prod_us-east-1); reports: not written",
+        ),
+        ({}, False, "Verdict error: ? stages non-compliant, ? errors (failed targets: none); reports: not written"),
+    ],
+    ids=["compliant", "noncompliant", "error", "no-verdict"],
+)
+def test_the_verdict_gate_passes_only_on_a_compliant_verdict(aws, tmp_path, monkeypatch, collections_path, artifacts, passes, message):
+    """verdict_gate.yml as the workflow node after the Audit: AWX hands it the audit's artifacts as extra variables.
+    A missing verdict (the audit stopped before its report) counts as error. No AWS call."""
+    runner, job = awx_job(aws, tmp_path, monkeypatch, collections_path, "verdict_gate.yml", "", dict(artifacts), {})
+
+    stdout = (job / "stdout").read_text(encoding="utf-8")
+    assert (runner.rc == 0, runner.status) == (passes, "successful" if passes else "failed"), stdout
+    assert message in " ".join(stdout.split()), stdout
+    assert aws.requests == []
+
+
+def test_the_audit_jobs_artifacts_take_the_verdict_gate_to_its_verdict(estate, tmp_path, monkeypatch, collections_path):
+    """Audit node, then the Verdict gate node with the audit's set_stats data: the estate's non-compliant stages fail the gate."""
+    extravars = dict(POLICY, tracing_sweep_report_dir=str(tmp_path / "reports"))
+    runner, dummy = awx_job(estate, tmp_path, monkeypatch, collections_path, "audit.yml", "--check", extravars, {}, name="audit")
+    assert (runner.rc, runner.status) == (0, "successful")
+    published = artifact_data(runner)
+    assert published["tracing_sweep_verdict"] == "noncompliant"
+
+    gate, job = awx_job(estate, tmp_path, monkeypatch, collections_path, "verdict_gate.yml", "", published, {}, name="gate")
+    stdout = " ".join((job / "stdout").read_text(encoding="utf-8").split())
+    assert (gate.rc != 0, gate.status) == (True, "failed"), stdout
+    assert "Verdict noncompliant: %d stages non-compliant" % published["tracing_sweep_summary"]["noncompliant"] in stdout
+    assert published["tracing_sweep_reports"]["markdown"] in stdout

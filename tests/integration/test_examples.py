@@ -22,8 +22,10 @@ from plays import write_play
 
 MODULES_DIR = Path(__file__).resolve().parents[2] / "plugins" / "modules"
 MODULE_FILES = sorted(MODULES_DIR.glob("*.py")) if MODULES_DIR.is_dir() else []
-# Modules that call AWS; tracing_sweep_report writes files on the controller and has its own test.
-AWS_MODULE_FILES = [path for path in MODULE_FILES if path.stem != "tracing_sweep_report"]
+# Modules that call AWS; tracing_sweep_report writes files on the controller and _sweep (the private action the
+# tracing_sweep role runs, whose example is the role) have their own tests.
+OWN_TESTS = ("tracing_sweep_report", "_sweep")
+AWS_MODULE_FILES = [path for path in MODULE_FILES if path.stem not in OWN_TESTS]
 REST_API_ID = re.compile(r"^[a-z0-9]{10}$")
 STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -137,4 +139,27 @@ def test_examples_run(aws, apigw, run_playbook, tmp_path, module_file):
     missing = [name for name in task_names(tasks) if name not in run.results]
     assert not missing, "examples that did not run: %s\n%s" % (missing, run.describe())
     assert aws.requests, "the examples made no AWS call"
+    assert {r.region for r in aws.requests} == {"us-east-1"}
+
+
+def test_private_sweep_action_example_runs_the_role(aws, apigw, run_playbook, tmp_path):
+    """_sweep's EXAMPLES (import the tracing_sweep role, its only caller) on localhost as one target: the local
+    AWS caller's account in us-east-1, reached with the controller's credentials, its stage converged."""
+    tasks = yaml.safe_load(examples_of(MODULES_DIR / "_sweep.py"))
+    assert [task.get("ansible.builtin.import_role", {}).get("name") for task in tasks] == ["cloudops.apigw_tracing.tracing_sweep"]
+    seed(apigw, [{"name": "example", "id": "a1b2c3d4e5", "stages": {"prod": {"tracing": False}}}])
+    aws.clear()
+    play = write_play(tmp_path / "examples__sweep.yml", "EXAMPLES of _sweep", tasks)
+    # The target's variables, as an inventory gives them; the play's own vars (the interpreter) are kept.
+    written = yaml.safe_load(Path(play).read_text(encoding="utf-8"))
+    written[0]["vars"].update({"tracing_sweep_region": "us-east-1", "tracing_sweep_report_dir": str(tmp_path / "reports")})
+    Path(play).write_text(yaml.safe_dump(written, sort_keys=False), encoding="utf-8")
+
+    run = run_playbook(play)
+
+    assert run.rc == 0, run.describe()
+    assert run.status("Converge the stages that differ from their desired state") == "ok"
+    report = json.loads((tmp_path / "reports" / "report.json").read_text(encoding="utf-8"))
+    assert (report["mode"], report["verdict"], report["summary"]["changed"]) == ("enforce", "compliant", 1)
+    assert apigw.get_stage(restApiId="a1b2c3d4e5", stageName="prod")["tracingEnabled"] is True
     assert {r.region for r in aws.requests} == {"us-east-1"}

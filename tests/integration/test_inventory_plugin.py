@@ -177,7 +177,9 @@ def test_bad_config_names_the_entry_and_the_rule(aws, ansible_inventory):
     run = ansible_inventory(text)
     assert run.rc != 0, run.describe()
     output = run.stdout + run.stderr
-    assert "accounts[1].id: must be a 12-digit AWS account id in quotes, got 12345" in output
+    assert (
+        "accounts[1].id: must be a 12-digit AWS account id, as a string (in quotes), got 12345 (integer): YAML reads an unquoted id as a number"
+    ) in output
     assert "accounts[1]: unknown key 'regoins' (did you mean regions?)" in output
     assert aws.calls() == 0
 
@@ -288,7 +290,7 @@ def test_organization_duplicate_names_fail(aws, organization, ansible_inventory)
 def test_organization_bad_config_makes_no_call(aws, organization, ansible_inventory):
     run = ansible_inventory({"plugin": PLUGIN, "regions": ["us-east-1"], "organization": {"role_name": "TracingAudit", "exclude": [123]}})
     assert run.rc != 0, run.describe()
-    assert "organization.exclude[0]: must be a 12-digit AWS account id in quotes, got 123" in run.stderr
+    assert "organization.exclude[0]: must be a 12-digit AWS account id, as a string (in quotes), got 123 (integer)" in run.stderr
     assert aws.calls() == 0
 
 
