@@ -144,7 +144,7 @@ def merge_reports(reports, names=None):
         return None, problems
 
     # Reports of schema 1.0 have no caller_arn per target nor account_name per stage: both are null then.
-    targets = sorted((dict({"caller_arn": None}, **target) for report in parsed for target in report["targets"]), key=lambda target: target["host"])
+    targets = sorted((_target(target) for report in parsed for target in report["targets"]), key=lambda target: target["host"])
     names_by_place = {(target.get("account_id"), target.get("region")): target.get("account_name") for target in targets}
     rows = sorted(
         (
@@ -169,6 +169,12 @@ def merge_reports(reports, names=None):
         "exemptions": _exemptions(parsed),
     }
     return finish_report(merged), []
+
+
+def _target(target):
+    """A slice's target summary in the order build_report writes it; caller_arn is null in a 1.0 report."""
+    keys = ("host", "account_id", "account_name", "region", "status", "error", "caller_arn", "stages", "noncompliant")
+    return dict({key: target.get(key) for key in keys}, **{key: value for key, value in target.items() if key not in keys})
 
 
 def _run(reports):

@@ -199,13 +199,6 @@ def test_a_check_job_sliced_in_two_merges_to_the_report_of_the_unsliced_job(awx,
     assert "Merged from 2 reports: %s/report.json, %s/report.json" % tuple(slice_dirs) in job_stdout(private)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product bug: plugins/plugin_utils/report_merge.py merge_reports builds each target as dict({'caller_arn': None}, **target), "
-        "so caller_arn comes first in the merged report.json's targets, while build_report writes it after error"
-    ),
-)
 def test_the_merged_report_json_is_the_unsliced_one_byte_for_byte(awx, tmp_path):
     sliced_then_merged(awx, tmp_path)
     assert without_generated_at((tmp_path / "merged" / "report.json").read_text(encoding="utf-8")) == without_generated_at(

@@ -508,25 +508,11 @@ def test_no_policy_grants_what_needs_no_permission():
     assert "none needed" in row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "docs/iam/hub-policy.json (Sid LabelTheControllersOwnAccount) still grants iam:ListAccountAliases: the role ran "
-        "amazon.aws.aws_caller_info for an account's label; the engine calls no IAM operation"
-    ),
-)
 def test_hub_policy_grants_only_what_the_code_calls():
     granted = {action for statement in load_policy("hub-policy.json")["Statement"] for action in _as_list(statement["Action"])}
     assert granted == {"%s:%s" % operation for operation in HUB_OPERATIONS}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "docs/iam.md still says tracing_sweep makes AssumeRole with amazon.aws.sts_assume_role and GetCallerIdentity and "
-        "ListAccountAliases with amazon.aws.aws_caller_info; the role runs no amazon.aws module"
-    ),
-)
 def test_docs_name_no_amazon_aws_module_the_role_no_longer_runs():
     text = IAM_DOC.read_text(encoding="utf-8")
     assert not re.findall(r"amazon\.aws\.\w+", text)

@@ -488,3 +488,24 @@ def test_the_awx_verdict_gate_passes_only_a_compliant_verdict(run_playbook, arti
     assert (run.rc == 0) is passes, run.describe()
     if artifacts.get("tracing_sweep_failed_targets"):
         assert "prod_eu-west-1" in run.stdout
+
+
+def test_a_rollback_target_whose_sts_endpoint_is_unreachable_names_the_cause(sweep, tmp_path, estate):
+    enforce = sweep(ENFORCE, args=["--limit", "prod_us-east-1"])
+    assert enforce.run.rc == 0, enforce.run.describe()
+    rollback = sweep(ROLLBACK, args=["--limit", "prod_us-east-1"], extra={
+        "tracing_sweep_rollback_report": str(enforce.report_dir / "report.json"), "tracing_sweep_sts_endpoint_url": "http://127.0.0.1:9"})
+    assert rollback.run.rc != 0
+    message = " ".join(failure_messages(rollback.run))
+    assert "prod_us-east-1" in message and 'Could not connect to the endpoint URL: "http://127.0.0.1:9/"' in message, rollback.run.describe()
+
+
+def test_an_octal_account_id_gets_a_hint_that_names_no_other_account(tmp_path, playbook_runner, ansible_playbook_cmd):
+    source = tmp_path / "octal.accounts.yml"
+    source.write_text("plugin: cloudops.apigw_tracing.accounts\nregions: [us-east-1]\naccounts:\n  - id: 012345670123\n", encoding="utf-8")
+    done = subprocess.run([str(Path(ansible_playbook_cmd).with_name("ansible-inventory")), "-i", str(source), "--list"], capture_output=True,
+                          text=True, timeout=120, check=False, env=playbook_runner.environment(env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "false"}))
+    message = done.stdout + done.stderr
+    assert "accounts[0].id" in message and "octal" in message and "in quotes" in message, message
+    # YAML read 012345670123 as the number 1402433619: no 12-digit id is suggested (e.g. "001402433619").
+    assert not re.search(r"\b[0-9]{12}\b", message.replace(str(source), "")), message
