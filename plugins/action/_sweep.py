@@ -14,8 +14,11 @@ plugin_utils/_sweep_run.py the run-wide parts (settings, the report). See the mo
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run
+
+display = Display()
 
 STEPS = ("settings", "prepare", "plan", "guard", "converge", "report", "restore", "region")
 
@@ -28,6 +31,7 @@ ARGUMENT_SPEC = dict(
     claims=dict(type="list", elements="raw"),
     records=dict(type="list", elements="raw"),
     hosts=dict(type="list", elements="str"),
+    live=dict(type="list", elements="str"),
     run_errors=dict(type="list", elements="str", default=[]),
     mode=dict(type="str", choices=["audit", "enforce"]),
     dest=dict(type="str"),
@@ -47,5 +51,5 @@ class ActionModule(ActionBase):
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         step = getattr(_sweep_run, args["step"] + "_step")
-        result.update(step(args, host=(task_vars or {}).get("inventory_hostname"), check_mode=bool(self._task.check_mode)))
+        result.update(step(args, host=(task_vars or {}).get("inventory_hostname"), check_mode=bool(self._task.check_mode), say=display.display))
         return result

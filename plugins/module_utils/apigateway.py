@@ -3,72 +3,80 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The API Gateway (REST API, apigateway v1) calls this collection makes, with retries.
+"""The API Gateway (REST API, apigateway v1) calls this collection makes, and how they are retried.
 
-Every call goes through amazon.aws's AWSRetry: API Gateway management calls share a per-account quota
-and answer TooManyRequestsException past it, so a throttled or transiently failing call is retried
-with jittered backoff instead of failing the task on the first try.
+One retry layer: botocore's own, in "legacy" mode, at most MAX_ATTEMPTS attempts per request in all. It retries
+throttling (429, TooManyRequestsException, LimitExceededException), server errors (500, 502, 503, 504) and
+dropped or refused connections, with exponential backoff and jitter (a random delay up to 2**(n-1) s before
+attempt n+1), and has no retry budget that a burst of transient faults could exhaust (the "standard" mode's
+retry quota stops retrying exactly then). API Gateway's ConflictException (a concurrent change of the same API)
+is retried the same way by a handler of ours on botocore's needs-retry event. Every attempt goes through the
+request pacer and is counted, so the quota sees every retry.
 """
 
 from __future__ import annotations
 
+import random
+
 try:
     from botocore.config import Config
 except ImportError:
-    pass  # Handled by AnsibleAWSModule
+    pass  # Handled by AnsibleAWSModule, and by the sweep engine's own check
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import SERVICE_EVENT_ID
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import pace_client
 
-# Retried on top of amazon.aws's throttling codes (TooManyRequestsException among them).
-# ConflictException is API Gateway's answer to a concurrent change of the same API;
-# ServiceUnavailableException its 503; the bare status codes are what botocore reports for an
-# unparseable 5xx body (from a load balancer, for instance).
-EXTRA_RETRYABLE_CODES = ["ServiceUnavailableException", "ConflictException", "LimitExceededException", "500", "502", "503", "504"]
+# At most this many attempts per request, the first included.
+MAX_ATTEMPTS = 8
+BOTOCORE_RETRIES = {"mode": "legacy", "total_max_attempts": MAX_ATTEMPTS}
+# Retried besides what botocore's legacy mode retries: API Gateway's answer to a concurrent change of the same API.
+EXTRA_RETRYABLE_CODES = ("ConflictException",)
 
 # GetRestApis returns 25 APIs a page unless asked for more; 500 is the most it allows.
 REST_APIS_PAGE_SIZE = 500
 
 NOT_FOUND = "NotFoundException"
 
-# botocore's own retries come first: every attempt goes through the pacer, and "legacy" mode retries
-# 429, 5xx and dropped connections with exponential backoff and no retry budget that a burst of
-# transient faults could exhaust (the "standard" mode's quota stops retrying exactly then).
-# AWSRetry above it catches what is still throttled or failing after these attempts.
-BOTOCORE_RETRIES = {"mode": "legacy", "total_max_attempts": 6}
-
-
-def retry_decorator():
-    return AWSRetry.jittered_backoff(catch_extra_error_codes=EXTRA_RETRYABLE_CODES)
-
 
 def apigateway_config(concurrency=1):
-    """The botocore Config of an API Gateway client: botocore's retries, one pooled connection per thread."""
+    """The botocore Config of an API Gateway client: the retry layer, one pooled connection per thread."""
     return Config(retries=BOTOCORE_RETRIES, max_pool_connections=max(10, concurrency))
 
 
+def retry_conflicts(client, max_attempts=MAX_ATTEMPTS, rand=random.random):
+    """Retry EXTRA_RETRYABLE_CODES like botocore's legacy mode retries throttling: same attempts, same backoff."""
+
+    def needs_retry(response=None, attempts=0, caught_exception=None, **kwargs):  # pylint: disable=unused-argument
+        if caught_exception is not None or not response or attempts >= max_attempts:
+            return None
+        code = ((response[1] or {}).get("Error") or {}).get("Code")
+        if code not in EXTRA_RETRYABLE_CODES:
+            return None
+        return rand() * (2 ** (attempts - 1))
+
+    client.meta.events.register(f"needs-retry.{SERVICE_EVENT_ID}", needs_retry, unique_id="cloudops-apigw-tracing-retry-conflicts")
+    return client
+
+
 def paced_client(raw_client, max_requests_per_second=None):
-    """(client, stats) from a botocore API Gateway client: every HTTP attempt paced below the quota and counted,
-    and calls made with aws_retry=True retried (amazon.aws's wrapper, as AnsibleAWSModule.client gives it).
-    max_requests_per_second None: no pacing."""
+    """(client, stats) from a botocore API Gateway client made with apigateway_config(): every HTTP attempt paced
+    below the quota and counted, ConflictException retried too. max_requests_per_second None: no pacing."""
     pacer = RequestPacer(max_requests_per_second) if max_requests_per_second else None
     stats = RequestStats()
     pace_client(raw_client, pacer, stats)
-    return RetryingBotoClientWrapper(raw_client, retry_decorator()), stats
+    retry_conflicts(raw_client)
+    return raw_client, stats
 
 
 def apigateway_client(module, max_requests_per_second=None, concurrency=1):
     """(client, stats): an API Gateway client paced below the quota, and the count of its HTTP attempts.
 
-    Calls made with aws_retry=True are retried. max_requests_per_second None: no pacing.
-    The connection pool holds one connection per thread, so threads never wait for a connection.
-    The module's own aws_config, when given, overrides these settings.
+    max_requests_per_second None: no pacing. The connection pool holds one connection per thread, so threads
+    never wait for a connection. The module's own aws_config, when given, overrides these settings.
     """
     raw = module.client("apigateway", config=apigateway_config(concurrency))
     return paced_client(raw, max_requests_per_second)
@@ -81,19 +89,14 @@ def partition_and_region(client):
 
 def list_rest_apis(client):
     """Every REST API of the region, all pages followed."""
-    result = paginated_query_with_retries(
-        client,
-        "get_rest_apis",
-        retry_decorator=retry_decorator(),
-        PaginationConfig={"PageSize": REST_APIS_PAGE_SIZE},
-    )
-    return result.get("items", [])
+    pages = client.get_paginator("get_rest_apis").paginate(PaginationConfig={"PageSize": REST_APIS_PAGE_SIZE})
+    return pages.build_full_result().get("items", [])
 
 
 def get_rest_api(client, rest_api_id):
     """The REST API, or None when it does not exist."""
     try:
-        return client.get_rest_api(restApiId=rest_api_id, aws_retry=True)
+        return client.get_rest_api(restApiId=rest_api_id)
     except is_boto3_error_code(NOT_FOUND):
         return None
 
@@ -101,7 +104,7 @@ def get_rest_api(client, rest_api_id):
 def get_stages(client, rest_api_id):
     """All stages of the REST API, or None when the API does not exist."""
     try:
-        return client.get_stages(restApiId=rest_api_id, aws_retry=True).get("item", [])
+        return client.get_stages(restApiId=rest_api_id).get("item", [])
     except is_boto3_error_code(NOT_FOUND):
         return None
 
@@ -109,7 +112,7 @@ def get_stages(client, rest_api_id):
 def get_stage(client, rest_api_id, stage_name):
     """The stage, or None when it (or its API) does not exist."""
     try:
-        return client.get_stage(restApiId=rest_api_id, stageName=stage_name, aws_retry=True)
+        return client.get_stage(restApiId=rest_api_id, stageName=stage_name)
     except is_boto3_error_code(NOT_FOUND):
         return None
 
@@ -122,5 +125,4 @@ def set_tracing(client, rest_api_id, stage_name, enabled):
         restApiId=rest_api_id,
         stageName=stage_name,
         patchOperations=[{"op": "replace", "path": "/tracingEnabled", "value": value}],
-        aws_retry=True,
     )

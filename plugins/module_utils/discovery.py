@@ -12,6 +12,8 @@ report built from the result cannot count it as compliant or forget it.
 
 from __future__ import annotations
 
+import threading
+
 try:
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
@@ -39,11 +41,12 @@ class Discovery:
         self.apis = apis  # how many REST APIs were looked at
 
 
-def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1):
+def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1, progress=None):
     """Stages of the region (no id), of one API, or one stage. A missing API or stage has no stages.
 
     Listing the APIs (or reading the one asked for) must succeed, else the botocore error is raised;
     reading the stages of an API may fail per API and is recorded in Discovery.failures.
+    progress: None, or a callable(apis read, apis in all) called after each API's stages are read.
     """
     partition, region = partition_and_region(client)
 
@@ -66,9 +69,24 @@ def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1):
             code, message = describe_read_error(e, f"the stages of REST API {api['id']}", resource)
             return None, {"rest_api_id": api["id"], "rest_api_name": api.get("name"), "arn": arn, "error_code": code, "message": message}
 
+    reader = read
+    if progress is not None:
+        done = [0]
+        lock = threading.Lock()
+
+        def counted(api):
+            outcome = read(api)
+            with lock:
+                done[0] += 1
+                count = done[0]
+            progress(count, len(apis))
+            return outcome
+
+        reader = counted
+
     stages = []
     failures = []
-    for api, (api_stages, failure) in zip(apis, ordered_map(read, apis, concurrency)):
+    for api, (api_stages, failure) in zip(apis, ordered_map(reader, apis, concurrency)):
         if failure is not None:
             failures.append(failure)
         # None: the API was deleted between listing and reading; it has no stages to report.

@@ -47,6 +47,10 @@ options:
     description: The host of each record.
     type: list
     elements: str
+  live:
+    description: The hosts that did not fail before their sweep (their records are this run's).
+    type: list
+    elements: str
   run_errors:
     description: Errors of the whole run.
     type: list

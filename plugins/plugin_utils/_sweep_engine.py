@@ -46,11 +46,23 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_text
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
 
+try:
+    import botocore.exceptions
+    import botocore.session
+    from botocore.config import Config
+except ImportError:
+    HAS_BOTOCORE = False
+else:
+    HAS_BOTOCORE = True
+
 NO_CREDENTIALS_HINT = (
     "; give the controller AWS credentials the usual way (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
     "an instance or container role)"
 )
+NO_BOTOCORE = "the controller's Python has no botocore: install the collection's requirements (pip install -r requirements.txt)"
+# STS is outside API Gateway's quota: botocore's standard retries, 4 attempts in all.
 STS_CONFIG = {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 10, "read_timeout": 30}
+WARM_SERVICES = ("sts", "apigateway")
 
 
 class TargetError(Exception):
@@ -71,42 +83,55 @@ class Connection:
 
 @dataclass
 class Reach:
-    """An account reached: its id, the identity the sweep acts as there, and a boto3 session for it."""
+    """An account reached: its id, the identity the sweep acts as there, and the credentials to act with
+    (None: the controller's own)."""
 
     account_id: str
     caller_arn: str
-    session: object
+    credentials: dict | None = None
 
 
-def _botocore():
-    # Imported when AWS is first needed, so that steps that make no call (an audit's converge) stay cheap.
-    import botocore.exceptions  # pylint: disable=import-outside-toplevel
-
-    return botocore.exceptions
+_SESSION = None
 
 
-def _boto3_session(region, credentials=None):
-    import boto3  # pylint: disable=import-outside-toplevel
+def shared_session():
+    """This process's botocore session, with the service models the sweep uses loaded once.
 
-    if credentials is None:
-        return boto3.session.Session(region_name=region)
-    return boto3.session.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=region,
-    )
+    ansible-core loads each task's action class in its main process before it forks the worker that runs the
+    task, and this module is imported with the action: the session made at import is inherited by every worker,
+    whose clients are then made in milliseconds instead of loading botocore and its JSON models in each worker.
+    """
+    global _SESSION  # pylint: disable=global-statement
+    if _SESSION is None:
+        session = botocore.session.get_session()
+        for service in WARM_SERVICES:
+            session.get_service_model(service)
+        _SESSION = session
+    return _SESSION
 
 
-def _config(settings):
-    from botocore.config import Config  # pylint: disable=import-outside-toplevel
+if HAS_BOTOCORE:
+    try:
+        shared_session()
+    except Exception:  # pylint: disable=broad-exception-caught
+        pass  # a damaged botocore install: the first step that needs AWS reports it
 
-    return Config(**settings)
+
+def client(service, region, endpoint_url=None, config=None, credentials=None):
+    """A botocore client from the shared session; credentials None: the controller's own (environment, profile, role)."""
+    keys = {}
+    if credentials is not None:
+        keys = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+    return shared_session().create_client(service, region_name=region, endpoint_url=endpoint_url or None, config=config, **keys)
 
 
 def describe_cause(exception):
     """'<code>: <message><hint>' for an AWS error, the SDK's own words for anything else (a connection refused)."""
-    exceptions = _botocore()
+    exceptions = botocore.exceptions
     if isinstance(exception, exceptions.NoCredentialsError):
         return str(exception) + NO_CREDENTIALS_HINT
     if isinstance(exception, exceptions.ClientError):
@@ -120,34 +145,34 @@ def reach_account(target, connection):
 
     target: validated host vars {region, account_id, role_arn, external_id}. Raises TargetError.
     """
-    exceptions = _botocore()
+    if not HAS_BOTOCORE:
+        raise TargetError(NO_BOTOCORE)
+    exceptions = botocore.exceptions
     region = connection.region
     role_arn = target.get("role_arn") or None
     try:
-        controller = _boto3_session(region)
-        sts = controller.client("sts", region_name=region, endpoint_url=connection.sts_endpoint_url or None, config=_config(STS_CONFIG))
-        if role_arn:
-            kwargs = {"RoleArn": role_arn, "RoleSessionName": connection.role_session_name}
-            if target.get("external_id"):
-                kwargs["ExternalId"] = target["external_id"]
-            try:
-                answer = sts.assume_role(**kwargs)
-            except (exceptions.BotoCoreError, exceptions.ClientError) as error:
-                raise TargetError(
-                    f"Could not assume role {role_arn} in {region} (sts:AssumeRole{' with the external id' if target.get('external_id') else ''}): "
-                    f"{describe_cause(error)}"
-                ) from None
-            credentials = answer["Credentials"]
-            return Reach(target_account_id(target), answer["AssumedRoleUser"]["Arn"], _boto3_session(region, credentials))
+        sts = client("sts", region, connection.sts_endpoint_url, Config(**STS_CONFIG))
+    except exceptions.BotoCoreError as error:
+        # An unknown AWS_PROFILE, a malformed config file.
+        raise TargetError(f"Could not use the controller's AWS credentials in {region}: {describe_cause(error)}") from None
+    if role_arn:
+        kwargs = {"RoleArn": role_arn, "RoleSessionName": connection.role_session_name}
+        if target.get("external_id"):
+            kwargs["ExternalId"] = target["external_id"]
         try:
-            identity = sts.get_caller_identity()
+            answer = sts.assume_role(**kwargs)
         except (exceptions.BotoCoreError, exceptions.ClientError) as error:
             raise TargetError(
-                f"Could not ask STS which account the controller's credentials belong to (sts:GetCallerIdentity in {region}): {describe_cause(error)}"
+                f"Could not assume role {role_arn} in {region} (sts:AssumeRole{' with the external id' if target.get('external_id') else ''}): "
+                f"{describe_cause(error)}"
             ) from None
-    except exceptions.BotoCoreError as error:
-        # Session or client creation: an unknown AWS_PROFILE, a malformed config file.
-        raise TargetError(f"Could not use the controller's AWS credentials in {region}: {describe_cause(error)}") from None
+        return Reach(target_account_id(target), answer["AssumedRoleUser"]["Arn"], answer["Credentials"])
+    try:
+        identity = sts.get_caller_identity()
+    except (exceptions.BotoCoreError, exceptions.ClientError) as error:
+        raise TargetError(
+            f"Could not ask STS which account the controller's credentials belong to (sts:GetCallerIdentity in {region}): {describe_cause(error)}"
+        ) from None
     account_id = identity["Account"]
     named = target.get("account_id") or None
     if named and named != account_id:
@@ -156,14 +181,12 @@ def reach_account(target, connection):
             f"tracing_sweep_account_id is {named}, but the controller's credentials belong to account {account_id}; "
             f"set tracing_sweep_role_arn to reach {named}, or correct the inventory"
         )
-    return Reach(account_id, identity["Arn"], controller)
+    return Reach(account_id, identity["Arn"], None)
 
 
 def apigateway(reach, connection):
     """(client, stats): the account's API Gateway client, paced and retried as the modules' are."""
-    raw = reach.session.client(
-        "apigateway", region_name=connection.region, endpoint_url=connection.endpoint_url or None, config=apigateway_config(connection.concurrency)
-    )
+    raw = client("apigateway", connection.region, connection.endpoint_url, apigateway_config(connection.concurrency), reach.credentials)
     return paced_client(raw, connection.max_requests_per_second)
 
 
@@ -193,10 +216,50 @@ def _add_requests(total, stats):
     return total
 
 
-def plan_step(host, target, settings, connection):
+PROGRESS_AFTER_SECONDS = 10.0
+
+
+class ReadProgress:
+    """Says how the read of a long target goes: once it has taken PROGRESS_AFTER_SECONDS, a line every
+    PROGRESS_AFTER_SECONDS with the APIs read and the time left at the pace, e.g.
+    'prod_eu-west-1: 400/1000 REST APIs read, about 63 s left at 9.5 requests/s'."""
+
+    def __init__(self, host, rate, say, clock=time.monotonic):
+        self.host = host
+        self.rate = rate
+        self.say = say
+        self.clock = clock
+        self.started = clock()
+        self.next_line = self.started + PROGRESS_AFTER_SECONDS
+
+    def __call__(self, done, total):
+        now = self.clock()
+        if now < self.next_line or done >= total:
+            return
+        self.next_line = now + PROGRESS_AFTER_SECONDS
+        left = (total - done) / self.rate if self.rate else 0
+        self.say("%s: %d/%d REST APIs read, about %d s left at %s requests/s" % (self.host, done, total, round(left), self.rate))
+
+
+def finished_line(record, seconds, check_mode):
+    """The line a finished target prints: its stages, changes, errors and time."""
+    rows = record.get("rows") or []
+    actions = [row["action"] for row in rows]
+    where = f"{record['host']}"
+    if record["status"] != "ok":
+        return f"{where}: failed after {seconds:.1f} s: {record['error']}"
+    changes = actions.count("would_enable") + actions.count("would_disable") if check_mode else actions.count("enabled") + actions.count("disabled")
+    return "%s: %d stage%s, %d %s, %d error%s, %.1f s" % (
+        where, len(rows), "" if len(rows) == 1 else "s", changes, "would change" if check_mode else "changed",
+        actions.count("error"), "" if actions.count("error") == 1 else "s", seconds,
+    )
+
+
+def plan_step(host, target, settings, connection, say=None):
     """Check, reach, read and decide one target. Returns {"target": record, "plan": plan or None, "claim": ...}.
 
     The record has status error and the cause when the target cannot be swept; the plan is then None.
+    say: None, or a callable(line) for progress lines of a long read.
     """
     started = time.monotonic()
     target = clean_target(target)
@@ -210,11 +273,12 @@ def plan_step(host, target, settings, connection):
     except TargetError as error:
         return _failed_plan(identity, str(error), requests, started)
     identity = dict(identity, account_id=reach.account_id, caller_arn=reach.caller_arn)
-    exceptions = _botocore()
+    exceptions = botocore.exceptions
     stats = None
     try:
-        client, stats = apigateway(reach, connection)
-        found = describe_stages(client, concurrency=connection.concurrency)
+        apigw, stats = apigateway(reach, connection)
+        progress = ReadProgress(host, connection.max_requests_per_second, say) if say is not None else None
+        found = describe_stages(apigw, concurrency=connection.concurrency, progress=progress)
     except (exceptions.BotoCoreError, exceptions.ClientError) as error:
         if stats is not None:
             _add_requests(requests, stats.as_dict())
@@ -356,12 +420,11 @@ def _converge(target, changes, connection, requests):
         reach = reach_account(target, connection)
     except TargetError as error:
         return {"failed": True, "msg": f"the changes were not made: {error}"}, []
-    exceptions = _botocore()
     try:
-        client, stats = apigateway(reach, connection)
-    except exceptions.BotoCoreError as error:
+        apigw, stats = apigateway(reach, connection)
+    except botocore.exceptions.BotoCoreError as error:
         return {"failed": True, "msg": f"the changes were not made: {describe_cause(error)}"}, []
-    outcome = converge(client, changes, check_mode=False, concurrency=connection.concurrency)
+    outcome = converge(apigw, changes, check_mode=False, concurrency=connection.concurrency)
     _add_requests(requests, stats.as_dict())
     result = {"stages": outcome.stages, "missing": outcome.missing, "failures": outcome.failures, "changed": outcome.changed}
     if outcome.failures:
@@ -372,6 +435,6 @@ def _converge(target, changes, connection, requests):
 def restore(reach, stages, connection, check_mode):
     """(Convergence, request counts) of putting ``stages`` (apigw_stage_tracing items) back, read first in check
     mode too, so that a stage someone changed back since the enforcement is reported as such."""
-    client, stats = apigateway(reach, connection)
-    outcome = converge(client, stages, check_mode=check_mode, concurrency=connection.concurrency)
+    apigw, stats = apigateway(reach, connection)
+    outcome = converge(apigw, stages, check_mode=check_mode, concurrency=connection.concurrency)
     return outcome, stats.as_dict()

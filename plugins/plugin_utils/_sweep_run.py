@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import os
+import time
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import bool_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
@@ -56,7 +57,7 @@ def _failed(message, **extra):
 # ---- settings and the report directory ----------------------------------------------------------------
 
 
-def settings_step(args, host=None, check_mode=False):
+def settings_step(args, host=None, check_mode=False, say=None):
     """Check the role's settings; the result's ``settings`` are the values the sweep uses (booleans as booleans,
     numbers as numbers, as -e gives them or not)."""
     settings = args.get("settings")
@@ -73,7 +74,7 @@ def _report_dir(dest):
     return os.path.realpath(os.path.expanduser(str(dest)))
 
 
-def prepare_step(args, host=None, check_mode=False):
+def prepare_step(args, host=None, check_mode=False, say=None):
     """Create the report directory and prove it writable, before any AWS call of the run."""
     dest = _report_dir(args.get("dest") or "")
     try:
@@ -92,7 +93,7 @@ def prepare_step(args, host=None, check_mode=False):
 REGION_PLAYBOOK_VARIABLES = ("apigw_tracing_region", "apigw_tracing_desired")
 
 
-def region_step(args, host=None, check_mode=False):
+def region_step(args, host=None, check_mode=False, say=None):
     """The region_tracing playbook's own variables, checked as strictly as the role's: the region (given, or from
     AWS_REGION, then AWS_DEFAULT_REGION, and said where it came from) and the desired state (a boolean; 'ture' is
     refused, never read as false). Misspelt apigw_tracing_* variables are refused too."""
@@ -153,36 +154,39 @@ def _connection(settings, target):
     )
 
 
-def plan_step(args, host=None, check_mode=False):
+def plan_step(args, host=None, check_mode=False, say=None):
     settings = args.get("settings") or {}
     target = args.get("target") or {}
-    planned = engine.plan_step(host, target, settings, _connection(settings, target))
+    planned = engine.plan_step(host, target, settings, _connection(settings, target), say=say)
     result = dict(planned, changed=False)
     if planned["target"]["status"] != "ok":
         result.update(failed=True, msg=planned["target"]["error"])
     return result
 
 
-def guard_step(args, host=None, check_mode=False):
+def guard_step(args, host=None, check_mode=False, say=None):
     settings = args.get("settings") or {}
     claims = [claim for claim in args.get("claims") or [] if isinstance(claim, dict) and claim]
     return {"changed": False, "guard": engine.guard_step(claims, settings.get("max_changes"), check_mode)}
 
 
-def converge_step(args, host=None, check_mode=False):
+def converge_step(args, host=None, check_mode=False, say=None):
     settings = args.get("settings") or {}
     target = args.get("target") or {}
     planned = args.get("planned") or {}
     if not isinstance(planned, dict) or "target" not in planned:
         return _failed("planned: must be the registered result of the plan step")
+    started = time.monotonic()
     outcome = engine.converge_step(planned, args.get("guard") or {}, target, _connection(settings, target), check_mode)
+    if say is not None:
+        say(engine.finished_line(outcome["target"], (planned.get("seconds") or 0) + time.monotonic() - started, check_mode))
     result = {"changed": outcome["changed"], "target": outcome["target"], "diff": outcome["diff"]}
     if outcome["target"]["status"] != "ok":
         result.update(failed=True, msg=outcome["target"]["error"])
     return result
 
 
-def restore_step(args, host=None, check_mode=False):
+def restore_step(args, host=None, check_mode=False, say=None):
     """The rollback of one target: its changes of the enforcement, each back to its state before.
 
     A target that names its account (or whose role does) and has no change in the report costs no AWS call.
@@ -207,7 +211,10 @@ def restore_step(args, host=None, check_mode=False):
     stages = target_stages(changes, {"account_id": reach.account_id, "region": connection.region})
     if not stages:
         return dict(empty, identity=identity)
-    outcome, requests = engine.restore(reach, stages, connection, check_mode)
+    try:
+        outcome, requests = engine.restore(reach, stages, connection, check_mode)
+    except engine.botocore.exceptions.BotoCoreError as error:
+        return dict(empty, identity=identity, failed=True, msg=f"the stages were not put back: {engine.describe_cause(error)}")
     heading = engine.heading(dict(identity, account_name=target.get("account_name")))
     return {
         "changed": outcome.changed,
@@ -308,7 +315,7 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def report_step(args, host=None, check_mode=False):
+def report_step(args, host=None, check_mode=False, say=None):
     """Build the report of the whole run from every target's record (or take a merged one), write the set, judge it.
 
     Writing failures do not fail this step: the summary is shown and published first, then the role fails
@@ -331,6 +338,10 @@ def report_step(args, host=None, check_mode=False):
         requests = None
     else:
         records = [record if isinstance(record, dict) else {} for record in args.get("records") or []]
+        if args.get("live") is not None and args.get("hosts") is not None:
+            # A host that failed before its sweep began has no record of this run, whatever its variables hold.
+            live = set(args["live"])
+            records = [record if host in live else {} for host, record in zip(args["hosts"], records)]
         requests = request_totals(records)
         run_errors = list(args.get("run_errors") or [])
         if not records:
