@@ -1,28 +1,56 @@
 #!/usr/bin/env python
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The least an audit of one account and region can do with boto3: the yardstick of `make bench`.
+"""The least an audit can do with boto3: the yardstick of `make bench`.
 
-It makes the calls the role's audit makes (GetRestApis 500 a page, then one GetStages per API), one
-after another, and prints how many stages have tracing off. Credentials, region and endpoint come
-from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL).
+For each target (account x region) it makes the calls the role's audit makes: AssumeRole when the target has a
+role, GetRestApis 500 a page, then one GetStages per API; targets run on a pool of threads (--threads), as a
+hand-written script would. It prints how many stages have tracing off. Credentials, region and endpoint come
+from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL); --targets names
+a JSON file of [{"region": ..., "role_arn": ... or null}], else the one target is the environment's region.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import boto3
 
 
-def main():
-    client = boto3.client("apigateway")
-    stages = 0
-    off = 0
+def audit(target):
+    session = boto3.session.Session(region_name=target["region"])
+    if target.get("role_arn"):
+        credentials = session.client("sts").assume_role(RoleArn=target["role_arn"], RoleSessionName="bench")["Credentials"]
+        session = boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"], region_name=target["region"],
+        )
+    client = session.client("apigateway")
+    stages = off = 0
     for page in client.get_paginator("get_rest_apis").paginate(PaginationConfig={"PageSize": 500}):
         for api in page.get("items", []):
             for stage in client.get_stages(restApiId=api["id"]).get("item", []):
                 stages += 1
                 off += not stage.get("tracingEnabled", False)
-    print("%d stages, %d with tracing off" % (stages, off))
+    return stages, off
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--targets", help="JSON file of targets")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    if args.targets:
+        with open(args.targets, encoding="utf-8") as handle:
+            targets = json.load(handle)
+    else:
+        targets = [{"region": os.environ.get("AWS_REGION", "us-east-1"), "role_arn": None}]
+    with ThreadPoolExecutor(max_workers=max(1, args.threads)) as pool:
+        results = list(pool.map(audit, targets))
+    print("%d targets, %d stages, %d with tracing off" % (len(targets), sum(r[0] for r in results), sum(r[1] for r in results)))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ import pytest
 
 from conftest import REPO
 
+# The demo writes .build/demo/ afresh: its tests run on one worker, so that two runs never share that directory.
+pytestmark = pytest.mark.xdist_group("demo")
+
 GENERATED_AT = re.compile(r"^- Generated at: .*$", re.MULTILINE)
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
