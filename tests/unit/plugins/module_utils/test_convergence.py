@@ -3,7 +3,8 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Converging many stages against a stubbed API Gateway client, and the compact diff of many stages."""
+"""Converging many stages against a stubbed API Gateway client (answered over fake HTTP where retries matter), and the
+compact diff of many stages."""
 
 from __future__ import annotations
 
@@ -189,27 +190,44 @@ def test_update_answered_not_found_lists_the_stage_as_missing_not_failed(stubbed
     assert (API_A, "prod") not in outcome.stages_after
 
 
-def test_update_not_found_is_not_retried(stubbed, no_sleep):
-    client, stubber = stubbed
-    stubber.add_response("get_stage", {"stageName": "prod"}, {"restApiId": API_A, "stageName": "prod"})
-    stubber.add_client_error("update_stage", "NotFoundException", "Invalid REST API identifier specified", 404)
+def test_update_not_found_is_not_retried(aws_http):
+    aws = aws_http()
+    aws.http.add({"stageName": "prod"})
+    aws.http.add_error("NotFoundException", 404, "Invalid REST API identifier specified")
 
-    outcome = converge(client, [request(API_A, "prod")], check_mode=False)
+    outcome = converge(aws.client, [request(API_A, "prod")], check_mode=False)
 
     assert [m["stage_name"] for m in outcome.missing] == ["prod"]
     assert not outcome.changed
-    assert no_sleep == []
+    assert [method for method, dummy_path, dummy_query in aws.http.requests] == ["GET", "PATCH"]
+    assert aws.waits == []
 
 
-def test_other_update_errors_are_still_failures(stubbed, no_sleep):
-    client, stubber = stubbed
-    stubber.add_response("get_stage", {"stageName": "prod"}, {"restApiId": API_A, "stageName": "prod"})
-    stubber.add_client_error("update_stage", "BadRequestException", "Invalid patch path", 400)
+def test_other_update_errors_are_still_failures(aws_http):
+    aws = aws_http()
+    aws.http.add({"stageName": "prod"})
+    aws.http.add_error("BadRequestException", 400, "Invalid patch path")
 
-    outcome = converge(client, [request(API_A, "prod")], check_mode=False)
+    outcome = converge(aws.client, [request(API_A, "prod")], check_mode=False)
 
     assert outcome.missing == []
     assert [(f["stage_name"], f["error_code"]) for f in outcome.failures] == [("prod", "BadRequestException")]
+    assert (len(aws.http.requests), aws.waits) == (2, [])
+
+
+def test_a_concurrent_change_of_the_api_is_retried_not_a_failure(aws_http):
+    """ConflictException on UpdateStage (another deployment of the same API) is retried by the client."""
+    aws = aws_http()
+    aws.http.add({"stageName": "prod"})
+    aws.http.add_error("ConflictException", 409, "Unable to complete operation due to concurrent modification. Please try again later.")
+    aws.http.add({"stageName": "prod", "tracingEnabled": True})
+
+    outcome = converge(aws.client, [request(API_A, "prod")], check_mode=False)
+
+    assert (outcome.failures, outcome.changed) == ([], True)
+    assert [method for method, dummy_path, dummy_query in aws.http.requests] == ["GET", "PATCH", "PATCH"]
+    assert len(aws.waits) == 1
+    assert aws.stats.as_dict() == {"sent": 3, "throttled": 0, "server_errors": 0, "connection_errors": 0}
 
 
 # ---- compact diff --------------------------------------------------------------------------------------

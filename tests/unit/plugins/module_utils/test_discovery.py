@@ -83,10 +83,10 @@ def test_reads_on_threads_keep_the_order_of_the_apis():
         meta = FakeMeta()
         lock = threading.Lock()
 
-        def get_rest_api(self, restApiId, aws_retry=False):  # pylint: disable=invalid-name,unused-argument
+        def get_rest_api(self, restApiId):  # pylint: disable=invalid-name
             return {"id": restApiId, "name": "one"}
 
-        def get_stages(self, restApiId, aws_retry=False):  # pylint: disable=invalid-name,unused-argument
+        def get_stages(self, restApiId):  # pylint: disable=invalid-name
             # The first API answers last.
             time.sleep(0.05 if restApiId.endswith("0") else 0)
             with self.lock:
@@ -98,10 +98,34 @@ def test_reads_on_threads_keep_the_order_of_the_apis():
 
     original = discovery.list_rest_apis
     discovery.list_rest_apis = lambda client: [{"id": api_id, "name": api_id} for api_id in ids]
+    progress = []
     try:
-        found = describe_stages(FakeClient(), concurrency=4)
+        found = describe_stages(FakeClient(), concurrency=4, progress=lambda done, total: progress.append((done, total)))
     finally:
         discovery.list_rest_apis = original
 
     assert answered[-1] == "aaaaaaaaa0"
     assert [s["rest_api_id"] for s in found.stages] == ids
+    # Each API read is counted once, whichever thread read it.
+    assert sorted(progress) == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_progress_is_told_after_each_api_read_or_failed(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_rest_apis", {"items": [{"id": "aaaaaaaaa1", "name": "orders"}, {"id": "aaaaaaaaa2", "name": "billing"}]}, {"limit": 500})
+    stubber.add_client_error("get_stages", "AccessDeniedException", "not authorized", 403)
+    stubber.add_response("get_stages", {"item": [{"stageName": "v1"}]}, {"restApiId": "aaaaaaaaa2"})
+    calls = []
+
+    found = describe_stages(client, progress=lambda done, total: calls.append((done, total)))
+
+    assert calls == [(1, 2), (2, 2)]
+    assert (found.apis, len(found.failures), len(found.stages)) == (2, 1, 1)
+
+
+def test_no_api_no_progress(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_rest_apis", {"items": []}, {"limit": 500})
+    calls = []
+    assert describe_stages(client, progress=lambda done, total: calls.append((done, total))).apis == 0
+    assert calls == []

@@ -3,21 +3,32 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The sweep engine's steps for one target: plan, the run-wide guard, converge; AWS is a botocore Stubber or absent."""
+"""The sweep engine's steps for one target: plan, the run-wide guard, converge. AWS is absent, a botocore Stubber on
+the clients the engine makes, or (where retries matter) a fake HTTP layer under them."""
 
 from __future__ import annotations
 
-import boto3
+import botocore.session
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.exceptions import ConnectionClosedError
 from botocore.exceptions import EndpointConnectionError
 from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import ProfileNotFound
 from botocore.stub import Stubber
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import apigateway
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import BOTOCORE_RETRIES
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import MAX_ATTEMPTS
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_config
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import MISSING_REASON
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
+from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import TESTING_CREDENTIALS
+from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeHttp
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import ACCOUNT
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import OTHER_ACCOUNT
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import REGION
@@ -60,6 +71,9 @@ def actions(result):
     return {row["stage_name"]: (row["action"], row["reason"]) for row in result["target"]["rows"]}
 
 
+ASSUMED = {"AccessKeyId": "ASIAEXAMPLEEXAMPLE01", "SecretAccessKey": "secret", "SessionToken": "token"}
+
+
 @pytest.fixture(name="no_aws")
 def no_aws_fixture(monkeypatch):
     """Any attempt to reach AWS fails the test."""
@@ -67,19 +81,70 @@ def no_aws_fixture(monkeypatch):
     def refuse(*args, **kwargs):
         pytest.fail("the step tried to reach AWS")
 
-    monkeypatch.setattr(engine, "_boto3_session", refuse)
+    monkeypatch.setattr(engine, "client", refuse)
     monkeypatch.setattr(engine, "reach_account", refuse)
     monkeypatch.setattr(engine, "apigateway", refuse)
 
 
+class MadeClients(list):
+    """engine.client() replaced: each call recorded as {service, region, endpoint_url, config, credentials}."""
+
+    def record(self, service, region, endpoint_url=None, config=None, credentials=None):
+        self.append({"service": service, "region": region, "endpoint_url": endpoint_url, "config": config, "credentials": credentials})
+
+
+ENGINE_CLIENT = engine.client
+
+
+def real_client(service, region, endpoint_url=None, config=None, credentials=None):
+    """What engine.client makes, from the engine's shared session; test credentials stand in for the controller's
+    own, which a unit test must not look up (the environment, a profile, an instance role)."""
+    return ENGINE_CLIENT(service, region, endpoint_url, config, credentials or TESTING_CREDENTIALS)
+
+
 @pytest.fixture(name="reached")
-def reached_fixture(monkeypatch, stubbed):
-    """The account reached without STS; its API Gateway client is the stubbed one. Yields the stubber."""
-    client, stubber = stubbed
-    stats = RequestStats()
+def reached_fixture(monkeypatch, no_sleep):  # pylint: disable=unused-argument
+    """The account reached without STS, with the controller's credentials; the API Gateway client the engine makes
+    is a real one whose calls a Stubber answers. Yields the stubber; stubber.made lists the clients made."""
+    raw = real_client("apigateway", REGION, None, apigateway_config(CONNECTION.concurrency))
+    made = MadeClients()
+
+    def client(service, region, endpoint_url=None, config=None, credentials=None):
+        assert service == "apigateway"
+        made.record(service, region, endpoint_url, config, credentials)
+        return raw
+
     monkeypatch.setattr(engine, "reach_account", lambda target, connection: engine.Reach(ACCOUNT, CALLER, None))
-    monkeypatch.setattr(engine, "apigateway", lambda reach, connection: (client, stats))
-    return stubber
+    monkeypatch.setattr(engine, "client", client)
+    with Stubber(raw) as stubber:
+        stubber.made = made
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture(name="over_http")
+def over_http_fixture(monkeypatch, no_sleep):
+    """The account reached through an assumed role (no STS call); every API Gateway client the engine makes is
+    real (engine.client, the shared session) and its HTTP attempts are answered by one FakeHttp. Yields it,
+    with .made (the clients made) and .waits (botocore's retry waits)."""
+    http = FakeHttp()
+    made = MadeClients()
+    http.pacer_sleeps = []
+
+    def client(service, region, endpoint_url=None, config=None, credentials=None):
+        assert service == "apigateway"
+        made.record(service, region, endpoint_url, config, credentials)
+        return http.attach(real_client(service, region, endpoint_url, config, credentials))
+
+    # The engine's pace (9.5 requests/s): a 429 empties the bucket, and the pacer's waits are recorded, not slept.
+    monkeypatch.setattr(apigateway, "RequestPacer", lambda rate: RequestPacer(rate, sleep=http.pacer_sleeps.append))
+
+    monkeypatch.setattr(engine, "reach_account", lambda target, connection: engine.Reach(ACCOUNT, CALLER, ASSUMED))
+    monkeypatch.setattr(engine, "client", client)
+    http.made = made
+    http.waits = no_sleep
+    yield http
+    assert http.pending == 0, f"{http.pending} HTTP answers were not used"
 
 
 # ---- guard: duplicates and the max-changes guard ---------------------------------------------------------
@@ -338,34 +403,107 @@ def test_a_region_whose_apis_cannot_be_listed_fails_the_plan(reached):
     assert planned["target"]["caller_arn"] == CALLER
 
 
+# ---- retries and request counts, over fake HTTP ---------------------------------------------------------------
+
+HTTP_CONNECTION = engine.Connection(region=REGION, endpoint_url="http://localhost:4566", concurrency=2)
+
+
+def counts(**given):
+    return dict(NO_REQUESTS, **given)
+
+
+def test_the_api_gateway_client_is_made_with_the_reached_credentials_and_the_retry_layer(over_http):
+    over_http.add({"item": []})
+
+    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
+
+    assert planned["target"]["status"] == "ok"
+    [made] = over_http.made
+    assert (made["service"], made["region"], made["endpoint_url"], made["credentials"]) == ("apigateway", REGION, "http://localhost:4566", ASSUMED)
+    assert made["config"].retries == BOTOCORE_RETRIES
+    assert made["config"].max_pool_connections == 10
+    assert over_http.requests == [("GET", "/restapis", {"limit": "500"})]
+
+
+def test_the_plan_counts_every_attempt_retries_included(over_http):
+    over_http.add_error("TooManyRequestsException", 429, "Too Many Requests").add({"item": [{"id": API, "name": "orders"}]})
+    over_http.add_exception(ConnectionClosedError(endpoint_url="http://localhost:4566"))
+    over_http.add_error("ServiceUnavailableException", 503).add({"item": [{"stageName": "prod"}]})
+
+    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
+
+    assert planned["target"]["status"] == "ok"
+    assert planned["plan"]["changes"] == [{"rest_api_id": API, "stage_name": "prod", "tracing_enabled": True, "observed_tracing_enabled": False}]
+    assert planned["requests"] == counts(sent=5, throttled=1, server_errors=1, connection_errors=1)
+    assert len(over_http.waits) == 3
+    # After the 429 the pacer slowed to its steady rate: each later attempt waited for its token.
+    assert len(over_http.pacer_sleeps) == 4
+
+
+def test_a_listing_still_throttled_after_every_attempt_fails_the_plan_with_its_counts(over_http):
+    over_http.repeat(MAX_ATTEMPTS, over_http.add_error, "TooManyRequestsException", 429, "Too Many Requests")
+
+    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
+
+    assert planned["target"]["status"] == "error"
+    assert planned["target"]["error"].startswith(f"Reading the REST APIs of {REGION} failed: TooManyRequestsException: Too Many Requests")
+    assert planned["requests"] == counts(sent=MAX_ATTEMPTS, throttled=MAX_ATTEMPTS)
+    assert len(over_http.waits) == MAX_ATTEMPTS - 1
+
+
+def test_an_endpoint_that_refuses_every_attempt_fails_the_plan_with_the_sdks_words(over_http):
+    over_http.repeat(MAX_ATTEMPTS, over_http.add_exception, EndpointConnectionError(endpoint_url="http://localhost:4566/restapis"))
+
+    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
+
+    assert planned["target"]["error"] == f'Reading the REST APIs of {REGION} failed: Could not connect to the endpoint URL: "http://localhost:4566/restapis"'
+    assert planned["requests"] == counts(sent=MAX_ATTEMPTS, connection_errors=MAX_ATTEMPTS)
+
+
+def test_converge_retries_a_conflict_and_adds_its_attempts_to_the_plans(over_http):
+    over_http.add({"stageName": "prod"})
+    over_http.add_error("ConflictException", 409, "Unable to complete operation due to concurrent modification. Please try again later.")
+    over_http.add({"stageName": "prod", "tracingEnabled": True})
+
+    result = engine.converge_step(planned_target(), {"refused": False}, {"region": REGION, "role_arn": ROLE}, HTTP_CONNECTION, check_mode=False)
+
+    assert result["target"]["status"] == "ok"
+    assert actions(result)["prod"] == ("enabled", "default: tracing_sweep_desired=true")
+    assert [method for method, dummy_path, dummy_query in over_http.requests] == ["GET", "PATCH", "PATCH"]
+    # The plan's 2 requests, then this step's 3.
+    assert result["requests"] == result["target"]["requests"] == counts(sent=5)
+    assert over_http.made[0]["credentials"] == ASSUMED
+
+
+def test_a_conflict_that_outlasts_every_attempt_is_an_error_row(over_http):
+    over_http.add({"stageName": "prod"})
+    over_http.repeat(MAX_ATTEMPTS, over_http.add_error, "ConflictException", 409, "concurrent modification")
+
+    result = engine.converge_step(planned_target(), {"refused": False}, {"region": REGION}, HTTP_CONNECTION, check_mode=False)
+
+    action, reason = actions(result)["prod"]
+    assert action == "error"
+    assert reason.startswith(f"Turning tracing on for stage {API}/prod failed: ConflictException: concurrent modification")
+    assert result["requests"] == counts(sent=2 + 1 + MAX_ATTEMPTS)
+
+
 # ---- reaching an account -----------------------------------------------------------------------------------
-
-
-class FakeSession:
-    """A boto3 session whose STS client is answered by a Stubber; no request leaves the process."""
-
-    def __init__(self, sts, made):
-        self.sts = sts
-        self.made = made
-
-    def client(self, service, **kwargs):
-        assert service == "sts"
-        self.made.append(kwargs.get("endpoint_url"))
-        return self.sts
 
 
 @pytest.fixture(name="sts")
 def sts_fixture(monkeypatch):
-    raw = boto3.client("sts", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
-    sessions = []
+    """engine.client gives a real STS client whose calls a Stubber answers; stubber.made lists the clients made."""
+    raw = real_client("sts", REGION)
+    made = MadeClients()
 
-    def session(region, credentials=None):
-        sessions.append((region, credentials))
-        return FakeSession(raw, [])
+    def client(service, region, endpoint_url=None, config=None, credentials=None):
+        assert service == "sts"
+        made.record(service, region, endpoint_url, config, credentials)
+        return raw
 
-    monkeypatch.setattr(engine, "_boto3_session", session)
+    monkeypatch.setattr(engine, "client", client)
     with Stubber(raw) as stubber:
-        stubber.sessions = sessions
+        stubber.made = made
         yield stubber
         stubber.assert_no_pending_responses()
 
@@ -399,8 +537,10 @@ def test_an_assumed_role_with_its_external_id(sts):
     )
     reach = engine.reach_account({"region": REGION, "role_arn": ROLE, "external_id": "ext-id-1"}, CONNECTION)
     assert (reach.account_id, reach.caller_arn) == (ACCOUNT, CALLER)
-    # The account's session is made of the assumed role's credentials.
-    assert sts.sessions[-1][0] == REGION and sts.sessions[-1][1]["AccessKeyId"] == "ASIAEXAMPLEEXAMPLE01"
+    # The account's clients are made of the assumed role's credentials; STS itself with the controller's own.
+    assert reach.credentials == credentials
+    [made] = sts.made
+    assert (made["service"], made["region"], made["credentials"]) == ("sts", REGION, None)
 
 
 def test_a_refused_assume_role_names_the_role_and_never_the_external_id(sts):
@@ -422,6 +562,150 @@ def test_sts_refusing_the_controllers_credentials(sts):
         "ExpiredToken: The security token included in the request is expired. The credentials have expired: renew the session "
         "(or the assumed role's) and run again"
     )
+
+
+def test_sts_is_asked_with_its_own_retries_and_endpoint(sts):
+    sts.add_response("get_caller_identity", identity())
+    connection = engine.Connection(region=REGION, sts_endpoint_url="http://localhost:4566")
+
+    reach = engine.reach_account({"region": REGION}, connection)
+
+    assert reach.credentials is None  # the controller's own, for API Gateway too
+    [made] = sts.made
+    assert (made["service"], made["region"], made["endpoint_url"], made["credentials"]) == ("sts", REGION, "http://localhost:4566", None)
+    assert made["config"].retries == {"mode": "standard", "max_attempts": 4}
+    assert (made["config"].connect_timeout, made["config"].read_timeout) == (10, 30)
+
+
+def test_a_controller_configuration_botocore_cannot_use_is_a_target_error(monkeypatch):
+    def broken(*args, **kwargs):
+        raise ProfileNotFound(profile="nosuch")
+
+    monkeypatch.setattr(engine, "client", broken)
+    with pytest.raises(engine.TargetError) as raised:
+        engine.reach_account({"region": REGION}, CONNECTION)
+    assert str(raised.value) == f"Could not use the controller's AWS credentials in {REGION}: The config profile (nosuch) could not be found"
+
+
+def test_without_botocore_the_target_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(engine, "HAS_BOTOCORE", False)
+    monkeypatch.setattr(engine, "client", lambda *args, **kwargs: pytest.fail("no client without botocore"))
+    with pytest.raises(engine.TargetError) as raised:
+        engine.reach_account({"region": REGION}, CONNECTION)
+    assert str(raised.value) == engine.NO_BOTOCORE
+
+
+def test_a_client_the_converge_cannot_make_fails_the_target_not_the_step(monkeypatch):
+    def broken(*args, **kwargs):
+        raise ProfileNotFound(profile="nosuch")
+
+    monkeypatch.setattr(engine, "reach_account", lambda target, connection: engine.Reach(ACCOUNT, CALLER, None))
+    monkeypatch.setattr(engine, "client", broken)
+
+    result = engine.converge_step(planned_target(), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
+
+    assert (result["target"]["status"], result["target"]["error"]) == ("error", "the changes were not made: The config profile (nosuch) could not be found")
+
+
+# ---- the shared botocore session and its clients ------------------------------------------------------------
+
+
+def test_the_session_is_made_once_with_the_sweeps_models_loaded():
+    session = engine.shared_session()
+    assert isinstance(session, botocore.session.Session)
+    assert engine.shared_session() is session
+    assert engine.WARM_SERVICES == ("sts", "apigateway")
+
+
+def test_a_client_with_given_credentials_region_endpoint_and_config():
+    made = engine.client("apigateway", "eu-west-1", "http://localhost:4566", apigateway_config(16), ASSUMED)
+
+    assert (made.meta.region_name, made.meta.endpoint_url) == ("eu-west-1", "http://localhost:4566")
+    assert (made.meta.config.retries, made.meta.config.max_pool_connections) == (BOTOCORE_RETRIES, 16)
+    credentials = made._get_credentials()  # pylint: disable=protected-access
+    assert (credentials.access_key, credentials.secret_key, credentials.token) == ("ASIAEXAMPLEEXAMPLE01", "secret", "token")
+
+
+def test_an_empty_endpoint_is_aws_own():
+    made = engine.client("apigateway", "eu-west-1", "", Config(), ASSUMED)
+    assert made.meta.endpoint_url == "https://apigateway.eu-west-1.amazonaws.com"
+
+
+def test_a_client_without_credentials_has_the_controllers_own(monkeypatch, tmp_path):
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIACONTROLLER000001")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "controller-secret")
+    # A session of this test's own: the process's shared one keeps whatever credentials it has resolved.
+    monkeypatch.setattr(engine, "_SESSION", None)
+
+    made = engine.client("sts", REGION)
+
+    assert made._get_credentials().access_key == "AKIACONTROLLER000001"  # pylint: disable=protected-access
+    assert engine.shared_session() is engine.shared_session()
+
+
+# ---- progress lines -----------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_read_says_how_it_goes_only_once_it_takes_long():
+    clock = Clock()
+    lines = []
+    progress = engine.ReadProgress("prod_eu-west-1", 9.5, lines.append, clock=clock)
+
+    progress(10, 1000)
+    clock.now += 9.9
+    progress(100, 1000)
+    assert lines == []
+    clock.now += 0.1
+    progress(400, 1000)
+    clock.now += 5
+    progress(450, 1000)
+    assert lines == ["prod_eu-west-1: 400/1000 REST APIs read, about 63 s left at 9.5 requests/s"]
+    clock.now += 5
+    progress(500, 1000)
+    clock.now += 100
+    progress(1000, 1000)  # the last API: the finished line says the rest
+    assert lines[1:] == ["prod_eu-west-1: 500/1000 REST APIs read, about 53 s left at 9.5 requests/s"]
+
+
+def test_the_plan_step_passes_its_progress_to_the_read(reached):
+    reached.add_response("get_rest_apis", {"items": [{"id": API, "name": "orders"}]}, {"limit": 500})
+    reached.add_response("get_stages", {"item": []}, {"restApiId": API})
+    lines = []
+
+    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, CONNECTION, say=lines.append)
+
+    assert planned["target"]["status"] == "ok"
+    assert lines == []  # a read of a second says nothing
+
+
+def rows(*actions_):
+    return [{"action": action} for action in actions_]
+
+
+@pytest.mark.parametrize(
+    "record, check_mode, line",
+    [
+        ({"host": "east", "status": "ok", "rows": rows("enabled", "none", "error")}, False, "east: 3 stages, 1 changed, 1 error, 2.5 s"),
+        ({"host": "east", "status": "ok", "rows": rows("would_enable", "would_disable")}, True, "east: 2 stages, 2 would change, 0 errors, 2.5 s"),
+        ({"host": "east", "status": "ok", "rows": rows("disabled")}, False, "east: 1 stage, 1 changed, 0 errors, 2.5 s"),
+        ({"host": "east", "status": "ok", "rows": []}, True, "east: 0 stages, 0 would change, 0 errors, 2.5 s"),
+        ({"host": "east", "status": "error", "error": "Could not assume role", "rows": []}, False, "east: failed after 2.5 s: Could not assume role"),
+    ],
+)
+def test_the_line_of_a_finished_target(record, check_mode, line):
+    assert engine.finished_line(record, 2.46, check_mode) == line
 
 
 # ---- what a target's record says ------------------------------------------------------------------------

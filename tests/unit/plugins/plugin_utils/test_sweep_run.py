@@ -12,8 +12,13 @@ import os
 import tempfile
 
 import pytest
+from botocore.exceptions import ProfileNotFound
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import apigateway
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run as run
+from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import TESTING_CREDENTIALS
+from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeHttp
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import EXEMPTIONS
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_enforce_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import enforce_records
@@ -110,6 +115,62 @@ def test_converge_step_needs_a_plan_result():
 def test_request_totals_ignore_what_is_not_a_count():
     records = [{"requests": {"sent": 3, "throttled": 1}}, {"requests": {"sent": True, "server_errors": "2"}}, {}, None]
     assert run.request_totals(records) == {"sent": 3, "throttled": 1, "server_errors": 0, "connection_errors": 0}
+
+
+def test_converge_step_says_the_finished_line_of_its_target(monkeypatch):
+    record = {"host": "east", "status": "ok", "error": None, "rows": [{"action": "would_enable"}, {"action": "none"}]}
+    monkeypatch.setattr(run.engine, "converge_step", lambda *args: {"changed": True, "target": record, "diff": {}, "requests": {}})
+    lines = []
+
+    result = run.converge_step({"target": {"region": "us-east-1"}, "planned": {"target": record, "seconds": 1.25}}, check_mode=True, say=lines.append)
+
+    assert result["changed"] is True
+    [line] = lines
+    assert line.startswith("east: 2 stages, 1 would change, 0 errors, 1.") and line.endswith(" s")
+
+
+ENFORCED = [{"account_id": "111111111111", "region": "us-east-1", "rest_api_id": "a1b2c3d4e5", "stage_name": "prod",
+             "tracing_enabled_before": False, "tracing_enabled": True}]
+RESTORE_TARGET = {"region": "us-east-1", "account_id": "111111111111"}
+
+
+def reached(monkeypatch):
+    caller = "arn:aws:sts::111111111111:assumed-role/TracingAudit/cloudops-tracing-sweep"
+    monkeypatch.setattr(run.engine, "reach_account", lambda target, connection: run.engine.Reach("111111111111", caller, None))
+
+
+def test_restore_step_that_cannot_make_its_client_fails_with_the_cause(monkeypatch):
+    reached(monkeypatch)
+
+    def broken(*args, **kwargs):
+        raise ProfileNotFound(profile="nosuch")
+
+    monkeypatch.setattr(run.engine, "client", broken)
+
+    result = run.restore_step({"settings": {}, "target": RESTORE_TARGET, "changes": ENFORCED})
+
+    assert result["failed"] is True
+    assert result["msg"] == "the stages were not put back: The config profile (nosuch) could not be found"
+    assert result["identity"]["account_id"] == "111111111111"
+
+
+def test_restore_step_retries_a_conflict_and_counts_every_attempt(monkeypatch, no_sleep):
+    reached(monkeypatch)
+    http = FakeHttp()
+    real = run.engine.client
+    monkeypatch.setattr(run.engine, "client", lambda service, region, endpoint_url=None, config=None, credentials=None: http.attach(
+        real(service, region, endpoint_url, config, credentials or TESTING_CREDENTIALS)))
+    monkeypatch.setattr(apigateway, "RequestPacer", lambda rate: RequestPacer(rate, sleep=lambda seconds: None))
+    http.add({"stageName": "prod", "tracingEnabled": True})
+    http.add_error("ConflictException", 409, "concurrent modification").add({"stageName": "prod", "tracingEnabled": False})
+
+    result = run.restore_step({"settings": {}, "target": RESTORE_TARGET, "changes": ENFORCED})
+
+    assert result["changed"] is True
+    assert [(s["stage_name"], s["tracing_enabled"]) for s in result["stages"]] == [("prod", False)]
+    assert result["requests"] == {"sent": 3, "throttled": 0, "server_errors": 0, "connection_errors": 0}
+    assert [method for method, dummy_path, dummy_query in http.requests] == ["GET", "PATCH", "PATCH"]
+    assert len(no_sleep) == 1 and http.pending == 0
 
 
 # ---- the report of the run ----------------------------------------------------------------------------------
