@@ -30,6 +30,7 @@ ARGUMENT_SPEC = dict(
     guard=dict(type="raw"),
     claims=dict(type="list", elements="raw"),
     records=dict(type="list", elements="raw"),
+    planned_records=dict(type="list", elements="raw"),
     hosts=dict(type="list", elements="str"),
     live=dict(type="list", elements="str"),
     run_errors=dict(type="list", elements="str", default=[]),

@@ -68,7 +68,9 @@ def paced_client(raw_client, max_requests_per_second=None):
     pacer = RequestPacer(max_requests_per_second) if max_requests_per_second else None
     stats = RequestStats()
     pace_client(raw_client, pacer, stats)
-    retry_conflicts(raw_client)
+    # The same attempt count as the client's own retries (a module's aws_config may set another).
+    retries = getattr(raw_client.meta.config, "retries", None) or {}
+    retry_conflicts(raw_client, max_attempts=retries.get("total_max_attempts") or MAX_ATTEMPTS)
     return raw_client, stats
 
 

@@ -43,6 +43,10 @@ options:
     description: Each target's record.
     type: list
     elements: raw
+  planned_records:
+    description: Each target's record as its plan step made it (an audit's).
+    type: list
+    elements: raw
   hosts:
     description: The host of each record.
     type: list

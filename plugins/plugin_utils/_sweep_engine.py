@@ -23,6 +23,7 @@ target names its real cause (the connection error, the AWS error code and messag
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -231,12 +232,15 @@ class ReadProgress:
         self.clock = clock
         self.started = clock()
         self.next_line = self.started + PROGRESS_AFTER_SECONDS
+        self._lock = threading.Lock()
 
     def __call__(self, done, total):
         now = self.clock()
-        if now < self.next_line or done >= total:
-            return
-        self.next_line = now + PROGRESS_AFTER_SECONDS
+        with self._lock:
+            # APIs are read on several threads: one line per period, whichever thread comes first.
+            if now < self.next_line or done >= total:
+                return
+            self.next_line = now + PROGRESS_AFTER_SECONDS
         left = (total - done) / self.rate if self.rate else 0
         self.say("%s: %d/%d REST APIs read, about %d s left at %s requests/s" % (self.host, done, total, round(left), self.rate))
 
@@ -348,6 +352,29 @@ def guard_step(claims, max_changes, check_mode):
     return {"planned_changes": total, "max_changes": max_changes, "over_limit": over, "refused": over and not check_mode, "duplicates": duplicates}
 
 
+def duplicate_record(record, owner):
+    """The record of a target whose account and region ``owner`` (another host of the run) sweeps: a failed target
+    without rows, so that each stage is counted once."""
+    return dict(
+        record,
+        status="error",
+        error=(
+            f"duplicate target: account {record['account_id']} in {record['region']} is also swept by host {owner} in this run; "
+            "it was swept once, there, so that its stages are counted once: remove one of them from the inventory"
+        ),
+        rows=[],
+        planned_changes=0,
+        exemptions=[],
+    )
+
+
+def without_duplicates(records):
+    """The records with every target that repeats an earlier one's account and region (by host name) marked as a
+    duplicate; for an audit, whose targets are not converged after a guard."""
+    owners = guard_step([_claim(record) for record in records if record and "host" in record and "status" in record], None, True)["duplicates"]
+    return [duplicate_record(record, owners[record["host"]]) if record and record.get("host") in owners else record for record in records]
+
+
 def heading(record):
     account = record["account_id"] or "unknown account"
     if record.get("account_name"):
@@ -367,16 +394,7 @@ def converge_step(planned, guard, target, connection, check_mode):
         return {"target": dict(record, requests=requests), "changed": False, "diff": {}, "requests": requests}
     owner = (guard.get("duplicates") or {}).get(record["host"])
     if owner is not None:
-        record.update(
-            status="error",
-            error=(
-                f"duplicate target: account {record['account_id']} in {record['region']} is also swept by host {owner} in this run; "
-                "it was swept once, there, so that its stages are counted once: remove one of them from the inventory"
-            ),
-            rows=[],
-            planned_changes=0,
-            exemptions=[],
-        )
+        record = duplicate_record(record, owner)
         return {"target": dict(record, requests=requests), "changed": False, "diff": {}, "requests": requests}
 
     refused = None

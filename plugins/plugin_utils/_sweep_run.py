@@ -157,10 +157,18 @@ def _connection(settings, target):
 def plan_step(args, host=None, check_mode=False, say=None):
     settings = args.get("settings") or {}
     target = args.get("target") or {}
-    planned = engine.plan_step(host, target, settings, _connection(settings, target), say=say)
+    connection = _connection(settings, target)
+    planned = engine.plan_step(host, target, settings, connection, say=say)
     result = dict(planned, changed=False)
     if planned["target"]["status"] != "ok":
         result.update(failed=True, msg=planned["target"]["error"])
+    elif check_mode:
+        # An audit changes nothing, so there is nothing to guard: the target's outcome is known now (its would-be
+        # changes, its diff), and the converge step is skipped. Duplicate targets are found by the report.
+        outcome = engine.converge_step(planned, {}, target, connection, check_mode=True)
+        result.update(target=outcome["target"], changed=outcome["changed"], diff=outcome["diff"])
+        if say is not None:
+            say(engine.finished_line(outcome["target"], planned.get("seconds") or 0, True))
     return result
 
 
@@ -338,6 +346,11 @@ def report_step(args, host=None, check_mode=False, say=None):
         requests = None
     else:
         records = [record if isinstance(record, dict) else {} for record in args.get("records") or []]
+        # An audit records each target in its plan step (the converge step is skipped).
+        for index, planned in enumerate(args.get("planned_records") or []):
+            if index < len(records) and not records[index] and isinstance(planned, dict) and planned.get("rows") is not None:
+                records[index] = planned
+        records = engine.without_duplicates(records)
         if args.get("live") is not None and args.get("hosts") is not None:
             # A host that failed before its sweep began has no record of this run, whatever its variables hold.
             live = set(args["live"])

@@ -45,6 +45,8 @@ HOST_ACCOUNT_REGION = {host_name(account, region): (account["id"], region) for a
 # How a target's diff is headed: '<account id> (<account name>) <region>'.
 HOST_HEADING = {host_name(account, region): "%s (%s) %s" % (account["id"], account["name"], region) for account in ACCOUNTS for region in REGIONS}
 CONVERGE_TASK = "Converge the stages that differ from their desired state"
+# An audit changes nothing: its plan step is the whole sweep of a target, and shows what would change.
+PLAN_TASK = "Reach the target's account, read every REST API stage and decide each one's tracing state"
 HOSTS = sorted(HOST_ACCOUNT_REGION)
 WOULD_CHANGE = {key for key, (dummy, action) in AUDIT_TRUTH.items() if action == "would_enable"}
 # The two halves of a job sliced in two: AWX gives each slice every other host.
@@ -95,13 +97,13 @@ def stages_of_diffs(diffs):
 
 
 def assert_one_diff_per_changed_target(diffs, verb):
-    """One diff per target with a stage to change, from the converge task, headed with the target's account and
-    region; every stage line a change of tracing from off to on."""
+    """One diff per target with a stage to change, from the converge task (the plan task in an audit), headed with
+    the target's account and region; every stage line a change of tracing from off to on."""
     hosts = [diff.host for diff in diffs]
     assert sorted(hosts) == sorted({host for host, (account_id, region) in HOST_ACCOUNT_REGION.items()
                                     if any(key[:2] == (account_id, region) for key in WOULD_CHANGE)})
     for diff in diffs:
-        assert diff.task.endswith(CONVERGE_TASK), diff.task
+        assert diff.task.endswith(PLAN_TASK if verb == "would change" else CONVERGE_TASK), diff.task
         assert (diff.heading, diff.verb) == (HOST_HEADING[diff.host], verb)
         assert {(before, after) for dummy, before, after in diff.stages} == {(False, True)}
     assert stages_of_diffs(diffs) == sorted(WOULD_CHANGE)
