@@ -16,11 +16,13 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _merge_steps
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run
 
 display = Display()
 
-STEPS = ("settings", "prepare", "plan", "guard", "converge", "report", "restore", "region")
+STEPS = ("settings", "prepare", "plan", "guard", "converge", "report", "restore", "region", "rollback_plan", "rollback_summary", "merge")
 
 ARGUMENT_SPEC = dict(
     step=dict(type="str", required=True, choices=list(STEPS)),
@@ -51,6 +53,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        step = getattr(_sweep_run, args["step"] + "_step")
+        name = args["step"] + "_step"
+        step = next(getattr(steps, name) for steps in (_sweep_run, _rollback_steps, _merge_steps) if hasattr(steps, name))
         result.update(step(args, host=(task_vars or {}).get("inventory_hostname"), check_mode=bool(self._task.check_mode), say=display.display))
         return result

@@ -38,12 +38,12 @@ class ActionModule(ActionBase):
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         report = args["report"]
         if "summary" not in report or "stages" not in report:
-            return dict(result, failed=True, msg="report: must be a report built by the cloudops.apigw_tracing.sweep_report filter")
+            return dict(result, failed=True, msg="report: must be a tracing sweep report, such as the tracing_sweep role leaves in tracing_sweep_report")
         dest = os.path.realpath(args["dest"])
         try:
             rendered = render_set(report, args["formats"])
         except (KeyError, TypeError, ValueError) as error:
-            return dict(result, failed=True, msg=f"report: malformed, {error!r}; build it with the cloudops.apigw_tracing.sweep_report filter")
+            return dict(result, failed=True, msg=f"report: malformed, {error!r}; give the report the tracing_sweep role leaves in tracing_sweep_report")
         if os.path.exists(dest) and not os.path.isdir(dest):
             return dict(result, failed=True, msg=f"dest: {dest} exists and is not a directory", dest=dest)
         try:

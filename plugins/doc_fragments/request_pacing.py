@@ -20,6 +20,8 @@ options:
         pipelines, for instance), raise it only if AWS raised the account's quota.
       - The task may start with a burst of four seconds' worth of requests, as AWS allows.
       - Requests answered 429 anyway are retried with backoff, and the task slows to this rate.
+      - Retries have one layer, botocore's own (its C(legacy) mode). Each request is attempted at most 8 times in
+        all, on throttling, 5xx answers, dropped connections and C(ConflictException), with exponential backoff.
       - A number greater than 0, or such a number as a string (V("9.5")); a boolean is refused.
     type: raw
     default: 9.5

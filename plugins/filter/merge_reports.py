@@ -7,6 +7,14 @@ DOCUMENTATION = r"""
 name: merge_reports
 short_description: One sweep report from the reports of the slices of a run
 version_added: 1.0.0
+deprecated:
+  removed_in: 3.0.0
+  why: >-
+    It is the tracing_sweep role's own plumbing, made public in 1.0.0 by mistake; the role no longer uses it (its
+    steps run in the controller's process).
+  alternative: >-
+    Use the C(cloudops.apigw_tracing.merge_reports) playbook (or the role's C(merge) entry point), which reads,
+    merges, writes and judges the reports.
 author:
   - Cloudops Maintainers (@cloudops)
 description:

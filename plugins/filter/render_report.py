@@ -7,6 +7,15 @@ DOCUMENTATION = r"""
 name: render_report
 short_description: Render the tracing sweep report as Markdown, JUnit XML, CSV or JSON
 version_added: 1.0.0
+deprecated:
+  removed_in: 3.0.0
+  why: >-
+    It is the tracing_sweep role's own plumbing, made public in 1.0.0 by mistake; the role no longer uses it (its
+    steps run in the controller's process).
+  alternative: >-
+    Use the reports the C(cloudops.apigw_tracing.tracing_sweep) role writes, or the
+    M(cloudops.apigw_tracing.tracing_sweep_report) module, which renders every format from the report the role leaves
+    in C(tracing_sweep_report).
 author:
   - Cloudops Maintainers (@cloudops)
 description:

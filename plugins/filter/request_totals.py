@@ -7,6 +7,14 @@ DOCUMENTATION = r"""
 name: request_totals
 short_description: Add up how the API Gateway requests of several module runs were answered
 version_added: 1.0.0
+deprecated:
+  removed_in: 3.0.0
+  why: >-
+    It is the tracing_sweep role's own plumbing, made public in 1.0.0 by mistake; the role no longer uses it (its
+    steps run in the controller's process).
+  alternative: >-
+    Use the request counts the C(cloudops.apigw_tracing.tracing_sweep) role prints, or a sum over the modules'
+    RV(cloudops.apigw_tracing.apigw_stage_tracing#module:requests).
 author:
   - Cloudops Maintainers (@cloudops)
 description:

@@ -22,7 +22,7 @@ options:
     description: The step to run.
     type: str
     required: true
-    choices: [settings, prepare, plan, guard, converge, report, restore, region]
+    choices: [settings, prepare, plan, guard, converge, report, restore, region, rollback_plan, rollback_summary, merge]
   settings:
     description: The role's settings.
     type: raw

@@ -11,16 +11,15 @@ module: tracing_sweep_report
 short_description: Write a tracing sweep report as JSON, Markdown, JUnit XML and CSV files on the controller
 version_added: 1.0.0
 description:
-  - Writes the report built by the P(cloudops.apigw_tracing.sweep_report#filter) filter into a directory on
-    the controller, one file per format, each written to a temporary file and renamed into place.
-  - C(report.json) is always written; the other formats are rendered from the same report with
-    P(cloudops.apigw_tracing.render_report#filter).
+  - Writes a tracing sweep report (schema C(docs/report.schema.json)) into a directory on the controller, one
+    file per format, each written to a temporary file and renamed into place. The report is the one the
+    C(cloudops.apigw_tracing.tracing_sweep) role leaves in C(tracing_sweep_report), or a C(report.json) read back.
+  - C(report.json) is always written; the other formats are rendered from the same report, as the role renders them.
   - Runs in the controller's process (an action plugin), whatever host the task runs for.
-  - The C(cloudops.apigw_tracing.tracing_sweep) role uses it once per run.
 author: Cloudops Maintainers (@cloudops)
 options:
   report:
-    description: The report, as built by the P(cloudops.apigw_tracing.sweep_report#filter) filter.
+    description: The report, as the C(cloudops.apigw_tracing.tracing_sweep) role leaves it in C(tracing_sweep_report).
     type: dict
     required: true
   dest:

@@ -22,6 +22,7 @@ import time
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import bool_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps as rollback
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import failed_write_result
@@ -198,6 +199,7 @@ def restore_step(args, host=None, check_mode=False, say=None):
     """The rollback of one target: its changes of the enforcement, each back to its state before.
 
     A target that names its account (or whose role does) and has no change in the report costs no AWS call.
+    The result's ``record`` says what happened (rollback_summary counts it), ``lines`` what the target prints.
     """
     settings = args.get("settings") or {}
     target = engine.clean_target(args.get("target") or {})
@@ -205,26 +207,30 @@ def restore_step(args, host=None, check_mode=False, say=None):
     connection = _connection(settings, target)
     identity = engine.identity_of(host, target)
     empty = {"changed": False, "stages": [], "missing": [], "failures": [], "chosen": [], "identity": identity}
+
+    def failed(message, who, requests=None):
+        record = rollback.failed_record(who, message, changes, host, requests)
+        return dict(empty, identity=who, failed=True, msg=message, record=record, lines=rollback.target_lines(record, check_mode))
+
     problems = target_problems(target)
     if problems:
-        return dict(empty, failed=True, msg="Invalid target variables, nothing was done on this target: " + "; ".join(problems))
+        return failed("Invalid target variables, nothing was done on this target: " + "; ".join(problems), identity)
     named = target_account_id(target)
     if named and not target_stages(changes, {"account_id": named, "region": connection.region}):
-        return empty
+        return dict(empty, record=rollback.restore_record(identity, empty, [], {}, host), lines={})
     try:
         reach = engine.reach_account(target, connection)
     except engine.TargetError as error:
-        return dict(empty, failed=True, msg=str(error))
+        return failed(str(error), identity)
     identity = dict(identity, account_id=reach.account_id, caller_arn=reach.caller_arn)
     stages = target_stages(changes, {"account_id": reach.account_id, "region": connection.region})
     if not stages:
-        return dict(empty, identity=identity)
+        return dict(empty, identity=identity, record=rollback.restore_record(identity, empty, [], {}, host), lines={})
     try:
         outcome, requests = engine.restore(reach, stages, connection, check_mode)
     except engine.botocore.exceptions.BotoCoreError as error:
-        return dict(empty, identity=identity, failed=True, msg=f"the stages were not put back: {engine.describe_cause(error)}")
-    heading = engine.heading(dict(identity, account_name=target.get("account_name")))
-    return {
+        return failed(f"the stages were not put back: {engine.describe_cause(error)}", identity)
+    result = {
         "changed": outcome.changed,
         "stages": outcome.stages,
         "missing": outcome.missing,
@@ -232,8 +238,11 @@ def restore_step(args, host=None, check_mode=False, say=None):
         "chosen": stages,
         "identity": identity,
         "requests": requests,
-        "diff": engine.compact_diff(heading, outcome.diff, check_mode),
+        "diff": engine.compact_diff(engine.heading(dict(identity, account_name=target.get("account_name"))), outcome.diff, check_mode),
     }
+    result["record"] = rollback.restore_record(identity, result, stages, requests, host)
+    result["lines"] = rollback.target_lines(result["record"], check_mode)
+    return result
 
 
 # ---- the report of the run ----------------------------------------------------------------------------

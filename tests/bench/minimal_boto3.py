@@ -15,20 +15,32 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
 
+# One session for the whole run, so that botocore loads its service models once, as a careful script would;
+# clients are thread-safe, their creation from one session is not: a lock guards it.
+SESSION = boto3.session.Session()
+CREATING = threading.Lock()
+
+
+def make_client(service, region, credentials=None):
+    keys = {}
+    if credentials:
+        keys = {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"]}
+    with CREATING:
+        return SESSION.client(service, region_name=region, **keys)
+
+
 def audit(target):
-    session = boto3.session.Session(region_name=target["region"])
+    credentials = None
     if target.get("role_arn"):
-        credentials = session.client("sts").assume_role(RoleArn=target["role_arn"], RoleSessionName="bench")["Credentials"]
-        session = boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"], region_name=target["region"],
-        )
-    client = session.client("apigateway")
+        credentials = make_client("sts", target["region"]).assume_role(RoleArn=target["role_arn"], RoleSessionName="bench")["Credentials"]
+    client = make_client("apigateway", target["region"], credentials)
     stages = off = 0
     for page in client.get_paginator("get_rest_apis").paginate(PaginationConfig={"PageSize": 500}):
         for api in page.get("items", []):

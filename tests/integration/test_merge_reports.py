@@ -205,7 +205,7 @@ def enforcement_and_audit(tmp_path):
         (lambda tmp_path: [write_report(tmp_path / "a", {"mode": "audit"})], "{tmp}/a/report.json: is not a tracing sweep report"),
         (host_in_two, "{tmp}/b/report.json: host prod_us-east-1 is also in {tmp}/a/report.json; merge the reports of slices with disjoint hosts"),
         (enforcement_and_audit, "mode: the reports must all be of audits or all of enforcements, got audit and enforce"),
-        (lambda tmp_path: [], "reports: must be a non-empty list of reports"),
+        (lambda tmp_path: [], "tracing_sweep_merge_reports: must be a non-empty list of reports"),
     ],
     ids=["missing", "not-json", "not-a-report", "host-in-two", "mixed-modes", "none"],
 )
