@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-import datetime
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import boto3_resource_to_ansible_dict
 
 # User-chosen keys (tag names, stage variable names) are returned as they are, like amazon.aws does for tags.
 _KEEP_KEYS = ["tags", "variables"]
@@ -39,18 +39,20 @@ def access_logging_enabled(stage):
     return bool((stage.get("accessLogSettings") or {}).get("destinationArn"))
 
 
-def _iso(value):
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    return value
+def _method_settings(settings):
+    # methodSettings is keyed by resource path and method ("~1orders/GET"); only its values are AWS fields.
+    return {path: camel_dict_to_snake_dict(values) for path, values in (settings or {}).items()}
 
 
 def normalize_stage(stage, rest_api_id, rest_api_name, partition, region):
     """A GetStage/GetStages item as the modules return it: snake_case, with identity and tracing made explicit."""
-    raw = {key: value for key, value in stage.items() if key not in ("methodSettings", "ResponseMetadata")}
-    result = camel_dict_to_snake_dict(raw, ignore_list=_KEEP_KEYS)
-    # methodSettings is keyed by resource path and method ("~1orders/GET"); only its values are AWS fields.
-    result["method_settings"] = {path: camel_dict_to_snake_dict(settings) for path, settings in (stage.get("methodSettings") or {}).items()}
+    raw = {key: value for key, value in stage.items() if key != "ResponseMetadata"}
+    # amazon.aws's transformation: snake_case keys, dates as ISO 8601 strings; tags and stage variables keep their
+    # user-chosen keys, as amazon.aws does for tags.
+    result = boto3_resource_to_ansible_dict(
+        raw, transform_tags=False, force_tags=False, ignore_list=_KEEP_KEYS, nested_transforms={"methodSettings": _method_settings}
+    )
+    result.setdefault("method_settings", {})
     result.update(
         rest_api_id=rest_api_id,
         rest_api_name=rest_api_name,
@@ -61,7 +63,7 @@ def normalize_stage(stage, rest_api_id, rest_api_name, partition, region):
         deployment_id=stage.get("deploymentId"),
         tags=stage.get("tags") or {},
         variables=stage.get("variables") or {},
-        created_date=_iso(stage.get("createdDate")),
-        last_updated_date=_iso(stage.get("lastUpdatedDate")),
+        created_date=result.get("created_date"),
+        last_updated_date=result.get("last_updated_date"),
     )
     return result

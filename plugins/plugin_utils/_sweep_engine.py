@@ -27,6 +27,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
+
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import ACCOUNT_ID_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import REGION_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import matches
@@ -290,7 +292,7 @@ def plan_step(host, target, settings, connection, say=None):
     except (exceptions.BotoCoreError, exceptions.ClientError) as error:
         if stats is not None:
             _add_requests(requests, stats.as_dict())
-        partition = reach.caller_arn.split(":")[1] if reach.caller_arn.count(":") > 1 else "aws"
+        partition = (parse_aws_arn(reach.caller_arn) or {}).get("partition") or "aws"
         dummy, message = describe_read_error(error, f"the REST APIs of {connection.region}", api_arn(partition, connection.region))
         if not isinstance(error, exceptions.ClientError):
             message = f"Reading the REST APIs of {connection.region} failed: {describe_cause(error)}"
