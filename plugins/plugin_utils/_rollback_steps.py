@@ -115,7 +115,13 @@ def rollback_summary_step(args, host=None, check_mode=False, say=None):
     records = [record if isinstance(record, dict) and record else {} for record in args.get("records") or []]
     live = set(args.get("live") or hosts)
     records = [record if name in live else {} for name, record in zip(hosts, records)]
-    recorded = [record for record in records if record]
+    # A target that failed outside the restore step (its record comes from the role's rescue) has the changes of its
+    # account and region counted as not rolled back all the same: nothing is known of what it did.
+    recorded = [
+        failed_record(record, record.get("error"), changes, record.get("host"), record.get("requests")) if record.get("status") == "error" else record
+        for record in records
+        if record
+    ]
     unrecorded = [name for name, record in zip(hosts, records) if not record]
     outside = changes_outside(changes, recorded)
     failed_targets = [record for record in recorded if record["status"] == "error"]
