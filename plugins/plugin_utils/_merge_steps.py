@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import controller_path
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_merge import merge_reports
 
 
 def _report_file(given):
     """A directory stands for the report.json in it; a relative path is taken from where ansible-playbook runs."""
-    path = os.path.realpath(os.path.expanduser(str(given)))
+    path = controller_path(given)
     return os.path.join(path, "report.json") if os.path.isdir(path) else path
 
 

@@ -33,6 +33,12 @@ class ReportWriteError(Exception):
     """The reports could not be written; the message names the directory and the cause."""
 
 
+def controller_path(given):
+    """A path a user gave (a report directory or file), as the controller sees it: ~ expanded, and a relative path
+    taken from the directory ansible-playbook runs in."""
+    return os.path.realpath(os.path.expanduser(str(given)))
+
+
 def _current_text(path):
     """The file's text, or None when it is missing or unreadable (it is then written anew)."""
     try:

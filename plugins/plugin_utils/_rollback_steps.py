@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import controller_path
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._sweep_engine import request_totals
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import changes_outside
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import report_changes
 
-REQUEST_FIELDS = ("sent", "throttled", "server_errors", "connection_errors")
 NOT_DONE = "the target failed before its stages were put back"
 
 
@@ -30,7 +31,7 @@ def rollback_plan_step(args, host=None, check_mode=False, say=None):
     if not given:
         return _refused("tracing_sweep_rollback_report is not set")
     # A relative path is taken from the directory ansible-playbook runs in, like tracing_sweep_report_dir.
-    path = os.path.realpath(os.path.expanduser(given))
+    path = controller_path(given)
     if not os.path.isfile(path):
         return _refused(f"tracing_sweep_rollback_report {path} does not exist or is not a file")
     try:
@@ -126,10 +127,7 @@ def rollback_summary_step(args, host=None, check_mode=False, say=None):
     outside = changes_outside(changes, recorded)
     failed_targets = [record for record in recorded if record["status"] == "error"]
     stage_failures = [failure for record in recorded if record["status"] == "ok" for failure in record["failed"]]
-    requests = dict.fromkeys(REQUEST_FIELDS, 0)
-    for record in recorded:
-        for field in REQUEST_FIELDS:
-            requests[field] += int((record.get("requests") or {}).get(field) or 0)
+    requests = request_totals(recorded)
     summary = {
         "report": plan.get("file"),
         "enforced_at": plan.get("generated_at"),

@@ -223,6 +223,16 @@ def _add_requests(total, stats):
     return total
 
 
+def request_totals(records):
+    """The API Gateway requests of several targets' records, added up by kind (what each record's ``requests`` says)."""
+    totals = dict.fromkeys(RequestStats.FIELDS, 0)
+    for record in records:
+        for field in RequestStats.FIELDS:
+            value = ((record or {}).get("requests") or {}).get(field, 0)
+            totals[field] += value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return totals
+
+
 PROGRESS_AFTER_SECONDS = 10.0
 
 

@@ -25,6 +25,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules impo
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps as rollback
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import controller_path
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import failed_write_result
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import prepare
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import render_set
@@ -37,7 +38,6 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_setti
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
 
-REQUEST_FIELDS = ("sent", "throttled", "server_errors", "connection_errors")
 NO_TARGET = (
     "no target: the inventory gave this run no host. Likely causes: the inventory source was "
     "rejected (see the [WARNING] lines at the top of the output: an accounts inventory file must be named accounts.yml or "
@@ -70,14 +70,9 @@ def settings_step(args, host=None, check_mode=False, say=None):
     return {"changed": False, "settings": normalized_settings(settings)}
 
 
-def _report_dir(dest):
-    # A relative path is taken from the directory ansible-playbook runs in.
-    return os.path.realpath(os.path.expanduser(str(dest)))
-
-
 def prepare_step(args, host=None, check_mode=False, say=None):
     """Create the report directory and prove it writable, before any AWS call of the run."""
-    dest = _report_dir(args.get("dest") or "")
+    dest = controller_path(args.get("dest") or "")
     try:
         prepare(dest)
     except ReportWriteError as error:
@@ -248,15 +243,6 @@ def restore_step(args, host=None, check_mode=False, say=None):
 # ---- the report of the run ----------------------------------------------------------------------------
 
 
-def request_totals(records):
-    totals = dict.fromkeys(REQUEST_FIELDS, 0)
-    for record in records:
-        for field in REQUEST_FIELDS:
-            value = ((record or {}).get("requests") or {}).get(field, 0)
-            totals[field] += value if isinstance(value, int) and not isinstance(value, bool) else 0
-    return totals
-
-
 def summary_lines(report, dest, requests=None, merged_from=None):
     """What the run says at its end: counts, changes, requests, verdict and where the reports are."""
     summary = report["summary"]
@@ -339,7 +325,7 @@ def report_step(args, host=None, check_mode=False, say=None):
     (``write_error``), and an enforcement's changes are named and saved elsewhere (``fallback_report``).
     """
     settings = args.get("settings") or {}
-    dest = _report_dir(args.get("dest") or "")
+    dest = controller_path(args.get("dest") or "")
     formats = args.get("formats") or ["json"]
     merged_from = None
     if args.get("report") is not None:
@@ -364,7 +350,7 @@ def report_step(args, host=None, check_mode=False, say=None):
             # A host that failed before its sweep began has no record of this run, whatever its variables hold.
             live = set(args["live"])
             records = [record if host in live else {} for host, record in zip(args["hosts"], records)]
-        requests = request_totals(records)
+        requests = engine.request_totals(records)
         run_errors = list(args.get("run_errors") or [])
         if not records:
             run_errors.insert(0, NO_TARGET)

@@ -16,6 +16,7 @@ from botocore.exceptions import ProfileNotFound
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import apigateway
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run as run
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import TESTING_CREDENTIALS
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeHttp
@@ -114,7 +115,7 @@ def test_converge_step_needs_a_plan_result():
 
 def test_request_totals_ignore_what_is_not_a_count():
     records = [{"requests": {"sent": 3, "throttled": 1}}, {"requests": {"sent": True, "server_errors": "2"}}, {}, None]
-    assert run.request_totals(records) == {"sent": 3, "throttled": 1, "server_errors": 0, "connection_errors": 0}
+    assert engine.request_totals(records) == {"sent": 3, "throttled": 1, "server_errors": 0, "connection_errors": 0}
 
 
 def test_converge_step_says_the_finished_line_of_its_target(monkeypatch):
