@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -13,7 +15,7 @@ import pytest
 
 from conftest import REPO
 
-# The demo writes .build/demo/ afresh: its tests run on one worker, so that two runs never share that directory.
+# The demo writes .build/demo/ afresh; the fixture below makes the runs of several workers take turns.
 pytestmark = pytest.mark.xdist_group("demo")
 
 GENERATED_AT = re.compile(r"^- Generated at: .*$", re.MULTILINE)
@@ -21,11 +23,23 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def demo():
-    """tools/demo.py is what `make demo` runs; it starts its own local AWS and checks every step itself."""
-    completed = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "demo.py")], env=dict(os.environ), capture_output=True, text=True, timeout=600, check=False
-    )
+def demo(tmp_path_factory):
+    """tools/demo.py is what `make demo` runs; it starts its own local AWS and checks every step itself.
+
+    The demo writes .build/demo/ afresh. Each pytest worker that needs it runs it, so the runs take turns (a lock
+    file) and each keeps a copy of what its run wrote: no run deletes the directory another is working in.
+    """
+    lock_path = REPO / ".build" / "demo.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    copy = tmp_path_factory.mktemp("demo") / "demo"
+    with open(lock_path, "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        completed = subprocess.run(
+            [sys.executable, str(REPO / "tools" / "demo.py")], env=dict(os.environ), capture_output=True, text=True, timeout=600, check=False
+        )
+        if (REPO / ".build" / "demo").is_dir():
+            shutil.copytree(REPO / ".build" / "demo", copy)
+    completed.workdir = copy
     return completed
 
 
@@ -39,10 +53,10 @@ def test_make_demo_passes(demo):
     assert len(re.findall(r"^  \w+/\w+: tracing_enabled false -> true$", demo.stdout, re.MULTILINE)) == 2 * 5, output
     for run in ("1-audit", "2-enforce", "3-audit"):
         for name in ("report.json", "report.md", "report.xml", "report.csv"):
-            assert (REPO / ".build" / "demo" / run / name).is_file()
+            assert (demo.workdir / run / name).is_file()
     # README's sample report is the demo audit's report.md, whole, but for when it ran.
     sample = (REPO / "docs" / "samples" / "audit-report.md").read_text(encoding="utf-8")
-    written = (REPO / ".build" / "demo" / "1-audit" / "report.md").read_text(encoding="utf-8")
+    written = (demo.workdir / "1-audit" / "report.md").read_text(encoding="utf-8")
     assert GENERATED_AT.sub("", written) == GENERATED_AT.sub("", sample)
 
 
