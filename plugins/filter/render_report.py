@@ -25,6 +25,7 @@ description:
   - V(junit) has one test suite per target and one test case per stage; non-compliant stages are failures,
     errors are errors, exempt and skipped stages are skipped.
   - V(csv) has a header line and one line per stage; booleans are V(true) or V(false), null is empty.
+  - V(html) is one self-contained page with the summary, a chart per account and a sortable stage table.
   - V(json) is the report itself, indented by 2, keys in report order.
   - Every format ends with a newline.
 positional: format
@@ -37,7 +38,7 @@ options:
     description: The output format.
     type: str
     required: true
-    choices: [json, markdown, junit, csv]
+    choices: [json, markdown, junit, csv, html]
 seealso:
   - plugin: cloudops.apigw_tracing.sweep_report
     plugin_type: filter

@@ -8,7 +8,7 @@
 
 DOCUMENTATION = r"""
 module: tracing_sweep_report
-short_description: Write a tracing sweep report as JSON, Markdown, JUnit XML and CSV files on the controller
+short_description: Write a tracing sweep report as JSON, Markdown, JUnit XML, CSV and HTML files on the controller
 version_added: 1.0.0
 description:
   - Writes a tracing sweep report (schema C(docs/report.schema.json)) into a directory on the controller, one
@@ -29,11 +29,12 @@ options:
   formats:
     description:
       - Formats to write. V(json) is written even when not listed.
-      - "File names: V(json) C(report.json), V(markdown) C(report.md), V(junit) C(report.xml), V(csv) C(report.csv)."
+      - "File names: V(json) C(report.json), V(markdown) C(report.md), V(junit) C(report.xml), V(csv) C(report.csv), V(html) C(report.html)."
+      - V(html) is one self-contained page (inline CSS and SVG charts, no network access needed to view it).
     type: list
     elements: str
-    choices: [json, markdown, junit, csv]
-    default: [json, markdown, junit, csv]
+    choices: [json, markdown, junit, csv, html]
+    default: [json, markdown, junit, csv, html]
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import account_compliance
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import capped
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import trend_points
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import CATEGORIES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import COMPLIANCE_RULE
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import category_counts
@@ -41,6 +44,19 @@ MODE_NOTES = {
 }
 # A failed target's error in the per-account table; the whole message is under Errors.
 ROW_ERROR_LENGTH = 160
+# The Mermaid chart draws this many of the least compliant accounts; the table under it has them all.
+CHART_ACCOUNTS = 20
+# Each list of changes since the last run shows this many stages; report.json has them all.
+CHANGES_SHOWN = 50
+# Characters a Mermaid label keeps (letters and digits of any script too); any other becomes '_'.
+MERMAID_SAFE = frozenset(" -_.:/@+")
+MERMAID_LABEL_LENGTH = 40
+CHANGE_LISTS = (
+    ("regressed", "Regressed (compliant before, not now)"),
+    ("fixed", "Fixed (not compliant before, compliant now)"),
+    ("new", "New stages"),
+    ("removed", "Removed stages"),
+)
 
 
 def cell(value):
@@ -66,6 +82,163 @@ def table(headers, rows):
 
 def percent(value):
     return "n/a" if value is None else value
+
+
+def mermaid_label(text, length=MERMAID_LABEL_LENGTH):
+    """A quoted Mermaid label: one line, letters, digits, spaces and -_.:/@+ only (no quote, bracket, '%', '<' or
+    backquote that could end the string, the block or the Markdown around it), at most ``length`` characters."""
+    text = " ".join(str(text).split())
+    text = "".join(char if char.isalnum() or char in MERMAID_SAFE else "_" for char in text)
+    if len(text) > length:
+        text = text[: length - 3] + "..."
+    return '"' + (text or "_") + '"'
+
+
+def _mermaid_number(value):
+    return f"{float(value):g}"
+
+
+def _mermaid_account(item):
+    return mermaid_label(" ".join(part for part in (item["account_id"], item["account_name"]) if part) or item["label"])
+
+
+def _listed(labels, limit=CHART_ACCOUNTS):
+    shown = ", ".join(cell(label) for label in labels[:limit])
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def _not_drawn_label(item):
+    failed = item["failed_targets"]
+    return item["label"] + (f" ({_counted(failed, 'failed target')})" if failed else "")
+
+
+def account_chart(report, limit=CHART_ACCOUNTS):
+    """The '## Compliance by account' lines: a Mermaid bar chart of the least compliant accounts."""
+    entries = account_compliance(report)
+    drawn, not_drawn, left_off = capped(entries, limit)
+    lines = ["", "## Compliance by account", ""]
+    if drawn:
+        lines += [
+            "```mermaid",
+            "xychart-beta",
+            '    title "Compliance percent by account, least compliant first"',
+            "    x-axis [" + ", ".join(_mermaid_account(item) for item in drawn) + "]",
+            '    y-axis "Compliance percent" 0 --> 100',
+            "    bar [" + ", ".join(_mermaid_number(item["percent"]) for item in drawn) + "]",
+            "```",
+            "",
+        ]
+        if left_off:
+            lines.append(
+                f"The {len(drawn)} least compliant of {len(drawn) + left_off} accounts with evaluated stages are drawn; "
+                "every account is in the table under By account and region."
+            )
+        else:
+            lines.append(f"{len(drawn)} account{'' if len(drawn) == 1 else 's'} with evaluated stages, the least compliant first.")
+    else:
+        lines.append("No account has an evaluated stage, so there is no chart.")
+    if not_drawn:
+        lines.append(
+            "Not drawn, as no stage of theirs was evaluated (compliance n/a): " + _listed([_not_drawn_label(item) for item in not_drawn]) + "."
+        )
+    return lines
+
+
+def _trend_label(point, last):
+    if last:
+        return mermaid_label("this run")
+    return mermaid_label(str(point.get("generated_at") or point.get("id") or "?")[:16].replace("T", " "))
+
+
+def trend_chart(since_baseline):
+    """A Mermaid line of compliance over the runs of since_baseline.trend (empty when fewer than 2 have a figure)."""
+    trend = since_baseline.get("trend") or []
+    points = trend_points(since_baseline)
+    if len(points) < 2:
+        return []
+    this_run = trend[-1] if trend else None
+    lines = [
+        "",
+        "### Compliance over the last runs",
+        "",
+        "```mermaid",
+        "xychart-beta",
+        '    title "Compliance percent over the last runs, oldest first"',
+        "    x-axis [" + ", ".join(_trend_label(point, point is this_run) for point in points) + "]",
+        '    y-axis "Compliance percent" 0 --> 100',
+        "    line [" + ", ".join(_mermaid_number(point["compliance_percent"]) for point in points) + "]",
+        "```",
+    ]
+    skipped = len(trend) - len(points)
+    if skipped:
+        lines += ["", f"{skipped} run{' is' if skipped == 1 else 's are'} not drawn: no stage was evaluated (compliance n/a)."]
+    return lines
+
+
+def _counted(number, noun):
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def since_last_run(since_baseline):
+    """The '## Since the last run' lines of report["since_baseline"] (none when history is off)."""
+    if not since_baseline:
+        return []
+    lines = ["", "## Since the last run", ""]
+    lines.append(f"- History: {cell(since_baseline.get('history'))} (this run: {cell(since_baseline.get('run_id'))})")
+    baseline = since_baseline.get("baseline")
+    if since_baseline.get("status") == "compared" and baseline:
+        lines.append(
+            f"- Compared with: {cell(baseline.get('id'))}, {cell(baseline.get('mode'))} of {cell(baseline.get('generated_at'))}: "
+            f"compliance {percent(baseline.get('compliance_percent'))}%, verdict {cell(baseline.get('verdict'))}"
+        )
+        counts = since_baseline.get("counts") or {}
+        corrected = sum(1 for item in since_baseline.get("fixed") or [] if item.get("corrected"))
+        lines.append(
+            "- Changes: "
+            + ", ".join(
+                (
+                    f"{_counted(counts.get('new', 0), 'new stage')} ({counts.get('new_noncompliant', 0)} not compliant)",
+                    f"{counts.get('removed', 0)} removed",
+                    f"{counts.get('regressed', 0)} regressed",
+                    f"{counts.get('fixed', 0)} fixed" + (f" ({corrected} by this run's enforcement)" if corrected else ""),
+                )
+            )
+        )
+        if since_baseline.get("reason"):
+            lines.append(f"- Not compared: {cell(since_baseline['reason'])}")
+        for key, heading in CHANGE_LISTS:
+            items = since_baseline.get(key) or []
+            if not items:
+                continue
+            lines += ["", f"### {heading} ({len(items)})", ""]
+            lines += _change_table(key, items[:CHANGES_SHOWN])
+            if len(items) > CHANGES_SHOWN:
+                lines += ["", f"The first {CHANGES_SHOWN} are shown; report.json has all {len(items)}."]
+    else:
+        lines.append(f"- No baseline: {cell(since_baseline.get('reason') or 'no earlier run of the same scope in the history')}")
+    lines += trend_chart(since_baseline)
+    return lines
+
+
+def _change_table(key, items):
+    where = [
+        lambda item: _account_label(item.get("account_id"), item.get("account_name")),
+        lambda item: item.get("region"),
+        lambda item: item.get("rest_api_name"),
+        lambda item: item.get("rest_api_id"),
+        lambda item: item.get("stage_name"),
+    ]
+    headers = ["Account", "Region", "API", "API id", "Stage"]
+    if key in ("regressed", "fixed"):
+        headers += ["Before", "After", "Cause"]
+        where += [lambda item: item.get("before"), lambda item: item.get("after"), lambda item: item.get("cause")]
+        if key == "fixed":
+            headers.append("Corrected by this run")
+            where.append(lambda item: bool(item.get("corrected")))
+    else:
+        headers.append("Category")
+        where.append(lambda item: item.get("category"))
+    return table(headers, [tuple(get(item) for get in where) for item in items])
 
 
 def _account_label(account_id, account_name):
@@ -169,12 +342,14 @@ def render_markdown(report):
     """The report as GitHub-flavoured Markdown (str, ends with a newline)."""
     summary = report["summary"]
     lines = _header(report)
+    lines += since_last_run(report.get("since_baseline"))
     lines += ["", "## Summary", ""]
     lines += table(
         ["Metric", "Value"],
         [(label, percent(summary.get(key)) if key == "compliance_percent" else summary.get(key)) for key, label in SUMMARY_LABELS],
     )
     lines += ["", "How it is counted: " + COMPLIANCE_RULE + "."]
+    lines += account_chart(report)
 
     lines += ["", "## By account and region", ""]
     group_rows = []

@@ -47,7 +47,7 @@ def test_junit_output_parses(report):
 
 @pytest.mark.parametrize("format_name", ["yaml", "Markdown", "", None])
 def test_unknown_format(report, format_name):
-    with pytest.raises(AnsibleFilterError, match="^render_report: format must be one of json, markdown, junit, csv, got "):
+    with pytest.raises(AnsibleFilterError, match="^render_report: format must be one of json, markdown, junit, csv, html, got "):
         render_report(report, format_name)
 
 
