@@ -190,19 +190,19 @@ def _header(report):
     css = verdict if verdict in ("compliant", "noncompliant", "error") else "error"
     out = [
         f"<h1>{esc(TITLE)}</h1>",
-        f'<div class="verdict verdict-{css}" id="verdict"><strong>{esc(verdict)}</strong>{esc(report.get("verdict_reason"))}</div>',
+        f'<div class="verdict verdict-{css}" id="verdict"><strong>{esc(verdict)}</strong> {esc(report.get("verdict_reason"))}</div>',
         '<dl class="run">',
-        f"<dt>Mode</dt><dd>{esc(MODE_NOTES.get(report['mode'], report['mode']))}</dd>",
-        f"<dt>Generated at</dt><dd>{esc(report['generated_at'])}</dd>",
+        f"<dt>Mode</dt> <dd>{esc(MODE_NOTES.get(report['mode'], report['mode']))}</dd>",
+        f"<dt>Generated at</dt> <dd>{esc(report['generated_at'])}</dd>",
     ]
     if run:
-        out.append(f"<dt>Collection</dt><dd>{esc(run.get('collection', 'cloudops.apigw_tracing'))} {esc(run.get('collection_version'))}</dd>")
-        out.append(f"<dt>Policy</dt><dd>{esc(_policy_line(run.get('policy') or {}))}</dd>")
+        out.append(f"<dt>Collection</dt> <dd>{esc(run.get('collection', 'cloudops.apigw_tracing'))} {esc(run.get('collection_version'))}</dd>")
+        out.append(f"<dt>Policy</dt> <dd>{esc(_policy_line(run.get('policy') or {}))}</dd>")
     for label, arn in _callers(report):
-        out.append(f"<dt>Run by in {esc(label)}</dt><dd>{esc(arn)}</dd>")
-    out.append(f"<dt>Schema version</dt><dd>{esc(report['schema_version'])}</dd>")
+        out.append(f"<dt>Run by in {esc(label)}</dt> <dd>{esc(arn)}</dd>")
+    out.append(f"<dt>Schema version</dt> <dd>{esc(report['schema_version'])}</dd>")
     for error in run.get("errors") or []:
-        out.append(f"<dt>Run error</dt><dd>{esc(error)}</dd>")
+        out.append(f"<dt>Run error</dt> <dd>{esc(error)}</dd>")
     out.append("</dl>")
     return out
 
@@ -213,7 +213,7 @@ def _summary(report):
     for key, label in (("compliance_percent", "Compliance %"), ("stages", "Stages"), ("compliant", "Compliant"),
                        ("noncompliant", "Non-compliant"), ("errors", "Errors"), ("targets", "Targets")):
         value = _percent(summary.get(key)) if key == "compliance_percent" else summary.get(key)
-        out.append(f'<div class="figure" id="figure-{key}"><b>{esc(value)}</b>{esc(label)}</div>')
+        out.append(f'<div class="figure" id="figure-{key}"><b>{esc(value)}</b> {esc(label)}</div>')
     out.append("</div>")
     out += _table(
         (("Metric", "text"), ("Value", "text")),
@@ -357,26 +357,26 @@ def since_last_run(since_baseline):
     if not since_baseline:
         return []
     out = ['<section id="since-last-run">', "<h2>Since the last run</h2>", '<dl class="run">']
-    out.append(f"<dt>History</dt><dd>{esc(since_baseline.get('history'))}</dd>")
-    out.append(f"<dt>This run</dt><dd>{esc(since_baseline.get('run_id'))}</dd>")
+    out.append(f"<dt>History</dt> <dd>{esc(since_baseline.get('history'))}</dd>")
+    out.append(f"<dt>This run</dt> <dd>{esc(since_baseline.get('run_id'))}</dd>")
     baseline = since_baseline.get("baseline")
     compared = since_baseline.get("status") == "compared" and baseline
     if compared:
         out.append(
-            f"<dt>Compared with</dt><dd>{esc(baseline.get('id'))}, {esc(baseline.get('mode'))} of {esc(baseline.get('generated_at'))}: "
+            f"<dt>Compared with</dt> <dd>{esc(baseline.get('id'))}, {esc(baseline.get('mode'))} of {esc(baseline.get('generated_at'))}: "
             f"compliance {esc(_percent(baseline.get('compliance_percent')))}%, verdict {esc(baseline.get('verdict'))}</dd>"
         )
         if since_baseline.get("reason"):
-            out.append(f"<dt>Not compared</dt><dd>{esc(since_baseline['reason'])}</dd>")
+            out.append(f"<dt>Not compared</dt> <dd>{esc(since_baseline['reason'])}</dd>")
     else:
-        out.append(f"<dt>No baseline</dt><dd>{esc(since_baseline.get('reason') or 'no earlier run of the same scope in the history')}</dd>")
+        out.append(f"<dt>No baseline</dt> <dd>{esc(since_baseline.get('reason') or 'no earlier run of the same scope in the history')}</dd>")
     out.append("</dl>")
     if compared:
         counts = since_baseline.get("counts") or {}
         out.append('<div class="figures">')
         for key, label in (("new", "New"), ("new_noncompliant", "New, not compliant"), ("removed", "Removed"),
                            ("regressed", "Regressed"), ("fixed", "Fixed")):
-            out.append(f'<div class="figure" id="change-{key}"><b>{esc(counts.get(key, 0))}</b>{esc(label)}</div>')
+            out.append(f'<div class="figure" id="change-{key}"><b>{esc(counts.get(key, 0))}</b> {esc(label)}</div>')
         out.append("</div>")
         for key, heading in CHANGE_LISTS:
             items = since_baseline.get(key) or []

@@ -151,3 +151,63 @@ def build_enforce_report():
 def build_audit_report():
     plan, rows = planned_rows(east_stages(), check_mode=True, **POLICY)
     return build_report([record("east", rows, plan)], "audit", GENERATED_AT, exemptions=EXEMPTIONS)
+
+
+# ---- report["since_baseline"] as the run history writes it (report.md and report.html render it) ----------------
+
+
+def stage_ref(api_id="a1b2c3d4e5", api_name="orders", name="prod", category="noncompliant", account_id=ACCOUNT, account_name="shop", region=REGION):
+    return {
+        "account_id": account_id, "account_name": account_name, "region": region, "rest_api_id": api_id,
+        "rest_api_name": api_name, "stage_name": name, "arn": stage_arn(api_id, name, region), "category": category,
+    }
+
+
+def stage_change(before, after, cause, corrected=False, **ref):
+    return dict(stage_ref(category=after, **ref), before=before, after=after, cause=cause, corrected=corrected)
+
+
+def trend_point(index, percent, noncompliant=1, verdict="noncompliant", mode="audit"):
+    return {
+        "id": f"202611{index + 1:02d}T003000000000Z", "generated_at": f"2026-11-{index + 1:02d}T00:30:00+00:00",
+        "mode": mode, "compliance_percent": percent, "noncompliant": noncompliant, "verdict": verdict,
+    }
+
+
+def since_baseline_compared(trend=(40.0, 55.0, None, 60.0, 80.0)):
+    """A comparison with a baseline: one stage of each kind of change, and a trend with a run that evaluated nothing."""
+    return {
+        "status": "compared",
+        "reason": None,
+        "history": "s3://tracing-history/sweeps",
+        "run_id": "20261202T003000123456Z",
+        "baseline": {"id": "20261201T003000123456Z", "generated_at": "2026-12-01T00:30:00+00:00", "mode": "audit",
+                     "compliance_percent": 60.0, "verdict": "noncompliant"},
+        "counts": {"new": 1, "new_noncompliant": 1, "removed": 1, "regressed": 1, "fixed": 1},
+        "new": [stage_ref(api_id="n1n2n3n4n5", api_name="fresh", name="prod")],
+        "removed": [stage_ref(api_id="r1r2r3r4r5", api_name="retired", name="v0", category="compliant")],
+        "regressed": [stage_change("compliant", "noncompliant", "tracing was turned off outside the sweep", api_id="g1g2g3g4g5", api_name="regress")],
+        "fixed": [stage_change("noncompliant", "compliant", "enabled by this run", corrected=True, api_id="f1f2f3f4f5", api_name="fixed")],
+        "trend": [trend_point(index, percent) for index, percent in enumerate(trend)],
+    }
+
+
+def since_baseline_none(reason="the history has no earlier run of this scope"):
+    return {
+        "status": "no_baseline", "reason": reason, "history": "/var/lib/tracing-history", "run_id": "20261202T003000123456Z",
+        "baseline": None, "counts": {"new": 0, "new_noncompliant": 0, "removed": 0, "regressed": 0, "fixed": 0},
+        "new": [], "removed": [], "regressed": [], "fixed": [], "trend": [trend_point(0, 80.0)],
+    }
+
+
+def build_big_report(accounts=500, stages_per_account=20):
+    """accounts x stages_per_account stages in audit, every account a different share compliant."""
+    records = []
+    for number in range(accounts):
+        account_id = f"{100000000000 + number:012d}"
+        target = {"account_id": account_id, "region": REGION}
+        stages = [stage(api_id=f"a{index:09d}", api_name=f"api-{index}", name="prod", enabled=index <= number % stages_per_account)
+                  for index in range(stages_per_account)]
+        plan, rows = planned_rows(stages, target=target, check_mode=True)
+        records.append(record(f"host{number:04d}", rows, plan, account_id=account_id, account_name=f"team {number}"))
+    return build_report(records, "audit", GENERATED_AT)

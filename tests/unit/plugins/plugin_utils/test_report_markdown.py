@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import report_markdown
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import collection_version
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import policy_in_force
@@ -21,9 +22,12 @@ from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import GENERATED_AT
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import POLICY
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_audit_report
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_big_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_enforce_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import planned_rows
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import record
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import since_baseline_compared
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import since_baseline_none
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import stage
 
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
@@ -306,3 +310,128 @@ def test_a_report_of_schema_1_0_renders_without_run_or_verdict():
     assert "- Verdict: **-**: -" in text
     assert "- Collection:" not in text
     assert "## Summary" in text
+
+
+# ---- the Mermaid charts and the changes since the last run ----------------------------------------------------
+
+
+def mermaid_blocks(text):
+    return re.findall(r"^```mermaid\n(.*?)^```$", text, re.S | re.M)
+
+
+def test_account_chart_draws_the_accounts_with_evaluated_stages(enforce_text):
+    lines = section(enforce_text, "Compliance by account")
+    assert lines[1:8] == [
+        "```mermaid",
+        "xychart-beta",
+        '    title "Compliance percent by account, least compliant first"',
+        '    x-axis ["222222222222 payments", "111111111111 shop"]',
+        '    y-axis "Compliance percent" 0 --> 100',
+        "    bar [50, 100]",
+        "```",
+    ]
+    # The failed account has no compliance: said, not drawn as 0% or 100%.
+    assert "Not drawn, as no stage of theirs was evaluated (compliance n/a): 444444444444 (1 failed target)." in lines
+    # It comes after the summary, before the table by account and region.
+    assert enforce_text.index("## Summary") < enforce_text.index("## Compliance by account") < enforce_text.index("## By account and region")
+
+
+HOSTILE_NAMES = ['a"] , bar [1]', "two\nlines\n```\n# heading", "%%{init: {'theme': 'dark'}}%%", "<b>x</b> `code`", "Ünïcødé 日本 ✓", ""]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_mermaid_labels_cannot_break_the_block(name):
+    plan, rows = planned_rows([stage(enabled=True)])
+    report = build_report([record("east", rows, plan, account_name=name)], "audit", GENERATED_AT)
+    text = render_markdown(report)
+    assert text.count("```") == 2
+    block = mermaid_blocks(text)
+    assert len(block) == 1 and len(block[0].splitlines()) == 5
+    axis = block[0].splitlines()[2]
+    labels = re.fullmatch(r'    x-axis \["([^"\[\]]*)"\]', axis)
+    assert labels, axis
+    assert all(char.isalnum() or char in " -_.:/@+" for char in labels.group(1))
+    assert labels.group(1).startswith("111111111111")
+    if name.startswith("Ü"):
+        assert labels.group(1) == "111111111111 Ünïcødé 日本 _"
+
+
+def test_account_chart_is_capped_to_the_least_compliant():
+    report = build_big_report(accounts=500, stages_per_account=20)
+    text = render_markdown(report)
+    block = mermaid_blocks(text)
+    assert len(block) == 1
+    axis = block[0].splitlines()[2]
+    assert axis.count('"') == 2 * 20
+    bars = [float(value) for value in block[0].splitlines()[4].strip()[len("bar ["):-1].split(", ")]
+    assert len(bars) == 20 and bars == sorted(bars) and bars[0] == 5.0
+    assert "The 20 least compliant of 500 accounts with evaluated stages are drawn; every account is in the table under By account and region." in text
+
+
+def test_no_chart_when_no_stage_was_evaluated():
+    report = build_report([record("broken", [], None, status="error", error="Unable to assume role")], "audit", GENERATED_AT)
+    lines = section(render_markdown(report), "Compliance by account")
+    assert "No account has an evaluated stage, so there is no chart." in lines
+    assert "Not drawn, as no stage of theirs was evaluated (compliance n/a): 111111111111 (1 failed target)." in lines
+
+
+def test_no_since_section_without_history(enforce_text):
+    assert "Since the last run" not in enforce_text
+    assert len(mermaid_blocks(enforce_text)) == 1
+
+
+def test_since_the_last_run_opens_the_report():
+    report = build_enforce_report()
+    report["since_baseline"] = since_baseline_compared()
+    text = render_markdown(report)
+    # Right after the run header, before the summary.
+    assert "- Schema version: 1.1\n\n## Since the last run\n\n" in text
+    assert text.index("## Since the last run") < text.index("## Summary")
+    lines = section(text, "Since the last run")
+    assert lines[1:4] == [
+        "- History: s3://tracing-history/sweeps (this run: 20261202T003000123456Z)",
+        "- Compared with: 20261201T003000123456Z, audit of 2026-12-01T00:30:00+00:00: compliance 60.0%, verdict noncompliant",
+        "- Changes: 1 new stage (1 not compliant), 1 removed, 1 regressed, 1 fixed (1 by this run's enforcement)",
+    ]
+    found = tables(text)
+    assert found["Regressed (compliant before, not now) (1)"][2] == [
+        "111111111111 (shop)", "us-east-1", "regress", "g1g2g3g4g5", "prod", "compliant", "noncompliant", "tracing was turned off outside the sweep"]
+    assert found["Fixed (not compliant before, compliant now) (1)"][0][-1] == "Corrected by this run"
+    assert found["Fixed (not compliant before, compliant now) (1)"][2][-1] == "true"
+    assert found["New stages (1)"][2][-1] == "noncompliant"
+    assert found["Removed stages (1)"][2][2] == "retired"
+    blocks = mermaid_blocks(text)
+    assert len(blocks) == 2
+    assert blocks[0].splitlines() == [
+        "xychart-beta",
+        '    title "Compliance percent over the last runs, oldest first"',
+        '    x-axis ["2026-11-01 00:30", "2026-11-02 00:30", "2026-11-04 00:30", "this run"]',
+        '    y-axis "Compliance percent" 0 --> 100',
+        "    line [40, 55, 60, 80]",
+    ]
+    assert "1 run is not drawn: no stage was evaluated (compliance n/a)." in lines
+
+
+def test_since_the_last_run_without_a_baseline_or_trend():
+    report = build_audit_report()
+    report["since_baseline"] = since_baseline_none()
+    text = render_markdown(report)
+    lines = section(text, "Since the last run")
+    assert lines[1:3] == ["- History: /var/lib/tracing-history (this run: 20261202T003000123456Z)", "- No baseline: the history has no earlier run of this scope"]
+    assert "Compliance over the last runs" not in text  # one run is no line
+    assert len(mermaid_blocks(text)) == 1
+
+
+def test_since_the_last_run_escapes_and_caps(monkeypatch):
+    monkeypatch.setattr(report_markdown, "CHANGES_SHOWN", 3)
+    report = build_audit_report()
+    since = since_baseline_compared()
+    since["new"] = since["new"] * 7
+    since["regressed"][0]["cause"] = "a | b\n## injected *bold*"
+    since["reason"] = "1 target failed: its stages were not compared"
+    report["since_baseline"] = since
+    text = render_markdown(report)
+    assert len(tables(text)["New stages (7)"]) == 2 + 3
+    assert "The first 3 are shown; report.json has all 7." in text
+    assert "a \\| b ## injected \\*bold\\*" in text and "\n## injected" not in text
+    assert "- Not compared: 1 target failed: its stages were not compared" in text
