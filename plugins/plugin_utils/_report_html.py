@@ -80,7 +80,9 @@ dl.run dd { margin: 0; overflow-wrap: anywhere; }
 .figure { border: 1px solid #d0d7de; border-radius: 0.3rem; padding: 0.4rem 0.8rem; min-width: 7rem; }
 .figure b { display: block; font-size: 1.4rem; }
 table { border-collapse: collapse; margin: 0.4rem 0 0.8rem; font-size: 0.9rem; }
-th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; overflow-wrap: break-word; }
+td { max-width: 32rem; }
+.wide { overflow-x: auto; }
 th { background: #f6f8fa; white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .js table.sortable th { cursor: pointer; user-select: none; }
@@ -169,7 +171,7 @@ def _percent(value):
 def _table(headers, rows, table_id=None, sortable=True, row_classes=None):
     """A table; headers are (title, kind) with kind 'text', 'number' or 'cat' (the category column)."""
     attributes = (f' id="{table_id}"' if table_id else "") + (' class="sortable"' if sortable else "")
-    out = [f"<table{attributes}>", "<thead><tr>"]
+    out = ['<div class="wide">', f"<table{attributes}>", "<thead><tr>"]
     out += [f'<th scope="col" data-type="{"number" if kind == "number" else "text"}">{esc(title)}</th>' for title, kind in headers]
     out.append("</tr></thead>")
     out.append("<tbody>")
@@ -180,7 +182,7 @@ def _table(headers, rows, table_id=None, sortable=True, row_classes=None):
             css = {"number": ' class="num"', "cat": ' class="cat"'}.get(kind, "")
             cells.append(f"<td{css}>{esc(value)}</td>")
         out.append(f"<tr{row_class}>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return out
 
 
