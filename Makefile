@@ -21,6 +21,7 @@
 #   make docs-lint       antsibull-docs lint-collection-docs --plugin-docs
 #   make test-matrix     sanity, units and integration on the 2.21 leg (gates sanity-2.21 ...)
 #   make test            deps, then every gate above; non-zero if any gate failed
+#   make browser         Debian's chromium-headless-shell for the browser test of report.html, when root with apt-get (never fails)
 #   make demo            tools/demo.py; installs only what it needs (ansible-core, boto3, moto), not the test toolchain
 #   make bench           tests/bench/bench.py: speed against the API Gateway quota (not part of test)
 #   make clean           remove .venv, .build, tests/output and tool caches
@@ -105,7 +106,7 @@ TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 MATRIX_GATES := sanity units integration
 GATES := lint sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
 
-.PHONY: all deps self-link lint sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
+.PHONY: all deps browser self-link lint sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
 	$(addsuffix -2.21,$(MATRIX_GATES) deps)
 
 all: test
@@ -182,11 +183,28 @@ units: stage
 		echo "ERROR: no unit tests (tests/unit/**/test_*.py)" >&2; exit 1; fi; \
 	cd "$(AT_COLL)" && $(TOOL_ENV) ansible-test units --python $(PY_VERSION) --color no $(UNITS_OPTS)
 
+# Headless Chromium for tests/integration/test_report_html_browser.py, which skips (saying why) without one. Installed
+# from Debian's packages when we are root and have apt-get; never fails the run (a machine without apt has no browser test).
+BROWSER_PACKAGE := chromium-headless-shell
+browser:
+	@if found=$$(command -v chromium-headless-shell || command -v chromium || command -v chromium-browser); then \
+		echo "browser: $$found"; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "browser: no chromium on PATH and no way to install one here (needs root and apt-get): the browser test of report.html will skip"; \
+	else \
+		echo "browser: installing Debian's $(BROWSER_PACKAGE) with apt-get (for the browser test of report.html)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGE) \
+			|| { apt-get update -q && apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGE); } \
+			|| echo "browser: apt-get could not install $(BROWSER_PACKAGE): the browser test of report.html will skip"; \
+	fi
+
 # Integration test files whose subject is not ansible-core run on the 2.19 leg alone: the local AWS and its
 # proxy (test_harness, test_aws_proxy), the IAM policies read from the code with ast (test_iam_policies), `make demo`
 # (which runs in the 2.19 leg's venv) and the execution environment (built for ansible-core 2.19).
+# The browser test of report.html (test_report_html_browser) is about the page, not ansible-core: 2.19 leg only too.
 ifeq ($(LEG),2.21)
-INTEGRATION_PRIMARY_ONLY := test_harness test_aws_proxy test_iam_policies test_demo test_execution_environment
+INTEGRATION_PRIMARY_ONLY := test_harness test_aws_proxy test_iam_policies test_demo test_execution_environment test_report_html_browser
 endif
 integration: deps
 	$(TOOL_ENV) "$(VPY)" -m pytest tests/integration -n $(INTEGRATION_WORKERS) --dist loadgroup \
@@ -243,15 +261,21 @@ test-matrix:
 # ---- aggregate ------------------------------------------------------------
 # Runs every gate even after one fails, prints a summary, exits non-zero on any failure.
 # The 2.21 leg's venv is installed in the background while the 2.19 leg's gates run (mostly downloads and
-# unpacking); its log is printed, and its exit code checked, before the first 2.21 gate.
+# unpacking); its log is printed, and its exit code checked, before the first 2.21 gate. So is the browser
+# (make browser, a few seconds to a minute when missing), waited for before the integration gate; it never fails.
 test: deps
 	@results=(); rc=0; start_all=$$(date +%s); \
-	mkdir -p "$(BUILD)"; deps_log="$(BUILD)/deps-2.21.log"; \
+	mkdir -p "$(BUILD)"; deps_log="$(BUILD)/deps-2.21.log"; browser_log="$(BUILD)/browser.log"; \
 	$(MAKE) --no-print-directory deps-2.21 > "$$deps_log" 2>&1 & deps_pid=$$!; \
+	$(MAKE) --no-print-directory browser > "$$browser_log" 2>&1 & browser_pid=$$!; \
 	for gate in $(GATES); do \
 		if [ -n "$$deps_pid" ] && [ "$${gate%-2.21}" != "$$gate" ]; then \
 			deps_rc=0; wait "$$deps_pid" || deps_rc=$$?; deps_pid=; \
 			printf '\n==> deps-2.21 (in the background): exit %s\n' "$$deps_rc"; cat "$$deps_log"; \
+		fi; \
+		if [ -n "$$browser_pid" ] && [ "$$gate" = integration ]; then \
+			wait "$$browser_pid" || true; browser_pid=; \
+			printf '\n==> browser (in the background)\n'; tail -n 5 "$$browser_log"; \
 		fi; \
 		printf '\n%s\n==> %s\n%s\n' "$$(printf '=%.0s' {1..72})" "$$gate" "$$(printf '=%.0s' {1..72})"; \
 		start=$$(date +%s); \

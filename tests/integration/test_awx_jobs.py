@@ -195,7 +195,7 @@ def test_a_check_job_sliced_in_two_merges_to_the_report_of_the_unsliced_job(awx,
     unsliced.pop("generated_at")
     assert merged == unsliced
     assert merged["schema_version"] == "1.1" and merged["verdict"] == "noncompliant"
-    for name in ("report.md", "report.csv", "report.xml"):
+    for name in ("report.md", "report.csv", "report.xml", "report.html"):
         assert without_generated_at((tmp_path / "merged" / name).read_text(encoding="utf-8")) == without_generated_at(
             (tmp_path / "whole" / name).read_text(encoding="utf-8")), name
     assert "Merged from 2 reports: %s/report.json, %s/report.json" % tuple(slice_dirs) in job_stdout(private)

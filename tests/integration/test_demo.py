@@ -52,7 +52,7 @@ def test_make_demo_passes(demo):
     # region, and the reports are where the demo says.
     assert len(re.findall(r"^  \w+/\w+: tracing_enabled false -> true$", demo.stdout, re.MULTILINE)) == 2 * 5, output
     for run in ("1-audit", "2-enforce", "3-audit"):
-        for name in ("report.json", "report.md", "report.xml", "report.csv"):
+        for name in ("report.json", "report.md", "report.xml", "report.csv", "report.html"):
             assert (demo.workdir / run / name).is_file()
     # README's sample report is the demo audit's report.md, whole, but for when it ran.
     sample = (REPO / "docs" / "samples" / "audit-report.md").read_text(encoding="utf-8")

@@ -145,7 +145,7 @@ def test_two_slices_make_one_report_in_every_format(merge, tmp_path):
     assert (summary["stage_errors"], summary["errors"]) == (0, 0)
     assert merged["verdict"] == "noncompliant" and re.search(r"\b2 stages\b", merged["verdict_reason"]), merged["verdict_reason"]
     assert merged["run"] == dict(EAST["run"], errors=[])
-    assert sorted(path.name for path in (tmp_path / "merged").iterdir()) == ["report.csv", "report.json", "report.md", "report.xml"]
+    assert sorted(path.name for path in (tmp_path / "merged").iterdir()) == ["report.csv", "report.html", "report.json", "report.md", "report.xml"]
     csv_lines = (tmp_path / "merged" / "report.csv").read_text(encoding="utf-8").splitlines()
     assert csv_lines[0].startswith("status,account_id,account_name,region,"), csv_lines[0]
     assert [line.split(",")[0] for line in csv_lines[1:]] == ["FAIL", "PASS", "FAIL"]

@@ -41,7 +41,7 @@ ROLLBACK = "cloudops.apigw_tracing.rollback"
 REGION = "cloudops.apigw_tracing.region_tracing"
 MERGE = "cloudops.apigw_tracing.merge_reports"
 SCHEMA = json.loads((REPO / "docs" / "report.schema.json").read_text(encoding="utf-8"))
-REPORT_FILES = ("report.json", "report.md", "report.xml", "report.csv")
+REPORT_FILES = ("report.json", "report.md", "report.xml", "report.csv", "report.html")
 WOULD_ENABLE = sorted(key for key, (_before, action) in AUDIT_TRUTH.items() if action == "would_enable")
 # No credentials anywhere: not in the environment, not in a config file of the user running the tests.
 NO_CREDENTIALS = {"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials", "AWS_CONFIG_FILE": "/nonexistent/config"}
@@ -441,11 +441,12 @@ def test_control_characters_in_api_names_are_escaped_in_every_report(aws, apigw,
     inventory = write_yaml(tmp_path / "one.yml", one_target())
     audit = sweep(AUDIT, inventory=inventory, policy={})
     assert audit.run.rc == 0, audit.run.describe()
-    for name in ("report.md", "report.csv", "report.xml", "report.json"):
+    for name in ("report.md", "report.csv", "report.xml", "report.json", "report.html"):
         text = (audit.report_dir / name).read_text(encoding="utf-8")
         assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, name
     assert "orders\\x1b\\[31mRED\\x07\\u202e" in (audit.report_dir / "report.md").read_text(encoding="utf-8").replace("\\\\", "\\")
     assert "orders\\x1b[31mRED\\x07\\u202e" in (audit.report_dir / "report.csv").read_text(encoding="utf-8")
+    assert "orders\\x1b[31mRED\\x07\\u202e" in (audit.report_dir / "report.html").read_text(encoding="utf-8")
     [row] = [row for row in audit.report["stages"] if row["rest_api_id"] == "h0st11eap1"]
     assert row["rest_api_name"] == hostile  # report.json keeps the name as stored, JSON-escaped
 
