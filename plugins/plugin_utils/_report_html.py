@@ -257,7 +257,10 @@ def account_chart_svg(entries, limit=CHART_ACCOUNTS):
             out.append(f'<text class="na" x="{label_width}" y="{y + 16}">n/a: no stage evaluated{_failed_note(item)}</text>')
         else:
             good = round(bar_width * item["percent"] / 100.0, 1)
-            out.append(f'<rect class="bar compliant" x="{label_width}" y="{y + 3}" width="{_number(good)}" height="{row_height - 6}" fill="{COLOURS["compliant"]}"/>')
+            out.append(
+                f'<rect class="bar compliant" x="{label_width}" y="{y + 3}" width="{_number(good)}" height="{row_height - 6}" '
+                f'fill="{COLOURS["compliant"]}"/>'
+            )
             if good < bar_width:
                 out.append(
                     f'<rect class="bar noncompliant" x="{_number(label_width + good)}" y="{y + 3}" width="{_number(round(bar_width - good, 1))}" '

@@ -290,7 +290,8 @@ def test_audit_job_takes_external_ids_from_the_custom_credential(estate, tmp_pat
     assert (stats["tracing_sweep_mode"], stats["tracing_sweep_verdict"]) == ("audit", "noncompliant")
     assert stats["tracing_sweep_failed_targets"] == []
     assert stats["tracing_sweep_summary"]["errors"] == 0
-    assert sorted(os.path.basename(path) for path in stats["tracing_sweep_reports"].values()) == ["report.csv", "report.html", "report.json", "report.md", "report.xml"]
+    assert sorted(os.path.basename(path) for path in stats["tracing_sweep_reports"].values()) == [
+        "report.csv", "report.html", "report.json", "report.md", "report.xml"]
 
     for path in sorted((artifacts / "job_events").glob("*.json")) + [artifacts / "stdout"]:
         assert PROD_EXTERNAL_ID not in path.read_text(encoding="utf-8"), path.name

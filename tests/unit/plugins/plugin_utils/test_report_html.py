@@ -160,9 +160,9 @@ def test_chart_has_a_bar_per_account_with_evaluated_stages():
     assert [group["attrs"]["data-account"] for group in groups] == ["222222222222", "111111111111", "444444444444"]
     bars = page.find("rect", class_="bar")
     # payments: 1 of 2 compliant, half green and half red; shop: all compliant; the failed account has no bar.
-    assert [(bar["attrs"]["class"], bar["attrs"]["width"]) for bar in bars] == [
+    assert [(rect["attrs"]["class"], rect["attrs"]["width"]) for rect in bars] == [
         ("bar compliant", "200"), ("bar noncompliant", "200"), ("bar compliant", "400")]
-    assert {bar["attrs"]["fill"] for bar in bars} == {_report_html.COLOURS["compliant"], _report_html.COLOURS["noncompliant"]}
+    assert {rect["attrs"]["fill"] for rect in bars} == {_report_html.COLOURS["compliant"], _report_html.COLOURS["noncompliant"]}
     assert "n/a: no stage evaluated (1 failed target)" in text_of(chart)
     assert "50.0%" in text_of(chart) and "100.0%" in text_of(chart)
     assert table_rows(page, "accounts")[2] == ["444444444444", "eu-west-1", "FAILED: Unable to assume role", "0", "0", "0", "0", "0", "1", "n/a"]
@@ -259,5 +259,5 @@ def test_big_report_is_capped_well_formed_and_quick_enough_to_measure():
     assert len(page.find("g", class_="account")) == _report_html.CHART_ACCOUNTS
     assert "The 50 least compliant of 500 accounts with evaluated stages are drawn." in text_of(page.by_id("by-account"))
     # The least compliant first.
-    widths = [float(bar["attrs"]["width"]) for bar in page.find("rect", class_="compliant")]
+    widths = [float(rect["attrs"]["width"]) for rect in page.find("rect", class_="compliant")]
     assert widths == sorted(widths)

@@ -417,7 +417,10 @@ def test_since_the_last_run_without_a_baseline_or_trend():
     report["since_baseline"] = since_baseline_none()
     text = render_markdown(report)
     lines = section(text, "Since the last run")
-    assert lines[1:3] == ["- History: /var/lib/tracing-history (this run: 20261202T003000123456Z)", "- No baseline: the history has no earlier run of this scope"]
+    assert lines[1:3] == [
+        "- History: /var/lib/tracing-history (this run: 20261202T003000123456Z)",
+        "- No baseline: the history has no earlier run of this scope",
+    ]
     assert "Compliance over the last runs" not in text  # one run is no line
     assert len(mermaid_blocks(text)) == 1
 
