@@ -23,6 +23,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import zlib
 from html.parser import HTMLParser
 
@@ -40,6 +41,15 @@ WINDOW = (1280, 2400)
 GREEN = (0x2E, 0x7D, 0x32)
 RED = (0xC6, 0x28, 0x28)
 NONCOMPLIANT_BANNER = (0xFF, 0xF3, 0xE0)
+TREND = (0x15, 0x65, 0xC0)
+RENDER = """
+import json, sys
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_html import render_html
+with open(sys.argv[1], encoding="utf-8") as handle:
+    report = json.load(handle)
+with open(sys.argv[2], "w", encoding="utf-8") as handle:
+    handle.write(render_html(report))
+"""
 
 
 def browser():
@@ -169,7 +179,25 @@ def sweep_report(run_playbook, tmp_path, estate):
     return sweep
 
 
-def test_report_html_renders_in_a_browser(sweep_report, tmp_path):
+def since_baseline(report):
+    """A comparison with an earlier run, in the shape report["since_baseline"] has: a stage of the sweep regressed."""
+    row = next(row for row in report["stages"] if row["action"] == "would_enable")
+    ref = {key: row[key] for key in ("account_id", "account_name", "region", "rest_api_id", "rest_api_name", "stage_name", "arn")}
+    points = [(20.0, 6), (25.0, 5), (50.0, 4), (report["summary"]["compliance_percent"], report["summary"]["noncompliant"])]
+    return {
+        "status": "compared", "reason": None, "history": "/var/lib/tracing-history", "run_id": "20261202T003000123456Z",
+        "baseline": {"id": "20261201T003000123456Z", "generated_at": "2026-12-01T00:30:00Z", "mode": "audit", "compliance_percent": 50.0,
+                     "verdict": "noncompliant"},
+        "counts": {"new": 0, "new_noncompliant": 0, "removed": 0, "regressed": 1, "fixed": 0},
+        "new": [], "removed": [], "fixed": [],
+        "regressed": [dict(ref, category="noncompliant", before="compliant", after="noncompliant", cause="tracing was turned off", corrected=False)],
+        "trend": [{"id": f"2026112{index}T003000000000Z", "generated_at": f"2026-11-2{index}T00:30:00Z", "mode": "audit",
+                   "compliance_percent": percent, "noncompliant": noncompliant, "verdict": "noncompliant"}
+                  for index, (percent, noncompliant) in enumerate(points)],
+    }
+
+
+def test_report_html_renders_in_a_browser(sweep_report, tmp_path, collections_path):
     """The page the audit wrote, in headless Chromium: summary and chart in the DOM, colours on the screen, sorting."""
     page = sweep_report.report_dir / "report.html"
     assert page.is_file(), sorted(path.name for path in sweep_report.report_dir.iterdir())
@@ -228,3 +256,22 @@ def test_report_html_renders_in_a_browser(sweep_report, tmp_path):
     assert percents == sorted(percents) and len(percents) >= 2, percents
     # The report itself is as report.json says: the browser saw what the sweep wrote.
     assert json.loads((sweep_report.report_dir / "report.json").read_text(encoding="utf-8")) == report
+
+    # With a run history: the same report and its changes since the last run, rendered by the collection's code.
+    with_history = tmp_path / "with-history.json"
+    with_history.write_text(json.dumps(dict(report, since_baseline=since_baseline(report))), encoding="utf-8")
+    page = tmp_path / "with-history.html"
+    rendered = subprocess.run([sys.executable, "-c", RENDER, str(with_history), str(page)], env=dict(os.environ, PYTHONPATH=collections_path),
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert rendered.returncode == 0, rendered.stderr
+    shot = chromium(page, tmp_path, f"--screenshot={screenshot}")
+    assert shot.returncode == 0, shot.stderr[-3000:]
+    dummy, dummy2, pixels = png_pixels(screenshot.read_bytes())
+    # The trend line and its points are drawn in their colour.
+    assert sum(1 for colour in pixels if near(colour, TREND)) > 200
+    dumped = chromium(page, tmp_path, "--dump-dom")
+    dom = Dom(dumped.stdout)
+    assert "Compared with 20261201T003000123456Z, audit of 2026-12-01T00:30:00Z: compliance 50.0%" in dom.text("since-last-run")
+    assert dom.text("change-regressed") == "1 Regressed"
+    assert dom.column("changes-regressed", 4) == [since_baseline(report)["regressed"][0]["stage_name"]]
+    assert dumped.stdout.count("<circle") == 4 and "<polyline" in dumped.stdout
