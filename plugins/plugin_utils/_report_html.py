@@ -10,8 +10,9 @@
 Everything is in the file: the CSS, the charts (inline SVG) and a small script that sorts a table when a column
 header is clicked. Nothing is loaded from anywhere, and the page's Content-Security-Policy says so to the browser:
 no source but the page's own style and script, which are allowed by their hashes, so that a script that got into the
-page some other way would not run. The stage table has content-visibility: auto, so that a browser
-shows the first screen of a 10,000-stage page at once and lays the table out when it is scrolled near. The page reads the same without JavaScript (tables in report order).
+page some other way would not run. The page reads the same without JavaScript (tables in report order). The stage
+table has content-visibility: auto: a browser shows the first screen of a 10,000-stage page at once and lays the
+table out when it is scrolled near.
 
 Every value from the report is HTML-escaped (quotes too) after report_text.safe_text has shown control characters
 escaped. The same report always gives the same bytes.
