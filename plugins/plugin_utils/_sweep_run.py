@@ -22,6 +22,7 @@ import time
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import bool_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _history as history
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps as rollback
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
@@ -30,6 +31,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_fil
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import prepare
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import render_set
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import write_set
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import FILE_NAMES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import policy_in_force
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import target_stages
@@ -71,7 +73,7 @@ def settings_step(args, host=None, check_mode=False, say=None):
 
 
 def prepare_step(args, host=None, check_mode=False, say=None):
-    """Create the report directory and prove it writable, before any AWS call of the run."""
+    """Create the report directory (and a local history directory) and prove it writable, before any AWS call of the run."""
     dest = controller_path(args.get("dest") or "")
     try:
         prepare(dest)
@@ -81,7 +83,29 @@ def prepare_step(args, host=None, check_mode=False, say=None):
             "can write in, so that the run's report (and an enforcement's record of its changes) can be kept",
             dest=dest,
         )
+    store = history_store(args.get("settings") or {})
+    if store is not None:
+        try:
+            store.prepare()
+        except history.HistoryError as error:
+            return _failed(
+                f"tracing_sweep_history: {error}; nothing was done and no AWS call was made: choose a directory the controller can "
+                "write in (or an S3 location), so that this run can be compared with the next",
+                dest=dest,
+            )
     return {"changed": False, "dest": dest}
+
+
+def history_store(settings):
+    """The run history's store (tracing_sweep_history), None when it is not set. An S3 history is read and written
+    with the controller's credentials, in the region of AWS_REGION (else AWS_DEFAULT_REGION, else us-east-1), through
+    tracing_sweep_endpoint_url when it is set (else the SDK's own endpoint, which honours AWS_ENDPOINT_URL_S3)."""
+
+    def make_client():
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        return engine.client("s3", region, settings.get("endpoint_url") or None, engine.Config(**history.S3_CONFIG))
+
+    return history.store_for(settings.get("history"), controller_path, make_client, engine.describe_cause)
 
 
 # ---- the region_tracing playbook ----------------------------------------------------------------------
@@ -266,6 +290,7 @@ def summary_lines(report, dest, requests=None, merged_from=None):
             "API Gateway requests: %d sent; answers throttled %d, server errors %d, no answer %d (each retried; what still failed is counted in errors above)"
             % (requests["sent"], requests["throttled"], requests["server_errors"], requests["connection_errors"])
         )
+    lines.extend(since_baseline_lines(report.get("since_baseline")))
     lines.append("Verdict: %s (%s)" % (report["verdict"], report["verdict_reason"]))
     lines.append("Reports: %s" % dest)
     over = summary["max_changes"] is not None and summary["planned_changes"] > summary["max_changes"]
@@ -277,6 +302,30 @@ def summary_lines(report, dest, requests=None, merged_from=None):
         )
     for error in report["run"]["errors"]:
         lines.append("Run error: " + error)
+    return lines
+
+
+def since_baseline_lines(since):
+    """What the run says of its history: the changes since the baseline, or why there was none."""
+    if not since:
+        return []
+    if since["status"] != "compared":
+        return [f"Since the last run: nothing to compare with ({since['reason']})"]
+    counts = since["counts"]
+    baseline = since["baseline"]
+    lines = [
+        f"Since the last run ({baseline['id']}, {baseline['mode']}, compliance "
+        f"{'n/a' if baseline['compliance_percent'] is None else str(baseline['compliance_percent']) + '%'}): "
+        f"{counts['regressed']} regressed, {counts['fixed']} fixed, {counts['new']} new ({counts['new_noncompliant']} non-compliant), "
+        f"{counts['removed']} removed"
+    ]
+    for item in since["regressed"][:20]:
+        put_back = ", put back by this run" if item["corrected"] else ""
+        lines.append(f"Regressed: {item['arn']} in {item['account_id'] or '-'}: {item['before']} -> {item['after']} ({item['cause']}{put_back})")
+    if counts["regressed"] > 20:
+        lines.append(f"Regressed: {counts['regressed'] - 20} more in report.json")
+    if since["reason"]:
+        lines.append(f"Since the last run, not compared: {since['reason']}")
     return lines
 
 
@@ -311,7 +360,16 @@ def judgements(report, dest, settings, merged_from=None):
         noncompliant = "%s not have %s desired tracing state (compliance %s%%); see %s." % (
             "1 stage does" if count == 1 else "%d stages do" % count, "its" if count == 1 else "their", summary["compliance_percent"], dest
         )
-    return {"refused": refused, "errors": errors, "noncompliant": noncompliant}
+    regressed = history.regression_message(report.get("since_baseline"), dest) if settings.get("fail_on_regression", False) else None
+    return {"refused": refused, "errors": errors, "regressed": regressed, "noncompliant": noncompliant}
+
+
+def since_baseline_stats(since):
+    """What set_stats publishes of the comparison (tracing_sweep_since_baseline): counts and the baseline, or None."""
+    if not since:
+        return None
+    baseline = since["baseline"] or {}
+    return dict(since["counts"], status=since["status"], baseline_id=baseline.get("id"), baseline_generated_at=baseline.get("generated_at"), reason=since["reason"])
 
 
 def _now():
@@ -369,14 +427,32 @@ def report_step(args, host=None, check_mode=False, say=None):
             )
         except ValueError as error:
             return _failed(f"The report could not be built: {error}")
+    comparison = None
+    store = history_store(settings)
+    if store is not None:
+        comparison = history.Comparison(store, report)
+        report["since_baseline"] = comparison.since_baseline
     rendered = render_set(report, formats)
-    result = {"changed": False, "report": report, "dest": dest, "verdict": report["verdict"], "write_error": None}
+    result = {"changed": False, "report": report, "dest": dest, "verdict": report["verdict"], "write_error": None, "history_error": None, "history": None}
+    if comparison is not None and comparison.warning:
+        result["warnings"] = [comparison.warning]
     try:
         files, dummy = write_set(rendered, dest)
         result["files"] = files
     except ReportWriteError as error:
         failure = failed_write_result(report, rendered["json"], f"tracing_sweep_report_dir: {error}", dest)
         result.update(files={}, write_error=failure["msg"], fallback_report=failure.get("fallback_report"), changed_stages=failure.get("changed_stages", []))
+    if comparison is not None:
+        try:
+            result["history"] = comparison.store_run(report, rendered, FILE_NAMES)
+        except history.HistoryError as error:
+            result["history_error"] = (
+                f"tracing_sweep_history: this run's reports were written in {dest}, but not kept in the history, so the next run "
+                f"cannot be compared with it: {error}"
+            )
     result["summary_lines"] = summary_lines(report, dest, requests=requests, merged_from=merged_from)
+    if result["history"]:
+        result["summary_lines"].append("History: " + result["history"])
+    result["since_baseline"] = since_baseline_stats(report.get("since_baseline"))
     result["judgements"] = judgements(report, dest, settings, merged_from=merged_from)
     return result
