@@ -40,9 +40,9 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_setti
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import exemptions_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import is_list
 
-SCHEMA_VERSION = "1.2"
-# Reports this collection reads back (the rollback, the merge of slices): 1.0 was written by 1.0.0, 1.1 by no release.
-READABLE_SCHEMA_VERSIONS = ("1.0", "1.1", "1.2")
+SCHEMA_VERSION = "1.1"
+# Reports this collection reads back (the rollback, the merge of slices): 1.0 was written by 1.0.0.
+READABLE_SCHEMA_VERSIONS = ("1.0", "1.1")
 MODES = ("audit", "enforce")
 TARGET_STATUSES = ("ok", "error")
 CATEGORIES = ("compliant", "noncompliant", "exempt", "skipped", "stage_errors")
