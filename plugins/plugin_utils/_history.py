@@ -39,6 +39,8 @@ import os
 import tempfile
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import S3_URI_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import controller_path
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import row_category
 
 STATE_FILE = "state.json"
@@ -59,7 +61,7 @@ class HistoryError(Exception):
 # ---- where the history is -----------------------------------------------------------------------
 
 
-def location(value, controller_path):
+def location(value):
     """(kind, where) for a checked setting: ("s3", (bucket, prefix)) or ("local", directory); None when empty."""
     if value in (None, ""):
         return None
@@ -197,15 +199,25 @@ def _content_type(key):
     return "text/plain; charset=utf-8"
 
 
-def store_for(value, controller_path, make_s3_client, describe_cause):
-    """The store of a checked tracing_sweep_history value; None when it is empty."""
-    where = location(value, controller_path)
+def open_store(settings):
+    """The store of the checked settings' tracing_sweep_history; None when it is not set.
+
+    An S3 history is read and written with the controller's credentials, in the region of AWS_REGION (else
+    AWS_DEFAULT_REGION, else us-east-1), through tracing_sweep_endpoint_url when it is set (else the SDK's own
+    endpoint, which honours AWS_ENDPOINT_URL_S3).
+    """
+    where = location(settings.get("history"))
     if where is None:
         return None
     kind, place = where
-    if kind == "s3":
-        return S3Store(place[0], place[1], make_s3_client, describe_cause)
-    return LocalStore(place)
+    if kind == "local":
+        return LocalStore(place)
+
+    def make_client():
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        return engine.client("s3", region, settings.get("endpoint_url") or None, engine.Config(**S3_CONFIG))
+
+    return S3Store(place[0], place[1], make_client, engine.describe_cause)
 
 
 # ---- scope, ids, state -------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def prepare_step(args, host=None, check_mode=False, say=None):
             "can write in, so that the run's report (and an enforcement's record of its changes) can be kept",
             dest=dest,
         )
-    store = history_store(args.get("settings") or {})
+    store = history.open_store(args.get("settings") or {})
     if store is not None:
         try:
             store.prepare()
@@ -94,18 +94,6 @@ def prepare_step(args, host=None, check_mode=False, say=None):
                 dest=dest,
             )
     return {"changed": False, "dest": dest}
-
-
-def history_store(settings):
-    """The run history's store (tracing_sweep_history), None when it is not set. An S3 history is read and written
-    with the controller's credentials, in the region of AWS_REGION (else AWS_DEFAULT_REGION, else us-east-1), through
-    tracing_sweep_endpoint_url when it is set (else the SDK's own endpoint, which honours AWS_ENDPOINT_URL_S3)."""
-
-    def make_client():
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        return engine.client("s3", region, settings.get("endpoint_url") or None, engine.Config(**history.S3_CONFIG))
-
-    return history.store_for(settings.get("history"), controller_path, make_client, engine.describe_cause)
 
 
 # ---- the region_tracing playbook ----------------------------------------------------------------------
@@ -428,7 +416,7 @@ def report_step(args, host=None, check_mode=False, say=None):
         except ValueError as error:
             return _failed(f"The report could not be built: {error}")
     comparison = None
-    store = history_store(settings)
+    store = history.open_store(settings)
     if store is not None:
         comparison = history.Comparison(store, report)
         report["since_baseline"] = comparison.since_baseline

@@ -62,7 +62,18 @@ HUB_OPERATIONS = {
     ("sts", "AssumeRole"): ("hub-policy.json", EXAMPLE_TARGET_ROLES),
     # The accounts inventory's organization option.
     ("organizations", "ListAccounts"): ("hub-policy.json", ("*",)),
+    # The run history in S3 (tracing_sweep_history), read and written with the controller's credentials.
+    ("s3", "ListObjectsV2"): ("hub-policy.json", ("arn:aws:s3:::tracing-sweep-history",)),
+    ("s3", "GetObject"): ("hub-policy.json", ("arn:aws:s3:::tracing-sweep-history/nightly/latest.json",)),
+    ("s3", "PutObject"): ("hub-policy.json", ("arn:aws:s3:::tracing-sweep-history/nightly/scope-0/20261202T030000.000000Z/report.json",)),
 }
+# Operations whose IAM action is not named after them.
+IAM_ACTIONS = {("s3", "ListObjectsV2"): "s3:ListBucket"}
+
+
+def iam_action(operation):
+    return IAM_ACTIONS.get(operation, "%s:%s" % operation)
+
 # Operations IAM does not authorise: sts:GetCallerIdentity works whatever the policies say (an explicit Deny
 # included), so no policy grants it. The engine calls it for a target without a role (whose account is the
 # controller's own), apigw_stage_tracing only to head its diff with the account id.
@@ -276,7 +287,10 @@ def test_operations_are_derived_from_the_code():
     assert not DERIVATION_PROBLEMS
     assert {"GetRestApis", "GetRestApi", "GetStages", "GetStage", "UpdateStage"} <= set(DERIVED_APIGATEWAY)
     assert "ListAccounts" in DERIVED.get("organizations", {})
-    assert set(DERIVED) == {"apigateway", "organizations", "sts"}, "a new AWS service needs its policy here and in docs/iam.md"
+    assert set(DERIVED) == {"apigateway", "organizations", "s3", "sts"}, "a new AWS service needs its policy here and in docs/iam.md"
+    # The run history: listed, read and written in plugin_utils/_history.py alone.
+    assert set(DERIVED["s3"]) == {"ListObjectsV2", "GetObject", "PutObject"}
+    assert {where.rsplit(":", 1)[0] for wheres in DERIVED["s3"].values() for where in wheres} == {"plugins/plugin_utils/_history.py"}
     # The sweep engine reaches each account itself (no amazon.aws module does it any more).
     assert set(DERIVED["sts"]) == {"AssumeRole", "GetCallerIdentity"}
     assert _callers("sts", "AssumeRole") == {ENGINE}
@@ -301,7 +315,7 @@ def test_the_derivation_follows_the_engine_to_its_api_gateway_calls():
     the modules)."""
     engine, action = FILES[("plugin_utils", "_sweep_engine")], FILES[("action", "_sweep")]
     assert engine.own_services == {"sts", "apigateway"}
-    assert action.services == {"sts", "apigateway"}
+    assert action.services == {"sts", "apigateway", "s3"}
     reached = _reached(("action", "_sweep"))
     assert ENGINE in reached
     callers = {where.rsplit(":", 1)[0] for operations in (DERIVED["apigateway"], DERIVED["sts"]) for wheres in operations.values() for where in wheres}
@@ -479,7 +493,7 @@ def test_the_collections_plugins_the_role_runs_are_in_the_derived_code():
         name = module.rsplit(".", 1)[1]
         code = [FILES[key] for key in (("action", name), ("modules", name)) if key in FILES]
         assert code, "%s: no plugins/action/%s.py nor plugins/modules/%s.py" % (module, name, name)
-    assert FILES[("action", "_sweep")].services == {"sts", "apigateway"}
+    assert FILES[("action", "_sweep")].services == {"sts", "apigateway", "s3"}
 
 
 def test_the_shipped_playbooks_run_no_amazon_aws_module():
@@ -494,7 +508,7 @@ def test_hub_policy_allows_what_the_code_calls_with_the_controllers_credentials(
     name, resources = HUB_OPERATIONS[operation]
     policy = load_policy(name)
     for resource in resources:
-        assert allows(policy, "%s:%s" % operation, resource), (operation, resource)
+        assert allows(policy, iam_action(operation), resource), (operation, resource)
 
 
 def test_no_policy_grants_what_needs_no_permission():
@@ -510,7 +524,7 @@ def test_no_policy_grants_what_needs_no_permission():
 
 def test_hub_policy_grants_only_what_the_code_calls():
     granted = {action for statement in load_policy("hub-policy.json")["Statement"] for action in _as_list(statement["Action"])}
-    assert granted == {"%s:%s" % operation for operation in HUB_OPERATIONS}
+    assert granted == {iam_action(operation) for operation in HUB_OPERATIONS}
 
 
 def test_docs_name_no_amazon_aws_module_the_role_no_longer_runs():

@@ -13,7 +13,6 @@ import pytest
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import history_location_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _history as history
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import controller_path
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._sweep_run import since_baseline_lines
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._sweep_run import since_baseline_stats
 
@@ -64,9 +63,9 @@ def test_bad_history_locations_name_the_variable_and_the_rule(value):
 
 
 def test_s3_location_and_local_location():
-    assert history.location("s3://b-1/p/q/", controller_path) == ("s3", ("b-1", "p/q"))
-    assert history.location("s3://b-1", controller_path) == ("s3", ("b-1", ""))
-    kind, where = history.location("rel", controller_path)
+    assert history.location("s3://b-1/p/q/") == ("s3", ("b-1", "p/q"))
+    assert history.location("s3://b-1") == ("s3", ("b-1", ""))
+    kind, where = history.location("rel")
     assert kind == "local" and where.endswith("/rel")
     assert history.describe_location(("s3", ("b-1", ""))) == "s3://b-1"
 
