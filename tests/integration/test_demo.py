@@ -47,17 +47,29 @@ def test_make_demo_passes(demo):
     output = demo.stdout + demo.stderr
     assert demo.returncode == 0, output
     assert "Demo passed" in demo.stdout
-    assert "FAILED" not in demo.stdout
+    # Its own checks all passed (the last audit's "fatal" is the alert it shows on purpose).
+    assert not re.search(r"^FAILED: ", demo.stdout, re.MULTILINE), output
     # The audit and the enforcement (both --diff) showed one line per stage that changes, under its account and
     # region, and the reports are where the demo says.
     assert len(re.findall(r"^  \w+/\w+: tracing_enabled false -> true$", demo.stdout, re.MULTILINE)) == 2 * 5, output
-    for run in ("1-audit", "2-enforce", "3-audit"):
+    for run in ("1-audit", "2-enforce", "3-audit", "5-audit"):
         for name in ("report.json", "report.md", "report.xml", "report.csv"):
             assert (demo.workdir / run / name).is_file()
     # README's sample report is the demo audit's report.md, whole, but for when it ran.
     sample = (REPO / "docs" / "samples" / "audit-report.md").read_text(encoding="utf-8")
     written = (demo.workdir / "1-audit" / "report.md").read_text(encoding="utf-8")
     assert GENERATED_AT.sub("", written) == GENERATED_AT.sub("", sample)
+
+
+def test_make_demo_shows_drift_since_the_last_run(demo):
+    """The demo turns one stage off behind the collection's back; the next audit names it as regressed and fails."""
+    arn = "arn:aws:apigateway:us-east-1::/restapis/ord1111use/stages/prod"
+    assert f'"Regressed: {arn} in 111111111111: compliant -> noncompliant (tracing_enabled is false, desired true)"' in demo.stdout
+    assert "1 stage has regressed since the last run" in demo.stdout
+    assert "ok:     the run failed (exit code 2), as tracing_sweep_fail_on_regression asks" in demo.stdout
+    runs = [path for scope in (demo.workdir / "history").iterdir() if scope.is_dir() for path in scope.iterdir()]
+    assert len(runs) == 4 and all((run / "state.json").is_file() and (run / "report.json").is_file() for run in runs)
+    assert "make demo" in README and "behind the collection's back" in README
 
 
 def test_readme_output_sample_is_what_the_demo_prints(demo):
