@@ -396,7 +396,10 @@ def _not_compared_note(report, known_hosts):
         )
     unknown = sorted(target["host"] for target in report["targets"] if target["status"] == "ok" and target["host"] not in known_hosts)
     if unknown:
-        notes.append(f"{len(unknown)} target{'s' if len(unknown) != 1 else ''} had no state in the baseline and {'were' if len(unknown) != 1 else 'was'} not compared ({', '.join(unknown[:5])})")
+        notes.append(
+            f"{len(unknown)} target{'s' if len(unknown) != 1 else ''} had no state in the baseline and {'were' if len(unknown) != 1 else 'was'} "
+            f"not compared ({', '.join(unknown[:5])})"
+        )
     unread = sum(1 for row in report["stages"] if row["action"] == "error")
     if unread:
         notes.append(f"{unread} stage error{'s' if unread != 1 else ''} this run: those stages were not compared")

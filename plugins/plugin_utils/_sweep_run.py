@@ -357,7 +357,9 @@ def since_baseline_stats(since):
     if not since:
         return None
     baseline = since["baseline"] or {}
-    return dict(since["counts"], status=since["status"], baseline_id=baseline.get("id"), baseline_generated_at=baseline.get("generated_at"), reason=since["reason"])
+    return dict(
+        since["counts"], status=since["status"], baseline_id=baseline.get("id"), baseline_generated_at=baseline.get("generated_at"), reason=since["reason"]
+    )
 
 
 def _now():

@@ -74,6 +74,7 @@ IAM_ACTIONS = {("s3", "ListObjectsV2"): "s3:ListBucket"}
 def iam_action(operation):
     return IAM_ACTIONS.get(operation, "%s:%s" % operation)
 
+
 # Operations IAM does not authorise: sts:GetCallerIdentity works whatever the policies say (an explicit Deny
 # included), so no policy grants it. The engine calls it for a target without a role (whose account is the
 # controller's own), apigw_stage_tracing only to head its diff with the account id.

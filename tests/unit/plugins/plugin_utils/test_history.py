@@ -72,7 +72,9 @@ def test_s3_location_and_local_location():
 
 def test_regression_new_removed_and_fixed():
     baseline = state_of(report([row(PROD, "a", "prod"), row(PROD, "a", "old"), row(PROD, "b", "dev", action="would_enable", before=False)]))
-    now = report([row(PROD, "a", "prod", action="would_enable", before=False), row(PROD, "b", "dev"), row(PROD, "c", "new", action="would_enable", before=False)])
+    now = report([
+        row(PROD, "a", "prod", action="would_enable", before=False), row(PROD, "b", "dev"), row(PROD, "c", "new", action="would_enable", before=False),
+    ])
     lists, counts = history.compare(now, baseline)
     assert counts == {"new": 1, "new_noncompliant": 1, "removed": 1, "regressed": 1, "fixed": 1}
     assert lists["regressed"][0]["arn"] == arn("a", "prod")
@@ -192,8 +194,10 @@ def test_lines_stats_and_the_regression_message():
     empty = history._empty("/h", "r1", "no_baseline", "first", [])
     assert since_baseline_lines(empty) == ["Since the last run: nothing to compare with (first)"]
     assert history.regression_message(empty, "/r") is None
-    since = dict(empty, status="compared", reason=None, baseline={"id": "r0", "generated_at": "t0", "mode": "audit", "compliance_percent": None, "verdict": "compliant"})
-    change = dict(row(PROD, "a", "prod"), category="noncompliant", before="compliant", after="noncompliant", cause="tracing_enabled is false, desired true", corrected=True)
+    baseline = {"id": "r0", "generated_at": "t0", "mode": "audit", "compliance_percent": None, "verdict": "compliant"}
+    since = dict(empty, status="compared", reason=None, baseline=baseline)
+    cause = "tracing_enabled is false, desired true"
+    change = dict(row(PROD, "a", "prod"), category="noncompliant", before="compliant", after="noncompliant", cause=cause, corrected=True)
     since.update(regressed=[change], counts=dict(empty["counts"], regressed=1))
     lines = since_baseline_lines(since)
     assert lines[0] == "Since the last run (r0, audit, compliance n/a): 1 regressed, 0 fixed, 0 new (0 non-compliant), 0 removed"
