@@ -50,6 +50,7 @@ TREND_LENGTH = 10
 CHANGE_LISTS = ("new", "removed", "regressed", "fixed")
 STAGE_REF_FIELDS = ("account_id", "account_name", "region", "rest_api_id", "rest_api_name", "stage_name", "arn")
 CHANGED_ACTIONS = ("enabled", "disabled")
+NOTHING_SWEPT = "nothing was swept, so nothing was compared; the run is not kept in the history"
 # What an S3 history costs: three small reads before the report is written, the files of the set after it.
 S3_CONFIG = {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 10, "read_timeout": 60}
 
@@ -415,7 +416,12 @@ class Comparison:
         self.identifier = identifier or run_id()
         self.baseline_state = None
         self.warning = None
-        self.since_baseline = self._compare(report)
+        # A run that swept nothing has nothing to compare, and is not kept: it would only hide the last real run.
+        self.kept = bool(self.hosts)
+        if self.kept:
+            self.since_baseline = self._compare(report)
+        else:
+            self.since_baseline = _empty(store.name, self.identifier, "no_baseline", NOTHING_SWEPT, [_trend_entry(self.identifier, report)])
 
     def _why_no_baseline(self):
         """The reason there is no earlier run of this scope, naming the last run of another scope if any."""
@@ -478,6 +484,8 @@ class Comparison:
 
     def store_run(self, report, rendered, file_names):
         """Keep the run's report set and its state (written last), then latest.json. Raises HistoryError."""
+        if not self.kept:
+            return None
         folder = f"{self.scope}/{self.identifier}"
         for name, text in rendered.items():
             self.store.write(f"{folder}/{file_names[name]}", text)

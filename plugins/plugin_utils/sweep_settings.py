@@ -358,6 +358,12 @@ def settings_problems(settings):
     for key, check in SETTING_CHECKS.items():
         if key in settings:
             problems.extend(check(settings[key]))
+    if not problems and "fail_on_regression" in settings and parse_bool(settings["fail_on_regression"]) and not _set(settings, "history"):
+        # Without a history nothing can regress: an alert that can never fire must not look armed.
+        problems.append(
+            "tracing_sweep_fail_on_regression: is true, but tracing_sweep_history is not set: without a history no run is compared "
+            "with the one before, so nothing could ever regress; set tracing_sweep_history (a directory or s3://bucket/prefix)"
+        )
     return problems
 
 

@@ -152,16 +152,18 @@ def test_s3_history_on_moto_with_an_unreadable_baseline_and_a_missing_bucket(swe
     assert "not kept in the history" in run.stdout and "NoSuchBucket" in run.stdout, run.stdout
 
 
+# Every rule of the location is in tests/unit/plugins/module_utils/test_rules.py and test_history.py; these show that
+# the role refuses before any AWS call, with the variable named.
 @pytest.mark.parametrize(
-    "value, rule",
+    "extra, message",
     [
-        ("https://example.com/history", "is a URI of another kind"),
-        ("s3://Bad_Bucket/x", "must be a directory on the controller or an S3 location"),
-        ("s3:/tracing-history", "must be a directory on the controller or an S3 location"),
+        ({"tracing_sweep_history": "s3:/tracing-history"}, "tracing_sweep_history: must be a directory on the controller or an S3 location"),
+        ({"tracing_sweep_fail_on_regression": "true"}, "tracing_sweep_fail_on_regression: is true, but tracing_sweep_history is not set"),
     ],
+    ids=["s3-typo", "alert-without-history"],
 )
-def test_a_bad_history_location_is_refused_before_any_aws_call(sweep, estate, value, rule):
-    run, report, dummy = sweep(AUDIT, {"tracing_sweep_history": value}, check=True, args=("--limit", "prod_us-east-1"))
+def test_bad_history_settings_are_refused_before_any_aws_call(sweep, estate, extra, message):
+    run, report, dummy = sweep(AUDIT, extra, check=True, args=("--limit", "prod_us-east-1"))
     assert run.rc != 0
-    assert "tracing_sweep_history: " in run.stdout and rule in run.stdout, run.stdout
+    assert message in run.stdout, run.stdout
     assert estate.requests == [] and report is None

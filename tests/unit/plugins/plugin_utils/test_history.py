@@ -15,6 +15,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules impo
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _history as history
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._sweep_run import since_baseline_lines
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._sweep_run import since_baseline_stats
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
 
 PROD = "111111111111"
 DEV = "222222222222"
@@ -35,7 +36,7 @@ def row(account, api, stage, action="none", before=True, desired=True, region="u
 
 
 def report(rows, targets=None, mode="audit", exemptions=(), generated_at="2026-12-02T03:00:00Z"):
-    targets = targets or [{"host": "prod", "account_id": PROD, "region": "us-east-1", "status": "ok"}]
+    targets = [{"host": "prod", "account_id": PROD, "region": "us-east-1", "status": "ok"}] if targets is None else targets
     return {
         "generated_at": generated_at, "mode": mode, "verdict": "compliant", "targets": targets, "stages": rows,
         "exemptions": list(exemptions), "summary": {"compliance_percent": 100.0, "noncompliant": 0},
@@ -180,6 +181,28 @@ def test_an_unreadable_baseline_is_a_warning_and_an_empty_comparison(tmp_path, t
     assert comparison.since_baseline["status"] == "no_baseline"
     assert problem in comparison.warning and comparison.warning == comparison.since_baseline["reason"]
     assert comparison.since_baseline["counts"]["regressed"] == 0
+
+
+def test_a_run_that_swept_nothing_is_not_kept(tmp_path):
+    store = history.LocalStore(str(tmp_path))
+    comparison = history.Comparison(store, report([], targets=[]))
+    assert comparison.since_baseline["status"] == "no_baseline" and "nothing was swept" in comparison.since_baseline["reason"]
+    assert comparison.store_run(report([], targets=[]), {"json": "{}"}, {"json": "report.json"}) is None
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("settings, refused", [
+    ({"fail_on_regression": True}, True),
+    ({"fail_on_regression": "yes", "history": ""}, True),
+    ({"fail_on_regression": True, "history": "/tmp/h"}, False),
+    ({"fail_on_regression": "false"}, False),
+    ({"history": "s3://b-1/x"}, False),
+])
+def test_an_alert_on_regressions_needs_a_history(settings, refused):
+    problems = settings_problems(settings)
+    assert bool(problems) is refused, problems
+    if refused:
+        assert problems[0].startswith("tracing_sweep_fail_on_regression: is true, but tracing_sweep_history is not set")
 
 
 def test_a_history_that_cannot_be_written_says_where_and_why(tmp_path):
