@@ -161,20 +161,17 @@ class S3Store:
 
     def runs(self, scope):
         prefix = self._key(scope + "/")
-        found = set()
         complete = set()
         try:
             paginator = self._s3().get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents") or []:
                     rest = item["Key"][len(prefix):].split("/")
-                    if len(rest) == 2:
-                        found.add(rest[0])
-                        if rest[1] == STATE_FILE:
-                            complete.add(rest[0])
+                    if len(rest) == 2 and rest[1] == STATE_FILE:
+                        complete.add(rest[0])
         except Exception as error:  # pylint: disable=broad-exception-caught
             raise self._failed("cannot list the runs in", error) from None
-        return sorted(complete & found)
+        return sorted(complete)
 
     def read(self, key):
         try:
