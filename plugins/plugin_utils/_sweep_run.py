@@ -436,9 +436,9 @@ def report_step(args, host=None, check_mode=False, say=None):
         try:
             result["history"] = comparison.store_run(report, rendered, FILE_NAMES)
         except history.HistoryError as error:
+            written = f"this run's reports were written in {dest}, but" if result["write_error"] is None else "this run's reports were"
             result["history_error"] = (
-                f"tracing_sweep_history: this run's reports were written in {dest}, but not kept in the history, so the next run "
-                f"cannot be compared with it: {error}"
+                f"tracing_sweep_history: {written} not kept in the history, so the next run cannot be compared with it: {error}"
             )
     result["summary_lines"] = summary_lines(report, dest, requests=requests, merged_from=merged_from)
     if result["history"]:
