@@ -38,12 +38,12 @@ notes:
     Organizations in the partition, C(us-east-1) for C(aws). When O(endpoint_url) is not set, the SDK's own
     C(AWS_ENDPOINT_URL) and C(AWS_ENDPOINT_URL_ORGANIZATIONS) settings apply.
   - The credential options (O(access_key), O(profile), O(endpoint_url), O(assume_role_arn)...) are only used with
-    O(organization).
+    O(organization) and O(regions=enabled) (which does not use O(assume_role_arn)).
   - O(accounts), O(organization) and O(regions) may hold Jinja2 templates (for example a lookup of the external id) and
     vaulted values; they are rendered before the rules are checked.
   - The external id is a secret, and it is a host variable, so C(ansible-inventory --list) shows it.
   - With O(cache), only the answer of C(organizations:ListAccounts) is cached; the rest of the file is read every time.
-  - With C(regions=enabled), the plugin asks each such account for its regions, in parallel (8 at a time), once per
+  - With O(regions=enabled), the plugin asks each such account for its regions, in parallel (8 at a time), once per
     process, before it adds any host. It assumes the account's role (C(sts:AssumeRole), with the external id when
     there is one) with the controller's credentials (the credential options below but O(assume_role_arn), environment
     variables, or the SDK's configuration files), or, for an account without a role, checks that those credentials are
@@ -53,14 +53,15 @@ notes:
     C(aws-cn), C(us-gov-west-1) for C(aws-us-gov); the partition is the role ARN's, else O(organization.partition),
     else C(aws). O(endpoint_url) and the SDK's C(AWS_ENDPOINT_URL) settings apply, as for Organizations.
   - The account's role needs C(ec2:DescribeRegions) (in the shipped audit and enforce policies).
-  - 'An account that cannot be swept with C(regions=enabled) fails the whole file, after every account was asked, with
-    one line per account naming the call and the cause AWS gave (for example
-    C(account 111111111111 (accounts[0]): could not assume ... (sts:AssumeRole in us-east-1): AccessDenied: ...)).
-    So do an account whose answer has no enabled region, one whose every enabled region is excluded, and an
+  - 'An account that cannot be swept with O(regions=enabled) fails the whole file, after every account was asked, with
+    one line per account naming the call and the cause AWS gave, for example
+    "account 111111111111 (accounts[0]): could not assume ... (sts:AssumeRole in us-east-1) ...: AccessDenied: ...".
+    No host is added, as with a file that breaks a rule. So do an account whose answer has no enabled region, one whose every enabled region is excluded, and an
     O(exclude_regions) entry that the answer does not list at all (a typo, or a region of another partition; the
     message suggests the closest name). Excluding a region the account has not enabled is fine.'
-  - 'Each account asked prints one line on standard error, for example
-    C(accounts inventory: 111111111111 (prod): 17 enabled regions (2 excluded)).'
+  - 'Each account asked prints one line on standard error, with how many regions it got, for example
+    "accounts inventory: 111111111111 (prod): 17 enabled regions (2 excluded)".'
+  - With O(cache), the regions of O(regions=enabled) are not cached; they are asked again in every process.
 extends_documentation_fragment:
   - inventory_cache
   - constructed
@@ -79,7 +80,8 @@ options:
       - Regions to sweep in every account that does not list its own (O(accounts[].regions), O(organization.regions)).
       - Each must look like C(us-east-1); each may be listed once.
       - Or the word C(enabled), on its own and not in a list, for every region enabled in each account (see the notes).
-        Nothing close to it is read as it (C(Enabled), C(enabled ), C([enabled]) are errors).
+        Nothing close to it is read as it (C(Enabled), C(enabled ), C([enabled]) are errors), and it must be written as
+        it is, not rendered from a template.
     type: list
     elements: str
     default: []
@@ -88,7 +90,7 @@ options:
       - Regions not to sweep where the regions are C(enabled), in every account that does not set its own
         (O(accounts[].exclude_regions), O(organization.exclude_regions)).
       - Each must look like C(us-east-1) and be a region of the account's partition; each may be listed once.
-      - Only with C(regions=enabled) - a list of regions is swept as listed, so an O(exclude_regions) beside a list set
+      - Only with O(regions=enabled) - a list of regions is swept as listed, so an O(exclude_regions) beside a list set
         at the same place or a less specific one is an error.
     type: list
     elements: str
@@ -97,7 +99,7 @@ options:
     description:
       - The accounts to sweep.
       - An entry whose O(accounts[].id) is an active account of the organization (O(organization)) overrides that account's
-        name, role, external id and regions with the keys it sets, and keeps the others. An entry is always included, even
+        name, role, external id, regions and excluded regions with the keys it sets, and keeps the others. An entry is always included, even
         when the organization does not list the account, lists it as not active, or O(organization.exclude) names it.
       - Each account may be listed once.
     type: list
