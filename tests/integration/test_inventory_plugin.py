@@ -377,7 +377,8 @@ def test_enabled_failures_fail_the_file_with_their_causes(aws, organization, ans
     output = " ".join(run.stderr.split())
     for expected in [
         "- account %s (organization account %s ('Prod Main')): ec2:DescribeRegions in us-east-1 through arn:aws:iam::%s:role/TracingAudit "
-        "failed: AccessDenied: User: arn:aws:iam::%s:user/local is not authorized to perform: ec2:DescribeRegions" % (prod_main, prod_main, prod_main, prod_main),
+        "failed: AccessDenied: User: arn:aws:iam::%s:user/local is not authorized to perform: ec2:DescribeRegions"
+        % (prod_main, prod_main, prod_main, prod_main),
         "- account %s (organization account %s ('dev')): could not assume arn:aws:iam::%s:role/TracingAudit (sts:AssumeRole in us-east-1) to list "
         "the account's regions: AccessDenied: User: arn:aws:iam::%s:user/local is not authorized to perform: sts:AssumeRole" % (dev, dev, dev, MANAGEMENT),
         "- accounts[0].exclude_regions[0]: eu-wset-1 is not a region of account %s (accounts[0]): ec2:DescribeRegions in us-east-1 through %s "

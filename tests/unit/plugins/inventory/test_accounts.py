@@ -562,7 +562,10 @@ def accounts_fixture(monkeypatch):
 
 
 def test_enabled_regions_of_each_account(write, accounts, capsys):
-    accounts.regions = {PROD: described("us-east-1", "eu-west-1", "us-west-2", not_enabled=["ap-east-1"]), DEV: described("us-east-1", "eu-west-1", not_enabled=["us-west-2", "ap-east-1"])}
+    accounts.regions = {
+        PROD: described("us-east-1", "eu-west-1", "us-west-2", not_enabled=["ap-east-1"]),
+        DEV: described("us-east-1", "eu-west-1", not_enabled=["us-west-2", "ap-east-1"]),
+    }
     config = {
         "regions": "enabled",
         "exclude_regions": ["us-west-2", "ap-east-1"],
@@ -596,7 +599,8 @@ def test_enabled_without_a_role_uses_the_controllers_account(write, accounts):
 def test_enabled_failures_fail_the_file_naming_every_account(write, accounts):
     accounts.regions = {PROD: described("us-east-1"), DEV: "denied", SANDBOX: described(not_enabled=["ap-east-1"]), CLOSED: described("us-east-1")}
     accounts.denied = {CLOSED}
-    config = {"regions": "enabled", "accounts": [{"id": account_id, "role_arn": "arn:aws:iam::%s:role/R" % account_id} for account_id in (PROD, DEV, SANDBOX, CLOSED)]}
+    entries = [{"id": account_id, "role_arn": "arn:aws:iam::%s:role/R" % account_id} for account_id in (PROD, DEV, SANDBOX, CLOSED)]
+    config = {"regions": "enabled", "accounts": entries}
     path = write(config)
     message = parse_error(path)
     assert message.split("\n") == [

@@ -558,7 +558,8 @@ def test_enabled_in_a_list_is_refused_with_the_way_to_write_it():
     expected = "regions[0]: 'enabled' is not a region name: to sweep every region enabled in the account, write regions: enabled (on its own, not in a list)"
     assert one_problem(regions=[ENABLED], accounts=[{"id": PROD}]) == expected
     assert one_problem(accounts=[{"id": PROD, "regions": ["eu-west-1", "Enabled"]}]) == (
-        "accounts[0].regions[1]: 'Enabled' is not a region name: to sweep every region enabled in the account, write regions: enabled (on its own, not in a list)"
+        "accounts[0].regions[1]: 'Enabled' is not a region name: to sweep every region enabled in the account, "
+        "write regions: enabled (on its own, not in a list)"
     )
 
 
@@ -655,7 +656,8 @@ def test_choose_refuses_an_exclusion_the_partition_does_not_have():
     choice = choose_regions(enabled_target(["eu-west-1", "eu-wset-1"], "accounts[0].exclude_regions"), DESCRIBED, WHERE)
     assert choice.regions == []
     assert choice.problems == [
-        "accounts[0].exclude_regions[1]: eu-wset-1 is not a region of account 111111111111 (accounts[0]): %s lists no such region (did you mean eu-west-1?)" % WHERE
+        "accounts[0].exclude_regions[1]: eu-wset-1 is not a region of account 111111111111 (accounts[0]): "
+        "%s lists no such region (did you mean eu-west-1?)" % WHERE
     ]
 
 
