@@ -405,3 +405,20 @@ def test_nearly_enabled_fails_before_any_call(aws, ansible_inventory, regions, e
     assert run.rc != 0, run.describe()
     assert expected in " ".join(run.stderr.split()), run.describe()
     assert aws.calls() == 0
+
+
+def test_an_audit_whose_discovery_failed_is_never_compliant(aws, playbook_runner, tmp_path):
+    """One account of two cannot be listed: the file adds no host, so the audit sweeps nothing and its verdict is error."""
+    aws.deny("DescribeRegions", account=PROD)
+    inventory = tmp_path / "enabled.accounts.yml"
+    config = {"plugin": PLUGIN, "regions": "enabled", "accounts": [{"id": MANAGEMENT}, {"id": PROD, "role_arn": PROD_ROLE}]}
+    inventory.write_text(yaml.safe_dump(config), encoding="utf-8")
+    report_dir = tmp_path / "reports"
+    run = playbook_runner.run("cloudops.apigw_tracing.audit", inventory=inventory, extra_vars={"tracing_sweep_report_dir": str(report_dir)})
+    assert run.rc != 0, run.describe()
+    output = " ".join((run.stdout + run.stderr).split())
+    assert "account %s (accounts[1]): ec2:DescribeRegions in us-east-1 through %s failed: AccessDenied" % (PROD, PROD_ROLE) in output, run.describe()
+    report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "error" and report["summary"]["targets"] == 0
+    # The account that could be listed is not swept alone either.
+    assert aws.calls("GetRestApis") == 0
