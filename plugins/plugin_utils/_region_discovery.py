@@ -212,12 +212,30 @@ def _ask(account, client, scope):
     return Answer(account, described=described, where=where)
 
 
+def _sharing(make):
+    """``make`` with one client per service and region for the controller's own credentials: botocore clients are
+    thread-safe, and every account's STS call uses the same one. Clients with an account's credentials are its own."""
+    made = {}
+    lock = threading.Lock()
+
+    def shared(service, region, credentials=None):
+        if credentials is not None:
+            return make(service, region, credentials)
+        with lock:
+            if (service, region) not in made:
+                made[(service, region)] = make(service, region)
+            return made[(service, region)]
+
+    return shared
+
+
 def discover(accounts, client, scope=None, workers=WORKERS):
     """[Answer] for ``accounts`` (Account), in their order, asked in parallel; each distinct account once.
 
     ``scope`` names the controller's connection settings (endpoint, profile...): answers are reused only within it.
     """
     distinct = list(dict.fromkeys(accounts))
+    client = _sharing(client)
     answers = dict(zip(distinct, ordered_map(lambda account: _ask(account, client, scope), distinct, workers)))
     foreign = {partition: foreign_regions(partition) for partition in {account.partition for account in distinct}}
     for account, answer in answers.items():

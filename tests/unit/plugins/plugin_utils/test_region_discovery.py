@@ -157,9 +157,12 @@ class World:
         self.denied = set(denied)
         self.barrier = barrier
         self.calls = []
+        self.made = []
         self.lock = threading.Lock()
 
     def client(self, service, region, credentials=None):
+        with self.lock:
+            self.made.append((service, region, (credentials or {}).get("AccessKeyId")))
         if service == "sts":
             return FakeSts(self)
         if credentials and credentials["AccessKeyId"] == "ASIA-broken":
@@ -234,3 +237,10 @@ def test_each_account_is_asked_once_per_process():
     discovery.discover([Account(DEV, role(DEV))], world.client)
     discovery.discover([Account(DEV, role(DEV))], world.client)
     assert world.calls[-2:] == [("AssumeRole", DEV), ("AssumeRole", DEV)]
+
+
+def test_the_controllers_sts_client_is_shared_the_accounts_clients_are_their_own():
+    ids = ["%012d" % number for number in range(1, 4)]
+    world = World({account_id: REGIONS for account_id in ids})
+    discovery.discover([Account(account_id, role(account_id)) for account_id in ids], world.client, workers=3)
+    assert sorted(world.made) == [("ec2", "us-east-1", "ASIA" + account_id) for account_id in ids] + [("sts", "us-east-1", None)]
