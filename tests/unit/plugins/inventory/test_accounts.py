@@ -645,10 +645,18 @@ def test_nearly_enabled_fails_before_any_call(tmp_path, text, expected):
         assert expected in parse_error(str(path))
 
 
-def test_enabled_with_the_organization(write, aws, accounts):
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"organization": {"role_name": "TracingAudit", "regions": "enabled", "exclude_regions": ["eu-west-1"]}},
+        {"regions": "enabled", "exclude_regions": ["eu-west-1"], "organization": {"role_name": "TracingAudit"}},
+        {"regions": "enabled", "organization": {"role_name": "TracingAudit", "exclude_regions": ["eu-west-1"]}},
+    ],
+    ids=["organization", "top-level", "top-level-regions-organization-exclusions"],
+)
+def test_enabled_with_the_organization(write, aws, accounts, config):
     aws.list_accounts([(PROD, "prod"), (DEV, "dev")])
     accounts.regions = {PROD: described("us-east-1", "eu-west-1"), DEV: described("us-east-1", not_enabled=["eu-west-1"])}
-    config = {"organization": {"role_name": "TracingAudit", "regions": "enabled", "exclude_regions": ["eu-west-1"]}}
     inventory = parse(write(config))
     assert sorted(inventory.hosts) == ["dev_us-east-1", "prod_us-east-1"]
     # The organization's accounts are asked through the organization's role.
