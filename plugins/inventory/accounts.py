@@ -58,7 +58,8 @@ notes:
     "account 111111111111 (accounts[0]): could not assume ... (sts:AssumeRole in us-east-1) ...: AccessDenied: ...".
     No host is added, as with a file that breaks a rule. So do an account whose answer has no enabled region, one whose every enabled region is excluded, and an
     O(exclude_regions) entry that the answer does not list at all (a typo, or a region of another partition; the
-    message suggests the closest name). Excluding a region the account has not enabled is fine.'
+    message suggests the closest name; one line for all the accounts it applies to). Excluding a region the account
+    has not enabled is fine.'
   - 'Each account asked prints one line on standard error, with how many regions it got, for example
     "accounts inventory: 111111111111 (prod): 17 enabled regions (2 excluded)".'
   - With O(cache), the regions of O(regions=enabled) are not cached; they are asked again in every process.
@@ -262,6 +263,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_co
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import is_enabled
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import organization_region
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import resolve_targets
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import unknown_exclusion_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import unknown_keys_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import with_regions
 
@@ -450,6 +452,7 @@ class InventoryModule(AWSInventoryBase):
         answers = dict(zip((id(target) for target in asked), _region_discovery.discover(accounts, client, scope=scope)))
 
         problems = []
+        unknown = {}
         failed = 0
         resolved = []
         for target in targets:
@@ -464,10 +467,21 @@ class InventoryModule(AWSInventoryBase):
             choice = choose_regions(target, answer.described, answer.where, answer.foreign)
             if choice.problems:
                 failed += 1
-                problems.extend(choice.problems)
+                if choice.unknown:
+                    for key in choice.unknown:
+                        unknown.setdefault(key, []).append((target, choice))
+                else:
+                    problems.extend(choice.problems)
                 continue
             self.display.display("accounts inventory: %s" % self._regions_line(target, choice), stderr=True)
             resolved.append(with_regions(target, choice.regions))
+        # An exclusion no answer lists: one message per account, or one for all the accounts it applies to.
+        for key, found in unknown.items():
+            if len(found) == 1:
+                target, choice = found[0]
+                problems.append(choice.problems[choice.unknown.index(key)])
+            else:
+                problems.extend(unknown_exclusion_problems({key: [target for target, _choice in found]}))
         if problems:
             raise AnsibleParserError(
                 "%s: regions: enabled: %d of %d account%s cannot be swept, so the file adds no host:\n%s"

@@ -570,12 +570,15 @@ class RegionChoice:
 
     ``regions``: enabled and not excluded, sorted; ``excluded``: enabled but excluded; ``excluded_not_enabled``:
     excluded regions the account has not enabled; ``problems``: why the account cannot be swept (empty when it can).
+    ``unknown``: (exclude path, index, region, closest region or None) of each excluded region the answer does not
+    list; when there is any, ``problems`` holds exactly their messages.
     """
 
     regions: list = field(default_factory=list)
     excluded: list = field(default_factory=list)
     excluded_not_enabled: list = field(default_factory=list)
     problems: list = field(default_factory=list)
+    unknown: list = field(default_factory=list)
 
 
 def choose_regions(target, described, where, foreign=()):
@@ -610,6 +613,7 @@ def choose_regions(target, described, where, foreign=()):
             excluded.add(region)
             continue
         hint = difflib.get_close_matches(region, known, n=1)
+        choice.unknown.append((target.exclude_path, index, region, hint[0] if hint else None))
         choice.problems.append(
             "%s[%d]: %s is not a region of %s: %s lists no such region%s"
             % (target.exclude_path, index, region, who, where, " (did you mean %s?)" % hint[0] if hint else "")
@@ -630,6 +634,28 @@ def choose_regions(target, described, where, foreign=()):
             % (who, target.exclude_path)
         )
     return choice
+
+
+# At most this many accounts are named in one message about an exclusion they all share.
+ACCOUNTS_SHOWN = 10
+
+
+def unknown_exclusion_problems(unknown):
+    """One message per excluded region no answer lists, from {(path, index, region, hint): [targets]}, in the order given.
+
+    An exclusion set once for many accounts (the top level, the organization) would otherwise give one message per
+    account; the message names the accounts (the first ACCOUNTS_SHOWN) whose answer does not list the region.
+    """
+    problems = []
+    for (path, index, region, hint), targets in unknown.items():
+        ids = ", ".join(target.account_id for target in targets[:ACCOUNTS_SHOWN])
+        if len(targets) > ACCOUNTS_SHOWN:
+            ids += " and %d more" % (len(targets) - ACCOUNTS_SHOWN)
+        problems.append(
+            "%s[%d]: %s is not a region of the partition of %d accounts (%s): ec2:DescribeRegions lists no such region for any of them%s"
+            % (path, index, region, len(targets), ids, " (did you mean %s?)" % hint if hint else "")
+        )
+    return problems
 
 
 def with_regions(target, regions):

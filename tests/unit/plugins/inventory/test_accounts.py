@@ -661,3 +661,15 @@ def test_enabled_with_the_organization(write, aws, accounts, config):
     assert sorted(inventory.hosts) == ["dev_us-east-1", "prod_us-east-1"]
     # The organization's accounts are asked through the organization's role.
     assert host_vars(inventory, "dev_us-east-1")["tracing_sweep_role_arn"] == "arn:aws:iam::222222222222:role/TracingAudit"
+
+
+def test_enabled_exclusion_typo_shared_by_many_accounts_is_one_line(write, aws, accounts):
+    ids = ["%012d" % number for number in range(100000000001, 100000000013)]
+    aws.list_accounts([(account_id, "a%s" % account_id) for account_id in ids])
+    accounts.regions = {account_id: described("us-east-1", "eu-west-1") for account_id in ids}
+    message = parse_error(write({"regions": "enabled", "exclude_regions": ["eu-west-1", "eu-wset-1"], "organization": {"role_name": "R"}}))
+    assert message.split("\n")[1:] == [
+        "- exclude_regions[1]: eu-wset-1 is not a region of the partition of 12 accounts (%s and 2 more): ec2:DescribeRegions lists no such "
+        "region for any of them (did you mean eu-west-1?)" % ", ".join(ids[:10])
+    ]
+    assert ": 12 of 12 accounts cannot be swept" in message
