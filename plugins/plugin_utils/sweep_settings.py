@@ -70,6 +70,7 @@ MAX_CHANGES_RULE = "must be a whole number >= 0 (or null for no limit)"
 SETTING_KEYS = (
     "desired", "rules", "exemptions", "exempt_tag", "max_changes", "report_dir", "endpoint_url", "sts_endpoint_url",
     "max_requests_per_second", "concurrency", "role_session_name", "fail_on_error", "fail_on_noncompliant",
+    "security_hub",
 )
 ROLE_SESSION_NAME_PATTERN = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 ROLE_SESSION_NAME_RULE = "must be 2 to 64 characters, each a letter, a digit or one of _+=,.@- (STS's rule for a role session name)"
@@ -290,6 +291,10 @@ def _fail_on_noncompliant_problems(value):
     return desired_problems(value, "tracing_sweep_fail_on_noncompliant")
 
 
+def _security_hub_problems(value):
+    return desired_problems(value, "tracing_sweep_security_hub")
+
+
 def unknown_variable_problems(names):
     """Problems for the tracing_sweep_* names among ``names`` (variables defined for a host) the role does not know.
 
@@ -325,6 +330,7 @@ SETTING_CHECKS = {
     "role_session_name": _role_session_name_problems,
     "fail_on_error": _fail_on_error_problems,
     "fail_on_noncompliant": _fail_on_noncompliant_problems,
+    "security_hub": _security_hub_problems,
     # Not a setting: the names of the variables defined for the host, to find misspelt ones.
     "variables": unknown_variable_problems,
 }
@@ -355,6 +361,7 @@ def normalized_settings(settings):
         "desired": parse_bool,
         "fail_on_error": parse_bool,
         "fail_on_noncompliant": parse_bool,
+        "security_hub": parse_bool,
         "max_changes": lambda value: None if value is None else parse_whole_number(value),
         "concurrency": parse_whole_number,
         "max_requests_per_second": parse_positive_number,
