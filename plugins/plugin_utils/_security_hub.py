@@ -66,7 +66,7 @@ REMEDIATION = (
 # answers with more, which BatchImportFindings does not take from a finding provider).
 OWN_KEYS = (
     "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types", "CreatedAt", "UpdatedAt", "Severity",
-    "Title", "Description", "Remediation", "Compliance", "Resources", "ProductFields", "RecordState",
+    "FindingProviderFields", "Title", "Description", "Remediation", "Compliance", "Resources", "ProductFields", "RecordState",
 )
 
 
@@ -135,6 +135,8 @@ def row_finding(row, account_id, partition, updated_at, created_at=None):
         "CreatedAt": created_at or updated_at,
         "UpdatedAt": updated_at,
         "Severity": {"Label": severity},
+        # Security Hub takes later changes of severity and types from a provider here, not from the top-level fields.
+        "FindingProviderFields": {"Severity": {"Label": severity}, "Types": list(FINDING_TYPES)},
         "Title": f"API Gateway stage {stage} {words}"[:256],
         "Description": description[:1024],
         "Remediation": {"Recommendation": {"Text": REMEDIATION, "Url": DOCS_URL}},

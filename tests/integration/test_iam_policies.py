@@ -63,6 +63,13 @@ HUB_OPERATIONS = {
     # The accounts inventory's organization option.
     ("organizations", "ListAccounts"): ("hub-policy.json", ("*",)),
 }
+# Operations the sweep engine makes with a target's credentials besides API Gateway's -> the resource IAM checks.
+# tracing_sweep_security_hub publishes findings in audits too, so the audit policy grants them as the enforce one does.
+TARGET_OPERATIONS = {
+    ("securityhub", "BatchImportFindings"): "arn:aws:securityhub:%s:%s:product/%s/default" % (REGION, ACCOUNT, ACCOUNT),
+    ("securityhub", "GetFindings"): "arn:aws:securityhub:%s:%s:hub/default" % (REGION, ACCOUNT),
+}
+SECURITY_HUB = "plugins/plugin_utils/_security_hub.py"
 # Operations IAM does not authorise: sts:GetCallerIdentity works whatever the policies say (an explicit Deny
 # included), so no policy grants it. The engine calls it for a target without a role (whose account is the
 # controller's own), apigw_stage_tracing only to head its diff with the account id.
@@ -276,7 +283,10 @@ def test_operations_are_derived_from_the_code():
     assert not DERIVATION_PROBLEMS
     assert {"GetRestApis", "GetRestApi", "GetStages", "GetStage", "UpdateStage"} <= set(DERIVED_APIGATEWAY)
     assert "ListAccounts" in DERIVED.get("organizations", {})
-    assert set(DERIVED) == {"apigateway", "organizations", "sts"}, "a new AWS service needs its policy here and in docs/iam.md"
+    assert set(DERIVED) == {"apigateway", "organizations", "sts", "securityhub"}, "a new AWS service needs its policy here and in docs/iam.md"
+    # Findings in Security Hub (tracing_sweep_security_hub): what the code calls, where it calls it.
+    assert set(DERIVED["securityhub"]) == {"BatchImportFindings", "GetFindings"}
+    assert _callers("securityhub", "BatchImportFindings") == _callers("securityhub", "GetFindings") == {SECURITY_HUB}
     # The sweep engine reaches each account itself (no amazon.aws module does it any more).
     assert set(DERIVED["sts"]) == {"AssumeRole", "GetCallerIdentity"}
     assert _callers("sts", "AssumeRole") == {ENGINE}
@@ -301,10 +311,13 @@ def test_the_derivation_follows_the_engine_to_its_api_gateway_calls():
     the modules)."""
     engine, action = FILES[("plugin_utils", "_sweep_engine")], FILES[("action", "_sweep")]
     assert engine.own_services == {"sts", "apigateway"}
-    assert action.services == {"sts", "apigateway"}
+    assert FILES[("plugin_utils", "_security_hub")].own_services == {"securityhub"}
+    assert action.services == {"sts", "apigateway", "securityhub"}
     reached = _reached(("action", "_sweep"))
     assert ENGINE in reached
-    callers = {where.rsplit(":", 1)[0] for operations in (DERIVED["apigateway"], DERIVED["sts"]) for wheres in operations.values() for where in wheres}
+    callers = {
+        where.rsplit(":", 1)[0] for operations in (DERIVED["apigateway"], DERIVED["sts"], DERIVED["securityhub"]) for wheres in operations.values() for where in wheres
+    }
     assert callers - {"plugins/modules/apigw_stage_tracing.py"} <= reached, sorted(callers - reached)
     # What the engine reads and writes: every stage read and the tracing change.
     apigateway_reached = {
@@ -317,9 +330,9 @@ def test_every_derived_operation_is_accounted_for():
     """API Gateway's operations are checked against the audit and enforce policies below; every other one is a
     hub operation checked against the hub policy, or one that needs no permission."""
     others = {(service, operation) for service, operations in DERIVED.items() if service != "apigateway" for operation in operations}
-    unknown = sorted(others - set(HUB_OPERATIONS) - NO_PERMISSION_NEEDED)
+    unknown = sorted(others - set(HUB_OPERATIONS) - set(TARGET_OPERATIONS) - NO_PERMISSION_NEEDED)
     assert not unknown, "add these operations' permissions to HUB_OPERATIONS and the policies: %s" % unknown
-    stale = sorted((set(HUB_OPERATIONS) | NO_PERMISSION_NEEDED) - others)
+    stale = sorted((set(HUB_OPERATIONS) | set(TARGET_OPERATIONS) | NO_PERMISSION_NEEDED) - others)
     assert not stale, "HUB_OPERATIONS or NO_PERMISSION_NEEDED lists operations the code no longer makes: %s" % stale
 
 
@@ -479,7 +492,7 @@ def test_the_collections_plugins_the_role_runs_are_in_the_derived_code():
         name = module.rsplit(".", 1)[1]
         code = [FILES[key] for key in (("action", name), ("modules", name)) if key in FILES]
         assert code, "%s: no plugins/action/%s.py nor plugins/modules/%s.py" % (module, name, name)
-    assert FILES[("action", "_sweep")].services == {"sts", "apigateway"}
+    assert FILES[("action", "_sweep")].services == {"sts", "apigateway", "securityhub"}
 
 
 def test_the_shipped_playbooks_run_no_amazon_aws_module():
@@ -495,6 +508,22 @@ def test_hub_policy_allows_what_the_code_calls_with_the_controllers_credentials(
     policy = load_policy(name)
     for resource in resources:
         assert allows(policy, "%s:%s" % operation, resource), (operation, resource)
+
+
+@pytest.mark.parametrize("operation", sorted(TARGET_OPERATIONS), ids=lambda operation: "%s:%s" % operation)
+@pytest.mark.parametrize("name", ["audit-policy.json", "enforce-policy.json"])
+def test_target_policies_allow_the_security_hub_calls(name, operation):
+    """Audits publish findings too (they are a report output), so both target policies grant exactly these."""
+    assert allows(load_policy(name), "%s:%s" % operation, TARGET_OPERATIONS[operation])
+
+
+def test_security_hub_grants_are_exactly_the_calls_and_only_in_target_policies():
+    for name in ("audit-policy.json", "enforce-policy.json", "hub-policy.json"):
+        granted = {action for statement in load_policy(name)["Statement"] for action in _as_list(statement["Action"]) if action.startswith("securityhub:")}
+        assert granted == (set() if name == "hub-policy.json" else {"%s:%s" % operation for operation in TARGET_OPERATIONS}), name
+    # Imports only into an account's own product ('default'), never a partner's.
+    audit = load_policy("audit-policy.json")
+    assert not allows(audit, "securityhub:BatchImportFindings", "arn:aws:securityhub:%s:%s:product/aws/guardduty" % (REGION, ACCOUNT))
 
 
 def test_no_policy_grants_what_needs_no_permission():

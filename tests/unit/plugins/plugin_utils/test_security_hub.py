@@ -17,6 +17,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report impo
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import make_client
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import schema_errors
 
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
@@ -102,6 +103,7 @@ def test_a_noncompliant_stage_is_a_failed_finding_in_asff():
         "CreatedAt": NOW,
         "UpdatedAt": NOW,
         "Severity": {"Label": "LOW"},
+        "FindingProviderFields": {"Severity": {"Label": "LOW"}, "Types": ["Software and Configuration Checks/AWS Security Best Practices"]},
         "Title": "API Gateway stage orders/prod does not have X-Ray tracing as the policy requires",
         "Description": finding["Description"],
         "Remediation": {"Recommendation": {"Text": hub.REMEDIATION, "Url": hub.DOCS_URL}},
@@ -350,6 +352,7 @@ def test_the_report_and_the_end_of_the_run_say_where_findings_were_published():
         "targets": 3, "imported": 4, "archived": 1, "failed": 2, "not_enabled": ["b"], "not_published": ["c"]}
     # Findings are about the report, not the stages: the verdict is the stages'.
     assert report["verdict"] == "compliant"
+    assert schema_errors(report) == []
     line = run.security_hub_line(report["summary"]["security_hub"])
     assert line == "Security Hub: 4 findings imported, 1 archived in 3 targets; not enabled in (no finding published there): b; 2 findings not published in: c"
     judged = run.judgements(report, "/reports", {"fail_on_error": True})
@@ -363,6 +366,13 @@ def test_the_report_and_the_end_of_the_run_say_where_findings_were_published():
 def test_without_the_setting_the_report_has_no_security_hub_section():
     report = build_report([dict(record("a", "published"), security_hub=None)], "audit", NOW)
     assert "security_hub" not in report["summary"] and "security_hub" not in report["targets"][0]
+    assert schema_errors(report) == []
+
+
+def test_a_malformed_section_is_refused_naming_it():
+    bad = dict(record("a", "published"), security_hub={"status": "sent"})
+    with pytest.raises(ValueError, match=r"targets\[0\]\.security_hub: must be a mapping whose status is one of published"):
+        build_report([bad], "audit", NOW)
 
 
 def test_the_plan_step_publishes_in_check_mode_and_warns(monkeypatch):
