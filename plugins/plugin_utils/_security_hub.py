@@ -81,7 +81,9 @@ def finding_id(account_id, stage_arn):
 
 
 def now_iso(clock=time.time):
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(clock()))
+    """UTC with milliseconds: Security Hub keeps the update whose UpdatedAt is the later one."""
+    now = clock()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % (int(now * 1000) % 1000)
 
 
 def _status_of(row):

@@ -163,6 +163,10 @@ def test_ids_are_stable_and_distinct_per_account_and_stage():
     assert hub.row_finding(row(account="222222222222"), "222222222222", "aws", NOW)["Id"] != first["Id"]
 
 
+def test_times_are_utc_with_milliseconds():
+    assert hub.now_iso(lambda: 1773568800.25) == "2026-03-15T10:00:00.250Z"
+
+
 def test_the_partition_comes_from_the_caller():
     finding = hub.row_finding(row(region="cn-north-1"), ACCOUNT, "aws-cn", NOW)
     assert finding["ProductArn"] == "arn:aws-cn:securityhub:cn-north-1:111111111111:product/111111111111/default"
