@@ -316,7 +316,10 @@ def test_the_derivation_follows_the_engine_to_its_api_gateway_calls():
     reached = _reached(("action", "_sweep"))
     assert ENGINE in reached
     callers = {
-        where.rsplit(":", 1)[0] for operations in (DERIVED["apigateway"], DERIVED["sts"], DERIVED["securityhub"]) for wheres in operations.values() for where in wheres
+        where.rsplit(":", 1)[0]
+        for operations in (DERIVED["apigateway"], DERIVED["sts"], DERIVED["securityhub"])
+        for wheres in operations.values()
+        for where in wheres
     }
     assert callers - {"plugins/modules/apigw_stage_tracing.py"} <= reached, sorted(callers - reached)
     # What the engine reads and writes: every stage read and the tracing change.

@@ -99,7 +99,8 @@ def test_audit_then_enforce_publish_update_and_archive_findings(sweep, estate):
     # The target without Security Hub: a warning naming it and the cause; the sweep is still ok.
     assert re.search(
         r"\[WARNING\]: staging_eu-west-1: Security Hub: Security Hub is not enabled in account 222222222222 eu-west-1, no finding was "
-        r"published there: InvalidAccessException: Account 222222222222 is not subscribed to AWS Security Hub", audit.run.stdout + audit.run.stderr), audit.run.describe()
+        r"published there: InvalidAccessException: Account 222222222222 is not subscribed to AWS Security Hub",
+        audit.run.stdout + audit.run.stderr), audit.run.describe()
     report = audit.report
     jsonschema.validate(report, SCHEMA)
     targets = audit.targets()
@@ -110,6 +111,8 @@ def test_audit_then_enforce_publish_update_and_archive_findings(sweep, estate):
         "targets": 6, "imported": 10, "archived": 0, "failed": 0, "not_enabled": ["staging_eu-west-1"], "not_published": []}
     assert "Security Hub: 10 findings imported, 0 archived in 6 targets; not enabled in (no finding published there): staging_eu-west-1" in audit.run.stdout
     assert report["verdict"] == "noncompliant"
+    markdown = (audit.report_dir / "report.md").read_text(encoding="utf-8")
+    assert "Security Hub is not enabled in staging_eu-west-1: no finding was published there." in markdown
     # At most 100 findings a call: one import per target with stages and Security Hub enabled.
     assert estate.calls("BatchImportFindings") == 4
     # The same stages, enforced after one of them is deleted: the findings are updated, not added, and the deleted

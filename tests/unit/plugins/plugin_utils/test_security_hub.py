@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _security_hub as hub
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run as run
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_markdown import render_markdown
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import make_client
@@ -359,6 +360,10 @@ def test_the_report_and_the_end_of_the_run_say_where_findings_were_published():
     assert schema_errors(report) == []
     line = run.security_hub_line(report["summary"]["security_hub"])
     assert line == "Security Hub: 4 findings imported, 1 archived in 3 targets; not enabled in (no finding published there): b; 2 findings not published in: c"
+    markdown = render_markdown(report)
+    assert "## Findings in Security Hub" in markdown
+    assert "Security Hub is not enabled in b: no finding was published there." in markdown
+    assert "| c | 111111111111 | us-east-1 | failed | 1 | 0 | 2 | why c |" in markdown
     judged = run.judgements(report, "/reports", {"fail_on_error": True})
     assert judged["findings"].startswith("Findings were not published to Security Hub in 1 target") and "c: why c" in judged["findings"]
     assert run.judgements(report, "/reports", {"fail_on_error": False})["findings"] is None
@@ -370,6 +375,7 @@ def test_the_report_and_the_end_of_the_run_say_where_findings_were_published():
 def test_without_the_setting_the_report_has_no_security_hub_section():
     report = build_report([dict(record("a", "published"), security_hub=None)], "audit", NOW)
     assert "security_hub" not in report["summary"] and "security_hub" not in report["targets"][0]
+    assert "Security Hub" not in render_markdown(report)
     assert schema_errors(report) == []
 
 
