@@ -410,3 +410,27 @@ def test_the_plan_step_publishes_in_check_mode_and_warns(monkeypatch):
     calls.clear()
     result = run.plan_step({"settings": {"security_hub": False}, "target": {"region": REGION}}, host="prod_us-east-1", check_mode=True)
     assert calls == [] and "security_hub" not in result["target"] and "warnings" not in result
+
+
+def test_the_converge_step_publishes_what_the_enforcement_left(monkeypatch):
+    published = []
+
+    def fake_converge(planned, guard, target, connection, check_mode):
+        return {"target": dict(planned["target"], rows=[row(action="enabled", before=False, after=True)]), "changed": True, "diff": {}}
+
+    def fake_publish(record_, target, connection):
+        published.append((record_["rows"][0]["action"], connection.region))
+        return hub.section("published", imported=1)
+
+    monkeypatch.setattr(run.engine, "converge_step", fake_converge)
+    monkeypatch.setattr(hub, "publish_target", fake_publish)
+    planned = {"target": {"host": "prod_us-east-1", "status": "ok", "account_id": ACCOUNT, "region": REGION, "rows": None}, "plan": {}}
+    result = run.converge_step({"settings": {"security_hub": True}, "target": {"region": REGION}, "planned": planned}, host="prod_us-east-1")
+    assert published == [("enabled", REGION)]
+    assert result["target"]["security_hub"] == {"status": "published", "imported": 1, "archived": 0, "failed": 0, "message": None}
+    assert "warnings" not in result and not result.get("failed")
+
+
+def test_a_failed_target_publishes_nothing():
+    record_ = {"host": "h", "status": "error", "error": "AccessDenied", "rows": []}
+    assert hub.publish_target(record_, {"region": REGION}, run.engine.Connection(region=REGION)) is None
