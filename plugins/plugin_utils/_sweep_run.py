@@ -24,6 +24,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules impo
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _history as history
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps as rollback
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _security_hub as security_hub
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import controller_path
@@ -177,7 +178,21 @@ def plan_step(args, host=None, check_mode=False, say=None):
         result.update(target=outcome["target"], changed=outcome["changed"], diff=outcome["diff"])
         if say is not None:
             say(engine.finished_line(outcome["target"], planned.get("seconds") or 0, True))
+        _publish_findings(result, settings, target, connection)
     return result
+
+
+def _publish_findings(result, settings, target, connection):
+    """With tracing_sweep_security_hub, the target's findings in Security Hub: its record gains a security_hub
+    section and the result a warning when they were not (all) published. A report output, like the report files:
+    it never makes the task changed nor fails it (the report step judges it)."""
+    if not settings.get("security_hub"):
+        return
+    record = result["target"]
+    record["security_hub"] = security_hub.publish_target(record, target, connection)
+    line = security_hub.warning(record)
+    if line:
+        result.setdefault("warnings", []).append(line)
 
 
 def guard_step(args, host=None, check_mode=False, say=None):
@@ -197,6 +212,7 @@ def converge_step(args, host=None, check_mode=False, say=None):
     if say is not None:
         say(engine.finished_line(outcome["target"], (planned.get("seconds") or 0) + time.monotonic() - started, check_mode))
     result = {"changed": outcome["changed"], "target": outcome["target"], "diff": outcome["diff"]}
+    _publish_findings(result, settings, target, _connection(settings, target))
     if outcome["target"]["status"] != "ok":
         result.update(failed=True, msg=outcome["target"]["error"])
     return result
@@ -279,6 +295,8 @@ def summary_lines(report, dest, requests=None, merged_from=None):
             % (requests["sent"], requests["throttled"], requests["server_errors"], requests["connection_errors"])
         )
     lines.extend(since_baseline_lines(report.get("since_baseline")))
+    if summary.get("security_hub"):
+        lines.append(security_hub_line(summary["security_hub"]))
     lines.append("Verdict: %s (%s)" % (report["verdict"], report["verdict_reason"]))
     lines.append("Reports: %s" % dest)
     over = summary["max_changes"] is not None and summary["planned_changes"] > summary["max_changes"]
@@ -317,6 +335,30 @@ def since_baseline_lines(since):
     return lines
 
 
+def security_hub_line(hub):
+    """'Security Hub: N findings imported, N archived in T targets; not enabled in: ...; not published in: ...'."""
+    line = "Security Hub: %s imported, %d archived in %s" % (_counted(hub["imported"], "finding"), hub["archived"], _counted(hub["targets"], "target"))
+    if hub["not_enabled"]:
+        line += "; not enabled in (no finding published there): " + ", ".join(hub["not_enabled"])
+    if hub["not_published"]:
+        line += "; %s not published in: %s" % (_counted(hub["failed"], "finding"), ", ".join(hub["not_published"]))
+    return line
+
+
+def findings_judgement(report, dest, settings):
+    """The failure message when findings of a target could not be (all) published to Security Hub (None otherwise).
+
+    Not a stage's non-compliance and not a failed target, so the verdict does not change; but the scheduler must
+    see it, so it fails the run as an error does (tracing_sweep_fail_on_error, true by default). Security Hub
+    not enabled in a target is a warning only."""
+    hub = report["summary"].get("security_hub") or {}
+    if not hub.get("not_published") or not settings.get("fail_on_error", True):
+        return None
+    details = ["%s: %s" % (t["host"], t["security_hub"]["message"]) for t in report["targets"] if (t.get("security_hub") or {}).get("status") == "failed"]
+    return "Findings were not published to Security Hub in %s (the stages were swept and reported in %s): %s" % (
+        _counted(len(hub["not_published"]), "target"), dest, " | ".join(details))
+
+
 def judgements(report, dest, settings, merged_from=None):
     """The failure message of each reason the run fails for (None when it does not), in the order they are checked."""
     summary = report["summary"]
@@ -349,7 +391,8 @@ def judgements(report, dest, settings, merged_from=None):
             "1 stage does" if count == 1 else "%d stages do" % count, "its" if count == 1 else "their", summary["compliance_percent"], dest
         )
     regressed = history.regression_message(report.get("since_baseline"), dest) if settings.get("fail_on_regression", False) else None
-    return {"refused": refused, "errors": errors, "regressed": regressed, "noncompliant": noncompliant}
+    findings = findings_judgement(report, dest, settings) if merged_from is None else None
+    return {"refused": refused, "errors": errors, "regressed": regressed, "noncompliant": noncompliant, "findings": findings}
 
 
 def since_baseline_stats(since):

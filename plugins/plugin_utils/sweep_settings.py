@@ -72,6 +72,7 @@ SETTING_KEYS = (
     "desired", "rules", "exemptions", "exempt_tag", "max_changes", "report_dir", "endpoint_url", "sts_endpoint_url",
     "max_requests_per_second", "concurrency", "role_session_name", "fail_on_error", "fail_on_noncompliant",
     "history", "fail_on_regression",
+    "security_hub",
 )
 ROLE_SESSION_NAME_PATTERN = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 ROLE_SESSION_NAME_RULE = "must be 2 to 64 characters, each a letter, a digit or one of _+=,.@- (STS's rule for a role session name)"
@@ -301,6 +302,10 @@ def _fail_on_regression_problems(value):
     return desired_problems(value, "tracing_sweep_fail_on_regression")
 
 
+def _security_hub_problems(value):
+    return desired_problems(value, "tracing_sweep_security_hub")
+
+
 def unknown_variable_problems(names):
     """Problems for the tracing_sweep_* names among ``names`` (variables defined for a host) the role does not know.
 
@@ -338,6 +343,7 @@ SETTING_CHECKS = {
     "fail_on_noncompliant": _fail_on_noncompliant_problems,
     "history": _history_problems,
     "fail_on_regression": _fail_on_regression_problems,
+    "security_hub": _security_hub_problems,
     # Not a setting: the names of the variables defined for the host, to find misspelt ones.
     "variables": unknown_variable_problems,
 }
@@ -375,6 +381,7 @@ def normalized_settings(settings):
         "fail_on_error": parse_bool,
         "fail_on_noncompliant": parse_bool,
         "fail_on_regression": parse_bool,
+        "security_hub": parse_bool,
         "max_changes": lambda value: None if value is None else parse_whole_number(value),
         "concurrency": parse_whole_number,
         "max_requests_per_second": parse_positive_number,

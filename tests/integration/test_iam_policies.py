@@ -73,10 +73,16 @@ HUB_OPERATIONS = {
 }
 # Operations of other services than API Gateway made with a target account's role (or, for a target without one,
 # the controller's credentials in its own account, which then carry the audit or enforce policy too) ->
-# (policies, resources it is made on). The accounts inventory's regions: enabled lists the account's regions.
+# (policies, resources it is made on). The accounts inventory's regions: enabled lists the account's regions;
+# tracing_sweep_security_hub publishes findings in audits too, so the audit policy grants them as the enforce one does.
 TARGET_OPERATIONS = {
     ("ec2", "DescribeRegions"): (("audit-policy.json", "enforce-policy.json"), ("*",)),
+    ("securityhub", "BatchImportFindings"): (
+        ("audit-policy.json", "enforce-policy.json"), ("arn:aws:securityhub:%s:%s:product/%s/default" % (REGION, ACCOUNT, ACCOUNT),)
+    ),
+    ("securityhub", "GetFindings"): (("audit-policy.json", "enforce-policy.json"), ("arn:aws:securityhub:%s:%s:hub/default" % (REGION, ACCOUNT),)),
 }
+SECURITY_HUB = "plugins/plugin_utils/_security_hub.py"
 # Operations whose IAM action is not named after them.
 IAM_ACTIONS = {("s3", "ListObjectsV2"): "s3:ListBucket"}
 
@@ -298,10 +304,13 @@ def test_operations_are_derived_from_the_code():
     assert not DERIVATION_PROBLEMS
     assert {"GetRestApis", "GetRestApi", "GetStages", "GetStage", "UpdateStage"} <= set(DERIVED_APIGATEWAY)
     assert "ListAccounts" in DERIVED.get("organizations", {})
-    assert set(DERIVED) == {"apigateway", "ec2", "organizations", "s3", "sts"}, "a new AWS service needs its policy here and in docs/iam.md"
+    assert set(DERIVED) == {"apigateway", "ec2", "organizations", "s3", "securityhub", "sts"}, "a new AWS service needs its policy here and in docs/iam.md"
     # The run history: listed, read and written in plugins/plugin_utils/_history.py alone.
     assert set(DERIVED["s3"]) == {"ListObjectsV2", "GetObject", "PutObject"}
     assert {where.rsplit(":", 1)[0] for wheres in DERIVED["s3"].values() for where in wheres} == {"plugins/plugin_utils/_history.py"}
+    # Findings in Security Hub (tracing_sweep_security_hub): what the code calls, where it calls it.
+    assert set(DERIVED["securityhub"]) == {"BatchImportFindings", "GetFindings"}
+    assert _callers("securityhub", "BatchImportFindings") == _callers("securityhub", "GetFindings") == {SECURITY_HUB}
     # The sweep engine reaches each account itself (no amazon.aws module does it any more), and so does the
     # accounts inventory for regions: enabled.
     assert set(DERIVED["sts"]) == {"AssumeRole", "GetCallerIdentity"}
@@ -329,10 +338,16 @@ def test_the_derivation_follows_the_engine_to_its_api_gateway_calls():
     the modules)."""
     engine, action = FILES[("plugin_utils", "_sweep_engine")], FILES[("action", "_sweep")]
     assert engine.own_services == {"sts", "apigateway"}
-    assert action.services == {"sts", "apigateway", "s3"}
+    assert FILES[("plugin_utils", "_security_hub")].own_services == {"securityhub"}
+    assert action.services == {"sts", "apigateway", "s3", "securityhub"}
     reached = _reached(("action", "_sweep"))
     assert ENGINE in reached
-    callers = {where.rsplit(":", 1)[0] for operations in (DERIVED["apigateway"], DERIVED["sts"]) for wheres in operations.values() for where in wheres}
+    callers = {
+        where.rsplit(":", 1)[0]
+        for operations in (DERIVED["apigateway"], DERIVED["sts"], DERIVED["securityhub"])
+        for wheres in operations.values()
+        for where in wheres
+    }
     # The modules make their own calls, the accounts inventory its own (in the inventory, not the role).
     assert callers - {"plugins/modules/apigw_stage_tracing.py"} - _reached(INVENTORY) <= reached, sorted(callers - reached)
     # What the engine reads and writes: every stage read and the tracing change.
@@ -508,7 +523,7 @@ def test_the_collections_plugins_the_role_runs_are_in_the_derived_code():
         name = module.rsplit(".", 1)[1]
         code = [FILES[key] for key in (("action", name), ("modules", name)) if key in FILES]
         assert code, "%s: no plugins/action/%s.py nor plugins/modules/%s.py" % (module, name, name)
-    assert FILES[("action", "_sweep")].services == {"sts", "apigateway", "s3"}
+    assert FILES[("action", "_sweep")].services == {"sts", "apigateway", "s3", "securityhub"}
 
 
 def test_the_shipped_playbooks_run_no_amazon_aws_module():
@@ -551,6 +566,26 @@ def test_target_policies_grant_only_api_gateway_and_the_target_operations(name, 
     operations made with the account's role: a grant the code no longer needs fails here."""
     granted = {action for statement in load_policy(name)["Statement"] for action in _as_list(statement["Action"])}
     assert granted == own | {"%s:%s" % operation for operation in TARGET_OPERATIONS}
+
+
+@pytest.mark.parametrize("operation", sorted(op for op in TARGET_OPERATIONS if op[0] == "securityhub"), ids=lambda operation: "%s:%s" % operation)
+@pytest.mark.parametrize("name", ["audit-policy.json", "enforce-policy.json"])
+def test_target_policies_allow_the_security_hub_calls(name, operation):
+    """Audits publish findings too (they are a report output), so both target policies grant exactly these."""
+    names, resources = TARGET_OPERATIONS[operation]
+    assert name in names
+    for resource in resources:
+        assert allows(load_policy(name), "%s:%s" % operation, resource)
+
+
+def test_security_hub_grants_are_exactly_the_calls_and_only_in_target_policies():
+    for name in ("audit-policy.json", "enforce-policy.json", "hub-policy.json"):
+        granted = {action for statement in load_policy(name)["Statement"] for action in _as_list(statement["Action"]) if action.startswith("securityhub:")}
+        wanted = {"%s:%s" % operation for operation in TARGET_OPERATIONS if operation[0] == "securityhub"}
+        assert granted == (set() if name == "hub-policy.json" else wanted), name
+    # Imports only into an account's own product ('default'), never a partner's.
+    audit = load_policy("audit-policy.json")
+    assert not allows(audit, "securityhub:BatchImportFindings", "arn:aws:securityhub:%s:%s:product/aws/guardduty" % (REGION, ACCOUNT))
 
 
 def test_no_policy_grants_what_needs_no_permission():
