@@ -9,7 +9,11 @@ as a user would with an inventory file of accounts:
 
 1. audits (cloudops.apigw_tracing.audit --diff): shows each stage that would change, changes nothing;
 2. enforces (cloudops.apigw_tracing.enforce --diff);
-3. audits again, which finds every stage compliant.
+3. audits again, which finds every stage compliant;
+4. turns tracing off on one stage behind the collection's back, as a console click or a deploy would;
+5. audits again, as the scheduled job would, with tracing_sweep_fail_on_regression: the run compares itself
+   with the last one (every run keeps its report set in the history, .build/demo/history/), names the stage
+   that regressed, and fails for it, which is what an alert is raised on.
 
 After each run it checks the server and the report, prints the report's summary and the API calls the
 run made, and exits non-zero if anything is not as it should be. The reports stay in .build/demo/.
@@ -48,13 +52,18 @@ def expect(condition, what):
     return condition
 
 
+HISTORY = "history"
+# The stage someone turns off between the third and the fifth run: compliant from the start.
+DRIFTED = ("111111111111", "us-east-1", "ord1111use", "prod")
+
+
 def run_playbook(aws, playbook, report_dir, *args):
     env = dict(os.environ, **aws.env())
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".build" / "collections"))
     env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
     env["ANSIBLE_RETRY_FILES_ENABLED"] = "false"
     command = ["ansible-playbook", playbook, "-i", "accounts.yml", "-e", "@policy.yml",
-               "-e", "tracing_sweep_report_dir=" + report_dir, *args]
+               "-e", "tracing_sweep_report_dir=" + report_dir, "-e", "tracing_sweep_history=" + HISTORY, *args]
     print("$ " + " ".join(command), flush=True)
     aws.clear()
     completed = subprocess.run(command, env=env, cwd=str(WORKDIR), check=False)
@@ -73,6 +82,14 @@ def show_summary(report_dir):
     # Up to the second section: the title and the summary, not the per-stage tables.
     sections = [number for number, line in enumerate(lines) if line.startswith("## ")] + [len(lines), len(lines)]
     print("\n".join(lines[:sections[1]]).strip(), flush=True)
+
+
+def show_since_last_run(report):
+    """What the run found changed since the one before, from report.json's since_baseline."""
+    since = (report or {}).get("since_baseline") or {}
+    print(f"\n--- since the last run ({(since.get('baseline') or {}).get('id')}): {json.dumps(since.get('counts'))} ---")
+    for item in since.get("regressed") or []:
+        print(f"regressed: {item['arn']} in {item['account_id']}: {item['before']} -> {item['after']} ({item['cause']})", flush=True)
 
 
 def main():
@@ -121,9 +138,28 @@ def main():
         results.append(expect(summary.get("compliance_percent") == 100.0 and summary.get("noncompliant") == 0, "100% compliance"))
         if report:
             show_summary("3-audit")
+        since = (report or {}).get("since_baseline") or {}
+        results.append(expect(since.get("status") == "compared" and since.get("counts", {}).get("regressed") == 0,
+                              "compared with the enforcement before it: nothing regressed"))
+
+        account_id, region, api_id, stage = DRIFTED
+        banner(f"4. Behind the collection's back: tracing off on {api_id}/{stage} in {account_id} {region} (a console click, a deploy)")
+        aws.client("apigateway", region, account=account_id).update_stage(
+            restApiId=api_id, stageName=stage, patchOperations=[{"op": "replace", "path": "/tracingEnabled", "value": "false"}])
+        results.append(expect(tracing_state(aws)[DRIFTED] is False, "the stage's tracing is off"))
+
+        banner("5. The scheduled audit again, alerting on regressions: it fails, naming what got worse since the last run")
+        rc, calls, report = run_playbook(aws, "cloudops.apigw_tracing.audit", "5-audit", "-e", "tracing_sweep_fail_on_regression=true")
+        since = (report or {}).get("since_baseline") or {}
+        drifted_arn = f"arn:aws:apigateway:{region}::/restapis/{api_id}/stages/{stage}"
+        results.append(expect(rc == 2, "the run failed (exit code 2), as tracing_sweep_fail_on_regression asks"))
+        results.append(expect([(item["account_id"], item["arn"]) for item in since.get("regressed", [])] == [(account_id, drifted_arn)],
+                              f"the one regression is {drifted_arn}, compliant in run 3, non-compliant now"))
+        show_since_last_run(report)
     print("\nLocal AWS stopped.")
 
-    banner("Demo " + ("passed" if all(results) else "FAILED") + f"; reports in {WORKDIR}/{{1-audit,2-enforce,3-audit}}/")
+    banner("Demo " + ("passed" if all(results) else "FAILED") + f"; reports in {WORKDIR}/{{1-audit,2-enforce,3-audit,5-audit}}/, "
+           f"every run's in {WORKDIR / HISTORY}/")
     for path in sorted(WORKDIR.glob("*/report.*")):
         print(f"  {path}")
     return 0 if all(results) else 1

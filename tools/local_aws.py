@@ -8,9 +8,12 @@ port the kernel picks, in a daemon thread, and records every request it answers,
 can assert not only on the outcome but on the API calls that produced it ("one GetStages per
 API, no PATCH in check mode, nothing at all on bad input").
 
-One deliberate difference from plain moto: GET /restapis is paged like real API Gateway
+Deliberate differences from plain moto: GET /restapis is paged like real API Gateway
 (``limit`` defaults to 25 and is capped at 500, ``position`` continues), because moto returns
-every API in one page and code that forgets to follow ``position`` would otherwise pass.
+every API in one page and code that forgets to follow ``position`` would otherwise pass; and Security
+Hub's GetFindings and BatchImportFindings answer InvalidAccessException ("Account ... is not subscribed
+to AWS Security Hub", HTTP 401) in an account and region that has not called EnableSecurityHub, as AWS
+does (moto answers them anyway).
 
 Typical use::
 
@@ -59,6 +62,12 @@ _APIGW_ROUTES = [
     ("PATCH", re.compile(r"^/restapis/[^/]+/stages/[^/]+/?$"), "UpdateStage"),
 ]
 
+# Security Hub (REST-JSON, no X-Amz-Target): the calls this collection makes, named by path.
+_SECURITY_HUB_ROUTES = [
+    ("POST", re.compile(r"^/findings/?$"), "GetFindings"),
+    ("POST", re.compile(r"^/findings/import/?$"), "BatchImportFindings"),
+]
+
 # Bodies larger than this are not inspected for a query-protocol Action name.
 _MAX_FORM_BODY = 1024 * 1024
 
@@ -100,7 +109,21 @@ def operation_name(method, path, service=None, target=None, action=None):
         for route_method, pattern, name in _APIGW_ROUTES:
             if method == route_method and pattern.match(path):
                 return name
+    if service == "securityhub":
+        for route_method, pattern, name in _SECURITY_HUB_ROUTES:
+            if method == route_method and pattern.match(path):
+                return name
     return "%s %s" % (method, path)
+
+
+def security_hub_enabled(account, region):
+    """Whether Security Hub is enabled (EnableSecurityHub) in moto's account and region."""
+    from moto.securityhub.models import securityhub_backends  # pylint: disable=import-outside-toplevel
+
+    try:
+        return bool(securityhub_backends[account][region].enabled)
+    except KeyError:
+        return False
 
 
 def _account_for(access_key):
@@ -166,6 +189,9 @@ class _Recorder:
 
         if self.owner.denies(record):
             return self._access_denied(start_response, record)
+        if record.operation in ("GetFindings", "BatchImportFindings") and not security_hub_enabled(record.account, record.region):
+            # moto answers these in an account that never enabled Security Hub; AWS refuses them.
+            return self._not_subscribed(start_response, record)
         if record.operation == "GetRestApis":
             return self._paged_rest_apis(environ, start_response, record, query)
 
@@ -223,6 +249,19 @@ class _Recorder:
             headers = [("Content-Type", "text/xml")]
         headers.append(("Content-Length", str(len(body))))
         start_response("403 Forbidden", headers)
+        return [body]
+
+    @staticmethod
+    def _not_subscribed(start_response, record):
+        """What Security Hub answers in an account and region where it is not enabled."""
+        record.status = 401
+        message = "Account %s is not subscribed to AWS Security Hub" % record.account
+        body = json.dumps({"Code": "InvalidAccessException", "Message": message}).encode()
+        start_response("401 Unauthorized", [
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", "InvalidAccessException"),
+            ("Content-Length", str(len(body))),
+        ])
         return [body]
 
     def _paged_rest_apis(self, environ, start_response, record, query):

@@ -15,7 +15,9 @@ description:
   - Builds one inventory host per AWS account and region from a YAML file, for the C(cloudops.apigw_tracing.tracing_sweep)
     role and the C(cloudops.apigw_tracing.audit) and C(cloudops.apigw_tracing.enforce) playbooks.
   - Accounts come from a static list (O(accounts)), from the active accounts of an AWS Organization (O(organization)),
-    or both. A static-only file makes no AWS call at all.
+    or both. A static-only file with lists of regions makes no AWS call at all.
+  - The regions are listed (O(regions), O(accounts[].regions), O(organization.regions)), or C(enabled) - every region
+    enabled in the account, which the plugin asks each account for (see the notes), less O(exclude_regions).
   - The file must be named C(accounts.yml) or C(accounts.yaml), or end with C(.accounts.yml) or C(.accounts.yaml),
     for example C(prod.accounts.yml). Other files are left to other inventory plugins.
   - The host name is C(<label>_<region>), for example C(prod_eu-west-1). The label is the account name with every
@@ -36,11 +38,31 @@ notes:
     Organizations in the partition, C(us-east-1) for C(aws). When O(endpoint_url) is not set, the SDK's own
     C(AWS_ENDPOINT_URL) and C(AWS_ENDPOINT_URL_ORGANIZATIONS) settings apply.
   - The credential options (O(access_key), O(profile), O(endpoint_url), O(assume_role_arn)...) are only used with
-    O(organization).
+    O(organization) and O(regions=enabled) (which does not use O(assume_role_arn)).
   - O(accounts), O(organization) and O(regions) may hold Jinja2 templates (for example a lookup of the external id) and
     vaulted values; they are rendered before the rules are checked.
   - The external id is a secret, and it is a host variable, so C(ansible-inventory --list) shows it.
   - With O(cache), only the answer of C(organizations:ListAccounts) is cached; the rest of the file is read every time.
+  - With O(regions=enabled), the plugin asks each such account for its regions, in parallel (8 at a time), once per
+    process, before it adds any host. It assumes the account's role (C(sts:AssumeRole), with the external id when
+    there is one) with the controller's credentials (the credential options below but O(assume_role_arn), environment
+    variables, or the SDK's configuration files), or, for an account without a role, checks that those credentials are
+    in that account (C(sts:GetCallerIdentity)). Then it calls C(ec2:DescribeRegions) with C(AllRegions) through
+    that role and keeps the regions whose C(OptInStatus) is C(opt-in-not-required) or C(opted-in).
+  - Both calls go to the first region of the account's partition, C(us-east-1) for C(aws), C(cn-northwest-1) for
+    C(aws-cn), C(us-gov-west-1) for C(aws-us-gov); the partition is the role ARN's, else O(organization.partition),
+    else C(aws). O(endpoint_url) and the SDK's C(AWS_ENDPOINT_URL) settings apply, as for Organizations.
+  - The account's role needs C(ec2:DescribeRegions) (in the shipped audit and enforce policies).
+  - 'An account that cannot be swept with O(regions=enabled) fails the whole file, after every account was asked, with
+    one line per account naming the call and the cause AWS gave, for example
+    "account 111111111111 (accounts[0]): could not assume ... (sts:AssumeRole in us-east-1) ...: AccessDenied: ...".
+    No host is added, as with a file that breaks a rule. So do an account whose answer has no enabled region, one whose every enabled region is excluded, and an
+    O(exclude_regions) entry that the answer does not list at all (a typo, or a region of another partition; the
+    message suggests the closest name; one line for all the accounts it applies to). Excluding a region the account
+    has not enabled is fine.'
+  - 'Each account asked prints one line on standard error, with how many regions it got, for example
+    "accounts inventory: 111111111111 (prod): 17 enabled regions (2 excluded)".'
+  - With O(cache), the regions of O(regions=enabled) are not cached; they are asked again in every process.
 extends_documentation_fragment:
   - inventory_cache
   - constructed
@@ -58,14 +80,27 @@ options:
     description:
       - Regions to sweep in every account that does not list its own (O(accounts[].regions), O(organization.regions)).
       - Each must look like C(us-east-1); each may be listed once.
+      - Or the word C(enabled), on its own and not in a list, for every region enabled in each account (see the notes).
+        Nothing close to it is read as it (C(Enabled), C(enabled ), C([enabled]) are errors), and it must be written as
+        it is, not rendered from a template.
     type: list
     elements: str
     default: []
+  exclude_regions:
+    description:
+      - Regions not to sweep where the regions are C(enabled), in every account that does not set its own
+        (O(accounts[].exclude_regions), O(organization.exclude_regions)).
+      - Each must look like C(us-east-1) and be a region of the account's partition; each may be listed once.
+      - Only with O(regions=enabled) - a list of regions is swept as listed, so an O(exclude_regions) beside a list set
+        at the same place or a less specific one is an error.
+    type: list
+    elements: str
+    version_added: 1.1.0
   accounts:
     description:
       - The accounts to sweep.
       - An entry whose O(accounts[].id) is an active account of the organization (O(organization)) overrides that account's
-        name, role, external id and regions with the keys it sets, and keeps the others. An entry is always included, even
+        name, role, external id, regions and excluded regions with the keys it sets, and keeps the others. An entry is always included, even
         when the organization does not list the account, lists it as not active, or O(organization.exclude) names it.
       - Each account may be listed once.
     type: list
@@ -97,8 +132,15 @@ options:
       regions:
         description:
           - The regions to sweep in this account, instead of O(regions). Not empty.
+          - Or C(enabled), for every region enabled in the account.
+        type: raw
+      exclude_regions:
+        description:
+          - Regions not to sweep in this account where its regions are C(enabled), instead of O(exclude_regions) and
+            O(organization.exclude_regions). An empty list excludes nothing.
         type: list
         elements: str
+        version_added: 1.1.0
   organization:
     description:
       - Also sweep every active account (C(State) ACTIVE, or C(Status) where the answer has no C(State)) of the AWS
@@ -130,8 +172,15 @@ options:
       regions:
         description:
           - The regions to sweep in the organization's accounts, instead of O(regions). Not empty.
+          - Or C(enabled), for every region enabled in each account.
+        type: raw
+      exclude_regions:
+        description:
+          - Regions not to sweep in the organization's accounts where their regions are C(enabled), instead of
+            O(exclude_regions).
         type: list
         elements: str
+        version_added: 1.1.0
 """
 
 EXAMPLES = r"""
@@ -163,6 +212,20 @@ accounts:
 profile: org-management
 
 ---
+# enabled.accounts.yml - every region enabled in each account, but two
+plugin: cloudops.apigw_tracing.accounts
+regions: enabled
+exclude_regions: [ap-east-1, me-south-1]
+organization:
+  role_name: TracingAudit
+accounts:
+  - id: "111111111111"    # its own exclusions instead of the top-level ones
+    exclude_regions: []
+  - id: "222222222222"    # a list is swept as listed
+    regions: [eu-west-1]
+# Standard error - accounts inventory: 111111111111 (prod): 17 enabled regions
+
+---
 # Extra groups and variables (constructed)
 plugin: cloudops.apigw_tracing.accounts
 regions: [us-east-1]
@@ -186,14 +249,23 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginat
 from ansible_collections.amazon.aws.plugins.plugin_utils.botocore import AnsibleBotocoreError
 from ansible_collections.amazon.aws.plugins.plugin_utils.inventory import AWSInventoryBase
 
+from ansible_collections.amazon.aws.plugins.plugin_utils.botocore import get_aws_connection_info
+
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _region_discovery
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import ENABLED
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import FREE_TEXT_VARIABLES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import PARENT_GROUP
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import AccountsConfigError
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import account_description
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import build_hosts
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import choose_regions
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import config_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import is_enabled
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import organization_region
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import resolve_targets
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import unknown_exclusion_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import unknown_keys_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import with_regions
 
 try:
     from ansible.template import trust_as_template
@@ -250,20 +322,23 @@ class InventoryModule(AWSInventoryBase):
         BaseInventoryPlugin.parse(self, inventory, loader, path, cache=cache)
         raw = self._read_config_data(path)
 
-        regions = self.get_option("regions")
+        regions = self._regions_as_written(raw)
+        exclude_regions = self.get_option("exclude_regions")
         accounts = self.get_option("accounts")
         organization = self.get_option("organization")
 
         problems = unknown_keys_problems(raw, self._known_options(), "")
-        problems.extend(config_problems(regions, accounts, organization))
+        problems.extend(config_problems(regions, accounts, organization, exclude_regions))
         if problems:
             raise self._config_error(path, problems)
 
         listed = self._organization_accounts(path, cache, organization) if organization is not None else None
         try:
-            targets = resolve_targets(regions, accounts, organization, listed)
+            targets = resolve_targets(regions, accounts, organization, listed, exclude_regions)
         except AccountsConfigError as exc:
             raise self._config_error(path, exc.problems) from None
+        if any(is_enabled(target.regions) for target in targets):
+            targets = self._enabled_regions(path, targets, organization)
         self._populate(build_hosts(targets))
 
     # ---- configuration ------------------------------------------------------------------------
@@ -275,6 +350,17 @@ class InventoryModule(AWSInventoryBase):
             known.add(name)
             known.update(definition.get("aliases") or [])
         return known
+
+    def _regions_as_written(self, raw):
+        """The top-level regions: the word enabled, or a string that is nearly it, as written; else the option's list.
+
+        Ansible reads a string given for a list option as a comma-separated list, which would turn
+        ``regions: "Enabled "`` into ['Enabled']: the file's own value tells the word from a list.
+        """
+        written = raw.get("regions") if isinstance(raw, dict) else None
+        if isinstance(written, str) and (written == ENABLED or written.strip().strip("'\"").strip().lower() == ENABLED):
+            return str(written)
+        return self.get_option("regions")
 
     @staticmethod
     def _config_error(path, problems):
@@ -334,6 +420,86 @@ class InventoryModule(AWSInventoryBase):
         listed = [{key: account[key] for key in LISTED_KEYS if key in account} for account in answer.get("Accounts", [])]
         self.update_cached_result(path, cache, listed)
         return listed
+
+    def _enabled_regions(self, path, targets, organization):
+        """The targets with regions: enabled given the regions enabled in their accounts (ec2:DescribeRegions).
+
+        Every account is asked (in parallel) before anything fails, so that one run names every account that
+        cannot be swept; any such account fails the whole file, as a bad entry does: a sweep must never leave
+        an account out without a word.
+        """
+        try:
+            self.require_aws_sdk()
+        except AnsibleBotocoreError as exc:
+            self.fail_aws("regions: enabled needs the AWS SDK: %s" % exc.message)
+        _region, endpoint_url, connect_kwargs = get_aws_connection_info(self)
+        try:
+            client = _region_discovery.session_client_factory(endpoint_url, connect_kwargs)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            self.fail_aws("regions: enabled: could not use the controller's AWS credentials to list the accounts' regions", exception=exc)
+        default_partition = (organization or {}).get("partition")
+        asked = [target for target in targets if is_enabled(target.regions)]
+        accounts = [
+            _region_discovery.Account(
+                account_id=target.account_id,
+                role_arn=target.role_arn,
+                external_id=target.external_id,
+                partition=_region_discovery.partition_of(target.role_arn, default_partition),
+            )
+            for target in asked
+        ]
+        scope = (endpoint_url, connect_kwargs.get("profile_name"), connect_kwargs.get("aws_access_key_id"))
+        answers = dict(zip((id(target) for target in asked), _region_discovery.discover(accounts, client, scope=scope)))
+
+        problems = []
+        unknown = {}
+        failed = 0
+        resolved = []
+        for target in targets:
+            if not is_enabled(target.regions):
+                resolved.append(target)
+                continue
+            answer = answers[id(target)]
+            if answer.error:
+                failed += 1
+                problems.append("%s: %s" % (account_description(target), answer.error))
+                continue
+            choice = choose_regions(target, answer.described, answer.where, answer.foreign)
+            if choice.problems:
+                failed += 1
+                if choice.unknown:
+                    for key in choice.unknown:
+                        unknown.setdefault(key, []).append((target, choice))
+                else:
+                    problems.extend(choice.problems)
+                continue
+            self.display.display("accounts inventory: %s" % self._regions_line(target, choice), stderr=True)
+            resolved.append(with_regions(target, choice.regions))
+        # An exclusion no answer lists: one message per account, or one for all the accounts it applies to.
+        for key, found in unknown.items():
+            if len(found) == 1:
+                target, choice = found[0]
+                problems.append(choice.problems[choice.unknown.index(key)])
+            else:
+                problems.extend(unknown_exclusion_problems({key: [target for target, _choice in found]}))
+        if problems:
+            raise AnsibleParserError(
+                "%s: regions: enabled: %d of %d account%s cannot be swept, so the file adds no host:\n%s"
+                % (path, failed, len(asked), "" if len(asked) == 1 else "s", "\n".join("- " + problem for problem in problems))
+            )
+        return resolved
+
+    @staticmethod
+    def _regions_line(target, choice):
+        """'111111111111 (prod): 17 enabled regions (2 excluded)', and at -vv which ones."""
+        label = "%s (%s)" % (target.account_id, target.name) if target.name else target.account_id
+        count = "%d enabled region%s" % (len(choice.regions), "" if len(choice.regions) == 1 else "s")
+        extra = []
+        if choice.excluded:
+            extra.append("%d excluded" % len(choice.excluded))
+        if choice.excluded_not_enabled:
+            extra.append("excluded but not enabled: %s" % ", ".join(choice.excluded_not_enabled))
+        return "%s: %s%s" % (label, count, " (%s)" % "; ".join(extra) if extra else "")
 
     # ---- inventory ----------------------------------------------------------------------------
 

@@ -268,3 +268,44 @@ def parse_positive_number(value):
     if not math.isfinite(number) or number <= 0:
         raise ValueError(value)
     return number
+
+
+# ---- the run history's location -----------------------------------------------------------------
+
+S3_URI_PATTERN = re.compile(r"s3://([^/]*)(?:/(.*))?", re.DOTALL)
+# S3's rule for a bucket name (general purpose buckets): 3 to 63 characters, lowercase letters, digits, dots and
+# hyphens, starting and ending with a letter or a digit, no two dots in a row, not shaped like an IP address.
+BUCKET_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9.-]{1,61})[a-z0-9]", re.ASCII)
+IP_SHAPED = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
+KEY_PREFIX_PATTERN = re.compile(r"[\w!\-.*'()/=+@,;:&$ ]*", re.ASCII)
+URI_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")
+HISTORY_LOCATION_RULE = (
+    "must be a directory on the controller or an S3 location s3://bucket or s3://bucket/prefix (bucket: 3 to 63 "
+    "lowercase letters, digits, dots or hyphens; prefix: letters, digits and !-_.*'()/=+@,;:&$ and spaces), or empty for no history"
+)
+
+
+def history_location_problem(value, path="tracing_sweep_history"):
+    """None when ``value`` is empty (no history), a directory, or a well-formed S3 location; else the message."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or value != value.strip() or not value.isprintable():
+        return f"{path}: {HISTORY_LOCATION_RULE}, got {describe(value)}"
+    if value.lower().startswith("s3:"):
+        found = S3_URI_PATTERN.fullmatch(value)
+        bucket, prefix = (found.group(1), found.group(2) or "") if found else (None, None)
+        if (
+            found is None
+            or not BUCKET_PATTERN.fullmatch(bucket)
+            or ".." in bucket
+            or IP_SHAPED.fullmatch(bucket)
+            or not KEY_PREFIX_PATTERN.fullmatch(prefix)
+            or prefix.startswith("/")
+            or "//" in prefix
+        ):
+            return f"{path}: {HISTORY_LOCATION_RULE}, got {describe(value)}"
+        return None
+    if URI_LIKE.match(value):
+        # https://..., file:/..., S3 spelt s4:// ...: a URI that is not an S3 one is never taken for a directory.
+        return f"{path}: {HISTORY_LOCATION_RULE}; {describe(value)} is a URI of another kind"
+    return None

@@ -22,7 +22,9 @@ import time
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import bool_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _history as history
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps as rollback
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _security_hub as security_hub
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import controller_path
@@ -30,6 +32,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_fil
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import prepare
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import render_set
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import write_set
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import FILE_NAMES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import policy_in_force
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import target_stages
@@ -71,7 +74,7 @@ def settings_step(args, host=None, check_mode=False, say=None):
 
 
 def prepare_step(args, host=None, check_mode=False, say=None):
-    """Create the report directory and prove it writable, before any AWS call of the run."""
+    """Create the report directory (and a local history directory) and prove it writable, before any AWS call of the run."""
     dest = controller_path(args.get("dest") or "")
     try:
         prepare(dest)
@@ -81,6 +84,16 @@ def prepare_step(args, host=None, check_mode=False, say=None):
             "can write in, so that the run's report (and an enforcement's record of its changes) can be kept",
             dest=dest,
         )
+    store = history.open_store(args.get("settings") or {})
+    if store is not None:
+        try:
+            store.prepare()
+        except history.HistoryError as error:
+            return _failed(
+                f"tracing_sweep_history: {error}; nothing was done and no AWS call was made: choose a directory the controller can "
+                "write in (or an S3 location), so that this run can be compared with the next",
+                dest=dest,
+            )
     return {"changed": False, "dest": dest}
 
 
@@ -165,7 +178,21 @@ def plan_step(args, host=None, check_mode=False, say=None):
         result.update(target=outcome["target"], changed=outcome["changed"], diff=outcome["diff"])
         if say is not None:
             say(engine.finished_line(outcome["target"], planned.get("seconds") or 0, True))
+        _publish_findings(result, settings, target, connection)
     return result
+
+
+def _publish_findings(result, settings, target, connection):
+    """With tracing_sweep_security_hub, the target's findings in Security Hub: its record gains a security_hub
+    section and the result a warning when they were not (all) published. A report output, like the report files:
+    it never makes the task changed nor fails it (the report step judges it)."""
+    if not settings.get("security_hub"):
+        return
+    record = result["target"]
+    record["security_hub"] = security_hub.publish_target(record, target, connection)
+    line = security_hub.warning(record)
+    if line:
+        result.setdefault("warnings", []).append(line)
 
 
 def guard_step(args, host=None, check_mode=False, say=None):
@@ -185,6 +212,7 @@ def converge_step(args, host=None, check_mode=False, say=None):
     if say is not None:
         say(engine.finished_line(outcome["target"], (planned.get("seconds") or 0) + time.monotonic() - started, check_mode))
     result = {"changed": outcome["changed"], "target": outcome["target"], "diff": outcome["diff"]}
+    _publish_findings(result, settings, target, _connection(settings, target))
     if outcome["target"]["status"] != "ok":
         result.update(failed=True, msg=outcome["target"]["error"])
     return result
@@ -266,6 +294,9 @@ def summary_lines(report, dest, requests=None, merged_from=None):
             "API Gateway requests: %d sent; answers throttled %d, server errors %d, no answer %d (each retried; what still failed is counted in errors above)"
             % (requests["sent"], requests["throttled"], requests["server_errors"], requests["connection_errors"])
         )
+    lines.extend(since_baseline_lines(report.get("since_baseline")))
+    if summary.get("security_hub"):
+        lines.append(security_hub_line(summary["security_hub"]))
     lines.append("Verdict: %s (%s)" % (report["verdict"], report["verdict_reason"]))
     lines.append("Reports: %s" % dest)
     over = summary["max_changes"] is not None and summary["planned_changes"] > summary["max_changes"]
@@ -278,6 +309,54 @@ def summary_lines(report, dest, requests=None, merged_from=None):
     for error in report["run"]["errors"]:
         lines.append("Run error: " + error)
     return lines
+
+
+def since_baseline_lines(since):
+    """What the run says of its history: the changes since the baseline, or why there was none."""
+    if not since:
+        return []
+    if since["status"] != "compared":
+        return [f"Since the last run: nothing to compare with ({since['reason']})"]
+    counts = since["counts"]
+    baseline = since["baseline"]
+    lines = [
+        f"Since the last run ({baseline['id']}, {baseline['mode']}, compliance "
+        f"{'n/a' if baseline['compliance_percent'] is None else str(baseline['compliance_percent']) + '%'}): "
+        f"{counts['regressed']} regressed, {counts['fixed']} fixed, {counts['new']} new ({counts['new_noncompliant']} non-compliant), "
+        f"{counts['removed']} removed"
+    ]
+    for item in since["regressed"][:20]:
+        put_back = ", put back by this run" if item["corrected"] else ""
+        lines.append(f"Regressed: {item['arn']} in {item['account_id'] or '-'}: {item['before']} -> {item['after']} ({item['cause']}{put_back})")
+    if counts["regressed"] > 20:
+        lines.append(f"Regressed: {counts['regressed'] - 20} more in report.json")
+    if since["reason"]:
+        lines.append(f"Since the last run, not compared: {since['reason']}")
+    return lines
+
+
+def security_hub_line(hub):
+    """'Security Hub: N findings imported, N archived in T targets; not enabled in: ...; not published in: ...'."""
+    line = "Security Hub: %s imported, %d archived in %s" % (_counted(hub["imported"], "finding"), hub["archived"], _counted(hub["targets"], "target"))
+    if hub["not_enabled"]:
+        line += "; not enabled in (no finding published there): " + ", ".join(hub["not_enabled"])
+    if hub["not_published"]:
+        line += "; %s not published in: %s" % (_counted(hub["failed"], "finding"), ", ".join(hub["not_published"]))
+    return line
+
+
+def findings_judgement(report, dest, settings):
+    """The failure message when findings of a target could not be (all) published to Security Hub (None otherwise).
+
+    Not a stage's non-compliance and not a failed target, so the verdict does not change; but the scheduler must
+    see it, so it fails the run as an error does (tracing_sweep_fail_on_error, true by default). Security Hub
+    not enabled in a target is a warning only."""
+    hub = report["summary"].get("security_hub") or {}
+    if not hub.get("not_published") or not settings.get("fail_on_error", True):
+        return None
+    details = ["%s: %s" % (t["host"], t["security_hub"]["message"]) for t in report["targets"] if (t.get("security_hub") or {}).get("status") == "failed"]
+    return "Findings were not published to Security Hub in %s (the stages were swept and reported in %s): %s" % (
+        _counted(len(hub["not_published"]), "target"), dest, " | ".join(details))
 
 
 def judgements(report, dest, settings, merged_from=None):
@@ -311,7 +390,19 @@ def judgements(report, dest, settings, merged_from=None):
         noncompliant = "%s not have %s desired tracing state (compliance %s%%); see %s." % (
             "1 stage does" if count == 1 else "%d stages do" % count, "its" if count == 1 else "their", summary["compliance_percent"], dest
         )
-    return {"refused": refused, "errors": errors, "noncompliant": noncompliant}
+    regressed = history.regression_message(report.get("since_baseline"), dest) if settings.get("fail_on_regression", False) else None
+    findings = findings_judgement(report, dest, settings) if merged_from is None else None
+    return {"refused": refused, "errors": errors, "regressed": regressed, "noncompliant": noncompliant, "findings": findings}
+
+
+def since_baseline_stats(since):
+    """What set_stats publishes of the comparison (tracing_sweep_since_baseline): counts and the baseline, or None."""
+    if not since:
+        return None
+    baseline = since["baseline"] or {}
+    return dict(
+        since["counts"], status=since["status"], baseline_id=baseline.get("id"), baseline_generated_at=baseline.get("generated_at"), reason=since["reason"]
+    )
 
 
 def _now():
@@ -369,14 +460,32 @@ def report_step(args, host=None, check_mode=False, say=None):
             )
         except ValueError as error:
             return _failed(f"The report could not be built: {error}")
+    comparison = None
+    store = history.open_store(settings)
+    if store is not None:
+        comparison = history.Comparison(store, report)
+        report["since_baseline"] = comparison.since_baseline
     rendered = render_set(report, formats)
-    result = {"changed": False, "report": report, "dest": dest, "verdict": report["verdict"], "write_error": None}
+    result = {"changed": False, "report": report, "dest": dest, "verdict": report["verdict"], "write_error": None, "history_error": None, "history": None}
+    if comparison is not None and comparison.warning:
+        result["warnings"] = [comparison.warning]
     try:
         files, dummy = write_set(rendered, dest)
         result["files"] = files
     except ReportWriteError as error:
         failure = failed_write_result(report, rendered["json"], f"tracing_sweep_report_dir: {error}", dest)
         result.update(files={}, write_error=failure["msg"], fallback_report=failure.get("fallback_report"), changed_stages=failure.get("changed_stages", []))
+    if comparison is not None:
+        try:
+            result["history"] = comparison.store_run(report, rendered, FILE_NAMES)
+        except history.HistoryError as error:
+            written = f"this run's reports were written in {dest}, but" if result["write_error"] is None else "this run's reports were"
+            result["history_error"] = (
+                f"tracing_sweep_history: {written} not kept in the history, so the next run cannot be compared with it: {error}"
+            )
     result["summary_lines"] = summary_lines(report, dest, requests=requests, merged_from=merged_from)
+    if result["history"]:
+        result["summary_lines"].append("History: " + result["history"])
+    result["since_baseline"] = since_baseline_stats(report.get("since_baseline"))
     result["judgements"] = judgements(report, dest, settings, merged_from=merged_from)
     return result

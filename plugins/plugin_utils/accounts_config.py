@@ -14,6 +14,12 @@ One host is one account x region. Its name is ``<label>_<region>``, the label be
 name with every character outside [A-Za-z0-9_-] replaced by '_', or the account id when the
 account has no name. Regions contain no '_', so distinct (label, region) pairs always give
 distinct host names: checking that labels are unique is enough.
+
+``regions`` (top level, per account, or for the organization) is a list of region names or the word
+``enabled``: every region enabled in the account, which the plugin asks each account for
+(ec2:DescribeRegions, plugin_utils/_region_discovery.py). ``exclude_regions`` (at the same three places)
+takes regions out of ``enabled``; the regions of a list are swept as listed. ``choose_regions`` turns one
+account's DescribeRegions answer into the regions to sweep.
 """
 
 from __future__ import annotations
@@ -33,8 +39,15 @@ ROLE_NAME_RULE = _rules.ROLE_NAME_RULE
 ORGANIZATIONS_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-northwest-1", "aws-us-gov": "us-gov-west-1"}
 DEFAULT_PARTITION = "aws"
 
-ACCOUNT_KEYS = ("external_id", "id", "name", "regions", "role_arn")
-ORGANIZATION_KEYS = ("exclude", "external_id", "partition", "regions", "role_name")
+ACCOUNT_KEYS = ("exclude_regions", "external_id", "id", "name", "regions", "role_arn")
+ORGANIZATION_KEYS = ("exclude", "exclude_regions", "external_id", "partition", "regions", "role_name")
+
+# ``regions: enabled``: every region enabled in the account, exactly this word (a string, not in a list).
+ENABLED = "enabled"
+# The OptInStatus of the regions DescribeRegions counts as enabled in an account; the other one AWS
+# gives is not-opted-in (an opt-in region the account has not enabled).
+ENABLED_OPT_IN_STATUSES = ("opt-in-not-required", "opted-in")
+ENABLED_RULE = "the word enabled (lowercase, on its own, not in a list) for every region enabled in the account"
 
 # The account's state in ListAccounts answers. AWS retires ``Status`` on 2026-09-09 in favour of
 # ``State``; read ``State`` when the answer has it.
@@ -56,7 +69,9 @@ class AccountsConfigError(ValueError):
 class Target:
     """One account to sweep, in every one of its regions.
 
-    ``source`` names the configuration entry (or entries) it came from, for messages.
+    ``source`` names the configuration entry (or entries) it came from, for messages. ``regions`` is a
+    list, or ENABLED until ``choose_regions`` has the account's answer; ``exclude_regions`` applies to
+    ENABLED only, and ``exclude_path`` names the option it came from.
     """
 
     account_id: str
@@ -65,6 +80,8 @@ class Target:
     name: str | None = None
     role_arn: str | None = None
     external_id: str | None = None
+    exclude_regions: list = field(default_factory=list)
+    exclude_path: str = "exclude_regions"
 
     @property
     def label(self):
@@ -160,18 +177,39 @@ def _type_name(value):
     return type(value).__name__
 
 
-def regions_problems(value, path):
-    """A list of distinct region names. None means not given and is fine here."""
+def _looks_enabled(value):
+    return isinstance(value, str) and value.strip().strip("'\"").strip().lower() == ENABLED
+
+
+def is_enabled(value):
+    """Whether a regions value is ``enabled``, the word exactly."""
+    return isinstance(value, str) and value == ENABLED
+
+
+def regions_problems(value, path, allow_enabled=True):
+    """A list of distinct region names, or (``allow_enabled``) the word enabled. None means not given and is fine here."""
     if value is None:
         return []
+    if allow_enabled and isinstance(value, str):
+        if value == ENABLED:
+            return []
+        if _looks_enabled(value):
+            return ["%s: must be a list of AWS region names or %s, got %s" % (path, ENABLED_RULE, _rules.describe(value))]
     if not isinstance(value, (list, tuple)):
+        if allow_enabled:
+            return ["%s: must be a list of AWS region names or %s, got a %s" % (path, ENABLED_RULE, _type_name(value))]
         return ["%s: must be a list of AWS region names, got a %s" % (path, _type_name(value))]
     problems = []
     first_seen = {}
     for index, region in enumerate(value):
         item_path = "%s[%d]" % (path, index)
         problem = region_problem(region, item_path)
-        if problem:
+        if problem and allow_enabled and _looks_enabled(region):
+            problems.append(
+                "%s: %s is not a region name: to sweep every region enabled in the account, write %s: enabled (on its own, not in a list)"
+                % (item_path, _rules.describe(region), path.rsplit(".", 1)[-1])
+            )
+        elif problem:
             problems.append(problem)
         elif region in first_seen:
             problems.append("%s: region %s is already listed at %s[%d]: list each region once" % (item_path, region, path, first_seen[region]))
@@ -232,7 +270,29 @@ def _account_entry_problems(entry, index, organization_set):
         problems.extend(regions_problems(entry["regions"], path + ".regions"))
         if isinstance(entry["regions"], (list, tuple)) and not entry["regions"]:
             problems.append("%s.regions: is empty: list at least one region, or leave it out to use the top-level regions" % path)
+    problems.extend(_exclude_problems(entry, path + "."))
     return problems
+
+
+def _exclude_problems(mapping, prefix):
+    """exclude_regions of a mapping (the top level, an account entry, the organization): distinct region names,
+    and only beside regions: enabled when the mapping sets its own regions."""
+    exclude = mapping.get("exclude_regions")
+    if exclude is None:
+        return []
+    path = prefix + "exclude_regions"
+    problems = regions_problems(exclude, path, allow_enabled=False)
+    regions = mapping.get("regions")
+    if not problems and exclude and isinstance(regions, (list, tuple)):
+        problems.append(_exclude_with_list(path, prefix + "regions"))
+    return problems
+
+
+def _exclude_with_list(path, regions_path):
+    return (
+        "%s: only applies with regions: enabled, and %s is a list, whose regions are swept as listed: "
+        "leave the regions out of that list instead" % (path, regions_path)
+    )
 
 
 def _external_id_without_role(path):
@@ -274,6 +334,9 @@ def _organization_problems(organization, top_regions):
 
     regions = organization.get("regions")
     problems.extend(regions_problems(regions, path + ".regions"))
+    problems.extend(_exclude_problems(organization, path + "."))
+    if organization.get("exclude_regions") and regions is None and isinstance(top_regions, (list, tuple)) and top_regions:
+        problems.append(_exclude_with_list(path + ".exclude_regions", "the top-level regions"))
     if regions is None and not top_regions:
         problems.append("%s: no regions for the organization's accounts: set regions at the top level or organization.regions" % path)
     elif isinstance(regions, (list, tuple)) and not regions:
@@ -281,7 +344,7 @@ def _organization_problems(organization, top_regions):
     return problems
 
 
-def config_problems(regions=None, accounts=None, organization=None):
+def config_problems(regions=None, accounts=None, organization=None, exclude_regions=None):
     """Every rule that can be checked before asking AWS anything; [] when the configuration is fine.
 
     ``regions``, ``accounts`` and ``organization`` are the plugin's option values (None or empty when
@@ -290,7 +353,8 @@ def config_problems(regions=None, accounts=None, organization=None):
     are checked by ``resolve_targets``.
     """
     problems = regions_problems(regions, "regions")
-    top_regions = regions if isinstance(regions, (list, tuple)) and not problems else []
+    top_regions = regions if (isinstance(regions, (list, tuple)) or is_enabled(regions)) and not problems else []
+    problems.extend(_exclude_problems({"regions": regions, "exclude_regions": exclude_regions}, ""))
 
     if accounts is None:
         accounts = []
@@ -322,9 +386,9 @@ def config_problems(regions=None, accounts=None, organization=None):
     return problems
 
 
-def check_config(regions=None, accounts=None, organization=None):
+def check_config(regions=None, accounts=None, organization=None, exclude_regions=None):
     """``config_problems`` that raises AccountsConfigError when there is any."""
-    problems = config_problems(regions, accounts, organization)
+    problems = config_problems(regions, accounts, organization, exclude_regions)
     if problems:
         raise AccountsConfigError(problems)
 
@@ -341,15 +405,36 @@ def account_state(account):
     return account.get("State") or account.get("Status")
 
 
-def organization_targets(organization, listed, regions):
+def _copied(regions):
+    return regions if is_enabled(regions) else list(regions or [])
+
+
+# Where regions and exclude_regions come from, least specific first: the most specific one that is set applies.
+TOP_LEVEL, ORGANIZATION_LEVEL, ACCOUNT_LEVEL = 0, 1, 2
+
+
+def _region_settings(levels):
+    """(regions, regions level, exclude_regions, exclude path, exclude level) from [(level, prefix, mapping)], least specific first."""
+    regions, regions_level, exclude, exclude_path, exclude_level = [], TOP_LEVEL, [], "exclude_regions", TOP_LEVEL
+    for level, prefix, mapping in levels:
+        if mapping.get("regions") is not None:
+            regions, regions_level = _copied(mapping["regions"]), level
+        if mapping.get("exclude_regions") is not None:
+            exclude, exclude_path, exclude_level = list(mapping["exclude_regions"]), prefix + "exclude_regions", level
+    return regions, regions_level, exclude, exclude_path, exclude_level
+
+
+def organization_targets(organization, listed, regions, exclude_regions=None):
     """Targets for the ACTIVE, not excluded accounts of a ListAccounts answer, in account id order.
 
-    ``organization`` is the validated option, ``listed`` the ``Accounts`` items, ``regions`` the
-    top-level regions (used when organization.regions is not set).
+    ``organization`` is the validated option, ``listed`` the ``Accounts`` items, ``regions`` and
+    ``exclude_regions`` the top-level ones (used when the organization does not set its own).
     """
     partition = organization.get("partition") or DEFAULT_PARTITION
     excluded = set(organization.get("exclude") or [])
-    org_regions = organization.get("regions")
+    org_regions, _level, org_exclude, org_exclude_path, _level = _region_settings(
+        [(TOP_LEVEL, "", {"regions": regions, "exclude_regions": exclude_regions}), (ORGANIZATION_LEVEL, "organization.", organization)]
+    )
     targets = []
     for account in sorted(listed, key=lambda item: item["Id"]):
         if account_state(account) != ACTIVE or account["Id"] in excluded:
@@ -361,7 +446,9 @@ def organization_targets(organization, listed, regions):
                 name=name,
                 role_arn=organization_role_arn(partition, account["Id"], organization["role_name"]),
                 external_id=organization.get("external_id"),
-                regions=list(org_regions if org_regions is not None else regions or []),
+                regions=_copied(org_regions),
+                exclude_regions=list(org_exclude),
+                exclude_path=org_exclude_path,
                 source="organization account %s%s" % (account["Id"], " (%s)" % _shown(name) if name else ""),
             )
         )
@@ -375,12 +462,25 @@ def _merge(base, entry, index):
         name=entry["name"] if entry.get("name") is not None else base.name,
         role_arn=entry["role_arn"] if entry.get("role_arn") is not None else base.role_arn,
         external_id=entry["external_id"] if entry.get("external_id") is not None else base.external_id,
-        regions=list(entry["regions"]) if entry.get("regions") is not None else base.regions,
+        regions=_copied(entry["regions"]) if entry.get("regions") is not None else base.regions,
+        exclude_regions=list(entry["exclude_regions"]) if entry.get("exclude_regions") is not None else base.exclude_regions,
+        exclude_path="accounts[%d].exclude_regions" % index if entry.get("exclude_regions") is not None else base.exclude_path,
         source="accounts[%d] over %s" % (index, base.source),
     )
 
 
-def resolve_targets(regions=None, accounts=None, organization=None, listed=None):
+def _exclude_level_problem(target, regions_level, exclude_level):
+    """exclude_regions set as specifically as (or more than) a list of regions: it would not apply, say so."""
+    if target.exclude_regions and not is_enabled(target.regions) and exclude_level >= regions_level:
+        where = {TOP_LEVEL: "the top-level regions", ORGANIZATION_LEVEL: "organization.regions", ACCOUNT_LEVEL: "its own regions"}[regions_level]
+        return (
+            "%s: only applies with regions: enabled, and %s sweeps the regions listed in %s as listed: "
+            "leave the regions out of that list instead" % (target.exclude_path, target.source, where)
+        )
+    return None
+
+
+def resolve_targets(regions=None, accounts=None, organization=None, listed=None, exclude_regions=None):
     """The targets of a configuration that passed ``check_config``, static entries first.
 
     ``listed`` is the ListAccounts answer (organization mode only). A static entry whose id is an
@@ -389,13 +489,17 @@ def resolve_targets(regions=None, accounts=None, organization=None, listed=None)
     Raises AccountsConfigError when the targets break a rule only the merged data can show:
     an account without regions, an external id without a role, two accounts with one label.
     """
-    org_targets = organization_targets(organization, listed or [], regions) if organization is not None else []
+    top = (TOP_LEVEL, "", {"regions": regions, "exclude_regions": exclude_regions})
+    org_targets = organization_targets(organization, listed or [], regions, exclude_regions) if organization is not None else []
     by_id = {target.account_id: target for target in org_targets}
 
     targets = []
     problems = []
     for index, entry in enumerate(accounts or []):
         base = by_id.pop(entry["id"], None)
+        levels = [top] + ([(ORGANIZATION_LEVEL, "organization.", organization)] if base is not None else [])
+        levels.append((ACCOUNT_LEVEL, "accounts[%d]." % index, entry))
+        _regions, regions_level, _exclude, _path, exclude_level = _region_settings(levels)
         if base is not None:
             target = _merge(base, entry, index)
         else:
@@ -404,14 +508,21 @@ def resolve_targets(regions=None, accounts=None, organization=None, listed=None)
                 name=entry.get("name"),
                 role_arn=entry.get("role_arn"),
                 external_id=entry.get("external_id"),
-                regions=list(entry["regions"]) if entry.get("regions") is not None else list(regions or []),
+                regions=_regions,
+                exclude_regions=_exclude,
+                exclude_path=_path,
                 source="accounts[%d]" % index,
             )
             if target.external_id is not None and target.role_arn is None:
                 problems.append(_external_id_without_role("accounts[%d]" % index))
         if not target.regions:
             problems.append("%s: no regions: set regions at the top level or in this entry" % target.source)
+        # The same mapping setting both is reported by config_problems already.
+        if not (exclude_level == regions_level == ACCOUNT_LEVEL):
+            problem = _exclude_level_problem(target, regions_level, exclude_level)
+            problems.extend([problem] if problem else [])
         targets.append(target)
+    # The organization's own exclude_regions beside a top-level list is reported by config_problems.
     targets.extend(target for target in org_targets if target.account_id in by_id)
 
     problems.extend(label_problems(targets))
@@ -445,6 +556,122 @@ def label_problems(targets):
     return problems
 
 
+# ---- regions: enabled ----------------------------------------------------------------------------
+
+
+def account_description(target):
+    """'account 111111111111 (accounts[0])', for messages about one target."""
+    return "account %s (%s)" % (target.account_id, target.source)
+
+
+@dataclass
+class RegionChoice:
+    """The regions to sweep in one account with regions: enabled, from its DescribeRegions answer.
+
+    ``regions``: enabled and not excluded, sorted; ``excluded``: enabled but excluded; ``excluded_not_enabled``:
+    excluded regions the account has not enabled; ``problems``: why the account cannot be swept (empty when it can).
+    ``unknown``: (exclude path, index, region, closest region or None) of each excluded region the answer does not
+    list; when there is any, ``problems`` holds exactly their messages.
+    """
+
+    regions: list = field(default_factory=list)
+    excluded: list = field(default_factory=list)
+    excluded_not_enabled: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    unknown: list = field(default_factory=list)
+
+
+def choose_regions(target, described, where, foreign=()):
+    """The RegionChoice of ``target`` (regions: enabled) from the ``Regions`` items of DescribeRegions with AllRegions.
+
+    ``where`` says how the answer was obtained ('ec2:DescribeRegions in us-east-1 through <role>'), for messages.
+    Regions named in ``foreign`` (known to be of another partition than the account's) are left out.
+    A region counts as enabled when its OptInStatus is in ENABLED_OPT_IN_STATUSES. An excluded region that the
+    answer does not list at all is a typo, or a region of another partition: a problem, with the closest name.
+    No region left to sweep is a problem too: an account must never yield no host without a word.
+    """
+    choice = RegionChoice()
+    who = account_description(target)
+    known = []
+    enabled = []
+    for item in described:
+        name = item.get("RegionName") if isinstance(item, dict) else None
+        problem = region_problem(name, "RegionName")
+        if problem:
+            choice.problems.append("%s: %s answered a region that is not a region name (%s)" % (who, where, problem))
+            continue
+        if name in foreign:
+            continue
+        known.append(name)
+        if item.get("OptInStatus") in ENABLED_OPT_IN_STATUSES:
+            enabled.append(name)
+    if choice.problems:
+        return choice
+    excluded = set()
+    for index, region in enumerate(target.exclude_regions):
+        if region in known:
+            excluded.add(region)
+            continue
+        hint = difflib.get_close_matches(region, known, n=1)
+        choice.unknown.append((target.exclude_path, index, region, hint[0] if hint else None))
+        choice.problems.append(
+            "%s[%d]: %s is not a region of %s: %s lists no such region%s"
+            % (target.exclude_path, index, region, who, where, " (did you mean %s?)" % hint[0] if hint else "")
+        )
+    if choice.problems:
+        return choice
+    choice.regions = sorted(region for region in set(enabled) if region not in excluded)
+    choice.excluded = sorted(region for region in set(enabled) if region in excluded)
+    choice.excluded_not_enabled = sorted(excluded - set(enabled))
+    if not enabled:
+        choice.problems.append(
+            "%s: %s lists no enabled region (OptInStatus %s): nothing to sweep; check the account and the credentials"
+            % (who, where, " or ".join(ENABLED_OPT_IN_STATUSES))
+        )
+    elif not choice.regions:
+        choice.problems.append(
+            "%s: every region enabled in the account is excluded by %s: nothing to sweep; exclude fewer regions, or leave the account out"
+            % (who, target.exclude_path)
+        )
+    return choice
+
+
+# At most this many accounts are named in one message about an exclusion they all share.
+ACCOUNTS_SHOWN = 10
+
+
+def unknown_exclusion_problems(unknown):
+    """One message per excluded region no answer lists, from {(path, index, region, hint): [targets]}, in the order given.
+
+    An exclusion set once for many accounts (the top level, the organization) would otherwise give one message per
+    account; the message names the accounts (the first ACCOUNTS_SHOWN) whose answer does not list the region.
+    """
+    problems = []
+    for (path, index, region, hint), targets in unknown.items():
+        ids = ", ".join(target.account_id for target in targets[:ACCOUNTS_SHOWN])
+        if len(targets) > ACCOUNTS_SHOWN:
+            ids += " and %d more" % (len(targets) - ACCOUNTS_SHOWN)
+        problems.append(
+            "%s[%d]: %s is not a region of the partition of %d accounts (%s): ec2:DescribeRegions lists no such region for any of them%s"
+            % (path, index, region, len(targets), ids, " (did you mean %s?)" % hint if hint else "")
+        )
+    return problems
+
+
+def with_regions(target, regions):
+    """A copy of ``target`` with a list of regions in place of ENABLED."""
+    return Target(
+        account_id=target.account_id,
+        regions=list(regions),
+        source=target.source,
+        name=target.name,
+        role_arn=target.role_arn,
+        external_id=target.external_id,
+        exclude_regions=list(target.exclude_regions),
+        exclude_path=target.exclude_path,
+    )
+
+
 # ---- hosts -------------------------------------------------------------------------------------
 
 
@@ -461,6 +688,8 @@ def build_hosts(targets):
     """
     hosts = []
     for target in targets:
+        if is_enabled(target.regions):
+            raise ValueError("%s: regions: enabled must be resolved to the account's regions first" % account_description(target))
         label = target.label
         for region in target.regions:
             variables = {

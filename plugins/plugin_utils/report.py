@@ -226,7 +226,43 @@ def _target_record(index, record):
     }
     if status == "error" and summary["error"] is None:
         summary["error"] = "the target failed"
+    if record.get("security_hub") is not None:
+        summary["security_hub"] = security_hub_section(record["security_hub"], f"{where}.security_hub")
     return summary, rows
+
+
+SECURITY_HUB_STATUSES = ("published", "not_enabled", "failed")
+SECURITY_HUB_COUNTS = ("imported", "archived", "failed")
+
+
+def security_hub_section(hub, where):
+    """A target's security_hub section (tracing_sweep_security_hub): status, counts, message; checked."""
+    if not isinstance(hub, Mapping) or hub.get("status") not in SECURITY_HUB_STATUSES:
+        raise ValueError(f"{where}: must be a mapping whose status is one of {', '.join(SECURITY_HUB_STATUSES)}")
+    out = {"status": hub["status"]}
+    for key in SECURITY_HUB_COUNTS:
+        value = hub.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{where}.{key}: must be a whole number >= 0, got {value!r}")
+        out[key] = value
+    out["message"] = _text(hub.get("message")) or None
+    return out
+
+
+def security_hub_summary(target_summaries):
+    """The summary's security_hub section: findings imported and archived over the targets that published, and
+    the hosts where findings were not (all) published; None when no target published (the setting is off)."""
+    hubs = [(target["host"], target["security_hub"]) for target in target_summaries if target.get("security_hub")]
+    if not hubs:
+        return None
+    return {
+        "targets": len(hubs),
+        "imported": sum(hub["imported"] for dummy, hub in hubs),
+        "archived": sum(hub["archived"] for dummy, hub in hubs),
+        "failed": sum(hub["failed"] for dummy, hub in hubs),
+        "not_enabled": sorted(host for host, hub in hubs if hub["status"] == "not_enabled"),
+        "not_published": sorted(host for host, hub in hubs if hub["status"] == "failed"),
+    }
 
 
 def definition_key(definition):
@@ -288,7 +324,7 @@ def report_summary(target_summaries, rows, planned_changes, max_changes):
     counts = category_counts(rows)
     actions = [row["action"] for row in rows]
     targets_failed = sum(1 for target in target_summaries if target["status"] == "error")
-    return {
+    summary = {
         "targets": len(target_summaries),
         "targets_failed": targets_failed,
         "stages": len(rows),
@@ -305,6 +341,10 @@ def report_summary(target_summaries, rows, planned_changes, max_changes):
         "max_changes": max_changes,
         "refused": any(is_refused(row) for row in rows),
     }
+    hub = security_hub_summary(target_summaries)
+    if hub is not None:
+        summary["security_hub"] = hub
+    return summary
 
 
 def run_section(run):
@@ -381,5 +421,7 @@ def build_report(targets, mode, generated_at, exemptions=None, max_changes=None,
         "targets": target_summaries,
         "stages": rows,
         "exemptions": _exemption_entries(configured, reported),
+        # The comparison with the run before (tracing_sweep_history); the report step fills it in when history is kept.
+        "since_baseline": None,
     }
     return finish_report(report)

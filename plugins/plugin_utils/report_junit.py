@@ -7,6 +7,8 @@
 
 One <testsuite> per target (inventory host), one <testcase> per stage:
   non-compliant -> <failure>, error -> <error>, exempt or skipped -> <skipped>, compliant -> passes.
+A stage that regressed since the last run (report.since_baseline) fails with type "regression" and the cause;
+one that an enforcement put back passes, with the regression in its <system-out>.
 A failed target adds one testcase with an <error> carrying the target's error. A run error (no target at
 all, for one) is a testcase with an <error> in a suite of its own, so that a run that swept nothing never
 shows as a green build.
@@ -41,14 +43,32 @@ def _testcase(parent, classname, name):
     return ET.SubElement(parent, "testcase", {"classname": classname, "name": _clean(name)})
 
 
-def _stage_case(suite, counts, classname, row):
+def _regressions(report):
+    """(account id, ARN) -> the sentence saying the stage regressed since the baseline."""
+    since = report.get("since_baseline") or {}
+    baseline = since.get("baseline") or {}
+    found = {}
+    for item in since.get("regressed") or []:
+        found[(item["account_id"], item["arn"])] = (
+            f"regressed since the last run ({baseline.get('id')}): {item['before']} then, {item['after']} now ({item['cause']})"
+            + ("; put back by this run" if item["corrected"] else "")
+        )
+    return found
+
+
+def _stage_case(suite, counts, classname, row, regressions):
     case = _testcase(suite, classname, f"{row['rest_api_name'] or '-'}/{row['stage_name']} ({row['rest_api_id']})")
     counts["tests"] += 1
     category = row_category(row)
     reason = _clean(row["reason"])
+    regression = regressions.get((row["account_id"], row["arn"]))
+    if regression is not None and category != "noncompliant":
+        ET.SubElement(case, "system-out").text = _clean(regression)
     if category == "noncompliant":
         counts["failures"] += 1
-        failure = ET.SubElement(case, "failure", {"message": reason, "type": "noncompliant"})
+        if regression is not None:
+            reason = _clean(regression)
+        failure = ET.SubElement(case, "failure", {"message": reason, "type": "regression" if regression is not None else "noncompliant"})
         # In an audit, tracing_enabled_after is what the stage would become; the finding is its state now.
         now = row["tracing_enabled_before"] if row["action"].startswith("would_") else row["tracing_enabled_after"]
         failure.text = _clean(f"{row['arn']}: tracing_enabled is {str(now).lower()}, desired {str(row['desired']).lower()} ({row['action']})")
@@ -60,7 +80,7 @@ def _stage_case(suite, counts, classname, row):
         ET.SubElement(case, "skipped", {"message": reason})
 
 
-def _suite(root, totals, name, classname, rows, target_error=None):
+def _suite(root, totals, name, classname, rows, regressions, target_error=None):
     suite = ET.SubElement(root, "testsuite", {"name": _clean(name)})
     counts = dict.fromkeys(COUNTERS, 0)
     if target_error is not None:
@@ -69,7 +89,7 @@ def _suite(root, totals, name, classname, rows, target_error=None):
         counts["tests"] += 1
         counts["errors"] += 1
     for row in rows:
-        _stage_case(suite, counts, classname, row)
+        _stage_case(suite, counts, classname, row, regressions)
     for counter in COUNTERS:
         suite.set(counter, str(counts[counter]))
         totals[counter] += counts[counter]
@@ -81,6 +101,7 @@ def render_junit(report):
     for row in report["stages"]:
         rows_by_place.setdefault((row["account_id"], row["region"]), []).append(row)
 
+    regressions = _regressions(report)
     root = ET.Element("testsuites", {"name": "apigw tracing sweep"})
     totals = dict.fromkeys(COUNTERS, 0)
     run_errors = (report.get("run") or {}).get("errors") or []
@@ -96,11 +117,11 @@ def render_junit(report):
         rows = rows_by_place.pop((target["account_id"], target["region"]), [])
         classname = _classname(target["account_id"], target["account_name"], target["region"])
         error = (target["error"] or "the target failed") if target["status"] == "error" else None
-        _suite(root, totals, target["host"], classname, rows, target_error=error)
+        _suite(root, totals, target["host"], classname, rows, regressions, target_error=error)
     # Rows of no listed target (a hand-made report) are still counted, in a suite of their own.
     for place in sorted(rows_by_place, key=lambda place: (place[0] or "", place[1] or "")):
         classname = _classname(place[0], None, place[1])
-        _suite(root, totals, classname, classname, rows_by_place[place])
+        _suite(root, totals, classname, classname, rows_by_place[place], regressions)
     for counter in COUNTERS:
         root.set(counter, str(totals[counter]))
     ET.indent(root)

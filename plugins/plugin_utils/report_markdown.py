@@ -338,6 +338,29 @@ def _header(report):
     return lines
 
 
+def _security_hub_section(report):
+    """'## Findings in Security Hub', per target (tracing_sweep_security_hub); nothing when the setting was off."""
+    hub = report["summary"].get("security_hub")
+    if not hub:
+        return []
+    lines = ["", "## Findings in Security Hub", ""]
+    lines.append(f"{hub['imported']} imported, {hub['archived']} archived, {hub['failed']} not published, over {hub['targets']} targets.")
+    if hub["not_enabled"]:
+        lines.append(f"Security Hub is not enabled in {', '.join(hub['not_enabled'])}: no finding was published there.")
+    lines.append("")
+    targets = [target for target in report["targets"] if target.get("security_hub")]
+    lines += table(
+        ["Host", "Account", "Region", "Status", "Imported", "Archived", "Not published", "Message"],
+        [
+            (target["host"], _account_label(target["account_id"], target["account_name"]), target["region"], target["security_hub"]["status"],
+             target["security_hub"]["imported"], target["security_hub"]["archived"], target["security_hub"]["failed"],
+             target["security_hub"]["message"] or "")
+            for target in targets
+        ],
+    )
+    return lines
+
+
 def render_markdown(report):
     """The report as GitHub-flavoured Markdown (str, ends with a newline)."""
     summary = report["summary"]
@@ -411,6 +434,8 @@ def render_markdown(report):
             ["Account", "Region", "API", "Stage", "Reason"],
             [(row["account_id"], row["region"], row["rest_api_name"], row["stage_name"], row["reason"]) for row in exempt_rows],
         )
+
+    lines += _security_hub_section(report)
 
     failed_targets = [target for target in report["targets"] if target["status"] == "error"]
     error_rows = [row for row in report["stages"] if row["action"] == "error"]

@@ -167,6 +167,8 @@ def merge_reports(reports, names=None):
         "targets": targets,
         "stages": rows,
         "exemptions": _exemptions(parsed),
+        # The merged run is compared with its own history (the report step), not with the slices' comparisons.
+        "since_baseline": None,
     }
     return finish_report(merged), []
 

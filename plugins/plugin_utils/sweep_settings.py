@@ -35,6 +35,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules impo
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import date_problem as _date_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import describe
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import external_id_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import history_location_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import is_list
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import is_text as _is_text
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
@@ -70,6 +71,8 @@ MAX_CHANGES_RULE = "must be a whole number >= 0 (or null for no limit)"
 SETTING_KEYS = (
     "desired", "rules", "exemptions", "exempt_tag", "max_changes", "report_dir", "endpoint_url", "sts_endpoint_url",
     "max_requests_per_second", "concurrency", "role_session_name", "fail_on_error", "fail_on_noncompliant",
+    "history", "fail_on_regression",
+    "security_hub",
 )
 ROLE_SESSION_NAME_PATTERN = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 ROLE_SESSION_NAME_RULE = "must be 2 to 64 characters, each a letter, a digit or one of _+=,.@- (STS's rule for a role session name)"
@@ -83,7 +86,7 @@ ROLE_VARIABLES = frozenset(
         "tracing_sweep_report", "tracing_sweep_rollback_report", "tracing_sweep_merge_reports",
         # What the role publishes with set_stats: AWX hands a workflow's artifacts to the next jobs as extra vars.
         "tracing_sweep_mode", "tracing_sweep_verdict", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports",
-        "tracing_sweep_rollback_summary",
+        "tracing_sweep_rollback_summary", "tracing_sweep_since_baseline",
     ]
 )
 ROLE_VARIABLE_PREFIX = "tracing_sweep_"
@@ -290,6 +293,19 @@ def _fail_on_noncompliant_problems(value):
     return desired_problems(value, "tracing_sweep_fail_on_noncompliant")
 
 
+def _history_problems(value):
+    problem = history_location_problem(value)
+    return [problem] if problem else []
+
+
+def _fail_on_regression_problems(value):
+    return desired_problems(value, "tracing_sweep_fail_on_regression")
+
+
+def _security_hub_problems(value):
+    return desired_problems(value, "tracing_sweep_security_hub")
+
+
 def unknown_variable_problems(names):
     """Problems for the tracing_sweep_* names among ``names`` (variables defined for a host) the role does not know.
 
@@ -325,6 +341,9 @@ SETTING_CHECKS = {
     "role_session_name": _role_session_name_problems,
     "fail_on_error": _fail_on_error_problems,
     "fail_on_noncompliant": _fail_on_noncompliant_problems,
+    "history": _history_problems,
+    "fail_on_regression": _fail_on_regression_problems,
+    "security_hub": _security_hub_problems,
     # Not a setting: the names of the variables defined for the host, to find misspelt ones.
     "variables": unknown_variable_problems,
 }
@@ -345,6 +364,12 @@ def settings_problems(settings):
     for key, check in SETTING_CHECKS.items():
         if key in settings:
             problems.extend(check(settings[key]))
+    if not problems and "fail_on_regression" in settings and parse_bool(settings["fail_on_regression"]) and not _set(settings, "history"):
+        # Without a history nothing can regress: an alert that can never fire must not look armed.
+        problems.append(
+            "tracing_sweep_fail_on_regression: is true, but tracing_sweep_history is not set: without a history no run is compared "
+            "with the one before, so nothing could ever regress; set tracing_sweep_history (a directory or s3://bucket/prefix)"
+        )
     return problems
 
 
@@ -355,6 +380,8 @@ def normalized_settings(settings):
         "desired": parse_bool,
         "fail_on_error": parse_bool,
         "fail_on_noncompliant": parse_bool,
+        "fail_on_regression": parse_bool,
+        "security_hub": parse_bool,
         "max_changes": lambda value: None if value is None else parse_whole_number(value),
         "concurrency": parse_whole_number,
         "max_requests_per_second": parse_positive_number,

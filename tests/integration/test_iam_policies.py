@@ -35,6 +35,9 @@ PLUGINS_PREFIX = "ansible_collections.cloudops.apigw_tracing.plugins."
 # The folders whose files other files import (and so inherit the AWS clients of).
 SHARED_CODE = ("module_utils", "plugin_utils")
 ENGINE = "plugins/plugin_utils/_sweep_engine.py"
+# The accounts inventory's regions: enabled (the plugin imports it).
+REGION_DISCOVERY = "plugins/plugin_utils/_region_discovery.py"
+INVENTORY = ("inventory", "accounts")
 
 POLICY_FILES = ("audit-policy.json", "enforce-policy.json", "hub-policy.json", "trust-policy.json")
 
@@ -58,11 +61,36 @@ EXAMPLE_TARGET_ROLES = ("arn:aws:iam::%s:role/TracingAudit" % ACCOUNT, "arn:aws:
 # Operations of other services than API Gateway that the code may make -> (policy, resources it is made on).
 # Each is made with the controller's own credentials: the hub's.
 HUB_OPERATIONS = {
-    # The sweep engine enters each target's role (plan, converge, restore steps).
+    # The sweep engine enters each target's role (plan, converge, restore steps), and the accounts inventory
+    # each account's role for regions: enabled.
     ("sts", "AssumeRole"): ("hub-policy.json", EXAMPLE_TARGET_ROLES),
     # The accounts inventory's organization option.
     ("organizations", "ListAccounts"): ("hub-policy.json", ("*",)),
+    # The run history in S3 (tracing_sweep_history), read and written with the controller's credentials.
+    ("s3", "ListObjectsV2"): ("hub-policy.json", ("arn:aws:s3:::tracing-sweep-history",)),
+    ("s3", "GetObject"): ("hub-policy.json", ("arn:aws:s3:::tracing-sweep-history/nightly/latest.json",)),
+    ("s3", "PutObject"): ("hub-policy.json", ("arn:aws:s3:::tracing-sweep-history/nightly/scope-0/20261202T030000.000000Z/report.json",)),
 }
+# Operations of other services than API Gateway made with a target account's role (or, for a target without one,
+# the controller's credentials in its own account, which then carry the audit or enforce policy too) ->
+# (policies, resources it is made on). The accounts inventory's regions: enabled lists the account's regions;
+# tracing_sweep_security_hub publishes findings in audits too, so the audit policy grants them as the enforce one does.
+TARGET_OPERATIONS = {
+    ("ec2", "DescribeRegions"): (("audit-policy.json", "enforce-policy.json"), ("*",)),
+    ("securityhub", "BatchImportFindings"): (
+        ("audit-policy.json", "enforce-policy.json"), ("arn:aws:securityhub:%s:%s:product/%s/default" % (REGION, ACCOUNT, ACCOUNT),)
+    ),
+    ("securityhub", "GetFindings"): (("audit-policy.json", "enforce-policy.json"), ("arn:aws:securityhub:%s:%s:hub/default" % (REGION, ACCOUNT),)),
+}
+SECURITY_HUB = "plugins/plugin_utils/_security_hub.py"
+# Operations whose IAM action is not named after them.
+IAM_ACTIONS = {("s3", "ListObjectsV2"): "s3:ListBucket"}
+
+
+def iam_action(operation):
+    return IAM_ACTIONS.get(operation, "%s:%s" % operation)
+
+
 # Operations IAM does not authorise: sts:GetCallerIdentity works whatever the policies say (an explicit Deny
 # included), so no policy grants it. The engine calls it for a target without a role (whose account is the
 # controller's own), apigw_stage_tracing only to head its diff with the account id.
@@ -276,11 +304,20 @@ def test_operations_are_derived_from_the_code():
     assert not DERIVATION_PROBLEMS
     assert {"GetRestApis", "GetRestApi", "GetStages", "GetStage", "UpdateStage"} <= set(DERIVED_APIGATEWAY)
     assert "ListAccounts" in DERIVED.get("organizations", {})
-    assert set(DERIVED) == {"apigateway", "organizations", "sts"}, "a new AWS service needs its policy here and in docs/iam.md"
-    # The sweep engine reaches each account itself (no amazon.aws module does it any more).
+    assert set(DERIVED) == {"apigateway", "ec2", "organizations", "s3", "securityhub", "sts"}, "a new AWS service needs its policy here and in docs/iam.md"
+    # The run history: listed, read and written in plugins/plugin_utils/_history.py alone.
+    assert set(DERIVED["s3"]) == {"ListObjectsV2", "GetObject", "PutObject"}
+    assert {where.rsplit(":", 1)[0] for wheres in DERIVED["s3"].values() for where in wheres} == {"plugins/plugin_utils/_history.py"}
+    # Findings in Security Hub (tracing_sweep_security_hub): what the code calls, where it calls it.
+    assert set(DERIVED["securityhub"]) == {"BatchImportFindings", "GetFindings"}
+    assert _callers("securityhub", "BatchImportFindings") == _callers("securityhub", "GetFindings") == {SECURITY_HUB}
+    # The sweep engine reaches each account itself (no amazon.aws module does it any more), and so does the
+    # accounts inventory for regions: enabled.
     assert set(DERIVED["sts"]) == {"AssumeRole", "GetCallerIdentity"}
-    assert _callers("sts", "AssumeRole") == {ENGINE}
-    assert _callers("sts", "GetCallerIdentity") == {ENGINE, "plugins/modules/apigw_stage_tracing.py"}
+    assert _callers("sts", "AssumeRole") == {ENGINE, REGION_DISCOVERY}
+    assert _callers("sts", "GetCallerIdentity") == {ENGINE, REGION_DISCOVERY, "plugins/modules/apigw_stage_tracing.py"}
+    assert set(DERIVED["ec2"]) == {"DescribeRegions"}
+    assert _callers("ec2", "DescribeRegions") == {REGION_DISCOVERY}
 
 
 def _reached(key):
@@ -301,11 +338,18 @@ def test_the_derivation_follows_the_engine_to_its_api_gateway_calls():
     the modules)."""
     engine, action = FILES[("plugin_utils", "_sweep_engine")], FILES[("action", "_sweep")]
     assert engine.own_services == {"sts", "apigateway"}
-    assert action.services == {"sts", "apigateway"}
+    assert FILES[("plugin_utils", "_security_hub")].own_services == {"securityhub"}
+    assert action.services == {"sts", "apigateway", "s3", "securityhub"}
     reached = _reached(("action", "_sweep"))
     assert ENGINE in reached
-    callers = {where.rsplit(":", 1)[0] for operations in (DERIVED["apigateway"], DERIVED["sts"]) for wheres in operations.values() for where in wheres}
-    assert callers - {"plugins/modules/apigw_stage_tracing.py"} <= reached, sorted(callers - reached)
+    callers = {
+        where.rsplit(":", 1)[0]
+        for operations in (DERIVED["apigateway"], DERIVED["sts"], DERIVED["securityhub"])
+        for wheres in operations.values()
+        for where in wheres
+    }
+    # The modules make their own calls, the accounts inventory its own (in the inventory, not the role).
+    assert callers - {"plugins/modules/apigw_stage_tracing.py"} - _reached(INVENTORY) <= reached, sorted(callers - reached)
     # What the engine reads and writes: every stage read and the tracing change.
     apigateway_reached = {
         operation for operation, wheres in DERIVED["apigateway"].items() if any(where.rsplit(":", 1)[0] in reached for where in wheres)
@@ -317,10 +361,10 @@ def test_every_derived_operation_is_accounted_for():
     """API Gateway's operations are checked against the audit and enforce policies below; every other one is a
     hub operation checked against the hub policy, or one that needs no permission."""
     others = {(service, operation) for service, operations in DERIVED.items() if service != "apigateway" for operation in operations}
-    unknown = sorted(others - set(HUB_OPERATIONS) - NO_PERMISSION_NEEDED)
-    assert not unknown, "add these operations' permissions to HUB_OPERATIONS and the policies: %s" % unknown
-    stale = sorted((set(HUB_OPERATIONS) | NO_PERMISSION_NEEDED) - others)
-    assert not stale, "HUB_OPERATIONS or NO_PERMISSION_NEEDED lists operations the code no longer makes: %s" % stale
+    unknown = sorted(others - set(HUB_OPERATIONS) - set(TARGET_OPERATIONS) - NO_PERMISSION_NEEDED)
+    assert not unknown, "add these operations' permissions to HUB_OPERATIONS or TARGET_OPERATIONS and the policies: %s" % unknown
+    stale = sorted((set(HUB_OPERATIONS) | set(TARGET_OPERATIONS) | NO_PERMISSION_NEEDED) - others)
+    assert not stale, "HUB_OPERATIONS, TARGET_OPERATIONS or NO_PERMISSION_NEEDED lists operations the code no longer makes: %s" % stale
 
 
 def test_docs_name_every_derived_operation():
@@ -479,7 +523,7 @@ def test_the_collections_plugins_the_role_runs_are_in_the_derived_code():
         name = module.rsplit(".", 1)[1]
         code = [FILES[key] for key in (("action", name), ("modules", name)) if key in FILES]
         assert code, "%s: no plugins/action/%s.py nor plugins/modules/%s.py" % (module, name, name)
-    assert FILES[("action", "_sweep")].services == {"sts", "apigateway"}
+    assert FILES[("action", "_sweep")].services == {"sts", "apigateway", "s3", "securityhub"}
 
 
 def test_the_shipped_playbooks_run_no_amazon_aws_module():
@@ -494,7 +538,54 @@ def test_hub_policy_allows_what_the_code_calls_with_the_controllers_credentials(
     name, resources = HUB_OPERATIONS[operation]
     policy = load_policy(name)
     for resource in resources:
-        assert allows(policy, "%s:%s" % operation, resource), (operation, resource)
+        assert allows(policy, iam_action(operation), resource), (operation, resource)
+
+
+def test_the_inventory_reaches_its_region_discovery():
+    """regions: enabled's calls are derived because the inventory plugin imports the file that makes them."""
+    assert REGION_DISCOVERY in _reached(INVENTORY)
+    assert {"ec2", "sts"} <= FILES[INVENTORY].services
+
+
+@pytest.mark.parametrize("operation", sorted(TARGET_OPERATIONS), ids=lambda operation: "%s:%s" % operation)
+def test_target_policies_allow_what_the_code_calls_with_the_accounts_role(operation):
+    names, resources = TARGET_OPERATIONS[operation]
+    for name in names:
+        for resource in resources:
+            assert allows(load_policy(name), "%s:%s" % operation, resource), (name, operation, resource)
+    # The hub does not call it with its own credentials (it assumes the account's role first).
+    assert not allows(load_policy("hub-policy.json"), "%s:%s" % operation, "*")
+
+
+@pytest.mark.parametrize(
+    "name, own",
+    [("audit-policy.json", {"apigateway:GET"}), ("enforce-policy.json", {"apigateway:GET", "apigateway:PATCH", "iam:CreateServiceLinkedRole"})],
+)
+def test_target_policies_grant_only_api_gateway_and_the_target_operations(name, own):
+    """Besides API Gateway (checked operation by operation above) and the service-linked role, exactly the derived
+    operations made with the account's role: a grant the code no longer needs fails here."""
+    granted = {action for statement in load_policy(name)["Statement"] for action in _as_list(statement["Action"])}
+    assert granted == own | {"%s:%s" % operation for operation in TARGET_OPERATIONS}
+
+
+@pytest.mark.parametrize("operation", sorted(op for op in TARGET_OPERATIONS if op[0] == "securityhub"), ids=lambda operation: "%s:%s" % operation)
+@pytest.mark.parametrize("name", ["audit-policy.json", "enforce-policy.json"])
+def test_target_policies_allow_the_security_hub_calls(name, operation):
+    """Audits publish findings too (they are a report output), so both target policies grant exactly these."""
+    names, resources = TARGET_OPERATIONS[operation]
+    assert name in names
+    for resource in resources:
+        assert allows(load_policy(name), "%s:%s" % operation, resource)
+
+
+def test_security_hub_grants_are_exactly_the_calls_and_only_in_target_policies():
+    for name in ("audit-policy.json", "enforce-policy.json", "hub-policy.json"):
+        granted = {action for statement in load_policy(name)["Statement"] for action in _as_list(statement["Action"]) if action.startswith("securityhub:")}
+        wanted = {"%s:%s" % operation for operation in TARGET_OPERATIONS if operation[0] == "securityhub"}
+        assert granted == (set() if name == "hub-policy.json" else wanted), name
+    # Imports only into an account's own product ('default'), never a partner's.
+    audit = load_policy("audit-policy.json")
+    assert not allows(audit, "securityhub:BatchImportFindings", "arn:aws:securityhub:%s:%s:product/aws/guardduty" % (REGION, ACCOUNT))
 
 
 def test_no_policy_grants_what_needs_no_permission():
@@ -510,7 +601,7 @@ def test_no_policy_grants_what_needs_no_permission():
 
 def test_hub_policy_grants_only_what_the_code_calls():
     granted = {action for statement in load_policy("hub-policy.json")["Statement"] for action in _as_list(statement["Action"])}
-    assert granted == {"%s:%s" % operation for operation in HUB_OPERATIONS}
+    assert granted == {iam_action(operation) for operation in HUB_OPERATIONS}
 
 
 def test_docs_name_no_amazon_aws_module_the_role_no_longer_runs():

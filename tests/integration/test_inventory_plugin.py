@@ -304,3 +304,121 @@ def test_organization_through_assume_role_arn(aws, organization, ansible_invento
     # ListAccounts is signed with the role's keys, not the controller's.
     assert (listing.operation, listing.account) == ("ListAccounts", MANAGEMENT)
     assert listing.access_key != "testing"
+
+
+# ---- regions: enabled ----------------------------------------------------------------------------
+
+
+def enabled_in_moto(aws):
+    """The regions moto counts as enabled in an account of the aws partition.
+
+    moto answers DescribeRegions with every partition's regions and the same OptInStatus for every account
+    (AllRegions or not); AWS lists the account's partition only. The plugin keeps the opt-in-not-required and
+    opted-in ones of the account's partition.
+    """
+    regions = aws.client("ec2").describe_regions(AllRegions=True)["Regions"]
+    aws.clear()
+    enabled = sorted(r["RegionName"] for r in regions if r["OptInStatus"] in ("opt-in-not-required", "opted-in"))
+    not_enabled = sorted(r["RegionName"] for r in regions if r["OptInStatus"] == "not-opted-in")
+    assert "us-east-1" in enabled and "ap-east-1" in not_enabled, regions
+    return [name for name in enabled if not name.startswith(("cn-", "us-gov-"))], not_enabled
+
+
+def test_enabled_regions_of_each_account(aws, ansible_inventory):
+    enabled, not_enabled = enabled_in_moto(aws)
+    config = {
+        "plugin": PLUGIN,
+        "regions": "enabled",
+        "exclude_regions": ["eu-west-1", "ap-east-1"],
+        "accounts": [
+            # No role: the controller's own account (moto's default), checked with GetCallerIdentity.
+            {"id": MANAGEMENT, "name": "hub"},
+            {"id": PROD, "name": "prod", "role_arn": PROD_ROLE, "external_id": "Ext-Id_1", "exclude_regions": []},
+            {"id": DEV, "regions": ["eu-west-1"]},
+        ],
+    }
+    # No AWS_REGION: the calls go to the partition's first region.
+    run = ansible_inventory(config, unset=["AWS_REGION", "AWS_DEFAULT_REGION"])
+
+    hub = [region for region in enabled if region != "eu-west-1"]
+    assert run.hosts("account_hub") == sorted("hub_" + region for region in hub)
+    assert run.hosts("account_prod") == sorted("prod_" + region for region in enabled)
+    assert run.hosts("account_222222222222") == ["222222222222_eu-west-1"]
+    assert not [host for host in run.hostvars if host.endswith(tuple("_" + region for region in not_enabled))]
+    assert run.hostvars["prod_us-east-1"]["tracing_sweep_role_arn"] == PROD_ROLE
+    assert "accounts inventory: %s (hub): %d enabled regions (1 excluded; excluded but not enabled: ap-east-1)" % (MANAGEMENT, len(hub)) in run.stderr
+    assert "accounts inventory: %s (prod): %d enabled regions" % (PROD, len(enabled)) in run.stderr
+
+    # Each account once, in us-east-1: the role assumed with the controller's keys, DescribeRegions with the role's.
+    calls = sorted((r.operation, r.region, r.account, r.access_key == "testing") for r in aws.requests)
+    assert calls == [
+        ("AssumeRole", "us-east-1", MANAGEMENT, True),
+        ("DescribeRegions", "us-east-1", PROD, False),
+        ("DescribeRegions", "us-east-1", MANAGEMENT, True),
+        ("GetCallerIdentity", "us-east-1", MANAGEMENT, True),
+    ]
+    (assume,) = [r for r in aws.requests if r.operation == "AssumeRole"]
+    assert assume.role_arn == PROD_ROLE
+    assert [session["external_id"] for session in aws.assumed_sessions()] == ["Ext-Id_1"]
+
+
+def test_enabled_failures_fail_the_file_with_their_causes(aws, organization, ansible_inventory):
+    prod_main, dev = organization["Prod Main"], organization["dev"]
+    aws.deny("DescribeRegions", account=prod_main)
+    aws.deny("AssumeRole", role_arn="arn:aws:iam::%s:role/TracingAudit" % dev)
+    config = {
+        "plugin": PLUGIN,
+        "organization": {"role_name": "TracingAudit", "regions": "enabled", "exclude": [MANAGEMENT]},
+        "accounts": [{"id": PROD, "role_arn": PROD_ROLE, "regions": "enabled", "exclude_regions": ["eu-wset-1"]}],
+    }
+    run = ansible_inventory(config)
+    assert run.rc != 0, run.describe()
+    assert "regions: enabled: 3 of 3 accounts cannot be swept, so the file adds no host:" in run.stderr
+    output = " ".join(run.stderr.split())
+    for expected in [
+        "- account %s (organization account %s ('Prod Main')): ec2:DescribeRegions in us-east-1 through arn:aws:iam::%s:role/TracingAudit "
+        "failed: AccessDenied: User: arn:aws:iam::%s:user/local is not authorized to perform: ec2:DescribeRegions"
+        % (prod_main, prod_main, prod_main, prod_main),
+        "- account %s (organization account %s ('dev')): could not assume arn:aws:iam::%s:role/TracingAudit (sts:AssumeRole in us-east-1) to list "
+        "the account's regions: AccessDenied: User: arn:aws:iam::%s:user/local is not authorized to perform: sts:AssumeRole" % (dev, dev, dev, MANAGEMENT),
+        "- accounts[0].exclude_regions[0]: eu-wset-1 is not a region of account %s (accounts[0]): ec2:DescribeRegions in us-east-1 through %s "
+        "lists no such region (did you mean eu-west-1?)" % (PROD, PROD_ROLE),
+    ]:
+        assert expected in output, run.describe()
+    assert aws.calls("ListAccounts") == 1
+    # Every account was asked, the failing ones included.
+    assert aws.calls("DescribeRegions") == 2 and aws.calls("AssumeRole") == 3
+
+
+@pytest.mark.parametrize(
+    "regions, expected",
+    [
+        ("Enabled", "regions: must be a list of AWS region names or the word enabled (lowercase, on its own, not in a list) for every region "
+                    "enabled in the account, got 'Enabled'"),
+        ("enabled ", "got 'enabled '"),
+        (["enabled"], "regions[0]: 'enabled' is not a region name: to sweep every region enabled in the account, write regions: enabled "
+                      "(on its own, not in a list)"),
+    ],
+)
+def test_nearly_enabled_fails_before_any_call(aws, ansible_inventory, regions, expected):
+    run = ansible_inventory({"plugin": PLUGIN, "regions": regions, "accounts": [{"id": PROD, "role_arn": PROD_ROLE}]})
+    assert run.rc != 0, run.describe()
+    assert expected in " ".join(run.stderr.split()), run.describe()
+    assert aws.calls() == 0
+
+
+def test_an_audit_whose_discovery_failed_is_never_compliant(aws, playbook_runner, tmp_path):
+    """One account of two cannot be listed: the file adds no host, so the audit sweeps nothing and its verdict is error."""
+    aws.deny("DescribeRegions", account=PROD)
+    inventory = tmp_path / "enabled.accounts.yml"
+    config = {"plugin": PLUGIN, "regions": "enabled", "accounts": [{"id": MANAGEMENT}, {"id": PROD, "role_arn": PROD_ROLE}]}
+    inventory.write_text(yaml.safe_dump(config), encoding="utf-8")
+    report_dir = tmp_path / "reports"
+    run = playbook_runner.run("cloudops.apigw_tracing.audit", inventory=inventory, extra_vars={"tracing_sweep_report_dir": str(report_dir)})
+    assert run.rc != 0, run.describe()
+    output = " ".join((run.stdout + run.stderr).split())
+    assert "account %s (accounts[1]): ec2:DescribeRegions in us-east-1 through %s failed: AccessDenied" % (PROD, PROD_ROLE) in output, run.describe()
+    report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "error" and report["summary"]["targets"] == 0
+    # The account that could be listed is not swept alone either.
+    assert aws.calls("GetRestApis") == 0

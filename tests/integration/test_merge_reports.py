@@ -23,7 +23,7 @@ SCHEMA = json.loads((REPO / "docs" / "report.schema.json").read_text(encoding="u
 
 # The fields schema 1.1 added (docs/report.schema.json): collection 1.0.0 wrote reports without them.
 ADDED_IN_1_1 = {
-    "report": ("verdict", "verdict_reason", "run"),
+    "report": ("verdict", "verdict_reason", "run", "since_baseline"),
     "summary": ("stage_errors",),
     "target": ("caller_arn",),
     "stage": ("account_name",),
@@ -67,6 +67,7 @@ def slice_report(host, account_id, rows, mode="audit", generated_at="2026-11-21T
         }],
         "stages": [dict(row, account_name=account_name) for row in rows],
         "exemptions": [],
+        "since_baseline": None,
     }
     assert not list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(report))
     return report

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 
 import boto3
+import botocore.exceptions
 import pytest
 import yaml
 from botocore.stub import Stubber
@@ -268,7 +269,7 @@ def test_bad_file_names_every_problem_and_calls_nothing(write):
     assert lines == [
         "- unknown option 'acounts' (did you mean accounts?): ansible-doc -t inventory cloudops.apigw_tracing.accounts lists the options",
         "- accounts[0].role_arn: must be a role in the account it sweeps, accounts[0].id 111111111111, got a role in account 222222222222",
-        "- accounts[1]: unknown key 'rgions' (did you mean regions?): allowed keys are external_id, id, name, regions, role_arn",
+        "- accounts[1]: unknown key 'rgions' (did you mean regions?): allowed keys are exclude_regions, external_id, id, name, regions, role_arn",
         # An unquoted number too short to be an id may be an octal reading of one that started with 0: no id is suggested.
         "- accounts[1].id: must be a 12-digit AWS account id, as a string (in quotes), got 12345 (integer): YAML reads an unquoted id as a number, "
         "and one that starts with 0 as an octal number, which changes its digits; write the id in quotes, exactly as AWS shows it",
@@ -490,3 +491,185 @@ def test_strict_compose_errors(write):
         parse(write(config))
     config["strict"] = False
     assert "broken" not in host_vars(parse(write(config)), "prod_eu-west-1")
+
+
+# ---- regions: enabled ------------------------------------------------------------------------------
+
+DISCOVERY = "ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._region_discovery"
+
+
+def described(*enabled, not_enabled=()):
+    return {"Regions": [{"RegionName": name, "OptInStatus": "opt-in-not-required"} for name in enabled]
+            + [{"RegionName": name, "OptInStatus": "not-opted-in"} for name in not_enabled]}
+
+
+class Accounts:
+    """The accounts the plugin asks for their regions: stubbed STS and EC2 per account, and the factory's arguments."""
+
+    def __init__(self, regions, denied=(), caller=PROD):
+        self.regions = regions
+        self.denied = set(denied)
+        self.caller = caller
+        self.factories = []
+        self.calls = []
+
+    def factory(self, endpoint_url=None, connect_kwargs=None):
+        self.factories.append((endpoint_url, dict(connect_kwargs or {})))
+        return self.client
+
+    def client(self, service, region, credentials=None):
+        if service == "sts":
+            self.calls.append(("sts", region))
+            return _Sts(self)
+        account_id = credentials["AccessKeyId"][4:] if credentials else self.caller
+        self.calls.append(("ec2", region, account_id))
+        # A real EC2 client, answered by a Stubber: the request is checked against the service model.
+        client = boto3.client(service, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
+        stubber = Stubber(client)
+        if self.regions.get(account_id) == "denied":
+            stubber.add_client_error("describe_regions", "UnauthorizedOperation", "You are not authorized to perform this operation.")
+        else:
+            stubber.add_response("describe_regions", self.regions[account_id], {"AllRegions": True})
+        stubber.activate()
+        return client
+
+
+class _Sts:
+    """The controller's STS: who it is, and the account roles it may assume."""
+
+    def __init__(self, accounts):
+        self.accounts = accounts
+
+    def get_caller_identity(self):
+        return {"Account": self.accounts.caller, "Arn": "arn:aws:iam::%s:user/ops" % self.accounts.caller}
+
+    def assume_role(self, RoleArn, **kwargs):  # pylint: disable=invalid-name,unused-argument
+        account_id = RoleArn.split(":")[4]
+        if account_id in self.accounts.denied:
+            raise botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "not trusted"}}, "AssumeRole")
+        return {"Credentials": {"AccessKeyId": "ASIA" + account_id, "SecretAccessKey": "s", "SessionToken": "t"}}
+
+
+@pytest.fixture(name="accounts")
+def accounts_fixture(monkeypatch):
+    from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _region_discovery  # pylint: disable=import-outside-toplevel
+
+    _region_discovery.forget()
+    world = Accounts({})
+    monkeypatch.setattr(DISCOVERY + ".session_client_factory", world.factory)
+    yield world
+    _region_discovery.forget()
+
+
+def test_enabled_regions_of_each_account(write, accounts, capsys):
+    accounts.regions = {
+        PROD: described("us-east-1", "eu-west-1", "us-west-2", not_enabled=["ap-east-1"]),
+        DEV: described("us-east-1", "eu-west-1", not_enabled=["us-west-2", "ap-east-1"]),
+    }
+    config = {
+        "regions": "enabled",
+        "exclude_regions": ["us-west-2", "ap-east-1"],
+        "accounts": [{"id": PROD, "name": "prod", "role_arn": PROD_ROLE}, {"id": DEV, "role_arn": "arn:aws:iam::222222222222:role/R", "regions": "enabled"}],
+        "endpoint_url": "http://127.0.0.1:9",
+    }
+    inventory = parse(write(config))
+    assert sorted(inventory.hosts) == ["222222222222_eu-west-1", "222222222222_us-east-1", "prod_eu-west-1", "prod_us-east-1"]
+    assert host_vars(inventory, "prod_eu-west-1")["tracing_sweep_role_arn"] == PROD_ROLE
+    assert hosts_of(inventory, "region_us_east_1") == ["222222222222_us-east-1", "prod_us-east-1"]
+    # One factory for the file, with the file's endpoint; both accounts asked in us-east-1 through their roles.
+    assert [endpoint for endpoint, _kwargs in accounts.factories] == ["http://127.0.0.1:9"]
+    assert sorted(call for call in accounts.calls if call[0] == "ec2") == [("ec2", "us-east-1", PROD), ("ec2", "us-east-1", DEV)]
+    err = capsys.readouterr().err
+    assert "accounts inventory: 111111111111 (prod): 2 enabled regions (1 excluded; excluded but not enabled: ap-east-1)" in err
+    assert "accounts inventory: 222222222222: 2 enabled regions (excluded but not enabled: ap-east-1, us-west-2)" in err
+
+
+def test_enabled_without_a_role_uses_the_controllers_account(write, accounts):
+    accounts.regions = {PROD: described("eu-west-1")}
+    inventory = parse(write({"regions": "enabled", "accounts": [{"id": PROD}]}))
+    assert sorted(inventory.hosts) == ["111111111111_eu-west-1"]
+    accounts.caller = DEV
+    message = parse_error(write({"regions": "enabled", "accounts": [{"id": SANDBOX}]}))
+    assert message.endswith(
+        "regions: enabled: 1 of 1 account cannot be swept, so the file adds no host:\n- account 333333333333 (accounts[0]): the account has no role_arn, "
+        "and the controller's credentials are in account 222222222222, not 333333333333: set its role_arn, or correct the id"
+    )
+
+
+def test_enabled_failures_fail_the_file_naming_every_account(write, accounts):
+    accounts.regions = {PROD: described("us-east-1"), DEV: "denied", SANDBOX: described(not_enabled=["ap-east-1"]), CLOSED: described("us-east-1")}
+    accounts.denied = {CLOSED}
+    entries = [{"id": account_id, "role_arn": "arn:aws:iam::%s:role/R" % account_id} for account_id in (PROD, DEV, SANDBOX, CLOSED)]
+    config = {"regions": "enabled", "accounts": entries}
+    path = write(config)
+    message = parse_error(path)
+    assert message.split("\n") == [
+        "%s: regions: enabled: 3 of 4 accounts cannot be swept, so the file adds no host:" % path,
+        "- account 222222222222 (accounts[1]): ec2:DescribeRegions in us-east-1 through arn:aws:iam::222222222222:role/R failed: UnauthorizedOperation: "
+        "You are not authorized to perform this operation.",
+        "- account 333333333333 (accounts[2]): ec2:DescribeRegions in us-east-1 through arn:aws:iam::333333333333:role/R lists no enabled region "
+        "(OptInStatus opt-in-not-required or opted-in): nothing to sweep; check the account and the credentials",
+        "- account 444444444444 (accounts[3]): could not assume arn:aws:iam::444444444444:role/R (sts:AssumeRole in us-east-1) to list the account's "
+        "regions: AccessDenied: not trusted",
+    ]
+
+
+def test_enabled_exclusion_typo_names_the_field_and_the_closest_region(write, accounts):
+    accounts.regions = {PROD: described("us-east-1", "eu-west-1")}
+    message = parse_error(write({"regions": "enabled", "accounts": [{"id": PROD, "role_arn": PROD_ROLE, "exclude_regions": ["eu-wset-1"]}]}))
+    assert message.endswith(
+        "- accounts[0].exclude_regions[0]: eu-wset-1 is not a region of account 111111111111 (accounts[0]): ec2:DescribeRegions in us-east-1 "
+        "through arn:aws:iam::111111111111:role/TracingAudit lists no such region (did you mean eu-west-1?)"
+    )
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("regions: Enabled", "- regions: must be a list of AWS region names or the word enabled (lowercase, on its own, not in a list) for every "
+                             "region enabled in the account, got 'Enabled'"),
+        ("regions: 'enabled '", "got 'enabled '"),
+        ("regions: [enabled]", "- regions[0]: 'enabled' is not a region name: to sweep every region enabled in the account, write regions: enabled"),
+        ("regions: enabled, us-east-1", "- regions[0]: 'enabled' is not a region name"),
+        ("regions: enabled\nexclude_regions: eu-west-1 ", None),
+    ],
+)
+def test_nearly_enabled_fails_before_any_call(tmp_path, text, expected):
+    # The autouse no_aws fixture fails the test on any client creation; no accounts fixture: discovery would fail too.
+    path = tmp_path / "test.accounts.yml"
+    path.write_text("plugin: %s\n%s\naccounts:\n  - id: '111111111111'\n    regions: [eu-west-1]\n" % (PLUGIN, text), encoding="utf-8")
+    if expected is None:
+        # Every account has a list: nothing to ask; the top-level exclusion beside enabled is fine.
+        assert sorted(parse(str(path)).hosts) == ["111111111111_eu-west-1"]
+    else:
+        assert expected in parse_error(str(path))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"organization": {"role_name": "TracingAudit", "regions": "enabled", "exclude_regions": ["eu-west-1"]}},
+        {"regions": "enabled", "exclude_regions": ["eu-west-1"], "organization": {"role_name": "TracingAudit"}},
+        {"regions": "enabled", "organization": {"role_name": "TracingAudit", "exclude_regions": ["eu-west-1"]}},
+    ],
+    ids=["organization", "top-level", "top-level-regions-organization-exclusions"],
+)
+def test_enabled_with_the_organization(write, aws, accounts, config):
+    aws.list_accounts([(PROD, "prod"), (DEV, "dev")])
+    accounts.regions = {PROD: described("us-east-1", "eu-west-1"), DEV: described("us-east-1", not_enabled=["eu-west-1"])}
+    inventory = parse(write(config))
+    assert sorted(inventory.hosts) == ["dev_us-east-1", "prod_us-east-1"]
+    # The organization's accounts are asked through the organization's role.
+    assert host_vars(inventory, "dev_us-east-1")["tracing_sweep_role_arn"] == "arn:aws:iam::222222222222:role/TracingAudit"
+
+
+def test_enabled_exclusion_typo_shared_by_many_accounts_is_one_line(write, aws, accounts):
+    ids = ["%012d" % number for number in range(100000000001, 100000000013)]
+    aws.list_accounts([(account_id, "a%s" % account_id) for account_id in ids])
+    accounts.regions = {account_id: described("us-east-1", "eu-west-1") for account_id in ids}
+    message = parse_error(write({"regions": "enabled", "exclude_regions": ["eu-west-1", "eu-wset-1"], "organization": {"role_name": "R"}}))
+    assert message.split("\n")[1:] == [
+        "- exclude_regions[1]: eu-wset-1 is not a region of the partition of 12 accounts (%s and 2 more): ec2:DescribeRegions lists no such "
+        "region for any of them (did you mean eu-west-1?)" % ", ".join(ids[:10])
+    ]
+    assert ": 12 of 12 accounts cannot be swept" in message

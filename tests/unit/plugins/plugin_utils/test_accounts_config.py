@@ -29,6 +29,7 @@ REGIONS = ["us-east-1", "eu-west-1"]
 REGION_RULE = "must be an AWS region name such as us-east-1"
 ACCOUNT_ID_RULE = "must be a 12-digit AWS account id, as a string (in quotes)"
 ROLE_ARN_RULE = "must be an IAM role ARN such as arn:aws:iam::111111111111:role/TracingAudit (partition aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b)"
+ENABLED_RULE = "the word enabled (lowercase, on its own, not in a list) for every region enabled in the account"
 EXTERNAL_ID_RULE = "must be 2 to 1224 characters, each a letter, a digit or one of _+=,.@:/-"
 OCTAL_HINT = (
     "YAML reads an unquoted id as a number, and one that starts with 0 as an octal number, which changes its digits; "
@@ -36,8 +37,8 @@ OCTAL_HINT = (
 )
 
 
-def problems_of(regions=None, accounts=None, organization=None):
-    return config_problems(regions, accounts, organization)
+def problems_of(regions=None, accounts=None, organization=None, exclude_regions=None):
+    return config_problems(regions, accounts, organization, exclude_regions)
 
 
 def one_problem(**config):
@@ -123,7 +124,7 @@ def test_unknown_top_level_option_suggests_the_closest():
         ([1], f"regions[0]: {REGION_RULE}, got 1 (integer)"),
         ([None], f"regions[0]: {REGION_RULE}, got null"),
         (["us-east-1", "us-east-1"], "regions[1]: region us-east-1 is already listed at regions[0]: list each region once"),
-        ("us-east-1", "regions: must be a list of AWS region names, got a string"),
+        ("us-east-1", f"regions: must be a list of AWS region names or {ENABLED_RULE}, got a string"),
     ],
 )
 def test_malformed_top_level_regions(regions, expected):
@@ -188,7 +189,7 @@ def test_entry_must_be_a_mapping():
 
 def test_unknown_account_key():
     assert one_problem(regions=REGIONS, accounts=[{"id": PROD, "role": PROD_ROLE}]) == (
-        "accounts[0]: unknown key 'role' (did you mean role_arn?): allowed keys are external_id, id, name, regions, role_arn"
+        "accounts[0]: unknown key 'role' (did you mean role_arn?): allowed keys are exclude_regions, external_id, id, name, regions, role_arn"
     )
 
 
@@ -269,7 +270,7 @@ def test_entry_regions_rules():
         "accounts[0].regions: is empty: list at least one region, or leave it out to use the top-level regions"
     )
     assert one_problem(regions=REGIONS, accounts=[{"id": PROD, "regions": "eu-west-1"}]) == (
-        "accounts[0].regions: must be a list of AWS region names, got a string"
+        f"accounts[0].regions: must be a list of AWS region names or {ENABLED_RULE}, got a string"
     )
 
 
@@ -316,7 +317,7 @@ def test_organization_role_path_too_long_for_an_arn():
 def test_organization_unknown_key_and_partition():
     problems = problems_of(REGIONS, None, {"role_name": "R", "partiton": "aws", "partition": "aws-iso"})
     assert problems == [
-        "organization: unknown key 'partiton' (did you mean partition?): allowed keys are exclude, external_id, partition, regions, role_name",
+        "organization: unknown key 'partiton' (did you mean partition?): allowed keys are exclude, exclude_regions, external_id, partition, regions, role_name",
         "organization.partition: must be one of aws, aws-cn, aws-us-gov, got 'aws-iso'",
     ]
 
@@ -527,3 +528,163 @@ def test_one_bad_entry_among_thousands_is_the_only_one_named():
     assert problems_of(regions=REGIONS, accounts=accounts) == [
         f"accounts[2345].id: {ACCOUNT_ID_RULE}, got '12345678901'"
     ]
+
+
+# ---- regions: enabled ------------------------------------------------------------------------------
+
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import ENABLED  # noqa: E402
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import Target  # noqa: E402
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import choose_regions  # noqa: E402
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import with_regions  # noqa: E402
+
+WHERE = "ec2:DescribeRegions in us-east-1 through " + PROD_ROLE
+
+
+def test_enabled_at_every_level_is_valid():
+    assert problems_of(ENABLED, [{"id": PROD}], None, ["eu-west-1"]) == []
+    assert problems_of(None, [{"id": PROD, "regions": ENABLED, "exclude_regions": ["eu-west-1"]}]) == []
+    assert problems_of(None, None, {"role_name": "R", "regions": ENABLED, "exclude_regions": []}) == []
+    assert problems_of(ENABLED, None, {"role_name": "R"}) == []
+
+
+@pytest.mark.parametrize("value", ["Enabled", "ENABLED", "enabled ", " enabled", "enabled\n", "'enabled'"])
+def test_nearly_enabled_is_refused_naming_the_rule(value):
+    assert one_problem(regions=value, accounts=[{"id": PROD}]) == "regions: must be a list of AWS region names or %s, got %r" % (ENABLED_RULE, value)
+    assert one_problem(accounts=[{"id": PROD, "regions": value}]).startswith("accounts[0].regions: must be a list of AWS region names or the word enabled")
+    assert one_problem(organization={"role_name": "R", "regions": value}).startswith("organization.regions: must be a list of AWS region names or the word")
+
+
+def test_enabled_in_a_list_is_refused_with_the_way_to_write_it():
+    expected = "regions[0]: 'enabled' is not a region name: to sweep every region enabled in the account, write regions: enabled (on its own, not in a list)"
+    assert one_problem(regions=[ENABLED], accounts=[{"id": PROD}]) == expected
+    assert one_problem(accounts=[{"id": PROD, "regions": ["eu-west-1", "Enabled"]}]) == (
+        "accounts[0].regions[1]: 'Enabled' is not a region name: to sweep every region enabled in the account, "
+        "write regions: enabled (on its own, not in a list)"
+    )
+
+
+@pytest.mark.parametrize(
+    "exclude, expected",
+    [
+        (["eu-west-1", "eu-west-1"], "exclude_regions[1]: region eu-west-1 is already listed at exclude_regions[0]: list each region once"),
+        (["eu-west-1 "], f"exclude_regions[0]: {REGION_RULE}, got 'eu-west-1 '"),
+        ([ENABLED], f"exclude_regions[0]: {REGION_RULE}, got 'enabled'"),
+        ("eu-west-1", "exclude_regions: must be a list of AWS region names, got a string"),
+        (ENABLED, "exclude_regions: must be a list of AWS region names, got a string"),
+    ],
+)
+def test_malformed_exclude_regions(exclude, expected):
+    assert one_problem(regions=ENABLED, accounts=[{"id": PROD}], exclude_regions=exclude) == expected
+
+
+def test_exclude_regions_beside_a_list_is_refused():
+    rule = "only applies with regions: enabled, and %s is a list, whose regions are swept as listed: leave the regions out of that list instead"
+    assert one_problem(regions=REGIONS, accounts=[{"id": PROD}], exclude_regions=["eu-west-1"]) == "exclude_regions: " + rule % "regions"
+    assert one_problem(accounts=[{"id": PROD, "regions": REGIONS, "exclude_regions": ["eu-west-1"]}]) == (
+        "accounts[0].exclude_regions: " + rule % "accounts[0].regions"
+    )
+    assert one_problem(regions=REGIONS, organization={"role_name": "R", "exclude_regions": ["eu-west-1"]}) == (
+        "organization.exclude_regions: " + rule % "the top-level regions"
+    )
+    # An empty list excludes nothing: no contradiction.
+    assert problems_of(REGIONS, [{"id": PROD}], None, []) == []
+
+
+def test_account_exclude_under_a_top_level_list_fails_when_resolved():
+    with pytest.raises(AccountsConfigError) as raised:
+        resolve_targets(REGIONS, [{"id": PROD, "exclude_regions": ["eu-west-1"]}])
+    assert raised.value.problems == [
+        "accounts[0].exclude_regions: only applies with regions: enabled, and accounts[0] sweeps the regions listed in the top-level regions as listed: "
+        "leave the regions out of that list instead"
+    ]
+
+
+def test_enabled_and_exclusions_are_inherited_the_most_specific_first():
+    organization = {"role_name": "R", "exclude_regions": ["ap-east-1"]}
+    listed_accounts = [listed(PROD, "prod"), listed(DEV, "dev"), listed(SANDBOX, "sandbox")]
+    accounts = [
+        {"id": DEV, "exclude_regions": []},
+        {"id": SANDBOX, "regions": ["eu-west-1"]},
+        {"id": "444444444444", "exclude_regions": ["us-west-1"]},
+        {"id": "555555555555"},
+    ]
+    targets = {t.account_id: t for t in resolve_targets(ENABLED, accounts, organization, listed_accounts, ["me-south-1"])}
+    assert (targets[PROD].regions, targets[PROD].exclude_regions, targets[PROD].exclude_path) == (ENABLED, ["ap-east-1"], "organization.exclude_regions")
+    assert (targets[DEV].regions, targets[DEV].exclude_regions, targets[DEV].exclude_path) == (ENABLED, [], "accounts[0].exclude_regions")
+    # A list is swept as listed: the organization's exclusions (less specific) do not apply to it.
+    assert targets[SANDBOX].regions == ["eu-west-1"]
+    assert (targets["444444444444"].exclude_regions, targets["444444444444"].exclude_path) == (["us-west-1"], "accounts[2].exclude_regions")
+    assert (targets["555555555555"].exclude_regions, targets["555555555555"].exclude_path) == (["me-south-1"], "exclude_regions")
+
+
+def test_enabled_targets_make_no_hosts_until_resolved():
+    (target,) = resolve_targets(ENABLED, [{"id": PROD}])
+    with pytest.raises(ValueError, match="must be resolved"):
+        build_hosts([target])
+    assert [host.name for host in build_hosts([with_regions(target, ["eu-west-1", "us-east-1"])])] == ["111111111111_eu-west-1", "111111111111_us-east-1"]
+
+
+def region(name, status="opt-in-not-required"):
+    return {"RegionName": name, "OptInStatus": status, "Endpoint": "ec2.%s.amazonaws.com" % name}
+
+
+# As AWS answers DescribeRegions with AllRegions: every region of the partition, opt-in ones with their status.
+DESCRIBED = [
+    region("us-east-1"), region("eu-west-1"), region("us-west-2"), region("ap-east-1", "not-opted-in"),
+    region("me-south-1", "opted-in"), region("af-south-1", "not-opted-in"),
+]
+
+
+def enabled_target(exclude=(), path="exclude_regions"):
+    return Target(account_id=PROD, regions=ENABLED, source="accounts[0]", name="prod", role_arn=PROD_ROLE, exclude_regions=list(exclude), exclude_path=path)
+
+
+def test_choose_keeps_the_enabled_regions_only():
+    choice = choose_regions(enabled_target(), DESCRIBED, WHERE)
+    assert choice.problems == []
+    assert choice.regions == ["eu-west-1", "me-south-1", "us-east-1", "us-west-2"]
+
+
+def test_choose_excludes_and_tells_excluded_from_not_enabled():
+    choice = choose_regions(enabled_target(["us-west-2", "ap-east-1"]), DESCRIBED, WHERE)
+    assert (choice.regions, choice.excluded, choice.excluded_not_enabled, choice.problems) == (
+        ["eu-west-1", "me-south-1", "us-east-1"], ["us-west-2"], ["ap-east-1"], [],
+    )
+
+
+def test_choose_refuses_an_exclusion_the_partition_does_not_have():
+    choice = choose_regions(enabled_target(["eu-west-1", "eu-wset-1"], "accounts[0].exclude_regions"), DESCRIBED, WHERE)
+    assert choice.regions == []
+    assert choice.problems == [
+        "accounts[0].exclude_regions[1]: eu-wset-1 is not a region of account 111111111111 (accounts[0]): "
+        "%s lists no such region (did you mean eu-west-1?)" % WHERE
+    ]
+
+
+def test_choose_leaves_out_regions_of_other_partitions():
+    described = DESCRIBED + [region("cn-north-1"), region("us-gov-west-1")]
+    assert choose_regions(enabled_target(), described, WHERE, frozenset(["cn-north-1", "us-gov-west-1"])).regions == [
+        "eu-west-1", "me-south-1", "us-east-1", "us-west-2",
+    ]
+    # Excluding one of them is excluding a region this partition does not have.
+    assert "cn-north-1 is not a region of" in choose_regions(enabled_target(["cn-north-1"]), described, WHERE, frozenset(["cn-north-1"])).problems[0]
+
+
+def test_choose_fails_loudly_with_no_region_to_sweep():
+    (problem,) = choose_regions(enabled_target(), [], WHERE).problems
+    assert problem == (
+        "account 111111111111 (accounts[0]): %s lists no enabled region (OptInStatus opt-in-not-required or opted-in): nothing to sweep; "
+        "check the account and the credentials" % WHERE
+    )
+    (problem,) = choose_regions(enabled_target(), [region("ap-east-1", "not-opted-in")], WHERE).problems
+    assert "lists no enabled region" in problem
+    (problem,) = choose_regions(enabled_target(["us-east-1"]), [region("us-east-1"), region("ap-east-1", "not-opted-in")], WHERE).problems
+    assert problem == (
+        "account 111111111111 (accounts[0]): every region enabled in the account is excluded by exclude_regions: nothing to sweep; "
+        "exclude fewer regions, or leave the account out"
+    )
+
+
+def test_choose_refuses_an_answer_that_is_not_a_region_name():
+    (problem,) = choose_regions(enabled_target(), [region("us-east-1"), {"RegionName": "us_east_1", "OptInStatus": "opted-in"}], WHERE).problems
+    assert problem.startswith("account 111111111111 (accounts[0]): %s answered a region that is not a region name (RegionName: " % WHERE)

@@ -153,7 +153,7 @@ def test_enforce_summary(enforce_report):
 
 def test_enforce_header_and_order_of_keys(enforce_report):
     assert list(enforce_report) == [
-        "schema_version", "generated_at", "mode", "verdict", "verdict_reason", "run", "summary", "targets", "stages", "exemptions",
+        "schema_version", "generated_at", "mode", "verdict", "verdict_reason", "run", "summary", "targets", "stages", "exemptions", "since_baseline",
     ]
     assert (enforce_report["schema_version"], enforce_report["generated_at"], enforce_report["mode"]) == ("1.1", GENERATED_AT, "enforce")
     assert SCHEMA_VERSION == "1.1"

@@ -476,7 +476,7 @@ def test_every_role_variable_is_known():
     assert set(defaults) <= documented
     published = {
         "tracing_sweep_mode", "tracing_sweep_verdict", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports",
-        "tracing_sweep_rollback_summary",
+        "tracing_sweep_rollback_summary", "tracing_sweep_since_baseline",
     }
     assert documented | {"tracing_sweep_report"} | published == ROLE_VARIABLES
 
