@@ -498,6 +498,30 @@ def _exemptions(report):
     return out
 
 
+def _security_hub(report):
+    """The findings published to Security Hub (tracing_sweep_security_hub), as report.md has them; nothing when off."""
+    found = report["summary"].get("security_hub")
+    if not found:
+        return []
+    out = ['<section id="security-hub">', "<h2>Findings in Security Hub</h2>",
+           f"<p>{esc(found['imported'])} imported, {esc(found['archived'])} archived, {esc(found['failed'])} not published, "
+           f"over {esc(found['targets'])} targets.</p>"]
+    if found.get("not_enabled"):
+        out.append(f"<p>Security Hub is not enabled in {esc(', '.join(found['not_enabled']))}: no finding was published there.</p>")
+    targets = [target for target in report["targets"] if target.get("security_hub")]
+    out += _table(
+        [("Host", "text"), ("Account", "text"), ("Region", "text"), ("Status", "text"), ("Imported", "number"), ("Archived", "number"),
+         ("Not published", "number"), ("Message", "text")],
+        [(target["host"], account_label(target["account_id"], target["account_name"]), target["region"], target["security_hub"]["status"],
+          target["security_hub"]["imported"], target["security_hub"]["archived"], target["security_hub"]["failed"],
+          target["security_hub"]["message"] or "")
+         for target in targets],
+        table_id="security-hub-targets",
+    )
+    out.append("</section>")
+    return out
+
+
 def render_html(report):
     """The report as one self-contained HTML page (str, ends with a newline)."""
     run = report.get("run") or {}
@@ -526,6 +550,7 @@ def render_html(report):
     parts += _errors(report)
     parts += _stages(report)
     parts += _exemptions(report)
+    parts += _security_hub(report)
     parts.append("</main>")
     parts.append(
         f"<footer>Written by {esc(run.get('collection', 'cloudops.apigw_tracing'))} {esc(run.get('collection_version'))}. "

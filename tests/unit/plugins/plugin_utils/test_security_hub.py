@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _security_hub as hub
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run as run
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_html import render_html
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_markdown import render_markdown
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
@@ -364,6 +365,9 @@ def test_the_report_and_the_end_of_the_run_say_where_findings_were_published():
     assert "## Findings in Security Hub" in markdown
     assert "Security Hub is not enabled in b: no finding was published there." in markdown
     assert "| c | 111111111111 | us-east-1 | failed | 1 | 0 | 2 | why c |" in markdown
+    page = render_html(report)
+    assert '<section id="security-hub">' in page and "Security Hub is not enabled in b: no finding was published there." in page
+    assert "<tr><td>c</td><td>111111111111</td><td>us-east-1</td><td>failed</td><td class=\"num\">1</td>" in page
     judged = run.judgements(report, "/reports", {"fail_on_error": True})
     assert judged["findings"].startswith("Findings were not published to Security Hub in 1 target") and "c: why c" in judged["findings"]
     assert run.judgements(report, "/reports", {"fail_on_error": False})["findings"] is None
@@ -376,6 +380,7 @@ def test_without_the_setting_the_report_has_no_security_hub_section():
     report = build_report([dict(record("a", "published"), security_hub=None)], "audit", NOW)
     assert "security_hub" not in report["summary"] and "security_hub" not in report["targets"][0]
     assert "Security Hub" not in render_markdown(report)
+    assert "Security Hub" not in render_html(report)
     assert schema_errors(report) == []
 
 
