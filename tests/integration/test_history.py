@@ -74,7 +74,7 @@ def test_local_history_finds_drift_fails_on_regression_and_sees_it_fixed(sweep, 
     scopes = [path for path in history.iterdir() if path.is_dir()]
     assert len(scopes) == 1
     stored = scopes[0] / since["run_id"]
-    assert sorted(path.name for path in stored.iterdir()) == ["report.csv", "report.json", "report.md", "report.xml", "state.json"]
+    assert sorted(path.name for path in stored.iterdir()) == ["report.csv", "report.html", "report.json", "report.md", "report.xml", "state.json"]
     assert json.loads((stored / "report.json").read_text(encoding="utf-8")) == first
     assert json.loads((history / "latest.json").read_text(encoding="utf-8"))["run_id"] == since["run_id"]
 
