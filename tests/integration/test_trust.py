@@ -16,7 +16,9 @@ import csv
 import io
 import json
 import re
+import shutil
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -234,12 +236,15 @@ def test_an_unusable_report_dir_stops_the_enforcement_before_any_aws_call(sweep,
     assert tracing_state(estate) == before
 
 
-def test_changes_that_cannot_be_recorded_are_printed_and_saved_elsewhere(sweep, tmp_path, estate, monkeypatch):
+def test_changes_that_cannot_be_recorded_are_printed_and_saved_elsewhere(sweep, tmp_path, estate, request):
     # The directory is writable (so the run starts), but report.json cannot be replaced: it is a directory.
     report_dir = tmp_path / "reports"
     (report_dir / "report.json").mkdir(parents=True)
-    fallback_dir = tmp_path / "tmp"
-    fallback_dir.mkdir()
+    # A short path: ansible-core 2.21 puts its local RPC server's socket under TMPDIR, and a socket path longer than
+    # 107 characters stops ansible-playbook before it starts. Under pytest's nested temporary directories the path
+    # grew past that once their session number reached three digits.
+    fallback_dir = Path(tempfile.mkdtemp(prefix="fb-"))
+    request.addfinalizer(lambda: shutil.rmtree(fallback_dir, ignore_errors=True))
     enforce = sweep(ENFORCE, report_dir=report_dir, env={"TMPDIR": str(fallback_dir)})
 
     assert enforce.run.rc != 0
