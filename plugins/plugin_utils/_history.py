@@ -169,7 +169,7 @@ class S3Store:
                     rest = item["Key"][len(prefix):].split("/")
                     if len(rest) == 2 and rest[1] == STATE_FILE:
                         complete.add(rest[0])
-        except Exception as error:  # pylint: disable=broad-exception-caught
+        except engine.AWS_ERRORS as error:
             raise self._failed("cannot list the runs in", error) from None
         return sorted(complete)
 
@@ -177,7 +177,7 @@ class S3Store:
         try:
             answer = self._s3().get_object(Bucket=self.bucket, Key=self._key(key))
             return answer["Body"].read().decode("utf-8")
-        except Exception as error:  # pylint: disable=broad-exception-caught
+        except engine.AWS_ERRORS as error:
             code = getattr(error, "response", {}).get("Error", {}).get("Code")
             if code in ("NoSuchKey", "404"):
                 return None
@@ -186,7 +186,7 @@ class S3Store:
     def write(self, key, text):
         try:
             self._s3().put_object(Bucket=self.bucket, Key=self._key(key), Body=text.encode("utf-8"), ContentType=_content_type(key))
-        except Exception as error:  # pylint: disable=broad-exception-caught
+        except engine.AWS_ERRORS as error:
             raise self._failed(f"cannot write {key} in", error) from None
 
 

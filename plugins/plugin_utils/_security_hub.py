@@ -56,7 +56,7 @@ READ_RATE, READ_BURST = 2.0, 4
 FAILED_NAMED = 5
 NOT_ENABLED_CODES = ("InvalidAccessException",)
 # What AWS and the connection answer (botocore's exceptions); anything else is a bug and is raised.
-AWS_ERRORS = (engine.botocore.exceptions.BotoCoreError, engine.botocore.exceptions.ClientError) if engine.HAS_BOTOCORE else ()
+AWS_ERRORS = engine.AWS_ERRORS
 REMEDIATION = (
     "Enable X-Ray active tracing on the stage (API Gateway console: the stage's Logs and tracing settings; or "
     "aws apigateway update-stage --patch-operations op=replace,path=/tracingEnabled,value=true), or run the "
@@ -330,20 +330,22 @@ def _error_code(error):
 CLIENT_CONFIG = {"retries": {"mode": "standard", "max_attempts": 5}, "connect_timeout": 10, "read_timeout": 30}
 
 
-def publish_target(record, target, connection, updated_at=None):
+def publish_target(record, target, connection, updated_at=None, reach=None):
     """The security_hub section of a swept target (None for a target that failed: nothing is known to publish).
 
-    The account is reached again as the converge step reaches it (one more sts:AssumeRole with a role); the
-    Security Hub client goes to tracing_sweep_endpoint_url when it is set, else where the SDK's configuration
-    says (AWS_ENDPOINT_URL_SECURITYHUB, AWS_ENDPOINT_URL, the profile), else to AWS.
+    reach: the account as the same step reached it (the audit's plan step), else it is reached again as the
+    converge step reaches it (one more sts:AssumeRole with a role). The Security Hub client goes to
+    tracing_sweep_endpoint_url when it is set, else where the SDK's configuration says (AWS_ENDPOINT_URL_SECURITYHUB,
+    AWS_ENDPOINT_URL, the profile), else to AWS.
     """
     if record.get("status") != "ok" or record.get("rows") is None:
         return None
     where = f"account {record.get('account_id')} {connection.region}"
-    try:
-        reach = engine.reach_account(engine.clean_target(target), connection)
-    except engine.TargetError as error:
-        return section("failed", message=f"the findings of {where} were not published: {error}")
+    if reach is None:
+        try:
+            reach = engine.reach_account(engine.clean_target(target), connection)
+        except engine.TargetError as error:
+            return section("failed", message=f"the findings of {where} were not published: {error}")
     partition = (parse_aws_arn(reach.caller_arn) or {}).get("partition") or "aws"
     try:
         client = engine.client("securityhub", connection.region, connection.endpoint_url, engine.Config(**CLIENT_CONFIG), reach.credentials)

@@ -66,6 +66,8 @@ NO_BOTOCORE = "the controller's Python has no botocore: install the collection's
 # STS is outside API Gateway's quota: botocore's standard retries, 4 attempts in all.
 STS_CONFIG = {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 10, "read_timeout": 30}
 WARM_SERVICES = ("sts", "apigateway")
+# What a call to AWS raises when AWS (or the way to it) says no: an answer, or no answer.
+AWS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) if HAS_BOTOCORE else ()
 
 
 class TargetError(Exception):
@@ -279,6 +281,8 @@ def plan_step(host, target, settings, connection, say=None):
     """Check, reach, read and decide one target. Returns {"target": record, "plan": plan or None, "claim": ...}.
 
     The record has status error and the cause when the target cannot be swept; the plan is then None.
+    A target swept has "reach" too, the account reached (its credentials inside): for more calls in the same
+    step only, never to be part of a task result.
     say: None, or a callable(line) for progress lines of a long read.
     """
     started = time.monotonic()
@@ -325,6 +329,7 @@ def plan_step(host, target, settings, connection, say=None):
         "requests": requests,
         "seconds": round(time.monotonic() - started, 3),
         "claim": _claim(record),
+        "reach": reach,
     }
 
 

@@ -168,6 +168,8 @@ def plan_step(args, host=None, check_mode=False, say=None):
     target = args.get("target") or {}
     connection = _connection(settings, target)
     planned = engine.plan_step(host, target, settings, connection, say=say)
+    # The assumed role's credentials stay in this step: the audit's findings reuse them, no result carries them.
+    reach = planned.pop("reach", None)
     result = dict(planned, changed=False)
     if planned["target"]["status"] != "ok":
         result.update(failed=True, msg=planned["target"]["error"])
@@ -178,18 +180,18 @@ def plan_step(args, host=None, check_mode=False, say=None):
         result.update(target=outcome["target"], changed=outcome["changed"], diff=outcome["diff"])
         if say is not None:
             say(engine.finished_line(outcome["target"], planned.get("seconds") or 0, True))
-        _publish_findings(result, settings, target, connection)
+        _publish_findings(result, settings, target, connection, reach)
     return result
 
 
-def _publish_findings(result, settings, target, connection):
+def _publish_findings(result, settings, target, connection, reach=None):
     """With tracing_sweep_security_hub, the target's findings in Security Hub: its record gains a security_hub
     section and the result a warning when they were not (all) published. A report output, like the report files:
     it never makes the task changed nor fails it (the report step judges it)."""
     if not settings.get("security_hub"):
         return
     record = result["target"]
-    record["security_hub"] = security_hub.publish_target(record, target, connection)
+    record["security_hub"] = security_hub.publish_target(record, target, connection, reach=reach)
     line = security_hub.warning(record)
     if line:
         result.setdefault("warnings", []).append(line)

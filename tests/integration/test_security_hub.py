@@ -81,6 +81,8 @@ def test_audit_then_enforce_publish_update_and_archive_findings(sweep, estate):
 
     assert audit.run.rc == 0, audit.run.describe()
     assert [r for r in estate.writes() if r.service == "apigateway"] == []
+    # Each of the 4 targets with a role is reached once: the findings go with the credentials the read used.
+    assert estate.calls("AssumeRole") == 4
     published = {}
     for (account_id, region, api_id, stage), (dummy, action) in AUDIT_TRUTH.items():
         if (account_id, region) == NOT_ENABLED:

@@ -393,13 +393,18 @@ def test_a_malformed_section_is_refused_naming_it():
 def test_the_plan_step_publishes_in_check_mode_and_warns(monkeypatch):
     calls = []
 
+    reached = run.engine.Reach(ACCOUNT, "arn:aws:sts::111111111111:assumed-role/TracingAudit/s", {"AccessKeyId": "secret"})
+
     def fake_plan(host, target, settings, connection, say=None):
-        return {"target": {"host": host, "status": "ok", "account_id": ACCOUNT, "region": REGION, "rows": None}, "plan": {}, "seconds": 0}
+        target_ = {"host": host, "status": "ok", "account_id": ACCOUNT, "region": REGION, "rows": None}
+        return {"target": target_, "plan": {}, "seconds": 0, "reach": reached}
 
     def fake_converge(planned, guard, target, connection, check_mode):
         return {"target": dict(planned["target"], rows=[row()]), "changed": True, "diff": {}}
 
-    def fake_publish(record_, target, connection):
+    def fake_publish(record_, target, connection, reach=None):
+        # The audit publishes with the account its plan step reached: no second sts:AssumeRole.
+        assert reach is reached
         calls.append(record_["host"])
         return hub.section("not_enabled", message="Security Hub is not enabled in account 111111111111 us-east-1, no finding was published there")
 
@@ -408,6 +413,7 @@ def test_the_plan_step_publishes_in_check_mode_and_warns(monkeypatch):
     monkeypatch.setattr(hub, "publish_target", fake_publish)
     result = run.plan_step({"settings": {"security_hub": True}, "target": {"region": REGION}}, host="prod_us-east-1", check_mode=True)
     assert calls == ["prod_us-east-1"]
+    assert "reach" not in result  # the assumed role's credentials never leave the step
     assert result["target"]["security_hub"]["status"] == "not_enabled"
     assert result["warnings"] == ["prod_us-east-1: Security Hub: Security Hub is not enabled in account 111111111111 us-east-1, no finding was published there"]
     # The would-be changes make the audit changed, never the findings; and a warning does not fail the task.
@@ -423,7 +429,7 @@ def test_the_converge_step_publishes_what_the_enforcement_left(monkeypatch):
     def fake_converge(planned, guard, target, connection, check_mode):
         return {"target": dict(planned["target"], rows=[row(action="enabled", before=False, after=True)]), "changed": True, "diff": {}}
 
-    def fake_publish(record_, target, connection):
+    def fake_publish(record_, target, connection, reach=None):
         published.append((record_["rows"][0]["action"], connection.region))
         return hub.section("published", imported=1)
 
