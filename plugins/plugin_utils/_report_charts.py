@@ -13,6 +13,7 @@ or only failed targets) has no compliance (None): the charts list it apart, neve
 
 from __future__ import annotations
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _faults as faults
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import compliance_percent
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import row_category
 
@@ -29,6 +30,7 @@ def account_compliance(report):
     entry: account_id, account_name, label, stages, compliant, noncompliant, failed_targets, percent.
     A target that failed before its account was known is its own entry, labelled by its host.
     """
+    faults.check("charts")
     entries = {}
 
     def entry(account_id, account_name, host):

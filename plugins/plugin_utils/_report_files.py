@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -171,4 +172,21 @@ def failed_write_result(report, json_text, message, dest):
     result["msg"] = (
         f"{message}. This run changed {len(lines)} stage{'' if len(lines) == 1 else 's'}: " + "; ".join(lines) + f". {where}"
     )
+    return result
+
+
+def unbuilt_report_result(records, message, dest):
+    """The task result when the report could not even be built from the targets' records (a bug, or a record no
+    rule foresaw): failed, and, when stages were changed, every changed stage named and the records saved as JSON
+    elsewhere, so that no change goes unrecorded."""
+    rows = [
+        row for record in records if isinstance(record, dict) for row in (record.get("rows") or []) if isinstance(row, dict)
+    ]
+    report = {"stages": rows}
+    try:
+        text = json.dumps({"error": message, "records": records}, indent=2, default=str) + "\n"
+    except (TypeError, ValueError) as error:
+        text = json.dumps({"error": message, "records": repr(records), "encoding_error": str(error)}) + "\n"
+    result = failed_write_result(report, text, f"{message}; nothing was written in {dest}", dest)
+    result.update(files={}, write_error=result["msg"], report=None)
     return result

@@ -22,6 +22,7 @@ import time
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import bool_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _faults as faults
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _history as history
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps as rollback
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _security_hub as security_hub
@@ -29,12 +30,19 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _swe
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import controller_path
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import failed_write_result
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import formats_in_order
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import prepare
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import render_set
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import unbuilt_report_result
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import write_set
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import FILE_NAMES
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import RENDERERS
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import render_json
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import JUDGEMENT_SETTINGS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import finish_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import judged_with
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import policy_in_force
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import record_failed_step
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import target_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
@@ -187,11 +195,16 @@ def plan_step(args, host=None, check_mode=False, say=None):
 def _publish_findings(result, settings, target, connection, reach=None):
     """With tracing_sweep_security_hub, the target's findings in Security Hub: its record gains a security_hub
     section and the result a warning when they were not (all) published. A report output, like the report files:
-    it never makes the task changed nor fails it (the report step judges it)."""
+    it never makes the task changed nor fails it (the report step judges it). It runs after an enforcement's
+    changes: whatever fails in it is recorded as findings not published, never lost with the changes."""
     if not settings.get("security_hub"):
         return
     record = result["target"]
-    record["security_hub"] = security_hub.publish_target(record, target, connection, reach=reach)
+    try:
+        faults.check("security_hub")
+        record["security_hub"] = security_hub.publish_target(record, target, connection, reach=reach)
+    except Exception as error:  # pylint: disable=broad-exception-caught  # nothing may cost the run its record of changes
+        record["security_hub"] = security_hub.section("failed", message=f"the findings of {record.get('host')} were not published: {step_failure(error)}")
     line = security_hub.warning(record)
     if line:
         result.setdefault("warnings", []).append(line)
@@ -347,54 +360,96 @@ def security_hub_line(hub):
     return line
 
 
-def findings_judgement(report, dest, settings):
-    """The failure message when findings of a target could not be (all) published to Security Hub (None otherwise).
+# ---- what fails the run ------------------------------------------------------------------------------
+#
+# One table of judgements, for a sweep and for the merge of a sliced sweep's reports alike (the merged report
+# carries its slices' failed targets, stage errors, failed steps, findings and the settings they were judged
+# with, so that it fails as the unsliced run would have). Each judgement reads the report and its context and
+# returns its failure message, or None. They are checked, and their messages joined, in this order.
 
-    Not a stage's non-compliance and not a failed target, so the verdict does not change; but the scheduler must
-    see it, so it fails the run as an error does (tracing_sweep_fail_on_error, true by default). Security Hub
-    not enabled in a target is a warning only."""
+
+def _refused_judgement(report, context):
+    summary = report["summary"]
+    if not summary["refused"]:
+        return None
+    if context["merged"]:
+        return (
+            "The change guard refused the enforcement of at least one slice, whose stages were not changed; their action is "
+            "refused in %s." % context["dest"]
+        )
+    return (
+        "Nothing was changed: %d stages would change, more than tracing_sweep_max_changes=%s. Review the audit in %s, then raise "
+        "tracing_sweep_max_changes or narrow the run with --limit." % (summary["planned_changes"], summary["max_changes"], context["dest"])
+    )
+
+
+def _errors_judgement(report, context):
+    """No target, a run error (a failed step among them), a failed target or a stage error (this last two with
+    tracing_sweep_fail_on_error, true by default)."""
+    summary = report["summary"]
+    run_errors = report["run"]["errors"]
+    if summary["targets"] == 0:
+        return "Nothing was swept (report in %s): %s" % (context["dest"], " | ".join(run_errors) or "the run had no target")
+    if not run_errors and not (summary["errors"] and context["judged_with"]["fail_on_error"]):
+        return None
+    failed = [t for t in report["targets"] if t["status"] == "error"]
+    stage_errors = [row for row in report["stages"] if row["action"] == "error"][:10]
+    details = run_errors + ["%s: %s" % (t["host"], t["error"]) for t in failed] + ["%s: %s" % (row["arn"], row["reason"]) for row in stage_errors]
+    return "%d of %d targets failed (%s); the other targets were swept and reported in %s. %s" % (
+        summary["targets_failed"], summary["targets"], _counted(summary["stage_errors"], "stage error"), context["dest"], " | ".join(details)
+    )
+
+
+def _findings_judgement(report, context):
+    """Findings of a target not (all) published to Security Hub (tracing_sweep_fail_on_error). Security Hub not
+    enabled in a target is a warning only."""
     hub = report["summary"].get("security_hub") or {}
-    if not hub.get("not_published") or not settings.get("fail_on_error", True):
+    if not hub.get("not_published") or not context["judged_with"]["fail_on_error"]:
         return None
     details = ["%s: %s" % (t["host"], t["security_hub"]["message"]) for t in report["targets"] if (t.get("security_hub") or {}).get("status") == "failed"]
     return "Findings were not published to Security Hub in %s (the stages were swept and reported in %s): %s" % (
-        _counted(len(hub["not_published"]), "target"), dest, " | ".join(details))
+        _counted(len(hub["not_published"]), "target"), context["dest"], " | ".join(details))
+
+
+def _regressed_judgement(report, context):
+    if not context["judged_with"]["fail_on_regression"]:
+        return None
+    return history.regression_message(report.get("since_baseline"), context["dest"])
+
+
+def _noncompliant_judgement(report, context):
+    summary = report["summary"]
+    if not context["judged_with"]["fail_on_noncompliant"] or not summary["noncompliant"]:
+        return None
+    count = summary["noncompliant"]
+    return "%s not have %s desired tracing state (compliance %s%%); see %s." % (
+        "1 stage does" if count == 1 else "%d stages do" % count, "its" if count == 1 else "their", summary["compliance_percent"], context["dest"]
+    )
+
+
+JUDGEMENTS = (
+    ("refused", _refused_judgement),
+    ("errors", _errors_judgement),
+    ("findings", _findings_judgement),
+    ("regressed", _regressed_judgement),
+    ("noncompliant", _noncompliant_judgement),
+)
+
+
+def judging_settings(report, settings, merged=False):
+    """The judgement settings a report is judged with: a sweep's own; for a merged report, the slices' (recorded in
+    run.judged_with), unless the merge itself was given another value than the default."""
+    own = judged_with(settings)
+    recorded = (report.get("run") or {}).get("judged_with") if merged else None
+    if not recorded:
+        return own
+    return {name: own[name] if own[name] != default else recorded[name] for name, default in JUDGEMENT_SETTINGS.items()}
 
 
 def judgements(report, dest, settings, merged_from=None):
     """The failure message of each reason the run fails for (None when it does not), in the order they are checked."""
-    summary = report["summary"]
-    refused = None
-    if summary["refused"]:
-        refused = (
-            "Nothing was changed: %d stages would change, more than tracing_sweep_max_changes=%s. Review the audit in %s, then raise "
-            "tracing_sweep_max_changes or narrow the run with --limit." % (summary["planned_changes"], summary["max_changes"], dest)
-            if merged_from is None
-            else "The change guard refused the enforcement of at least one slice, whose stages were not changed; their action is "
-            "refused in %s." % dest
-        )
-    errors = None
-    if report["run"]["errors"] or summary["errors"] or summary["targets"] == 0:
-        if settings.get("fail_on_error", True) or summary["targets"] == 0 or report["run"]["errors"]:
-            failed = [t for t in report["targets"] if t["status"] == "error"]
-            stage_errors = [row for row in report["stages"] if row["action"] == "error"][:10]
-            details = report["run"]["errors"] + ["%s: %s" % (t["host"], t["error"]) for t in failed] + [
-                "%s: %s" % (row["arn"], row["reason"]) for row in stage_errors
-            ]
-            errors = "%d of %d targets failed (%s); the other targets were swept and reported in %s. %s" % (
-                summary["targets_failed"], summary["targets"], _counted(summary["stage_errors"], "stage error"), dest, " | ".join(details)
-            )
-            if summary["targets"] == 0:
-                errors = "Nothing was swept (report in %s): %s" % (dest, " | ".join(report["run"]["errors"]) or "the run had no target")
-    noncompliant = None
-    if settings.get("fail_on_noncompliant", False) and summary["noncompliant"]:
-        count = summary["noncompliant"]
-        noncompliant = "%s not have %s desired tracing state (compliance %s%%); see %s." % (
-            "1 stage does" if count == 1 else "%d stages do" % count, "its" if count == 1 else "their", summary["compliance_percent"], dest
-        )
-    regressed = history.regression_message(report.get("since_baseline"), dest) if settings.get("fail_on_regression", False) else None
-    findings = findings_judgement(report, dest, settings) if merged_from is None else None
-    return {"refused": refused, "errors": errors, "regressed": regressed, "noncompliant": noncompliant, "findings": findings}
+    context = {"dest": dest, "merged": merged_from is not None, "judged_with": report["run"].get("judged_with") or judged_with(settings)}
+    return {name: judge(report, context) for name, judge in JUDGEMENTS}
 
 
 def since_baseline_stats(since):
@@ -411,11 +466,64 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def step_failure(error):
+    """The cause of a step's failure, as the report says it: the message of the collection's own errors, else the
+    kind of error and its message (a bug, or what no rule foresaw)."""
+    if isinstance(error, (history.HistoryError, ReportWriteError, faults.InjectedFault)):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _guarded(report, step, function, *args):
+    """(ok, value) of one step after the sweep. Its failure, whatever it is, is recorded in the report
+    (run.failed_steps, a run error, the verdict error) instead of stopping the report step: nothing after an
+    enforcement's changes may cost the run its report.json."""
+    try:
+        faults.check(step)
+        return True, function(*args)
+    except Exception as error:  # pylint: disable=broad-exception-caught  # recorded in the report, with its cause
+        record_failed_step(report, step, step_failure(error))
+        return False, None
+
+
+def render_report(report, formats):
+    """{format: text} of the report set. report.json is rendered last, so that it records the formats that failed
+    (each a failed step); a format whose failure changed the report after it was rendered is rendered again."""
+    names = [name for name in formats_in_order(formats) if name != "json"]
+    rendered = {}
+    for dummy in range(2):
+        failures = len(report["run"]["failed_steps"])
+        for name in names:
+            if name not in rendered or dummy:
+                ok, text = _guarded(report, "format_" + name, RENDERERS[name], report)
+                if ok:
+                    rendered[name] = text
+                else:
+                    rendered.pop(name, None)
+        names = [name for name in names if name in rendered]
+        if len(report["run"]["failed_steps"]) == failures or not names:
+            break
+    return dict({"json": render_json(report)}, **rendered)
+
+
+def _write(report, rendered, dest, result):
+    """Write the report set into ``dest``; on failure, report.json is saved elsewhere and every changed stage named."""
+    try:
+        faults.check("report_write")
+        files, dummy = write_set(rendered, dest)
+        result.update(files=files, write_error=None, fallback_report=None, changed_stages=[])
+    except Exception as error:  # pylint: disable=broad-exception-caught  # the changed stages are named, report.json kept elsewhere
+        failure = failed_write_result(report, rendered["json"], f"tracing_sweep_report_dir: {step_failure(error)}", dest)
+        result.update(files={}, write_error=failure["msg"], fallback_report=failure.get("fallback_report"), changed_stages=failure.get("changed_stages", []))
+
+
 def report_step(args, host=None, check_mode=False, say=None):
     """Build the report of the whole run from every target's record (or take a merged one), write the set, judge it.
 
-    Writing failures do not fail this step: the summary is shown and published first, then the role fails
-    (``write_error``), and an enforcement's changes are named and saved elsewhere (``fallback_report``).
+    Every step after the sweep (the history's read and write, each report format, writing the files) is guarded:
+    its failure is recorded in the report and makes its verdict error, and report.json is always written, or,
+    when it cannot be, saved elsewhere with every changed stage named (``write_error``, ``fallback_report``).
+    The summary is shown and published before the role fails.
     """
     settings = args.get("settings") or {}
     dest = controller_path(args.get("dest") or "")
@@ -460,31 +568,33 @@ def report_step(args, host=None, check_mode=False, say=None):
                     "errors": run_errors,
                 },
             )
-        except ValueError as error:
-            return _failed(f"The report could not be built: {error}")
+        except Exception as error:  # pylint: disable=broad-exception-caught  # the changes are still named and saved
+            return unbuilt_report_result(records, f"The report could not be built: {step_failure(error)}", dest)
+    report["run"]["judged_with"] = judging_settings(report, settings, merged=merged_from is not None)
+    finish_report(report)
+    result = {"changed": False, "report": report, "dest": dest, "write_error": None, "history_error": None, "history": None}
     comparison = None
     store = history.open_store(settings)
     if store is not None:
-        comparison = history.Comparison(store, report)
-        report["since_baseline"] = comparison.since_baseline
-    rendered = render_set(report, formats)
-    result = {"changed": False, "report": report, "dest": dest, "verdict": report["verdict"], "write_error": None, "history_error": None, "history": None}
-    if comparison is not None and comparison.warning:
-        result["warnings"] = [comparison.warning]
-    try:
-        files, dummy = write_set(rendered, dest)
-        result["files"] = files
-    except ReportWriteError as error:
-        failure = failed_write_result(report, rendered["json"], f"tracing_sweep_report_dir: {error}", dest)
-        result.update(files={}, write_error=failure["msg"], fallback_report=failure.get("fallback_report"), changed_stages=failure.get("changed_stages", []))
+        dummy, comparison = _guarded(report, "history_read", history.Comparison, store, report)
+        if comparison is not None:
+            report["since_baseline"] = comparison.since_baseline
+            if comparison.warning:
+                result["warnings"] = [comparison.warning]
+    rendered = render_report(report, formats)
+    _write(report, rendered, dest, result)
     if comparison is not None:
-        try:
-            result["history"] = comparison.store_run(report, rendered, FILE_NAMES)
-        except history.HistoryError as error:
+        kept, result["history"] = _guarded(report, "history_write", comparison.store_run, report, rendered, FILE_NAMES)
+        if not kept:
+            # The reports already written must say so too: they are written again, with the failure in their verdict.
             written = f"this run's reports were written in {dest}, but" if result["write_error"] is None else "this run's reports were"
             result["history_error"] = (
-                f"tracing_sweep_history: {written} not kept in the history, so the next run cannot be compared with it: {error}"
+                f"tracing_sweep_history: {written} not kept in the history, so the next run cannot be compared with it: "
+                f"{report['run']['failed_steps'][-1]['error']}"
             )
+            if result["write_error"] is None:
+                _write(report, render_report(report, formats), dest, result)
+    result["verdict"] = report["verdict"]
     result["summary_lines"] = summary_lines(report, dest, requests=requests, merged_from=merged_from)
     if result["history"]:
         result["summary_lines"].append("History: " + result["history"])

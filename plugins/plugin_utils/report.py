@@ -17,7 +17,9 @@ compliance_percent = compliant / (compliant + noncompliant), over the stages tha
 (shown "n/a") when none was, so that a run that evaluated nothing never reads as 100% compliant.
 
 The verdict is one word a scheduler can branch on, errors winning:
-  error         no target in the run, a run error, a failed target or a stage error
+  error         no target in the run, a run error, a step after the sweep that failed (the history, a report
+                format, ...: run.failed_steps), findings not published to Security Hub, a failed target or a
+                stage error
   noncompliant  otherwise, any non-compliant stage (refused changes included)
   compliant     otherwise
 The report is deterministic: targets sorted by host, stages by account, region, API name, API id, stage.
@@ -55,7 +57,10 @@ COMPLIANCE_RULE = (
     "failed stages and the stages of failed targets are not in it; n/a when no stage was evaluated"
 )
 COLLECTION = "cloudops.apigw_tracing"
-RUN_KEYS = ("collection_version", "policy", "errors")
+RUN_KEYS = ("collection_version", "policy", "errors", "failed_steps", "judged_with")
+# The settings a run is judged with (what fails it besides its verdict), recorded so that the merge of a sliced
+# run's reports judges it as the unsliced run would have been; each with its default.
+JUDGEMENT_SETTINGS = {"fail_on_error": True, "fail_on_noncompliant": False, "fail_on_regression": False}
 POLICY_KEYS = ("desired", "rules", "exemptions", "exempt_tag")
 
 
@@ -91,14 +96,20 @@ def category_counts(rows):
     return counts
 
 
-def verdict(summary, run_errors=()):
+def verdict(summary, run_errors=(), failed_steps=()):
     """(verdict, reason): one word for a scheduler (errors win) and a sentence for people."""
     if summary["targets"] == 0:
         return "error", "no target was swept: the run had no inventory host (see the run's errors)"
-    if run_errors or summary["errors"]:
+    not_published = (summary.get("security_hub") or {}).get("not_published") or []
+    if run_errors or summary["errors"] or failed_steps or not_published:
         parts = []
-        if run_errors:
-            parts.append(_counted(len(run_errors), "run error"))
+        if failed_steps:
+            parts.append("%s failed (%s)" % (_counted(len(failed_steps), "step"), ", ".join(step["step"] for step in failed_steps)))
+        other_errors = len(run_errors) - len(failed_steps)
+        if other_errors > 0:
+            parts.append(_counted(other_errors, "run error"))
+        if not_published:
+            parts.append("findings not published to Security Hub in " + _counted(len(not_published), "target"))
         if summary["targets_failed"]:
             parts.append(_counted(summary["targets_failed"], "target") + " failed")
         if summary["stage_errors"]:
@@ -359,17 +370,45 @@ def run_section(run):
     errors = run.get("errors") or []
     if not is_list(errors) or not all(isinstance(error, str) and error for error in errors):
         raise ValueError("run.errors: must be a list of messages")
+    failed_steps = run.get("failed_steps") or []
+    if not is_list(failed_steps) or not all(
+        isinstance(step, Mapping) and sorted(step) == ["error", "step"] and all(isinstance(step[key], str) and step[key] for key in step)
+        for step in failed_steps
+    ):
+        raise ValueError("run.failed_steps: must be a list of {step, error} mappings of messages")
+    judged_with = run.get("judged_with")
+    if judged_with is not None and (
+        not isinstance(judged_with, Mapping) or sorted(judged_with) != sorted(JUDGEMENT_SETTINGS)
+        or not all(isinstance(value, bool) for value in judged_with.values())
+    ):
+        raise ValueError(f"run.judged_with: must be a mapping of {', '.join(JUDGEMENT_SETTINGS)} to booleans")
     return {
         "collection": COLLECTION,
         "collection_version": _text(run.get("collection_version")) or collection_version(),
         "policy": dict(policy),
         "errors": list(errors),
+        "failed_steps": [dict(step) for step in failed_steps],
+        "judged_with": dict(judged_with) if judged_with is not None else None,
     }
+
+
+def judged_with(settings):
+    """The judgement settings (JUDGEMENT_SETTINGS) of checked role settings, each defaulted."""
+    return {name: bool(settings.get(name, default)) for name, default in JUDGEMENT_SETTINGS.items()}
+
+
+def record_failed_step(report, step, cause):
+    """Record that ``step`` failed after the sweep (in run.failed_steps, and as a run error that every format shows)
+    and judge the report again: its verdict is then error, with the cause."""
+    report["run"]["failed_steps"].append({"step": step, "error": cause})
+    report["run"]["errors"].append(f"the step {step} failed: {cause}")
+    return finish_report(report)
 
 
 def finish_report(report):
     """Adds the verdict (and its reason) to a report whose summary and run are final; returns the report."""
-    report["verdict"], report["verdict_reason"] = verdict(report["summary"], report["run"]["errors"])
+    run = report["run"]
+    report["verdict"], report["verdict_reason"] = verdict(report["summary"], run["errors"], run.get("failed_steps") or [])
     return report
 
 

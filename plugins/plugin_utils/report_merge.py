@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import JUDGEMENT_SETTINGS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import MODES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import READABLE_SCHEMA_VERSIONS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import SCHEMA_VERSION
@@ -64,6 +65,12 @@ def _header_problems(where, report):
         bad = [index for index, item in enumerate(report[key]) if not isinstance(item, Mapping)]
         if bad:
             problems.append(f"{where}.{key}[{bad[0]}]: must be one of the {rule} (a mapping), got {describe(report[key][bad[0]])}")
+    if report.get("run") is not None:
+        try:
+            written = report["run"]
+            run_section({key: value for key, value in written.items() if key != "collection"} if isinstance(written, Mapping) else {"errors": written})
+        except ValueError as error:
+            problems.append(f"{where}.{error}")
     for index, target in enumerate(report["targets"] if is_list(report["targets"]) else []):
         if isinstance(target, Mapping) and not isinstance(target.get("host"), str):
             problems.append(f"{where}.targets[{index}].host: must be the host name, got {describe(target.get('host'))}")
@@ -181,7 +188,21 @@ def _target(target):
 
 def _run(reports):
     """The run section of the merged report: the first slice's version and policy (the slices share their settings),
-    every slice's run errors."""
-    first = next((report["run"] for report in reports if isinstance(report.get("run"), Mapping)), {})
-    errors = [error for report in reports if isinstance(report.get("run"), Mapping) for error in report["run"].get("errors") or []]
-    return run_section({"collection_version": first.get("collection_version"), "policy": first.get("policy"), "errors": errors})
+    every slice's run errors and failed steps, and the settings the slices were judged with (see _judged_with)."""
+    runs = [report["run"] for report in reports if isinstance(report.get("run"), Mapping)]
+    first = runs[0] if runs else {}
+    errors = [error for run in runs for error in run.get("errors") or []]
+    failed_steps = [step for run in runs for step in run.get("failed_steps") or []]
+    return run_section({
+        "collection_version": first.get("collection_version"), "policy": first.get("policy"), "errors": errors, "failed_steps": failed_steps,
+        "judged_with": _judged_with(run.get("judged_with") for run in runs),
+    })
+
+
+def _judged_with(recorded):
+    """What the slices were judged with: the value they agree on, the stricter (true) when they do not; None when no
+    slice recorded it (reports of 1.0.0), and the merge is judged with its own settings then."""
+    recorded = [item for item in recorded if isinstance(item, Mapping)]
+    if not recorded:
+        return None
+    return {name: any(bool(item.get(name, default)) for item in recorded) for name, default in JUDGEMENT_SETTINGS.items()}

@@ -169,6 +169,8 @@ def test_run_section_defaults(enforce_report):
         "collection_version": collection_version(),
         "policy": {"desired": True, "rules": 0, "exemptions": 0, "exempt_tag": None},
         "errors": [],
+        "failed_steps": [],
+        "judged_with": None,
     }
     assert collection_version() != ""
 
@@ -610,7 +612,9 @@ def test_run_section_as_given():
     policy = policy_in_force(False, rules=[{"skip": True}, {"tracing_enabled": True}], exemptions=EXEMPTIONS, exempt_tag="XrayExempt")
     assert policy == {"desired": False, "rules": 2, "exemptions": 3, "exempt_tag": "XrayExempt"}
     report = build_report([], "audit", GENERATED_AT, run={"collection_version": "9.8.7", "policy": policy, "errors": ["e1"]})
-    assert report["run"] == {"collection": "cloudops.apigw_tracing", "collection_version": "9.8.7", "policy": policy, "errors": ["e1"]}
+    assert report["run"] == {
+        "collection": "cloudops.apigw_tracing", "collection_version": "9.8.7", "policy": policy, "errors": ["e1"], "failed_steps": [], "judged_with": None,
+    }
     assert schema_errors(report) == []
 
 
@@ -622,7 +626,7 @@ def test_policy_in_force_defaults():
 @pytest.mark.parametrize(
     "run, message",
     [
-        ({"version": "1"}, r"^run: unknown key 'version'; run takes collection_version, policy, errors$"),
+        ({"version": "1"}, r"^run: unknown key 'version'; run takes collection_version, policy, errors, failed_steps, judged_with$"),
         ({"policy": {"desired": True}}, r"^run\.policy: must be a mapping of desired, rules, exemptions, exempt_tag"),
         ({"policy": "strict"}, r"^run\.policy: must be a mapping"),
         ({"errors": "boom"}, r"^run\.errors: must be a list of messages$"),

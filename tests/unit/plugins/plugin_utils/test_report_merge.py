@@ -224,4 +224,4 @@ def test_the_first_slice_gives_the_collection_version_and_policy():
     run = {"collection_version": "1.1.0", "policy": {"desired": False, "rules": 2, "exemptions": 3, "exempt_tag": "XrayExempt"}}
     first = build_report(enforce_records()[:1], "enforce", GENERATED_AT, exemptions=EXEMPTIONS, max_changes=0, run=run)
     merged, dummy = merge_reports([as_schema_1_0(slice_report([1, 2])), first])
-    assert merged["run"] == dict(run, collection="cloudops.apigw_tracing", errors=[])
+    assert merged["run"] == dict(run, collection="cloudops.apigw_tracing", errors=[], failed_steps=[], judged_with=None)

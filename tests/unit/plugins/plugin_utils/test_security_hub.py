@@ -356,8 +356,9 @@ def test_the_report_and_the_end_of_the_run_say_where_findings_were_published():
     assert targets["b"]["security_hub"] == {"status": "not_enabled", "imported": 0, "archived": 0, "failed": 0, "message": "why b"}
     assert report["summary"]["security_hub"] == {
         "targets": 3, "imported": 4, "archived": 1, "failed": 2, "not_enabled": ["b"], "not_published": ["c"]}
-    # Findings are about the report, not the stages: the verdict is the stages'.
-    assert report["verdict"] == "compliant"
+    # Findings not published are a step of the run that failed: the verdict says so (every stage was evaluated).
+    assert report["verdict"] == "error" and report["summary"]["errors"] == 0
+    assert report["verdict_reason"].startswith("findings not published to Security Hub in 1 target")
     assert schema_errors(report) == []
     line = run.security_hub_line(report["summary"]["security_hub"])
     assert line == "Security Hub: 4 findings imported, 1 archived in 3 targets; not enabled in (no finding published there): b; 2 findings not published in: c"
