@@ -374,8 +374,8 @@ def _refused_judgement(report, context):
         return None
     if context["merged"]:
         return (
-            "The change guard refused the enforcement of at least one slice, whose stages were not changed; their action is "
-            "refused in %s." % context["dest"]
+            "The change guard (tracing_sweep_max_changes=%s) refused the enforcement of at least one slice, whose stages were not "
+            "changed; their action is refused in %s." % ("none" if summary["max_changes"] is None else summary["max_changes"], context["dest"])
         )
     return (
         "Nothing was changed: %d stages would change, more than tracing_sweep_max_changes=%s. Review the audit in %s, then raise "
@@ -474,15 +474,16 @@ def step_failure(error):
     return f"{type(error).__name__}: {error}"
 
 
-def _guarded(report, step, function, *args):
+def _guarded(report, step, function, *args, **kwargs):
     """(ok, value) of one step after the sweep. Its failure, whatever it is, is recorded in the report
     (run.failed_steps, a run error, the verdict error) instead of stopping the report step: nothing after an
-    enforcement's changes may cost the run its report.json."""
+    enforcement's changes may cost the run its report.json. ``what``: the sentence that leads the cause."""
+    what = kwargs.pop("what", None)
     try:
         faults.check(step)
-        return True, function(*args)
+        return True, function(*args, **kwargs)
     except Exception as error:  # pylint: disable=broad-exception-caught  # recorded in the report, with its cause
-        record_failed_step(report, step, step_failure(error))
+        record_failed_step(report, step, f"{what}: {step_failure(error)}" if what else step_failure(error))
         return False, None
 
 
@@ -584,14 +585,12 @@ def report_step(args, host=None, check_mode=False, say=None):
     rendered = render_report(report, formats)
     _write(report, rendered, dest, result)
     if comparison is not None:
-        kept, result["history"] = _guarded(report, "history_write", comparison.store_run, report, rendered, FILE_NAMES)
+        written = f"this run's reports were written in {dest}, but" if result["write_error"] is None else "this run's reports were"
+        what = f"tracing_sweep_history: {written} not kept in the history, so the next run cannot be compared with it"
+        kept, result["history"] = _guarded(report, "history_write", comparison.store_run, report, rendered, FILE_NAMES, what=what)
         if not kept:
+            result["history_error"] = report["run"]["failed_steps"][-1]["error"]
             # The reports already written must say so too: they are written again, with the failure in their verdict.
-            written = f"this run's reports were written in {dest}, but" if result["write_error"] is None else "this run's reports were"
-            result["history_error"] = (
-                f"tracing_sweep_history: {written} not kept in the history, so the next run cannot be compared with it: "
-                f"{report['run']['failed_steps'][-1]['error']}"
-            )
             if result["write_error"] is None:
                 _write(report, render_report(report, formats), dest, result)
     result["verdict"] = report["verdict"]
