@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from sweep_world import POLICY
+from sweep_world import seed_estate
 from sweep_world import static_inventory
 from sweep_world import write_yaml
 
@@ -52,6 +53,10 @@ JUDGEMENTS = {
 }
 
 
+def read_report(folder):
+    return json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))
+
+
 def failure_messages(run):
     return " ".join(entry["result"].get("msg", "") for entry in run.entries if entry["status"] == "failed")
 
@@ -78,13 +83,11 @@ def world(run_playbook, tmp_path, estate):
                                       "tracing_sweep_report_dir": str(tmp_path / "merged")})
         if playbook == ENFORCE:
             estate.reset()
-            from sweep_world import seed_estate  # pylint: disable=import-outside-toplevel
             seed_estate(estate)
             if set_up is not None:
                 set_up(estate)
         whole = sweep(tmp_path / "whole")
-        read = lambda folder: json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))  # noqa: E731
-        return whole, read(tmp_path / "whole"), merged, read(tmp_path / "merged")
+        return whole, read_report(tmp_path / "whole"), merged, read_report(tmp_path / "merged")
 
     return run
 
