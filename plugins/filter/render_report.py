@@ -8,7 +8,7 @@ name: render_report
 short_description: Render the tracing sweep report as Markdown, JUnit XML, CSV or JSON
 version_added: 1.0.0
 deprecated:
-  removed_in: 3.0.0
+  removed_in: 2.0.0
   why: >-
     It is the tracing_sweep role's own plumbing, made public in 1.0.0 by mistake; the role no longer uses it (its
     steps run in the controller's process).
