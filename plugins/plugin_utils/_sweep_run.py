@@ -464,13 +464,18 @@ def report_step(args, host=None, check_mode=False, say=None):
             return _failed(f"The report could not be built: {error}")
     comparison = None
     store = history.open_store(settings)
+    history_warnings = []
     if store is not None:
-        comparison = history.Comparison(store, report)
+        # A merged report is the whole run: the merge job's own inventory says nothing of its targets.
+        comparison = history.Comparison(store, report, inventory_hosts=None if merged_from is not None else args.get("inventory_hosts"),
+                                        includes_new=settings.get("regression_includes_new", False))
         report["since_baseline"] = comparison.since_baseline
+        # A history that could not be compared is a run error with tracing_sweep_fail_on_regression (the verdict is error).
+        history_warnings = comparison.judge(report, settings.get("fail_on_regression", False))
     rendered = render_set(report, formats)
     result = {"changed": False, "report": report, "dest": dest, "verdict": report["verdict"], "write_error": None, "history_error": None, "history": None}
-    if comparison is not None and comparison.warning:
-        result["warnings"] = [comparison.warning]
+    if history_warnings:
+        result["warnings"] = history_warnings
     try:
         files, dummy = write_set(rendered, dest)
         result["files"] = files
