@@ -78,7 +78,7 @@ MODES = ("audit", "enforce")
 VERDICTS = ("compliant", "noncompliant", "error")
 CHANGED_ACTIONS = ("enabled", "disabled")
 NOTHING_SWEPT = "nothing was swept, so nothing was compared; the run is not kept in the history"
-FIRST = "no earlier run in the history: this run is the first baseline"
+FIRST = "no earlier run of these targets in the history: this run is the first baseline"
 # What an S3 history costs: a few small reads before the report is written, the files of the set after it.
 S3_CONFIG = {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 10, "read_timeout": 60}
 

@@ -73,6 +73,12 @@ def latest(history):
     return json.loads((history / "latest.json").read_text(encoding="utf-8"))["run_id"]
 
 
+def stored(history, run_id):
+    """The directory a run is kept in (found, not built: the tests read the layout the docs describe elsewhere)."""
+    [found] = history.glob(f"**/{run_id}")
+    return found
+
+
 def test_local_history_finds_drift_fails_on_regression_and_sees_it_fixed(sweep, estate, tmp_path):
     history = tmp_path / "history"
     keep = {"tracing_sweep_history": str(history)}
@@ -132,9 +138,10 @@ def test_each_target_is_compared_with_the_last_run_that_swept_it(sweep, estate, 
     baseline = first["since_baseline"]["run_id"]
     # A controller whose clock was ahead stored a run of 2099 and moved the pointer to it.
     ahead = "20991231T235959.000000Z"
-    shutil.copytree(history / "runs" / baseline, history / "runs" / ahead)
-    state = json.loads((history / "runs" / ahead / "state.json").read_text(encoding="utf-8"))
-    (history / "runs" / ahead / "state.json").write_text(json.dumps(dict(state, run_id=ahead)), encoding="utf-8")
+    copy = stored(history, baseline).parent / ahead
+    shutil.copytree(stored(history, baseline), copy)
+    state = json.loads((copy / "state.json").read_text(encoding="utf-8"))
+    (copy / "state.json").write_text(json.dumps(dict(state, run_id=ahead)), encoding="utf-8")
     (history / "latest.json").write_text(json.dumps({"version": 1, "run_id": ahead, "generated_at": "2099-12-31T23:59:59Z"}), encoding="utf-8")
 
     # Night 2: a third account joins the inventory, and a stage of an old one drifts.
@@ -159,7 +166,7 @@ def test_each_target_is_compared_with_the_last_run_that_swept_it(sweep, estate, 
     assert "5 targets of the inventory are not in this run (--limit or a slice)" in since["reason"]
     assert since["counts"]["removed"] == 0
     assert latest(history) == second["since_baseline"]["run_id"]
-    assert (history / "runs" / since["run_id"] / "state.json").is_file()
+    assert (stored(history, since["run_id"]) / "state.json").is_file()
 
     # Night 3, nothing fixed: the regression is still open (since night 2), compared with night 2, not the --limit run.
     run, third, dummy = sweep(AUDIT, alert, check=True)
@@ -184,7 +191,7 @@ def test_a_baseline_with_a_wrong_field_never_costs_an_enforcement_its_report(swe
     run, first, dummy = sweep(AUDIT, {"tracing_sweep_history": str(history)}, check=True)
     assert run.rc == 0, run.describe()
     identifier = first["since_baseline"]["run_id"]
-    path = history / "runs" / identifier / "state.json"
+    path = stored(history, identifier) / "state.json"
     state = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(dict(state, trend=[None])), encoding="utf-8")
 
