@@ -43,6 +43,9 @@ Per stage (of a target compared):
              non-compliant opens one too
   fixed      non-compliant in the last known state, compliant at the end of this run
   closed     open regressions this run closed: the stage is compliant, exempt or skipped by a rule now
+
+A run judges the targets it compared: the open regressions of a target it did not sweep (failed, or left out by
+--limit) are kept in its state for the next run that sweeps it, not listed.
 """
 
 from __future__ import annotations
@@ -528,6 +531,7 @@ class Comparison:
         self.problem = None
         self.notices = []
         self._warnings = []
+        self._ahead_said = False
         self.baseline_state = None
         self.state = None
         self.kept = False
@@ -595,7 +599,7 @@ class Comparison:
         """The newest stored run that may be a baseline, earlier than ``before`` (this run's id, else the pointed run)."""
         ids = self.store.runs()
         ahead = [identifier for identifier in ids if identifier > self.identifier]
-        if ahead and not any(self.identifier + ")" in notice for notice in self._warnings):
+        if ahead and not self._ahead_said:
             self._warn(f"{_runs(len(ahead))} of the history {'are' if len(ahead) != 1 else 'is'} later than this run ({self.identifier}), "
                        f"stored by a controller whose clock was ahead ({_listed(ahead, 3)}): ignored")
         candidates = [identifier for identifier in ids if identifier < before][::-1]
@@ -638,6 +642,7 @@ class Comparison:
                 f"{self._where(LATEST_FILE)} names the run {pointed}, later than this run ({self.identifier}): it was stored by a controller "
                 "whose clock was ahead, so it is ignored and the baseline is the newest stored run before now"
             )
+            self._ahead_said = True
             return self._by_listing(self.identifier)
         key = f"{RUNS}/{pointed}/{STATE_FILE}"
         try:

@@ -16,11 +16,13 @@ import pytest
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import history_location_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _history as history
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._sweep_run import since_baseline_lines
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._sweep_run import since_baseline_stats
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
 
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_audit_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import load_schema
 
 PROD = "111111111111"
@@ -719,3 +721,37 @@ def test_the_state_a_run_leaves_is_one_the_next_run_accepts(store):
     for night in (0, 1):
         state = read_state(store, NIGHT[night])
         assert history.check_state(copy.deepcopy(state), "x")["run_id"] == NIGHT[night]
+
+
+# ---- the report step ------------------------------------------------------------------------------------
+
+
+def test_the_report_step_makes_an_unreadable_history_a_run_error_with_the_alert(tmp_path, monkeypatch):
+    def refused(self, key):
+        raise history.HistoryError(f"cannot read {key} in s3://b/p: AccessDenied: Access Denied")
+
+    monkeypatch.setattr(history.LocalStore, "read", refused)
+    args = {"settings": {"history": str(tmp_path / "h"), "fail_on_regression": True}, "dest": str(tmp_path / "r"), "formats": ["json"],
+            "records": [{"host": "east", "account_id": PROD, "region": "us-east-1", "status": "ok", "rows": [], "planned_changes": 0}], "hosts": ["east"],
+            "mode": "audit", "inventory_hosts": ["east"]}
+    result = _sweep_run.report_step(args)
+    assert result["verdict"] == "error" and result["report"]["verdict"] == "error"
+    assert "AccessDenied" in result["judgements"]["errors"] and "warnings" not in result
+    with open(tmp_path / "r" / "report.json", encoding="utf-8") as handle:
+        assert json.load(handle)["verdict"] == "error"
+    result = _sweep_run.report_step(dict(args, settings={"history": str(tmp_path / "h")}))
+    assert result["verdict"] == "compliant" and result["judgements"]["errors"] is None
+    assert result["warnings"][0].startswith("tracing_sweep_history: the history could not be read")
+
+
+def test_the_report_step_reads_a_limited_run_from_the_inventory_but_a_merge_is_the_whole_run(tmp_path):
+    report = build_audit_report()
+    merged = {"settings": {"history": str(tmp_path / "h")}, "dest": str(tmp_path / "m"), "formats": ["json"], "report": report,
+              "merged_from": [str(tmp_path / "slice" / "report.json")], "inventory_hosts": ["localhost"]}
+    assert _sweep_run.report_step(merged)["report"]["since_baseline"]["next_baseline"] is True
+    limited = {"settings": {"history": str(tmp_path / "h")}, "dest": str(tmp_path / "r"), "formats": ["json"], "mode": "audit",
+               "records": [{"host": "east", "account_id": PROD, "region": "us-east-1", "status": "ok", "rows": [], "planned_changes": 0}], "hosts": ["east"],
+               "inventory_hosts": ["east", "west"]}
+    result = _sweep_run.report_step(limited)
+    assert result["report"]["since_baseline"]["next_baseline"] is False
+    assert result["history"].endswith("(kept, but not the baseline of the next run: it sweeps part of its inventory)")
