@@ -53,6 +53,9 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        # Not a task argument: the inventory's hosts, so that the run history can tell a run of part of it (--limit) from a full one.
+        groups = (task_vars or {}).get("groups") or {}
+        args["inventory_hosts"] = [str(name) for name in groups["all"]] if "all" in groups else None
         name = args["step"] + "_step"
         step = next(getattr(steps, name) for steps in (_sweep_run, _rollback_steps, _merge_steps) if hasattr(steps, name))
         result.update(step(args, host=(task_vars or {}).get("inventory_hostname"), check_mode=bool(self._task.check_mode), say=display.display))

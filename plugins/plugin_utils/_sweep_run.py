@@ -577,11 +577,16 @@ def report_step(args, host=None, check_mode=False, say=None):
     comparison = None
     store = history.open_store(settings)
     if store is not None:
-        dummy, comparison = _guarded(report, "history_read", history.Comparison, store, report)
+        # A merged report is the whole run: the merge job's own inventory says nothing of its targets.
+        inventory_hosts = None if merged_from is not None else args.get("inventory_hosts")
+        dummy, comparison = _guarded(report, "history_read", history.Comparison, store, report, inventory_hosts=inventory_hosts,
+                                     includes_new=settings.get("regression_includes_new", False))
         if comparison is not None:
             report["since_baseline"] = comparison.since_baseline
-            if comparison.warning:
-                result["warnings"] = [comparison.warning]
+            # A history that could not be compared is a run error with tracing_sweep_fail_on_regression (the verdict is error).
+            dummy, history_warnings = _guarded(report, "history_read", comparison.judge, report, report["run"]["judged_with"]["fail_on_regression"])
+            if history_warnings:
+                result["warnings"] = history_warnings
     rendered = render_report(report, formats)
     _write(report, rendered, dest, result)
     if comparison is not None:

@@ -71,7 +71,7 @@ MAX_CHANGES_RULE = "must be a whole number >= 0 (or null for no limit)"
 SETTING_KEYS = (
     "desired", "rules", "exemptions", "exempt_tag", "max_changes", "report_dir", "endpoint_url", "sts_endpoint_url",
     "max_requests_per_second", "concurrency", "role_session_name", "fail_on_error", "fail_on_noncompliant",
-    "history", "fail_on_regression",
+    "history", "fail_on_regression", "regression_includes_new",
     "security_hub",
 )
 ROLE_SESSION_NAME_PATTERN = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
@@ -302,6 +302,10 @@ def _fail_on_regression_problems(value):
     return desired_problems(value, "tracing_sweep_fail_on_regression")
 
 
+def _regression_includes_new_problems(value):
+    return desired_problems(value, "tracing_sweep_regression_includes_new")
+
+
 def _security_hub_problems(value):
     return desired_problems(value, "tracing_sweep_security_hub")
 
@@ -343,6 +347,7 @@ SETTING_CHECKS = {
     "fail_on_noncompliant": _fail_on_noncompliant_problems,
     "history": _history_problems,
     "fail_on_regression": _fail_on_regression_problems,
+    "regression_includes_new": _regression_includes_new_problems,
     "security_hub": _security_hub_problems,
     # Not a setting: the names of the variables defined for the host, to find misspelt ones.
     "variables": unknown_variable_problems,
@@ -364,12 +369,13 @@ def settings_problems(settings):
     for key, check in SETTING_CHECKS.items():
         if key in settings:
             problems.extend(check(settings[key]))
-    if not problems and "fail_on_regression" in settings and parse_bool(settings["fail_on_regression"]) and not _set(settings, "history"):
-        # Without a history nothing can regress: an alert that can never fire must not look armed.
-        problems.append(
-            "tracing_sweep_fail_on_regression: is true, but tracing_sweep_history is not set: without a history no run is compared "
-            "with the one before, so nothing could ever regress; set tracing_sweep_history (a directory or s3://bucket/prefix)"
-        )
+    for key in ("fail_on_regression", "regression_includes_new"):
+        if not problems and key in settings and parse_bool(settings[key]) and not _set(settings, "history"):
+            # Without a history nothing can regress: an alert that can never fire must not look armed.
+            problems.append(
+                f"tracing_sweep_{key}: is true, but tracing_sweep_history is not set: without a history no run is compared "
+                "with the one before, so nothing could ever regress; set tracing_sweep_history (a directory or s3://bucket/prefix)"
+            )
     return problems
 
 
@@ -381,6 +387,7 @@ def normalized_settings(settings):
         "fail_on_error": parse_bool,
         "fail_on_noncompliant": parse_bool,
         "fail_on_regression": parse_bool,
+        "regression_includes_new": parse_bool,
         "security_hub": parse_bool,
         "max_changes": lambda value: None if value is None else parse_whole_number(value),
         "concurrency": parse_whole_number,
