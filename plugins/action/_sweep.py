@@ -9,6 +9,7 @@
 
 Each task of the role names one step; plugin_utils/_sweep_engine.py does the AWS work and
 plugin_utils/_sweep_run.py the run-wide parts (settings, the report). See the module stub for the options.
+The steps that judge a run (report, rollback_summary) also say which host fails with what (plugin_utils/_run_status.py).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from ansible.utils.display import Display
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _merge_steps
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _run_status
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run
 
 display = Display()
 
-STEPS = ("settings", "prepare", "plan", "guard", "converge", "report", "restore", "region", "rollback_plan", "rollback_summary", "merge")
+STEPS = ("settings", "prepare", "plan", "guard", "converge", "report", "restore", "region", "rollback_plan", "rollback_summary", "merge", "retire")
 
 ARGUMENT_SPEC = dict(
     step=dict(type="str", required=True, choices=list(STEPS)),
@@ -42,6 +44,8 @@ ARGUMENT_SPEC = dict(
     changes=dict(type="list", elements="raw"),
     report=dict(type="raw"),
     merged_from=dict(type="list", elements="str"),
+    judged_on_localhost=dict(type="bool", default=False),
+    keep=dict(type="raw"),
 )
 
 
@@ -57,6 +61,8 @@ class ActionModule(ActionBase):
         groups = (task_vars or {}).get("groups") or {}
         args["inventory_hosts"] = [str(name) for name in groups["all"]] if "all" in groups else None
         name = args["step"] + "_step"
-        step = next(getattr(steps, name) for steps in (_sweep_run, _rollback_steps, _merge_steps) if hasattr(steps, name))
-        result.update(step(args, host=(task_vars or {}).get("inventory_hostname"), check_mode=bool(self._task.check_mode), say=display.display))
+        step = next(getattr(steps, name) for steps in (_sweep_run, _rollback_steps, _merge_steps, _run_status) if hasattr(steps, name))
+        host = (task_vars or {}).get("inventory_hostname")
+        result.update(step(args, host=host, check_mode=bool(self._task.check_mode), say=display.display))
+        result.update(_run_status.host_status(args["step"], args, result, host))
         return result

@@ -22,7 +22,7 @@ options:
     description: The step to run.
     type: str
     required: true
-    choices: [settings, prepare, plan, guard, converge, report, restore, region, rollback_plan, rollback_summary, merge]
+    choices: [settings, prepare, plan, guard, converge, report, restore, region, rollback_plan, rollback_summary, merge, retire]
   settings:
     description: The role's settings.
     type: raw
@@ -82,6 +82,15 @@ options:
     description: The reports merged into O(report).
     type: list
     elements: str
+  judged_on_localhost:
+    description:
+      - For the steps that judge a run (report, rollback_summary), whether a play on localhost ends the playbook and
+        judges the run as a whole there (the collection's playbooks say so in their first play, on localhost).
+    type: bool
+    default: false
+  keep:
+    description: For the retire step, the merge's input reports, which are never moved.
+    type: raw
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

@@ -334,7 +334,9 @@ def plan_step(host, target, settings, connection, say=None):
 
 
 def _failed_plan(identity, message, requests, started):
-    record = dict(identity, status="error", error=message, planned_changes=0, exemptions=[], rows=[])
+    # The record carries the requests the target sent before it failed (the retries of a read that never succeeded
+    # among them): the run's totals count every request of every target, the failed ones' too.
+    record = dict(identity, status="error", error=message, planned_changes=0, exemptions=[], rows=[], requests=dict(requests))
     return {"target": record, "plan": None, "apis": 0, "requests": requests, "seconds": round(time.monotonic() - started, 3), "claim": _claim(record)}
 
 

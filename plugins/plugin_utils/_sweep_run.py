@@ -395,6 +395,9 @@ def _errors_judgement(report, context):
     failed = [t for t in report["targets"] if t["status"] == "error"]
     stage_errors = [row for row in report["stages"] if row["action"] == "error"][:10]
     details = run_errors + ["%s: %s" % (t["host"], t["error"]) for t in failed] + ["%s: %s" % (row["arn"], row["reason"]) for row in stage_errors]
+    if not summary["errors"]:
+        return "The run had %s (every target was swept and reported in %s): %s" % (
+            _counted(len(run_errors), "error"), context["dest"], " | ".join(run_errors))
     return "%d of %d targets failed (%s); the other targets were swept and reported in %s. %s" % (
         summary["targets_failed"], summary["targets"], _counted(summary["stage_errors"], "stage error"), context["dest"], " | ".join(details)
     )
