@@ -240,7 +240,9 @@ def record_rows(record, changes, enforced_at, check_mode):
                          f"missing: the stage (or its REST API) was deleted since {of}; nothing to put back"))
     for item in record.get("failed") or []:
         change = change_of(item)
-        rows.append(_row(change, item, name, "error", None, None, f"not put back to tracing {_on_off(change['tracing_enabled_before'])}: {item.get('message') or NOT_DONE}"))
+        cause = item.get("message") or NOT_DONE
+        # What a failed call left is not known: the state before and after stays unknown (null).
+        rows.append(_row(change, item, name, "error", None, None, f"not put back to tracing {_on_off(change['tracing_enabled_before'])}: {cause}"))
     return rows
 
 

@@ -361,7 +361,8 @@ def test_an_unwritable_report_dir_stops_the_rollback_before_any_aws_call(rollbac
     run = rollback(report, report_dir=blocker / "reports")
 
     assert run.rc != 0
-    assert "Nothing was rolled back and no AWS call was made: tracing_sweep_report_dir: cannot write in %s" % (blocker / "reports") in run.stdout, run.describe()
+    message = "Nothing was rolled back and no AWS call was made: tracing_sweep_report_dir: cannot write in %s" % (blocker / "reports")
+    assert message in run.stdout, run.describe()
     assert estate.requests == []
 
 
