@@ -7,26 +7,57 @@
 
 """The rollback's steps (entry point rollback of the tracing_sweep role), as the private action _sweep runs them.
 
-  rollback_plan     read the enforcement's report.json once, before any AWS call, and list what it changed
+  rollback_plan     read the enforcement's report.json once, before any AWS call, list what it changed, and prove
+                    that the rollback's own reports can be written (in a directory that does not hold that report)
   restore           per target: put the target's changes back (in _sweep_run.py), and record what happened
-  rollback_summary  once: the counts, the lines the run prints, and why it fails
+  rollback_summary  once: the counts, the lines the run prints, why it fails, and the rollback's report set
+
+The rollback's report.json is a sweep report (docs/report.schema.json) with a ``rollback_of`` section naming the
+report it rolled back. Its rows are the stages of that report's changes, as this run left them:
+  enabled/disabled (would_* in check mode)  put back; tracing_enabled_before is the state the rollback found
+  none                                      already at its state before the enforcement (changed back since)
+  skipped                                   deleted since the enforcement (reason "missing: ..."), or of an account
+                                            and region no target of this run covers (reason "not rolled back: ...")
+  error                                     not put back: the cause (a failed call, or a target that failed)
+so that feeding it to the rollback again undoes the rollback. Its mode is enforce, or audit in check mode.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import controller_path
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import failed_write_result
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import formats_in_order
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import prepare
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import write_set
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._sweep_engine import request_totals
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import SCHEMA_VERSION
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import finish_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import policy_in_force
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import report_row
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import report_summary
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import stage_sort_key
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import RENDERERS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import changes_outside
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import report_changes
 
 NOT_DONE = "the target failed before its stages were put back"
+COUNTS = ("changes", "restored", "already", "missing", "failed", "not_in_run")
+# When one stage is in the records of two hosts (two hosts of one account and region), the report keeps the row
+# that says most about the stage: a change made, then a stage found at its state, then a failure, then the rest.
+ROW_RANK = {"enabled": 0, "disabled": 0, "would_enable": 0, "would_disable": 0, "none": 1, "error": 2}
 
 
 def rollback_plan_step(args, host=None, check_mode=False, say=None):
     """The changes of the enforcement whose report.json tracing_sweep_rollback_report names; fails, before any AWS
-    call, when it is not given, not a file, not a report, or the report of an audit."""
+    call, when it is not given, not a file, not a report, or the report of an audit, and when the rollback's own
+    reports could not be written in ``dest`` (tracing_sweep_report_dir): a directory that holds the report to roll
+    back (it would be written over), or one the controller cannot write in."""
     given = str(args.get("report") or "")
     if not given:
         return _refused("tracing_sweep_rollback_report is not set")
@@ -43,9 +74,30 @@ def rollback_plan_step(args, host=None, check_mode=False, say=None):
     if problems:
         return {"failed": True, "msg": f"Nothing was rolled back: {path} {'; '.join(problems)}"}
     result = {"changed": False, "file": path, "changes": changes, "generated_at": header["generated_at"]}
+    if args.get("dest") is not None:
+        dest = controller_path(args["dest"])
+        problem = _report_dir_problem(dest, path)
+        if problem:
+            return {"failed": True, "dest": dest, "msg": f"Nothing was rolled back and no AWS call was made: tracing_sweep_report_dir: {problem}"}
+        result["dest"] = dest
     if not changes:
         result["message"] = f"Nothing to roll back: the enforcement of {header['generated_at']} changed no stage ({path})."
     return result
+
+
+def _report_dir_problem(dest, report_path):
+    """Why the rollback's reports could not be written in ``dest`` (None when they can): the rollback's record must
+    never replace the report it rolls back, nor be lost after stages were put back."""
+    if os.path.dirname(report_path) == dest:
+        return (
+            f"must be a directory of its own, not {dest}, which holds the report to roll back ({report_path}); the rollback's "
+            "reports would be written over it. Set tracing_sweep_report_dir to another directory (or roll back a copy of the report)"
+        )
+    try:
+        prepare(dest)
+    except ReportWriteError as error:
+        return f"{error}; choose a directory the controller can write in, so that the rollback's record of what it put back can be kept"
+    return None
 
 
 def _refused(what):
@@ -57,7 +109,7 @@ def _label(item):
 
 
 def restore_record(identity, outcome, chosen, requests, host):
-    """What the rollback of one target did, by kind, for the summary and the target's own lines."""
+    """What the rollback of one target did, by kind, for the summary, the report and the target's own lines."""
     return dict(
         identity,
         status="ok",
@@ -104,8 +156,250 @@ def target_lines(record, check_mode):
     return {kind: items for kind, items in lines.items() if items}
 
 
+# ---- the rollback's report ----------------------------------------------------------------------------
+
+
+def _partition(region):
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _on_off(value):
+    return "on" if value else "off"
+
+
+def _row(change, item, account_name, action, before, after, reason):
+    """A report row of a stage of the rolled back report: ``change`` is its change in that report, ``item`` what this
+    run found of it (or the change itself)."""
+    region = change["region"]
+    arn = item.get("arn") or change.get("arn") or (
+        f"arn:{_partition(region)}:apigateway:{region}::/restapis/{change['rest_api_id']}/stages/{change['stage_name']}"
+    )
+    return {
+        "account_id": change["account_id"],
+        "account_name": account_name,
+        "region": region,
+        "rest_api_id": change["rest_api_id"],
+        "rest_api_name": change.get("rest_api_name"),
+        "stage_name": change["stage_name"],
+        "arn": arn,
+        "tracing_enabled_before": before,
+        "tracing_enabled_after": after,
+        # The state the rollback puts back: the stage's state before the enforcement.
+        "desired": change["tracing_enabled_before"],
+        "action": action,
+        "reason": reason,
+    }
+
+
+def record_rows(record, changes, enforced_at, check_mode):
+    """The report rows of one target's rollback record (restore_record or failed_record), one per change it covered."""
+    known = {(change["account_id"], change["region"], change["rest_api_id"], change["stage_name"]): change for change in changes}
+    by_stage = {}
+    for change in changes:
+        by_stage.setdefault((change["rest_api_id"], change["stage_name"]), []).append(change)
+    name = record.get("account_name")
+    of = f"the enforcement of {enforced_at}"
+
+    def change_of(item):
+        account_id = item.get("account_id") or record.get("account_id")
+        region = item.get("region") or record.get("region")
+        change = known.get((account_id, region, item["rest_api_id"], item["stage_name"]))
+        if change is None and len(by_stage.get((item["rest_api_id"], item["stage_name"]), [])) == 1:
+            # A record whose account or region is not known (it cannot be, for a target that reached its stages): a
+            # REST API id names one API, so the one change of that stage is the one.
+            change = by_stage[(item["rest_api_id"], item["stage_name"])][0]
+        if change is None:
+            # A stage the target was not given (never happens): named by what the target said of it.
+            wanted = item.get("tracing_enabled", item.get("tracing_enabled_before"))
+            change = {"account_id": account_id, "region": region, "rest_api_id": item["rest_api_id"], "stage_name": item["stage_name"],
+                      "rest_api_name": None, "arn": item.get("arn"), "tracing_enabled_before": wanted}
+        return change
+
+    rows = []
+    for item in record.get("restored") or []:
+        change = change_of(item)
+        after = bool(item["tracing_enabled"])
+        action = ("would_enable" if after else "would_disable") if check_mode else ("enabled" if after else "disabled")
+        verb = "would be put back" if check_mode else "put back"
+        rows.append(_row(change, item, name, action, bool(item["tracing_enabled_before"]), after,
+                         f"{verb} to tracing {_on_off(after)}, its state before {of}"))
+    for item in record.get("already") or []:
+        change = change_of(item)
+        state = bool(item["tracing_enabled"])
+        rows.append(_row(change, item, name, "none", state, state,
+                         f"already at tracing {_on_off(state)}, its state before {of} (changed back since)"))
+    for item in record.get("missing") or []:
+        change = change_of(item)
+        # Its last known state is the one the enforcement left; the stage itself no longer exists.
+        left = not change["tracing_enabled_before"]
+        rows.append(_row(change, item, name, "skipped", left, left,
+                         f"missing: the stage (or its REST API) was deleted since {of}; nothing to put back"))
+    for item in record.get("failed") or []:
+        change = change_of(item)
+        cause = item.get("message") or NOT_DONE
+        # What a failed call left is not known: the state before and after stays unknown (null).
+        rows.append(_row(change, item, name, "error", None, None, f"not put back to tracing {_on_off(change['tracing_enabled_before'])}: {cause}"))
+    return rows
+
+
+def outside_rows(outside, stopped=False):
+    """Rows for the changes that no target of this run covers: not rolled back, untouched. ``stopped``: some target
+    stopped before its account was known, and may have been the one to cover them."""
+    rows = []
+    for change in outside:
+        left = not change["tracing_enabled_before"]
+        reason = f"not rolled back: no target of this run covers account {change['account_id']} in {change['region']}"
+        if stopped:
+            reason += " (or its target stopped before its account was known; see the failed targets)"
+        rows.append(_row(change, change, None, "skipped", left, left, reason))
+    return rows
+
+
+def _key(row):
+    return row["account_id"], row["region"], row["rest_api_id"], row["stage_name"]
+
+
+def _one_row_per_stage(rows_by_record):
+    """Each stage in one record's rows only, the most telling row kept (see ROW_RANK)."""
+    best = {}
+    for index, rows in enumerate(rows_by_record):
+        for position, row in enumerate(rows):
+            key = _key(row)
+            rank = ROW_RANK.get(row["action"], 3)
+            if key not in best or rank < best[key][0]:
+                best[key] = (rank, index, position)
+    return [[row for position, row in enumerate(rows) if best[_key(row)][1:] == (index, position)] for index, rows in enumerate(rows_by_record)]
+
+
+def _verdict_reason(report, summary, check_mode):
+    counts = report["summary"]
+    rolled = f"rollback{' (check mode, nothing was changed)' if check_mode else ''} of the enforcement of {summary['enforced_at']} ({summary['report']})"
+    if report["verdict"] == "error":
+        parts = []
+        if counts["targets_failed"]:
+            parts.append(f"{counts['targets_failed']} of {counts['targets']} targets failed")
+        if counts["stage_errors"]:
+            parts.append(f"{counts['stage_errors']} stage{'' if counts['stage_errors'] == 1 else 's'} not put back (action error)")
+        return f"{rolled}: " + ", ".join(parts or ["the run failed"])
+    if report["verdict"] == "noncompliant":
+        return f"{rolled}: {counts['would_change']} stage{'' if counts['would_change'] == 1 else 's'} would be put back"
+    reason = (
+        f"{rolled}: every stage it changed that this run covers is at its state before the enforcement "
+        f"({summary['restored']} put back, {summary['already']} already, {summary['missing']} missing)"
+    )
+    if summary["not_in_run"]:
+        reason += f"; {summary['not_in_run']} not rolled back, no target of this run covers them"
+    return reason
+
+
+def rollback_report(records, hosts, summary, changes, outside, settings, generated_at, check_mode):
+    """The rollback's report (a sweep report with rollback_of); ``records`` are in the order of ``hosts``, {} for a
+    host without a record. Raises ValueError on a malformed record."""
+    rows = _one_row_per_stage([record_rows(record, changes, summary["enforced_at"], check_mode) if record else [] for record in records])
+    targets = [
+        dict({key: record.get(key) for key in ("host", "account_id", "account_name", "region", "status", "error", "caller_arn")}, rows=mine)
+        if record else {}
+        for record, mine in zip(records, rows)
+    ]
+    report = build_report(
+        targets,
+        "audit" if check_mode else "enforce",
+        generated_at,
+        max_changes=None,
+        hosts=hosts,
+        run={"policy": policy_in_force(settings.get("desired", True), settings.get("rules"), settings.get("exemptions"), settings.get("exempt_tag"))},
+    )
+    stopped = any(not record or (record.get("status") == "error" and not record.get("account_id")) for record in records)
+    extra = [report_row(row, f"stages[{index}]") for index, row in enumerate(outside_rows(outside, stopped))]
+    if extra:
+        report["stages"] = sorted(report["stages"] + extra, key=stage_sort_key)
+    report["summary"] = report_summary(report["targets"], report["stages"], len(changes), None)
+    finish_report(report)
+    report["verdict_reason"] = _verdict_reason(report, summary, check_mode)
+    report["rollback_of"] = {
+        "report": summary["report"],
+        "generated_at": summary["enforced_at"],
+        "counts": {key: summary[key] for key in COUNTS},
+    }
+    return report
+
+
+def _bare_report(records, summary, changes, outside, generated_at, check_mode):
+    """What is kept when the report could not be built: the rows, as far as the records allow, and the report they
+    roll back; enough for the rollback to read (its changed rows are complete)."""
+    rows = []
+    for record in records:
+        try:
+            rows.extend(record_rows(record, changes, summary["enforced_at"], check_mode) if record else [])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": generated_at,
+        "mode": "audit" if check_mode else "enforce",
+        "verdict": "error",
+        "verdict_reason": "the rollback's report could not be built; this is what was kept of it",
+        "stages": rows + outside_rows(outside),
+        "rollback_of": {"report": summary["report"], "generated_at": summary["enforced_at"], "counts": {key: summary[key] for key in COUNTS}},
+    }
+
+
+def _render(report, formats):
+    """({format: text}, problems): every format that renders; report.json first, the others only with it."""
+    rendered, problems = {}, []
+    for name in formats_in_order(formats):
+        if name != "json" and "json" not in rendered:
+            break
+        try:
+            rendered[name] = RENDERERS[name](report)
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            # A renderer's fault must not cost the run its record: the other formats are written and the run fails.
+            problems.append(f"the {name} report could not be rendered: {type(error).__name__}: {error}")
+    return rendered, problems
+
+
+def write_rollback_report(records, hosts, summary, changes, outside, settings, dest, formats, generated_at, check_mode):
+    """Build, render and write the rollback's report set in ``dest``; never raises.
+
+    Returns {verdict, files, write_error, fallback_report, changed_stages, report}; nothing is written when ``dest``
+    is None (a caller that wants the summary only). When report.json could not be written, a
+    copy is saved elsewhere and every stage the rollback changed is named in write_error, as for an enforcement; a
+    format that could not be rendered is named in write_error, the others are written.
+    """
+    problems = []
+    try:
+        report = rollback_report(records, hosts, summary, changes, outside, settings, generated_at, check_mode)
+        rendered, render_problems = _render(report, formats)
+        problems.extend(render_problems)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        problems.append(f"the rollback's report could not be built: {type(error).__name__}: {error}")
+        report = _bare_report(records, summary, changes, outside, generated_at, check_mode)
+        rendered = {"json": json.dumps(report, indent=2, default=str) + "\n"}
+    out = {"verdict": report["verdict"], "files": {}, "write_error": None, "fallback_report": None, "changed_stages": [], "report": report}
+    if dest is None:
+        return out
+    if "json" in rendered:
+        try:
+            out["files"], dummy = write_set(rendered, dest)
+        except ReportWriteError as error:
+            problems.insert(0, str(error))
+    if "json" in out["files"]:
+        if problems:
+            out["write_error"] = f"tracing_sweep_report_dir: {'; '.join(problems)}; report.json was written in {dest}"
+        return out
+    text = rendered.get("json") or json.dumps(report, indent=2, default=str) + "\n"
+    failed = failed_write_result(report, text, "tracing_sweep_report_dir: " + "; ".join(problems), dest)
+    out.update(write_error=failed["msg"], fallback_report=failed.get("fallback_report"), changed_stages=failed.get("changed_stages", []))
+    return out
+
+
 def rollback_summary_step(args, host=None, check_mode=False, say=None):
-    """The summary of the whole rollback, the lines it prints, and the failure message (None when nothing failed).
+    """The summary of the whole rollback, the lines it prints, the failure message (None when nothing failed), and
+    its report set, written in ``dest`` in ``formats`` (in check mode too: it is the record of what would be done).
 
     A host without a record stopped before its rollback began: it counts as a failed target, and the changes of an
     account and region that no recorded target covers are listed one by one as not rolled back, never dropped.
@@ -113,16 +407,17 @@ def rollback_summary_step(args, host=None, check_mode=False, say=None):
     plan = args.get("planned") or {}
     changes = plan.get("changes") or []
     hosts = args.get("hosts") or []
+    settings = args.get("settings") or {}
     records = [record if isinstance(record, dict) and record else {} for record in args.get("records") or []]
     live = set(args.get("live") or hosts)
     records = [record if name in live else {} for name, record in zip(hosts, records)]
     # A target that failed outside the restore step (its record comes from the role's rescue) has the changes of its
     # account and region counted as not rolled back all the same: nothing is known of what it did.
-    recorded = [
+    records = [
         failed_record(record, record.get("error"), changes, record.get("host"), record.get("requests")) if record.get("status") == "error" else record
         for record in records
-        if record
     ]
+    recorded = [record for record in records if record]
     unrecorded = [name for name, record in zip(hosts, records) if not record]
     outside = changes_outside(changes, recorded)
     failed_targets = [record for record in recorded if record["status"] == "error"]
@@ -149,6 +444,13 @@ def rollback_summary_step(args, host=None, check_mode=False, say=None):
             for change in outside
         ],
     }
+    given = args.get("dest") or plan.get("dest")
+    dest = controller_path(given) if given else None
+    written = write_rollback_report(
+        records, hosts, summary, changes, outside, settings, dest, args.get("formats") or ["json"], args.get("generated_at") or _now(), check_mode
+    )
+    summary["verdict"] = written["verdict"]
+    summary["reports"] = written["files"]
     verb = "would put back" if check_mode else "put back"
     lines = [
         f"Tracing rollback{' (check mode, nothing was changed)' if check_mode else ''} of the enforcement of {summary['enforced_at']} "
@@ -160,11 +462,22 @@ def rollback_summary_step(args, host=None, check_mode=False, say=None):
     ]
     # Changes of an account and region that no host of this run covers (another inventory, --limit): named one by one.
     lines += ["not rolled back, no target of this run covers it: " + item for item in summary["outside"]]
+    lines.append(f"Verdict: {written['verdict']} ({written['report']['verdict_reason']})")
+    if dest is not None:
+        lines.append(f"Reports: {dest}" if written["files"] else f"Reports: none written in {dest} (see the failure below)")
     failure = None
-    if (args.get("settings") or {}).get("fail_on_error", True) and (summary["failed"] or summary["targets_failed"]):
+    if settings.get("fail_on_error", True) and (summary["failed"] or summary["targets_failed"]):
         failure = (
             f"{summary['failed']} of {summary['changes']} stages were not rolled back and {summary['targets_failed']} of "
             f"{summary['targets']} targets failed; the other targets were rolled back. "
+            + (f"Report: {dest}. " if dest is not None else "")
             + " | ".join(summary["failed_targets"] + summary["failed_stages"])
         )
-    return {"changed": False, "summary": summary, "lines": lines, "failure": failure}
+    return dict(
+        changed=False, summary=summary, lines=lines, failure=failure, dest=dest, files=written["files"], verdict=written["verdict"],
+        write_error=written["write_error"], fallback_report=written["fallback_report"], changed_stages=written["changed_stages"],
+    )
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -147,7 +147,7 @@ def host_status(step, args, result, host):
         run = sweep_run_failure(result)
     elif step == "rollback_summary":
         targets = rollback_target_failures(args, settings)
-        run = result.get("failure")
+        run = joined([message for message in (result.get("write_error"), result.get("failure")) if isinstance(message, str) and message])
     else:
         return {}
     live = args.get("live")

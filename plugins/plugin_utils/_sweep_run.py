@@ -254,7 +254,8 @@ def restore_step(args, host=None, check_mode=False, say=None):
     if problems:
         return failed("Invalid target variables, nothing was done on this target: " + "; ".join(problems), identity)
     named = target_account_id(target)
-    if named and not target_stages(changes, {"account_id": named, "region": connection.region}):
+    # Nothing to put back (the enforcement changed nothing), or nothing in the account it names: no AWS call.
+    if not changes or (named and not target_stages(changes, {"account_id": named, "region": connection.region})):
         return dict(empty, record=rollback.restore_record(identity, empty, [], {}, host), lines={})
     try:
         reach = engine.reach_account(target, connection)

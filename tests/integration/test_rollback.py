@@ -3,7 +3,8 @@
 """playbooks/rollback.yml: undo an enforcement from its report.json, over the sweep's three-account world.
 
 Each test runs the real ansible-playbook against the local AWS (tools/sweep_world.py seeds it), then
-checks the server's state, the requests it saw and what the run printed and published.
+checks the server's state, the requests it saw, what the run printed and published, and the report set
+the rollback leaves (its record, and the input to undo it).
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ import copy
 import json
 import re
 import shutil
+import tempfile
+from pathlib import Path
 
+import jsonschema
 import pytest
+
+from conftest import REPO
 
 from sweep_world import AUDIT_TRUTH
 from sweep_world import CALLER_ACCOUNT
@@ -24,6 +30,7 @@ from sweep_world import static_inventory
 from sweep_world import tracing_state
 from sweep_world import write_yaml
 
+SCHEMA = json.loads((REPO / "docs" / "report.schema.json").read_text(encoding="utf-8"))
 ENFORCE = "cloudops.apigw_tracing.enforce"
 ROLLBACK = "cloudops.apigw_tracing.rollback"
 CHANGED = sorted(key for key, (dummy, action) in AUDIT_TRUTH.items() if action == "would_enable")
@@ -37,13 +44,40 @@ def inventory(tmp_path):
 
 
 @pytest.fixture
-def rollback(run_playbook, inventory):
-    """rollback(report_path, check=False, args=()) -> PlaybookRun of the rollback playbook on the sweep's inventory."""
+def rollback(run_playbook, inventory, tmp_path):
+    """rollback(report_path, check=False, args=(), report_dir=None, env=None) -> PlaybookRun of the rollback playbook on the
+    sweep's inventory; its reports go to report_dir (default: tmp_path/rollback-reports)."""
 
-    def run(report_path, check=False, args=()):
-        return run_playbook(ROLLBACK, {"tracing_sweep_rollback_report": str(report_path)}, check=check, diff=True, inventory=inventory, args=args)
+    def run(report_path, check=False, args=(), report_dir=None, env=None):
+        extra = {"tracing_sweep_rollback_report": str(report_path), "tracing_sweep_report_dir": str(report_dir or tmp_path / "rollback-reports")}
+        return run_playbook(ROLLBACK, extra, check=check, diff=True, inventory=inventory, args=args, env=env)
 
     return run
+
+
+def written_report(report_dir):
+    """The rollback's report.json in report_dir, checked against docs/report.schema.json."""
+    report = json.loads((Path(report_dir) / "report.json").read_text(encoding="utf-8"))
+    jsonschema.validate(report, SCHEMA)
+    return report
+
+
+def rows_by_stage(report):
+    """{(account, region, api id, stage): (action, tracing_enabled_before, tracing_enabled_after)} of a report's rows."""
+    return {
+        (r["account_id"], r["region"], r["rest_api_id"], r["stage_name"]): (r["action"], r["tracing_enabled_before"], r["tracing_enabled_after"])
+        for r in report["stages"]
+    }
+
+
+def reasons(report):
+    return {(r["account_id"], r["region"], r["rest_api_id"], r["stage_name"]): r["reason"] for r in report["stages"]}
+
+
+def stats(run):
+    entries = [e for e in run.entries if e["task"] == SUMMARY_TASK]
+    assert len(entries) == 1, run.describe()
+    return entries[0]["result"]["ansible_stats"]["data"]
 
 
 def calls(aws):
@@ -111,11 +145,12 @@ def test_rollback_restores_the_seeded_state_in_check_mode_then_for_real_then_cha
     assert tracing_state(estate) != seeded
     # A rollback reads a copy: the next sweep writes over tracing_sweep_report_dir.
     report = shutil.copy(tmp_path / "enforced" / "report.json", tmp_path / "enforcement.json")
+    enforcement_at = json.loads((tmp_path / "enforced" / "report.json").read_text(encoding="utf-8"))["generated_at"]
 
     # Check mode: one before/after per stage the enforcement changed, nothing written.
     enforced_state = tracing_state(estate)
     estate.clear()
-    check = rollback(report, check=True)
+    check = rollback(report, check=True, report_dir=tmp_path / "check")
     made = calls(estate)
     assert check.rc == 0, check.describe()
     assert [r for r in estate.writes() if r.service == "apigateway"] == []
@@ -131,10 +166,21 @@ def test_rollback_restores_the_seeded_state_in_check_mode_then_for_real_then_cha
     assert {r.account for r in estate.requests if r.service == "apigateway"} == {"111111111111", "222222222222"}
     assert len([e for e in check.entries if e["task"] == ROLLBACK_TASK and e["result"].get("chosen")]) == 4
     assert tracing_state(estate) == enforced_state
+    # Its report set says what it would put back, as an audit (mode audit, would_* actions), in every format.
+    checked = written_report(tmp_path / "check")
+    assert checked["mode"] == "audit"
+    assert rows_by_stage(checked) == {key: ("would_disable", True, False) for key in CHANGED}
+    assert checked["rollback_of"] == {
+        "report": str(report), "generated_at": enforcement_at,
+        "counts": {"changes": 5, "restored": 5, "already": 0, "missing": 0, "failed": 0, "not_in_run": 0},
+    }
+    assert checked["verdict"] == "noncompliant"
+    assert sorted(p.name for p in (tmp_path / "check").iterdir()) == ["report.csv", "report.html", "report.json", "report.md", "report.xml"]
+    assert stats(check)["tracing_sweep_reports"]["json"] == str(tmp_path / "check" / "report.json")
 
     # For real: the server holds the seeded state again, one UpdateStage per changed stage.
     estate.clear()
-    real = rollback(report)
+    real = rollback(report, report_dir=tmp_path / "rolled-back")
     assert real.rc == 0, real.describe()
     assert calls(estate)["UpdateStage"] == len(CHANGED)
     assert tracing_state(estate) == seeded
@@ -145,10 +191,21 @@ def test_rollback_restores_the_seeded_state_in_check_mode_then_for_real_then_cha
     # Each target says what it put back.
     assert "ord1111use/staging: tracing off" in real.stdout
     assert "cat2222euw/prod: tracing off" in real.stdout
+    # Its report lists each stage it put back with the state it found (before) and left (after), and which report it
+    # rolled back; the verdict says every stage is back.
+    rolled_back = written_report(tmp_path / "rolled-back")
+    assert rolled_back["mode"] == "enforce"
+    assert rows_by_stage(rolled_back) == {key: ("disabled", True, False) for key in CHANGED}
+    assert rolled_back["rollback_of"]["report"] == str(report) and rolled_back["rollback_of"]["generated_at"] == enforcement_at
+    assert rolled_back["verdict"] == "compliant", rolled_back["verdict_reason"]
+    assert rolled_back["summary"]["changed"] == 5
+    assert {t["host"] for t in rolled_back["targets"] if t["status"] == "ok"} == set(static_inventory()["all"]["hosts"])
+    assert stats(real)["tracing_sweep_reports"]["json"] == str(tmp_path / "rolled-back" / "report.json")
+    assert "Reports: %s" % (tmp_path / "rolled-back") in real.stdout
 
     # Again: every stage already has its previous state; nothing is written, nothing changes.
     estate.clear()
-    again = rollback(report)
+    again = rollback(report, report_dir=tmp_path / "again")
     assert again.rc == 0, again.describe()
     assert [r for r in estate.writes() if r.service == "apigateway"] == []
     assert tracing_state(estate) == seeded
@@ -156,10 +213,24 @@ def test_rollback_restores_the_seeded_state_in_check_mode_then_for_real_then_cha
     assert re.search(r"^prod_us-east-1\s+: ok=\d+\s+changed=0\s", again.stdout, re.MULTILINE), again.stdout
     assert diff_headers(again) == []
     assert all(e["result"].get("changed") is False for e in again.entries if e["task"] == ROLLBACK_TASK)
+    assert rows_by_stage(written_report(tmp_path / "again")) == {key: ("none", False, False) for key in CHANGED}
+
+    # The rollback of the rollback: its report is the input to undo it; the stages are as the enforcement left them.
+    estate.clear()
+    undone = rollback(tmp_path / "rolled-back" / "report.json", report_dir=tmp_path / "undone")
+    assert undone.rc == 0, undone.describe()
+    assert calls(estate)["UpdateStage"] == len(CHANGED)
+    assert tracing_state(estate) == enforced_state
+    undo = written_report(tmp_path / "undone")
+    assert rows_by_stage(undo) == {key: ("enabled", False, True) for key in CHANGED}
+    assert undo["rollback_of"]["report"] == str(tmp_path / "rolled-back" / "report.json")
+    assert undo["rollback_of"]["generated_at"] == rolled_back["generated_at"]
 
     # The prod role's external id is passed as the sweep passes it, and never shown.
-    for run in (check, real, again):
+    for run in (check, real, again, undone):
         assert PROD_EXTERNAL_ID not in run.stdout + run.stderr
+    for directory in ("check", "rolled-back", "again", "undone"):
+        assert PROD_EXTERNAL_ID not in "".join(p.read_text(encoding="utf-8") for p in (tmp_path / directory).iterdir())
 
 
 def test_stages_changed_back_deleted_or_outside_the_run_are_reported(rollback, estate, tmp_path):
@@ -192,6 +263,23 @@ def test_stages_changed_back_deleted_or_outside_the_run_are_reported(rollback, e
     assert "not rolled back, no target of this run covers it: 333333333333 us-east-1 oth3333use/prod, to put back to tracing off" in run.stdout
     assert "pay1111use/v2: tracing already on" in run.stdout
     assert "missing (deleted since the enforcement)" in run.stdout
+    # The rollback's report holds each change of the enforcement as the rollback left it; the unchanged row is not in it.
+    report = written_report(tmp_path / "rollback-reports")
+    assert rows_by_stage(report) == {
+        ("111111111111", "us-east-1", "ord1111use", "prod"): ("enabled", False, True),
+        ("111111111111", "us-east-1", "pay1111use", "v2"): ("none", True, True),
+        ("111111111111", "us-east-1", "pay1111use", "gone"): ("skipped", True, True),
+        ("333333333333", "us-east-1", "oth3333use", "prod"): ("skipped", True, True),
+    }
+    why = reasons(report)
+    assert why[("111111111111", "us-east-1", "pay1111use", "v2")] == (
+        "already at tracing on, its state before the enforcement of 2026-03-15T12:00:00Z (changed back since)"
+    )
+    assert why[("111111111111", "us-east-1", "pay1111use", "gone")].startswith("missing: the stage (or its REST API) was deleted since the enforcement")
+    assert why[("333333333333", "us-east-1", "oth3333use", "prod")] == "not rolled back: no target of this run covers account 333333333333 in us-east-1"
+    assert report["rollback_of"]["counts"] == {"changes": 4, "restored": 1, "already": 1, "missing": 1, "failed": 0, "not_in_run": 1}
+    assert report["verdict"] == "compliant", report["verdict_reason"]
+    assert report["verdict_reason"].endswith("; 1 not rolled back, no target of this run covers them")
 
 
 def test_a_failed_target_or_stage_fails_the_run_after_the_others(rollback, estate, tmp_path):
@@ -215,6 +303,20 @@ def test_a_failed_target_or_stage_fails_the_run_after_the_others(rollback, estat
     assert "staging_us-east-1: Could not assume role arn:aws:iam::222222222222:role/TracingAudit" in run.stdout
     assert re.search(r"prod_us-east-1 pay1111use/prod: .*AccessDenied", run.stdout), run.stdout
     assert "cat2222use/dev: the target failed before its stages were put back" in run.stdout
+    # The run failed, after writing its record: what it put back, and each stage it could not, with the cause.
+    report = written_report(tmp_path / "rollback-reports")
+    assert rows_by_stage(report) == {
+        ("111111111111", "eu-west-1", "ord1111euw", "prod"): ("disabled", True, False),
+        ("111111111111", "us-east-1", "pay1111use", "prod"): ("error", None, None),
+        ("222222222222", "us-east-1", "cat2222use", "dev"): ("error", None, None),
+    }
+    why = reasons(report)
+    assert re.match(r"not put back to tracing on: .*AccessDenied", why[("111111111111", "us-east-1", "pay1111use", "prod")])
+    assert why[("222222222222", "us-east-1", "cat2222use", "dev")] == "not put back to tracing off: the target failed before its stages were put back"
+    assert [t["host"] for t in report["targets"] if t["status"] == "error"] == ["staging_us-east-1"]
+    assert report["verdict"] == "error"
+    assert report["verdict_reason"].endswith(": 1 of 6 targets failed, 2 stages not put back (action error)")
+    assert "Report: %s." % (tmp_path / "rollback-reports") in run.stdout
 
 
 def test_a_report_without_changes_has_nothing_to_roll_back(rollback, estate, tmp_path):
@@ -225,6 +327,66 @@ def test_a_report_without_changes_has_nothing_to_roll_back(rollback, estate, tmp
     assert run.rc == 0, run.describe()
     assert "Nothing to roll back: the enforcement of 2026-03-15T12:00:00Z changed no stage" in run.stdout
     assert estate.requests == []
+    # Its record says so too: no stage, every target reached nothing and failed nothing.
+    written = written_report(tmp_path / "rollback-reports")
+    assert written["stages"] == [] and written["rollback_of"]["counts"]["changes"] == 0
+    assert written["summary"]["targets"] == 6 and written["summary"]["targets_failed"] == 0
+
+
+def test_the_rollback_refuses_to_write_its_reports_over_the_report_it_rolls_back(rollback, estate, tmp_path):
+    enforced = tmp_path / "reports"
+    enforced.mkdir()
+    report = write_report(enforced / "report.json", [
+        stage_row("111111111111", "us-east-1", "ord1111use", "staging", "enabled", False),
+    ])
+    before = report.read_text(encoding="utf-8")
+
+    run = rollback(report, report_dir=enforced)
+
+    assert run.rc != 0
+    assert (
+        "Nothing was rolled back and no AWS call was made: tracing_sweep_report_dir: must be a directory of its own, not %s, which holds "
+        "the report to roll back (%s)" % (enforced, report)
+    ) in run.stdout, run.describe()
+    assert estate.requests == []
+    assert report.read_text(encoding="utf-8") == before
+    assert sorted(p.name for p in enforced.iterdir()) == ["report.json"]
+
+
+def test_an_unwritable_report_dir_stops_the_rollback_before_any_aws_call(rollback, estate, tmp_path):
+    report = write_report(tmp_path / "report.json", [stage_row("111111111111", "us-east-1", "ord1111use", "staging", "enabled", False)])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n", encoding="utf-8")
+
+    run = rollback(report, report_dir=blocker / "reports")
+
+    assert run.rc != 0
+    message = "Nothing was rolled back and no AWS call was made: tracing_sweep_report_dir: cannot write in %s" % (blocker / "reports")
+    assert message in run.stdout, run.describe()
+    assert estate.requests == []
+
+
+def test_a_rollback_whose_reports_cannot_be_written_names_every_stage_it_put_back_and_saves_report_json(rollback, estate, tmp_path, request):
+    prod = estate.client("apigateway", "us-east-1", account="111111111111")
+    prod.update_stage(restApiId="ord1111use", stageName="staging", patchOperations=[{"op": "replace", "path": "/tracingEnabled", "value": "true"}])
+    report = write_report(tmp_path / "report.json", [stage_row("111111111111", "us-east-1", "ord1111use", "staging", "enabled", False)])
+    # The directory is writable (so the run starts), but report.json cannot be replaced: it is a directory.
+    report_dir = tmp_path / "rolled-back"
+    (report_dir / "report.json").mkdir(parents=True)
+    # A short TMPDIR (see test_trust: ansible-core 2.21's socket path under it must stay short).
+    fallback_dir = Path(tempfile.mkdtemp(prefix="fb-"))
+    request.addfinalizer(lambda: shutil.rmtree(fallback_dir, ignore_errors=True))
+
+    run = rollback(report, report_dir=report_dir, env={"TMPDIR": str(fallback_dir)})
+
+    assert run.rc != 0
+    assert tracing_state(estate)[("111111111111", "us-east-1", "ord1111use", "staging")] is False
+    assert "arn:aws:apigateway:us-east-1::/restapis/ord1111use/stages/staging tracing_enabled true -> false" in run.stdout, run.describe()
+    assert "Tracing rollback of the enforcement of 2026-03-15T12:00:00Z" in run.stdout
+    saved = re.search(r"report.json was saved to (\S+) instead", run.stdout).group(1)
+    assert Path(saved).parent == fallback_dir
+    kept = json.loads(Path(saved).read_text(encoding="utf-8"))
+    assert rows_by_stage(kept) == {("111111111111", "us-east-1", "ord1111use", "staging"): ("disabled", True, False)}
 
 
 @pytest.mark.parametrize(
