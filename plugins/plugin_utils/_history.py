@@ -314,7 +314,7 @@ def _expired_exemptions(report):
     for entry in report.get("exemptions") or []:
         if entry.get("status") == "expired":
             for arn in entry.get("stages") or []:
-                causes.setdefault(arn, f"exemption {entry['index']} expired on {entry.get('expires')} ({entry.get('reason')})")
+                causes.setdefault(arn, f"exemption {entry['index'] + 1} expired on {entry.get('expires')} ({entry.get('reason')})")
     return causes
 
 

@@ -100,7 +100,7 @@ def test_an_expired_exemption_is_a_regression_naming_the_exemption():
     lists, counts = history.compare(now, baseline)
     assert counts["regressed"] == 1
     assert lists["regressed"][0]["before"] == "exempt"
-    assert lists["regressed"][0]["cause"] == "exemption 0 expired on 2026-11-30 (load test)"
+    assert lists["regressed"][0]["cause"] == "exemption 1 expired on 2026-11-30 (load test)"
 
 
 def test_a_failed_target_is_not_compared_and_its_state_is_carried_over():
