@@ -109,3 +109,14 @@ def test_the_playbooks_headers_show_the_documented_commands():
         header = (REPO / "playbooks" / f"{name}.yml").read_text(encoding="utf-8").split("\n- name:", 1)[0]
         shown = re.findall(r"^#\s+(ansible-playbook .*)$", header, re.M)
         assert shown and all(line.startswith(f"ansible-playbook -i localhost, -c local cloudops.apigw_tracing.{name} ") for line in shown), shown
+
+
+def test_md_and_xml_name_the_markdown_and_junit_reports(aws, tmp_path):
+    """tracing_sweep_report_formats takes a format by its file's extension too (the argument spec lists md and xml)."""
+    seed(aws.client("apigateway"), WORLD)
+    command = ["ansible-playbook", "-i", "localhost,", "-c", "local", "cloudops.apigw_tracing.region_tracing", "--check",
+               "-e", json.dumps({"tracing_sweep_report_formats": ["md", "xml", "markdown"], "tracing_sweep_report_dir": "r"})]
+    done = run(command, tmp_path, aws)
+    assert_quiet_success(done)
+    assert sorted(path.name for path in (tmp_path / "r").iterdir()) == ["report.json", "report.md", "report.xml"]
+    assert (tmp_path / "r" / "report.md").read_text(encoding="utf-8").startswith("# API Gateway X-Ray tracing sweep\n")
