@@ -56,10 +56,9 @@ def stage_errors(summary):
 
 
 def not_evaluated(summary):
-    """What the run could not evaluate ('2 of 4 targets failed, 1 stage error'), or None when it lost nothing."""
-    if not summary.get("targets"):
-        return "no target was swept"
-    return incomplete(summary["targets"], summary.get("targets_failed") or 0, stage_errors(summary))
+    """What the run could not evaluate ('2 of 4 targets failed, 1 stage error'), or None when it lost nothing (or had
+    no target at all: its verdict says so, and its compliance is n/a)."""
+    return incomplete(summary.get("targets") or 0, summary.get("targets_failed") or 0, stage_errors(summary))
 
 
 def compliance_figure(summary):
