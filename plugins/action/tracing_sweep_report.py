@@ -18,12 +18,13 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_fil
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import failed_write_result
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import render_set
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import write_set
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import ACCEPTED
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import FILE_NAMES
 
 ARGUMENT_SPEC = dict(
     report=dict(type="dict", required=True),
     dest=dict(type="path", required=True),
-    formats=dict(type="list", elements="str", choices=list(FILE_NAMES), default=list(FILE_NAMES)),
+    formats=dict(type="list", elements="str", choices=list(ACCEPTED), default=list(FILE_NAMES)),
 )
 
 

@@ -30,10 +30,11 @@ options:
     description:
       - Formats to write. V(json) is written even when not listed.
       - "File names: V(json) C(report.json), V(markdown) C(report.md), V(junit) C(report.xml), V(csv) C(report.csv), V(html) C(report.html)."
+      - V(md) is another name of V(markdown), and V(xml) of V(junit) (added in 1.1.0); a format named twice is written once.
       - V(html) is one self-contained page (inline CSS and SVG charts, no network access needed to view it).
     type: list
     elements: str
-    choices: [json, markdown, junit, csv, html]
+    choices: [json, markdown, md, junit, xml, csv, html]
     default: [json, markdown, junit, csv, html]
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes

@@ -454,7 +454,8 @@ def _expired_exemptions(report):
     for entry in report.get("exemptions") or []:
         if entry.get("status") == "expired":
             for arn in entry.get("stages") or []:
-                causes.setdefault(arn, f"exemption {entry.get('index')} expired on {entry.get('expires')} ({entry.get('reason')})")
+                number = entry["index"] + 1 if isinstance(entry.get("index"), int) and not isinstance(entry.get("index"), bool) else entry.get("index")
+                causes.setdefault(arn, f"exemption {number} expired on {entry.get('expires')} ({entry.get('reason')})")
     return causes
 
 

@@ -24,6 +24,7 @@ import tempfile
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import FILE_NAMES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import RENDERERS
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import canonical_formats
 
 TEMP_PREFIX = ".report-"
 TEMP_SUFFIX = ".tmp"
@@ -67,8 +68,9 @@ def _write_atomically(path, text):
 
 
 def formats_in_order(formats):
-    """report.json is the record every other format is derived from: always written, always first."""
-    return list(dict.fromkeys(["json"] + [name for name in formats if name != "json"]))
+    """report.json is the record every other format is derived from: always written, always first. Aliases (md, xml)
+    are their formats, written once."""
+    return list(dict.fromkeys(["json"] + [name for name in canonical_formats(formats) if name != "json"]))
 
 
 def prepare(dest):

@@ -24,9 +24,11 @@ import base64
 import hashlib
 import html
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _report_headlines as headlines
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import account_compliance
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import account_label
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import capped
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import trend_labels
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import trend_points
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import CATEGORIES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import COMPLIANCE_RULE
@@ -75,12 +77,16 @@ h3 { font-size: 1.05rem; margin: 1.2rem 0 0.4rem; }
 .verdict-compliant { background: #e8f5e9; border-color: #2e7d32; }
 .verdict-noncompliant { background: #fff3e0; border-color: #e65100; }
 .verdict-error { background: #ffebee; border-color: #c62828; }
+.verdict p { margin: 0.4rem 0 0; }
+.verdict p.headline { font-weight: 600; }
 dl.run { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 1rem; margin: 0; }
 dl.run dt { font-weight: 600; }
 dl.run dd { margin: 0; overflow-wrap: anywhere; }
 .figures { display: flex; flex-wrap: wrap; gap: 0.6rem; margin: 0.6rem 0 1rem; }
 .figure { border: 1px solid #d0d7de; border-radius: 0.3rem; padding: 0.4rem 0.8rem; min-width: 7rem; }
 .figure b { display: block; font-size: 1.4rem; }
+.figure.incomplete { border: 2px dashed #c62828; }
+.figure .coverage { display: block; color: #c62828; font-weight: 600; font-size: 0.9rem; }
 table { border-collapse: collapse; margin: 0.4rem 0 0.8rem; font-size: 0.9rem; }
 th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; overflow-wrap: break-word; }
 td { max-width: 32rem; }
@@ -99,6 +105,7 @@ tr.c-exempt td.cat, tr.c-skipped td.cat { color: #57606a; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 0.4rem 0; }
 svg.chart text { font-family: inherit; font-size: 12px; fill: #1f2328; }
 svg.chart text.na { fill: #57606a; font-style: italic; }
+svg.chart text.incomplete { fill: #c62828; font-weight: 600; }
 footer { margin-top: 2.5rem; color: #57606a; font-size: 0.85rem; }
 """
 
@@ -197,13 +204,28 @@ def _table(headers, rows, table_id=None, sortable=True, row_classes=None):
     return out
 
 
+def _headlines(report):
+    """[(id, sentence)] the verdict's banner adds: a regression since the last run, and a compliance figure that is
+    not the whole run's (targets or stages were not evaluated)."""
+    found = []
+    regression = headlines.regression_headline(report.get("since_baseline"))
+    if regression:
+        found.append(("regressed", regression))
+    coverage = headlines.coverage_headline(report["summary"])
+    if coverage:
+        found.append(("coverage", "Compliance " + coverage))
+    return found
+
+
 def _header(report):
     run = report.get("run") or {}
     verdict = report.get("verdict") or "error"
     css = verdict if verdict in ("compliant", "noncompliant", "error") else "error"
     out = [
         f"<h1>{esc(TITLE)}</h1>",
-        f'<div class="verdict verdict-{css}" id="verdict"><strong>{esc(verdict)}</strong> {esc(report.get("verdict_reason"))}</div>',
+        f'<div class="verdict verdict-{css}" id="verdict"><strong>{esc(verdict)}</strong> {esc(report.get("verdict_reason"))}'
+        + "".join(f'\n<p class="headline" id="headline-{key}">{esc(text)}</p>' for key, text in _headlines(report))
+        + "</div>",
         '<dl class="run">',
         f"<dt>Mode</dt> <dd>{esc(MODE_NOTES.get(report['mode'], report['mode']))}</dd>",
         f"<dt>Generated at</dt> <dd>{esc(report['generated_at'])}</dd>",
@@ -223,9 +245,17 @@ def _header(report):
 def _summary(report):
     summary = report["summary"]
     out = ['<section id="summary">', "<h2>Summary</h2>", '<div class="figures">']
+    lost = headlines.not_evaluated(summary)
     for key, label in (("compliance_percent", "Compliance %"), ("stages", "Stages"), ("compliant", "Compliant"),
                        ("noncompliant", "Non-compliant"), ("errors", "Errors"), ("targets", "Targets")):
         value = _percent(summary.get(key)) if key == "compliance_percent" else summary.get(key)
+        if key == "compliance_percent" and lost:
+            # Never a bare 100%: the figure is over the evaluated stages only, and the card says what was not evaluated.
+            out.append(
+                f'<div class="figure incomplete" id="figure-{key}"><b>{esc(value)}</b> {esc(label)} of the evaluated stages '
+                f'<span class="coverage">{esc(lost)} (not evaluated)</span></div>'
+            )
+            continue
         out.append(f'<div class="figure" id="figure-{key}"><b>{esc(value)}</b> {esc(label)}</div>')
     out.append("</div>")
     out += _table(
@@ -250,7 +280,9 @@ def account_chart_svg(entries, limit=CHART_ACCOUNTS):
     if not rows:
         return [], ['<p class="note">No account in the report.</p>']
     label_width, bar_width, row_height, top = 300, 400, 24, 8
-    width = label_width + bar_width + 90
+    # An account that lost a target or a stage has its mark written after its figure: room for it when one does.
+    marked = any(item.get("incomplete") for item in drawn)
+    width = label_width + bar_width + (340 if marked else 90)
     height = top * 2 + rows * row_height
     out = [
         f'<svg class="chart" id="account-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -278,6 +310,13 @@ def account_chart_svg(entries, limit=CHART_ACCOUNTS):
                     f'height="{row_height - 6}" fill="{COLOURS["noncompliant"]}"/>'
                 )
             out.append(f'<text x="{label_width + bar_width + 8}" y="{y + 16}">{esc(_percent(item["percent"]))}%</text>')
+            if item.get("incomplete"):
+                # Its bar is over what was evaluated only: outlined in red, and what it lost said beside it.
+                out.append(
+                    f'<rect class="outline incomplete" x="{label_width}" y="{y + 2}" width="{bar_width}" height="{row_height - 4}" '
+                    f'fill="none" stroke="{COLOURS["noncompliant"]}" stroke-width="2" stroke-dasharray="6 3"/>'
+                )
+                out.append(f'<text class="incomplete" x="{label_width + bar_width + 60}" y="{y + 16}">{esc(item["incomplete"])}</text>')
         out.append("</g>")
     out.append("</svg>")
     notes = []
@@ -289,6 +328,11 @@ def account_chart_svg(entries, limit=CHART_ACCOUNTS):
         "Green: compliant stages, red: non-compliant, as a share of the evaluated stages of the account (all its regions); "
         "an account with no evaluated stage is marked n/a, not drawn. Every account is in the table by account and region."
     )
+    if marked:
+        notes.append(
+            "An account outlined in red lost a target (a region that failed) or a stage that could not be read or changed: its bar is "
+            "only over the stages that were evaluated (see Errors)."
+        )
     return out, [f'<p class="note">{esc(note)}</p>' for note in notes]
 
 
@@ -299,8 +343,8 @@ def _failed_note(item):
 
 def _account_tooltip(item):
     text = f"{_percent(item['percent'])}% ({item['compliant']} compliant, {item['noncompliant']} non-compliant, {item['stages']} stages"
-    if item["failed_targets"]:
-        text += f", {item['failed_targets']} failed targets"
+    if item.get("incomplete"):
+        text += f"; {item['incomplete']}: not evaluated"
     return text + ")"
 
 
@@ -332,8 +376,11 @@ def trend_svg(since_baseline):
         f'<polyline class="trend" fill="none" stroke="{COLOURS["trend"]}" stroke-width="2.5" points="'
         + " ".join(f"{_number(x)},{_number(y)}" for x, y in coordinates) + '"/>'
     )
-    for point, (x, y) in zip(points, coordinates):
-        label = "this run" if point is this_run else str(point.get("generated_at") or point.get("id") or "?")[5:16].replace("T", " ")
+    labels = trend_labels(
+        points, this_run, lambda point: str(point.get("generated_at") or point.get("id") or "?")[5:16].replace("T", " "),
+        lambda label, count: f"{label} #{count}",
+    )
+    for point, (x, y), label in zip(points, coordinates, labels):
         out.append(
             f'<circle cx="{_number(x)}" cy="{_number(y)}" r="4" fill="{COLOURS["trend"]}"><title>{esc(point.get("id"))} '
             f'({esc(point.get("mode"))}, {esc(point.get("generated_at"))}): {esc(_number(point["compliance_percent"]))}%, '
@@ -488,7 +535,7 @@ def _exemptions(report):
     if report["exemptions"]:
         out += _table(
             [("#", "number"), ("Applies to", "text"), ("Reason", "text"), ("Expires", "text"), ("Status", "text"), ("Stages", "number")],
-            [(item["index"], _applies_to(item), item["reason"], item["expires"] or "never", item["status"], len(item["stages"]))
+            [(item["index"] + 1, _applies_to(item), item["reason"], item["expires"] or "never", item["status"], len(item["stages"]))
              for item in report["exemptions"]],
             table_id="exemptions-table",
         )

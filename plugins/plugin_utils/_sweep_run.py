@@ -24,6 +24,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules impo
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _faults as faults
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _history as history
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _report_headlines as headlines
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps as rollback
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _security_hub as security_hub
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
@@ -288,12 +289,22 @@ def restore_step(args, host=None, check_mode=False, say=None):
 
 
 def summary_lines(report, dest, requests=None, merged_from=None):
-    """What the run says at its end: counts, changes, requests, verdict and where the reports are."""
+    """What the run says at its end: counts, changes, requests, verdict and where the reports are.
+
+    A regression since the last run comes first. The compliance figure says what was not evaluated beside it (a
+    failed target, a stage error), so that a run that lost targets never reads as 100%; an exemption that expired
+    is named with the stages it no longer covers."""
     summary = report["summary"]
-    compliance = (
-        "compliance n/a (no stage was evaluated)" if summary["compliance_percent"] is None else "compliance %s%%" % summary["compliance_percent"]
-    )
-    lines = [
+    coverage = headlines.coverage_headline(summary)
+    if coverage is not None:
+        compliance = "compliance " + coverage
+    else:
+        compliance = (
+            "compliance n/a (no stage was evaluated)" if summary["compliance_percent"] is None else "compliance %s%%" % summary["compliance_percent"]
+        )
+    regression = headlines.regression_headline(report.get("since_baseline"))
+    lines = [regression] if regression else []
+    lines += [
         "Tracing sweep (%s): %s (%d failed), %s: %d compliant, %d non-compliant, %d exempt, %d skipped, %s; %s"
         % (
             report["mode"], _counted(summary["targets"], "target"), summary["targets_failed"], _counted(summary["stages"], "stage"),
@@ -311,6 +322,7 @@ def summary_lines(report, dest, requests=None, merged_from=None):
             % (requests["sent"], requests["throttled"], requests["server_errors"], requests["connection_errors"])
         )
     lines.extend(since_baseline_lines(report.get("since_baseline")))
+    lines.extend(headlines.expired_exemptions(report))
     if summary.get("security_hub"):
         lines.append(security_hub_line(summary["security_hub"]))
     lines.append("Verdict: %s (%s)" % (report["verdict"], report["verdict_reason"]))

@@ -89,8 +89,9 @@ def _exemption_matches(exemption, stage):
 
 
 def _rule_label(index, rule):
+    """'rule 1 'name'': rules are numbered from 1 in what people read (tracing_sweep_rules[0] is rule 1)."""
     name = rule.get("name")
-    return f"rule {index} {str(name)!r}" if name is not None else f"rule {index}"
+    return f"rule {index + 1} {str(name)!r}" if name is not None else f"rule {index + 1}"
 
 
 def _stage_facts(index, stage, account_id, region):
@@ -172,8 +173,9 @@ def exemption_definition(exemption):
 
 
 def _exemption_reason(item):
+    """'exemption 1 until ...': exemptions are numbered from 1 in what people read (tracing_sweep_exemptions[0] is exemption 1)."""
     until = f" until {item['expires'].isoformat()}" if item["expires"] else ""
-    return f"exemption {item['index']}{until}: {item['reason']}"
+    return f"exemption {item['index'] + 1}{until}: {item['reason']}"
 
 
 def _decide(facts, active, desired, rules, exempt_tag):
@@ -253,7 +255,7 @@ def plan_target(stages, target, desired=True, rules=None, exemptions=None, exemp
         active, expired = exemption_state.first_match(facts)
         decision, wanted, reason = _decide(facts, active, desired, rules, exempt_tag)
         if expired is not None:
-            reason += f"; exemption {expired['index']} expired on {expired['expires'].isoformat()} ({expired['reason']})"
+            reason += f"; exemption {expired['index'] + 1} expired on {expired['expires'].isoformat()} ({expired['reason']})"
         planned.append(
             {
                 "account_id": account_id,

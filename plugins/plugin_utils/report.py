@@ -322,7 +322,9 @@ def _merge_reported(reported, record_index, record, exemptions):
         if not isinstance(definition, Mapping):
             # A plan without definitions: its indexes point into the configured exemptions.
             if item["index"] >= len(exemptions):
-                raise ValueError(f"a target reports exemption {item['index']}, but exemptions has {len(exemptions)}: pass the configured exemptions")
+                raise ValueError(
+                    f"a target reports exemption {item['index'] + 1}, but exemptions has {len(exemptions)}: pass the configured exemptions"
+                )
             definition = exemption_definition(exemptions[item["index"]])
         definition = {str(key): (None if value is None else str(value)) for key, value in definition.items()}
         dummy, statuses, stages = reported.setdefault(definition_key(definition), (definition, set(), set()))

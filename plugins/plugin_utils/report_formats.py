@@ -22,3 +22,13 @@ def render_json(report):
 RENDERERS = {"json": render_json, "markdown": render_markdown, "junit": render_junit, "csv": render_csv, "html": render_html}
 
 FILE_NAMES = {"json": "report.json", "markdown": "report.md", "junit": "report.xml", "csv": "report.csv", "html": "report.html"}
+
+# Other names a format is given by: its file's extension. They are the same format: md and markdown write report.md once.
+ALIASES = {"md": "markdown", "xml": "junit"}
+# Every name tracing_sweep_report_formats (and the tracing_sweep_report module's formats) accepts.
+ACCEPTED = tuple(FILE_NAMES) + tuple(ALIASES)
+
+
+def canonical_formats(formats):
+    """The formats by their own names, in the order given, each once (an alias is its format)."""
+    return list(dict.fromkeys(ALIASES.get(name, name) for name in formats))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _report_headlines as headlines
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import account_compliance
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import capped
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import trend_labels
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_charts import trend_points
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import CATEGORIES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import COMPLIANCE_RULE
@@ -99,7 +101,13 @@ def _mermaid_number(value):
 
 
 def _mermaid_account(item):
-    return mermaid_label(" ".join(part for part in (item["account_id"], item["account_name"]) if part) or item["label"])
+    """The account's label on the chart; an account that lost a target or a stage says so after its name, which is
+    shortened first so that the mark always shows ('111111111111 prod - 1 of 2 targets failed')."""
+    name = " ".join(part for part in (item["account_id"], item["account_name"]) if part) or item["label"]
+    if not item.get("incomplete"):
+        return mermaid_label(name)
+    mark = " - " + item["incomplete"].replace(", ", " and ")
+    return mermaid_label(mermaid_label(name)[1:-1] + mark, MERMAID_LABEL_LENGTH + len(mark))
 
 
 def _listed(labels, limit=CHART_ACCOUNTS):
@@ -135,6 +143,12 @@ def account_chart(report, limit=CHART_ACCOUNTS):
             )
         else:
             lines.append(f"{len(drawn)} account{'' if len(drawn) == 1 else 's'} with evaluated stages, the least compliant first.")
+        marked = [item for item in drawn if item.get("incomplete")]
+        if marked:
+            lines.append(
+                "Not all evaluated, so their bar is only over the stages that were: "
+                + _listed([f"{item['label']} ({item['incomplete']})" for item in marked]) + " (see Errors)."
+            )
     else:
         lines.append("No account has an evaluated stage, so there is no chart.")
     if not_drawn:
@@ -144,10 +158,13 @@ def account_chart(report, limit=CHART_ACCOUNTS):
     return lines
 
 
-def _trend_label(point, last):
-    if last:
-        return mermaid_label("this run")
-    return mermaid_label(str(point.get("generated_at") or point.get("id") or "?")[:16].replace("T", " "))
+def _trend_time(point):
+    return str(point.get("generated_at") or point.get("id") or "?")[:16].replace("T", " ")
+
+
+def _trend_labels(points, this_run):
+    """Quoted x labels, one per run and each different: runs in the same minute are '... run 2', '... run 3'."""
+    return [mermaid_label(label) for label in trend_labels(points, this_run, _trend_time, lambda label, count: f"{label} run {count}")]
 
 
 def trend_chart(since_baseline):
@@ -164,7 +181,7 @@ def trend_chart(since_baseline):
         "```mermaid",
         "xychart-beta",
         '    title "Compliance percent over the last runs, oldest first"',
-        "    x-axis [" + ", ".join(_trend_label(point, point is this_run) for point in points) + "]",
+        "    x-axis [" + ", ".join(_trend_labels(points, this_run)) + "]",
         '    y-axis "Compliance percent" 0 --> 100',
         "    line [" + ", ".join(_mermaid_number(point["compliance_percent"]) for point in points) + "]",
         "```",
@@ -323,6 +340,13 @@ def _header(report):
     run = report.get("run") or {}
     lines = [f"# {TITLE}", ""]
     lines.append(f"- Verdict: **{report.get('verdict', '-')}**: {cell(report.get('verdict_reason'))}")
+    # What must not be missed comes right under the verdict: a regression, and a compliance figure that is not the whole run's.
+    regression = headlines.regression_headline(report.get("since_baseline"))
+    if regression:
+        lines.append(f"- **Regressed**: {cell(regression)}")
+    coverage = headlines.coverage_headline(report["summary"])
+    if coverage:
+        lines.append(f"- **Compliance**: {cell(coverage)}")
     lines.append(f"- Mode: {MODE_NOTES.get(report['mode'], report['mode'])}")
     lines.append(f"- Generated at: {report['generated_at']}")
     if run:
@@ -421,7 +445,7 @@ def render_markdown(report):
         lines += table(
             ["#", "Applies to", "Reason", "Expires", "Status", "Stages"],
             [
-                (item["index"], _applies_to(item), item["reason"], item["expires"] or "never", item["status"], len(item["stages"]))
+                (item["index"] + 1, _applies_to(item), item["reason"], item["expires"] or "never", item["status"], len(item["stages"]))
                 for item in report["exemptions"]
             ],
         )

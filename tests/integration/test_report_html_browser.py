@@ -5,7 +5,8 @@ headless Chromium opens it from the disk, with no network.
 
 The screenshot is decoded (PNG, with zlib from the standard library) and must show the page, not a blank: many
 colours, the verdict's banner and the chart's green and red bars. The DOM after the page's script ran (--dump-dom)
-must hold the summary of report.json and the chart, and clicking a column header must sort the table.
+must hold the summary of report.json and the chart, and clicking a column header must sort the table. A regression and
+a run that lost a region are said in the verdict's banner, on the first screen, and the account is marked on its bar.
 
 Skipped, saying why, when no Chromium is on PATH (`make test` installs Debian's chromium-headless-shell when it can:
 root and apt-get). tests/unit/plugins/plugin_utils/test_report_html.py reads the page with html.parser everywhere.
@@ -41,6 +42,7 @@ WINDOW = (1280, 2400)
 GREEN = (0x2E, 0x7D, 0x32)
 RED = (0xC6, 0x28, 0x28)
 NONCOMPLIANT_BANNER = (0xFF, 0xF3, 0xE0)
+ERROR_BANNER = (0xFF, 0xEB, 0xEE)
 TREND = (0x15, 0x65, 0xC0)
 RENDER = """
 import json, sys
@@ -275,3 +277,67 @@ def test_report_html_renders_in_a_browser(sweep_report, tmp_path, collections_pa
     assert dom.text("change-regressed") == "1 Regressed"
     assert dom.column("changes-regressed", 4) == [since_baseline(report)["regressed"][0]["stage_name"]]
     assert dumped.stdout.count("<circle") == 4 and "<polyline" in dumped.stdout
+
+
+def with_a_lost_region(report):
+    """The report as if one more region of the first account had failed: 100% or not, the run lost a target."""
+    lost = copy.deepcopy(report)
+    account_id = lost["stages"][0]["account_id"]
+    lost["targets"].append({"host": "lost_eu-central-1", "account_id": account_id, "account_name": lost["stages"][0]["account_name"],
+                            "region": "eu-central-1", "status": "error", "error": "GetRestApis: 8 server errors (HTTP 503)",
+                            "caller_arn": None, "stages": 0, "noncompliant": 0})
+    lost["summary"] = dict(lost["summary"], targets=lost["summary"]["targets"] + 1, targets_failed=1, errors=lost["summary"]["errors"] + 1)
+    lost["verdict"], lost["verdict_reason"] = "error", "1 target failed: what failed was not evaluated, so the run cannot vouch for it"
+    return lost, account_id
+
+
+def test_the_verdict_banner_says_what_regressed_and_what_was_not_evaluated(sweep_report, tmp_path, collections_path):
+    """A regression and a lost region are in the verdict's banner, on the first screen, and the account is marked."""
+    report, account_id = with_a_lost_region(sweep_report.report)
+    report["since_baseline"] = since_baseline(sweep_report.report)
+    source = tmp_path / "headlines.json"
+    source.write_text(json.dumps(report), encoding="utf-8")
+    page = tmp_path / "headlines.html"
+    rendered = subprocess.run([sys.executable, "-c", RENDER, str(source), str(page)], env=dict(os.environ, PYTHONPATH=collections_path),
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert rendered.returncode == 0, rendered.stderr
+    # Where the browser lays the headlines out, written into the page by a script allowed by its hash.
+    measure = (
+        'for (const id of ["headline-regressed", "headline-coverage"]) {'
+        ' const box = document.getElementById(id).getBoundingClientRect();'
+        ' document.body.setAttribute("data-" + id, Math.round(box.top) + " " + Math.round(box.height)); }'
+    )
+    digest = "'sha256-" + base64.b64encode(hashlib.sha256(measure.encode("utf-8")).digest()).decode("ascii") + "'"
+    text = page.read_text(encoding="utf-8").replace("script-src ", f"script-src {digest} ", 1)
+    page.write_text(text.replace("</body>", f"<script>{measure}</script></body>", 1), encoding="utf-8")
+
+    dumped = chromium(page, tmp_path, "--dump-dom")
+    assert dumped.returncode == 0 and "</html>" in dumped.stdout, dumped.stderr[-3000:]
+    dom = Dom(dumped.stdout)
+    regressed = since_baseline(sweep_report.report)["regressed"][0]
+    assert dom.text("headline-regressed") == (
+        f"1 stage regressed since the last run: {regressed['arn']} in {regressed['account_id']} (tracing was turned off)")
+    assert dom.text("headline-coverage") == (
+        f"Compliance {report['summary']['compliance_percent']}% of the evaluated stages, 1 of {report['summary']['targets']} targets failed "
+        "(not evaluated)")
+    assert dom.text("verdict").startswith("error 1 target failed") and dom.text("headline-regressed") in dom.text("verdict")
+    assert dom.text("figure-compliance_percent").endswith(f"1 of {report['summary']['targets']} targets failed (not evaluated)")
+    # Both on the first screen, one under the other, each a line of text.
+    body = next(element for element in dom.elements if element["tag"] == "body")
+    boxes = {key: [int(value) for value in body["attrs"][f"data-headline-{key}"].split()] for key in ("regressed", "coverage")}
+    assert 0 < boxes["regressed"][0] < boxes["coverage"][0] < WINDOW[1] // 4, boxes
+    assert all(height >= 12 for dummy, height in boxes.values()), boxes
+    # The account that lost its region is outlined and says so beside its bar.
+    groups = [element for element in dom.elements if element["tag"] == "g" and element["attrs"].get("data-account") == account_id]
+    assert len(groups) == 1
+    assert "1 of" in " ".join("".join(element["text"]) for element in dom.elements
+                              if element["tag"] == "text" and "incomplete" in element["attrs"].get("class", "").split())
+    assert dumped.stdout.count('class="outline incomplete"') == 1
+
+    screenshot = tmp_path / "headlines.png"
+    shot = chromium(page, tmp_path, f"--screenshot={screenshot}")
+    assert shot.returncode == 0, shot.stderr[-3000:]
+    dummy, dummy2, pixels = png_pixels(screenshot.read_bytes())
+    # The error banner, three lines high now (verdict, regression, coverage): at least 70 rows of its colour at the top.
+    rows = {index // WINDOW[0] for index, colour in enumerate(pixels) if near(colour, ERROR_BANNER)}
+    assert len(rows) > 70 and min(rows) < WINDOW[1] // 8, (len(rows), min(rows, default=None))

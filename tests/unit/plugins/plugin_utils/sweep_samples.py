@@ -211,3 +211,29 @@ def build_big_report(accounts=500, stages_per_account=20):
         plan, rows = planned_rows(stages, target=target, check_mode=True)
         records.append(record(f"host{number:04d}", rows, plan, account_id=account_id, account_name=f"team {number}"))
     return build_report(records, "audit", GENERATED_AT)
+
+
+def build_half_failed_report(mode="audit"):
+    """Two accounts of two regions each, one region of each failed and every stage of the others compliant:
+    100% of the evaluated stages, 2 of 4 targets lost."""
+    records = []
+    for account_id, name in ((ACCOUNT, "shop"), (OTHER_ACCOUNT, "payments")):
+        target = {"account_id": account_id, "region": REGION}
+        plan, rows = planned_rows([stage(enabled=True), stage(api_id="b1b2c3d4e5", api_name="billing", enabled=True)], target=target,
+                                  check_mode=mode == "audit")
+        records.append(record(f"{name}_{REGION}", rows, plan, account_id=account_id, account_name=name))
+        records.append(record(f"{name}_eu-west-1", [], None, account_id=account_id, region="eu-west-1", account_name=name, status="error",
+                              error="GetRestApis: 8 server errors (HTTP 503)"))
+    return build_report(records, mode, GENERATED_AT)
+
+
+def since_baseline_regressed(count):
+    """A comparison where ``count`` stages regressed (the first put back by this run), nothing else changed."""
+    since = since_baseline_compared()
+    since["regressed"] = [
+        stage_change("compliant", "noncompliant", f"tracing_enabled is false, desired true (#{index + 1})", corrected=index == 0,
+                     api_id=f"g{index:09d}", api_name="regress")
+        for index in range(count)
+    ]
+    since["counts"] = dict(since["counts"], regressed=count)
+    return since

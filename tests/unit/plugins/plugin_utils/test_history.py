@@ -175,7 +175,7 @@ def test_an_enforcement_that_put_a_stage_back_still_reports_the_drift_and_closes
 
 def test_an_expired_exemption_is_a_regression_naming_the_exemption(store):
     sweep(store, [row(PROD, "a", "prod", action="exempt", before=False, reason="exempt: exemption 1")], 0)
-    expired = {"index": 1, "reason": "load test", "expires": "2026-11-30", "status": "expired", "stages": [arn("a", "prod")]}
+    expired = {"index": 0, "reason": "load test", "expires": "2026-11-30", "status": "expired", "stages": [arn("a", "prod")]}
     since = sweep(store, [off(PROD, "a", "prod")], 1, exemptions=[expired]).since_baseline
     assert since["counts"]["regressed"] == 1 and since["regressed"][0]["before"] == "exempt"
     assert since["regressed"][0]["cause"] == "exemption 1 expired on 2026-11-30 (load test)"

@@ -94,7 +94,7 @@ def test_converge_success(plan):
         "skip": (False, False, None, "skipped"),
     }
     assert by_stage(rows)["on"]["reason"] == "default: tracing_sweep_desired=true"
-    assert by_stage(rows)["skip"]["reason"] == "rule 1 'sandboxes': skip"
+    assert by_stage(rows)["skip"]["reason"] == "rule 2 'sandboxes': skip"
     assert by_stage(rows)["exempt"]["reason"] == "exempt by tag XrayExempt: vendor"
 
 
@@ -231,7 +231,7 @@ def _row(action, desired=True, reason="default: tracing_sweep_desired=true"):
         (_row("skipped", reason=REFUSAL), True),
         (_row("skipped", desired=None, reason="refused: a rule's name"), False),
         (_row("skipped", reason=MISSING_REASON), False),
-        (_row("skipped", desired=None, reason="rule 1 'sandboxes': skip"), False),
+        (_row("skipped", desired=None, reason="rule 2 'sandboxes': skip"), False),
         (_row("would_enable", reason=REFUSAL), False),
         (_row("none"), False),
     ],

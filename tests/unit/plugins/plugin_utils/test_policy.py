@@ -94,12 +94,12 @@ def test_first_matching_rule_wins():
     assert decide(stage(api_name="internal-billing", name="dev", enabled=True), rules=RULES) == (
         "enforce",
         False,
-        "rule 0 'internal apis': tracing_enabled=false",
+        "rule 1 'internal apis': tracing_enabled=false",
     )
 
 
 def test_later_rule_applies_when_earlier_ones_do_not_match():
-    assert decide(stage(api_name="orders", name="dev"), rules=RULES) == ("skip", None, "rule 1: skip")
+    assert decide(stage(api_name="orders", name="dev"), rules=RULES) == ("skip", None, "rule 2: skip")
 
 
 def test_no_matching_rule_falls_back_to_default():
@@ -110,12 +110,12 @@ def test_unnamed_enforcing_rule_reason():
     assert decide(stage(), rules=[{"match": {"api_id": "a1b2c3d4e5"}, "tracing_enabled": True}], desired=False) == (
         "enforce",
         True,
-        "rule 0: tracing_enabled=true",
+        "rule 1: tracing_enabled=true",
     )
 
 
 def test_named_skip_rule_reason():
-    assert decide(stage(), rules=[{"name": "hands off", "skip": True}]) == ("skip", None, "rule 0 'hands off': skip")
+    assert decide(stage(), rules=[{"name": "hands off", "skip": True}]) == ("skip", None, "rule 1 'hands off': skip")
 
 
 def test_skipped_stage_is_never_changed():
@@ -131,7 +131,7 @@ def test_absent_or_empty_match_matches_every_stage(rule_match):
 
 def test_all_match_keys_must_match():
     rules = [{"match": {"api_name": "orders", "stage_name": "prod", "region": "us-east-1"}, "tracing_enabled": False}]
-    assert decide(stage(api_name="orders", name="prod"), rules=rules)[2] == "rule 0: tracing_enabled=false"
+    assert decide(stage(api_name="orders", name="prod"), rules=rules)[2] == "rule 1: tracing_enabled=false"
     assert decide(stage(api_name="orders", name="dev"), rules=rules)[2] == "default: tracing_sweep_desired=true"
     assert decide(stage(api_name="orders", name="prod"), target={"account_id": ACCOUNT, "region": "eu-west-1"}, rules=rules)[2].startswith("default")
 
@@ -174,7 +174,7 @@ def test_account_id_rule_matches_the_target_account():
 
 def test_account_id_rule_never_matches_a_target_without_account_id():
     rules = [{"match": {"account_id": ACCOUNT}, "skip": True}, {"match": {"region": "us-east-1"}, "tracing_enabled": False}]
-    assert decide(stage(), target={"account_id": None, "region": "us-east-1"}, rules=rules) == ("enforce", False, "rule 1: tracing_enabled=false")
+    assert decide(stage(), target={"account_id": None, "region": "us-east-1"}, rules=rules) == ("enforce", False, "rule 2: tracing_enabled=false")
     assert plan([stage()], target={"region": "us-east-1"})["stages"][0]["account_id"] is None
 
 
@@ -244,7 +244,7 @@ def test_exemption_by_arn():
     exemptions = [{"arn": stage_arn("a1b2c3d4e5", "prod"), "reason": "cost review CHG-1", "expires": "2026-12-31"}]
     result = plan([stage(name="prod"), stage(name="dev")], exemptions=exemptions)
     assert [(item["decision"], item["reason"], item["exemption"]) for item in result["stages"]] == [
-        ("exempt", "exemption 0 until 2026-12-31: cost review CHG-1", 0),
+        ("exempt", "exemption 1 until 2026-12-31: cost review CHG-1", 0),
         ("enforce", "default: tracing_sweep_desired=true", None),
     ]
     assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "dev", "tracing_enabled": True, "observed_tracing_enabled": False}]
@@ -253,7 +253,7 @@ def test_exemption_by_arn():
 
 def test_exemption_by_selector_without_expiry():
     exemptions = [{"api_name": "legacy-*", "stage_name": "v1", "reason": "  being retired  "}]
-    assert decide(stage(api_name="legacy-orders", name="v1"), exemptions=exemptions) == ("exempt", None, "exemption 0: being retired")
+    assert decide(stage(api_name="legacy-orders", name="v1"), exemptions=exemptions) == ("exempt", None, "exemption 1: being retired")
     assert decide(stage(api_name="legacy-orders", name="v2"), exemptions=exemptions)[0] == "enforce"
 
 
@@ -280,13 +280,13 @@ def test_exemption_account_selector_never_matches_a_target_without_account_id():
 def test_exemption_outranks_exempt_tag_and_rules():
     exemptions = [{"api_id": "a1b2c3d4e5", "reason": "reviewed"}]
     result = decide(stage(tags={"XrayExempt": "tag"}), exemptions=exemptions, exempt_tag="XrayExempt", rules=[{"skip": True}])
-    assert result == ("exempt", None, "exemption 0: reviewed")
+    assert result == ("exempt", None, "exemption 1: reviewed")
 
 
 def test_first_matching_exemption_wins_and_alone_lists_the_stage():
     exemptions = [{"region": "us-east-1", "reason": "first"}, {"api_id": "a1b2c3d4e5", "reason": "second"}]
     result = plan([stage()], exemptions=exemptions)
-    assert result["stages"][0]["reason"] == "exemption 0: first"
+    assert result["stages"][0]["reason"] == "exemption 1: first"
     assert without_definitions(result["exemptions"]) == [{"index": 0, "status": "active", "matched": [stage_arn("a1b2c3d4e5", "prod")]}]
 
 
@@ -294,7 +294,7 @@ def test_exemption_applies_on_its_expiry_day():
     exemptions = [{"api_id": "a1b2c3d4e5", "reason": "r", "expires": TODAY.isoformat()}]
     result = plan([stage()], exemptions=exemptions)
     assert result["stages"][0]["decision"] == "exempt"
-    assert result["stages"][0]["reason"] == "exemption 0 until 2026-03-15: r"
+    assert result["stages"][0]["reason"] == "exemption 1 until 2026-03-15: r"
     assert result["exemptions"][0]["status"] == "active"
 
 
@@ -307,7 +307,7 @@ def test_exemption_expired_the_day_after_is_reported():
     assert planned["desired"] is True
     assert planned["exemption"] is None
     assert planned["expired_exemption"] == 0
-    assert planned["reason"] == "rule 0 'on': tracing_enabled=true; exemption 0 expired on 2026-03-14 (cost review)"
+    assert planned["reason"] == "rule 1 'on': tracing_enabled=true; exemption 1 expired on 2026-03-14 (cost review)"
     assert result["changes"] == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod", "tracing_enabled": True, "observed_tracing_enabled": False}]
     assert without_definitions(result["exemptions"]) == [{"index": 0, "status": "expired", "matched": [stage_arn("a1b2c3d4e5", "prod")]}]
 
@@ -320,7 +320,7 @@ def test_expired_exemption_is_noted_when_a_later_one_applies():
     result = plan([stage()], exemptions=exemptions)
     planned = result["stages"][0]
     assert (planned["decision"], planned["exemption"], planned["expired_exemption"]) == ("exempt", 1, 0)
-    assert planned["reason"] == "exemption 1 until 2026-12-31: new; exemption 0 expired on 2025-01-31 (old)"
+    assert planned["reason"] == "exemption 2 until 2026-12-31: new; exemption 1 expired on 2025-01-31 (old)"
     assert [(item["index"], item["status"]) for item in result["exemptions"]] == [(0, "expired"), (1, "active")]
 
 
@@ -329,7 +329,7 @@ def test_expired_exemption_with_exempt_tag_still_exempt_by_tag():
     assert decide(stage(tags={"XrayExempt": ""}), exemptions=exemptions, exempt_tag="XrayExempt") == (
         "exempt",
         None,
-        "exempt by tag XrayExempt; exemption 0 expired on 2025-01-31 (old)",
+        "exempt by tag XrayExempt; exemption 1 expired on 2025-01-31 (old)",
     )
 
 

@@ -349,7 +349,7 @@ def test_bad_max_changes(max_changes):
 def test_exemption_index_without_definition_needs_the_configured_list():
     plan, rows = planned_rows([stage()], exemptions=[{"stage_name": "prod", "reason": "r"}])
     plan = dict(plan, exemptions=[{key: value for key, value in entry.items() if key != "definition"} for entry in plan["exemptions"]])
-    with pytest.raises(ValueError, match="^a target reports exemption 0, but exemptions has 0: pass the configured exemptions$"):
+    with pytest.raises(ValueError, match="^a target reports exemption 1, but exemptions has 0: pass the configured exemptions$"):
         build_report([record("h", rows, plan)], "audit", GENERATED_AT)
 
 

@@ -59,6 +59,21 @@ def test_report_json_is_always_written_first(formats, ordered):
     assert formats_in_order(formats) == ordered
 
 
+@pytest.mark.parametrize(
+    "formats, ordered",
+    [(["md"], ["json", "markdown"]), (["xml", "md", "csv"], ["json", "junit", "markdown", "csv"]),
+     (["markdown", "md", "junit", "xml"], ["json", "markdown", "junit"])],
+)
+def test_md_and_xml_are_markdown_and_junit_written_once(formats, ordered):
+    assert formats_in_order(formats) == ordered
+
+
+def test_a_set_named_by_extensions_writes_each_file_once(tmp_path, report):
+    files, changed = write_set(render_set(report, ["md", "markdown", "xml", "html"]), str(tmp_path))
+    assert changed and sorted(files) == ["html", "json", "junit", "markdown"]
+    assert listing(tmp_path) == ["report.html", "report.json", "report.md", "report.xml"]
+
+
 def test_render_set_renders_each_format(report):
     rendered = render_set(report, ["markdown"])
     assert list(rendered) == ["json", "markdown"]

@@ -25,8 +25,11 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_form
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_audit_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_big_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_enforce_report
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_half_failed_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import since_baseline_compared
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import since_baseline_none
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import since_baseline_regressed
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import trend_point
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
 HOSTILE = '<script>alert(1)</script>"\'</svg><img src=x onerror=alert(2)>'
@@ -138,8 +141,14 @@ def test_summary_verdict_and_run_header():
     page = Page(render_html(build_enforce_report()))
     verdict = page.by_id("verdict")
     assert "verdict-error" in verdict["attrs"]["class"].split()
-    assert text_of(verdict) == "error 1 target failed, 1 stage error: what failed was not evaluated, so the run cannot vouch for it"
-    assert text_of(page.by_id("figure-compliance_percent")) == "80.0 Compliance %"
+    assert text_of(verdict) == (
+        "error 1 target failed, 1 stage error: what failed was not evaluated, so the run cannot vouch for it "
+        "Compliance 80.0% of the evaluated stages, 1 of 3 targets failed, 1 stage error (not evaluated)"
+    )
+    # The biggest card is never a bare percent when targets or stages were lost.
+    card = page.by_id("figure-compliance_percent")
+    assert text_of(card) == "80.0 Compliance % of the evaluated stages 1 of 3 targets failed, 1 stage error (not evaluated)"
+    assert "incomplete" in card["attrs"]["class"].split()
     assert text_of(page.by_id("figure-stages")) == "9 Stages"
     assert text_of(page.by_id("figure-noncompliant")) == "1 Non-compliant"
     assert text_of(page.by_id("figure-errors")) == "2 Errors"
@@ -149,6 +158,9 @@ def test_summary_verdict_and_run_header():
     assert page.find("title") and text_of(page.find("title")[0]).startswith("API Gateway X-Ray tracing sweep: error (enforce, ")
     audit = Page(render_html(build_audit_report()))
     assert "verdict-noncompliant" in audit.by_id("verdict")["attrs"]["class"].split()
+    # Every target and stage evaluated: the figure is the whole run's, and nothing is added to the banner.
+    assert text_of(audit.by_id("figure-compliance_percent")) == "25.0 Compliance %"
+    assert not audit.find("p", class_="headline")
     assert table_rows(page, "failed-targets") == [["broken", "444444444444", "eu-west-1", "Unable to assume role"]]
 
 
@@ -263,3 +275,52 @@ def test_big_report_is_capped_well_formed_and_quick_enough_to_measure():
     # The least compliant first.
     widths = [float(rect["attrs"]["width"]) for rect in page.find("rect", class_="compliant")]
     assert widths == sorted(widths)
+
+
+# ---- what the page says first: a regression, and a compliance figure that is not the whole run's ---------------
+
+
+def test_a_regression_is_in_the_verdict_banner():
+    report = build_audit_report()
+    report["since_baseline"] = since_baseline_regressed(4)
+    page = Page(render_html(report))
+    headline = page.by_id("headline-regressed")
+    # Inside the banner, not only in the card of the section further down.
+    assert headline in [element for element in page.elements if element["tag"] == "p" and "headline" in element["attrs"].get("class", "")]
+    assert text_of(page.by_id("verdict")).startswith("noncompliant 3 stages do not have their desired tracing state 4 stages regressed")
+    text = text_of(headline)
+    assert text.startswith("4 stages regressed since the last run: arn:aws:apigateway:us-east-1::/restapis/g000000000/stages/prod in 111111111111 "
+                           "(tracing_enabled is false, desired true (#1), put back by this run); ")
+    assert text.count("arn:") == 3 and text.endswith("; and 1 more")
+    report["since_baseline"] = since_baseline_none()
+    assert "headline-regressed" not in render_html(report)
+
+
+def test_a_run_that_lost_targets_never_headlines_a_bare_percent():
+    page = Page(render_html(build_half_failed_report()))
+    assert text_of(page.by_id("headline-coverage")) == "Compliance 100.0% of the evaluated stages, 2 of 4 targets failed (not evaluated)"
+    assert text_of(page.by_id("figure-compliance_percent")) == "100.0 Compliance % of the evaluated stages 2 of 4 targets failed (not evaluated)"
+    # Both accounts' bars are all green, over the region that was swept: each is outlined in red and says what it lost.
+    assert [(rect["attrs"]["class"], rect["attrs"]["width"]) for rect in page.find("rect", class_="bar")] == [
+        ("bar compliant", "400"), ("bar compliant", "400")]
+    assert len(page.find("rect", class_="incomplete")) == 2
+    marks = [text_of(element) for element in page.find("text", class_="incomplete")]
+    assert marks == ["1 of 2 targets failed", "1 of 2 targets failed"]
+    chart = page.by_id("account-chart")
+    assert 'width="1040"' in render_html(build_half_failed_report()) and chart["attrs"]["width"] == "1040"
+    assert "An account outlined in red lost a target" in text_of(page.by_id("by-account"))
+    # The same accounts, nothing lost: no mark, the chart as narrow as before.
+    calm = Page(render_html(build_audit_report()))
+    assert not calm.find("rect", class_="incomplete") and calm.by_id("account-chart")["attrs"]["width"] == "790"
+
+
+def test_trend_labels_are_unique_for_runs_in_the_same_minute():
+    report = build_audit_report()
+    since = since_baseline_compared()
+    since["trend"] = [dict(trend_point(0, percent), id=f"2026110{index}", generated_at="2026-11-01T00:30:40Z")
+                      for index, percent in enumerate((40.0, 50.0, 60.0))] + [trend_point(9, 80.0)]
+    report["since_baseline"] = since
+    page = Page(render_html(report))
+    labels = [text_of(element) for element in page.find("text") if element in page.elements and text_of(element).startswith(("11-", "this"))]
+    assert labels == ["11-01 00:30", "11-01 00:30 #2", "11-01 00:30 #3", "this run"]
+    assert len(page.find("circle")) == 4

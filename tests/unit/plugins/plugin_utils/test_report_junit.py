@@ -95,9 +95,9 @@ def test_case_names_and_classnames():
 def test_error_skipped_and_refused_details():
     suites = {suite.get("name"): suite for suite in parse(build_enforce_report())}
     east = {case.get("name"): case for case in suites["east"]}
-    assert east["vendor/prod (e1e2e3e4e5)"].find("skipped").get("message") == "exemption 0 until 2026-12-31: vendor managed"
+    assert east["vendor/prod (e1e2e3e4e5)"].find("skipped").get("message") == "exemption 1 until 2026-12-31: vendor managed"
     assert east["-/tagged (d1d2d3d4d5)"].find("skipped").get("message") == "exempt by tag XrayExempt"
-    assert east["sandbox-1/dev (f1f2f3f4f5)"].find("skipped").get("message") == "rule 0 'sandboxes': skip"
+    assert east["sandbox-1/dev (f1f2f3f4f5)"].find("skipped").get("message") == "rule 1 'sandboxes': skip"
     assert list(east["orders/prod (a1b2c3d4e5)"]) == []  # compliant: passes
     west = {case.get("name"): case for case in suites["west"]}
     refused = west["orders/prod (a1b2c3d4e5)"].find("failure")

@@ -24,10 +24,13 @@ from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_audit_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_big_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_enforce_report
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_half_failed_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import planned_rows
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import record
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import since_baseline_compared
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import since_baseline_none
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import since_baseline_regressed
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import trend_point
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import stage
 
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
@@ -63,6 +66,7 @@ def test_header(enforce_text):
     assert enforce_text.startswith(
         "# API Gateway X-Ray tracing sweep\n\n"
         "- Verdict: **error**: 1 target failed, 1 stage error: what failed was not evaluated, so the run cannot vouch for it\n"
+        "- **Compliance**: 80.0% of the evaluated stages, 1 of 3 targets failed, 1 stage error (not evaluated)\n"
         "- Mode: enforce (changes were made)\n"
         "- Generated at: 2026-03-15T12:00:00+00:00\n"
         f"- Collection: cloudops.apigw_tracing {cell(collection_version())}\n"
@@ -71,7 +75,8 @@ def test_header(enforce_text):
     )
     assert enforce_text.endswith("\n")
     audit_text = render_markdown(build_audit_report())
-    assert "- Verdict: **noncompliant**: 3 stages do not have their desired tracing state\n" in audit_text
+    assert "- Verdict: **noncompliant**: 3 stages do not have their desired tracing state\n- Mode:" in audit_text
+    assert "Compliance**" not in audit_text  # every target and stage was evaluated: the figure is the whole run's
     assert "- Mode: audit (check mode: nothing was changed)" in audit_text
 
 
@@ -209,9 +214,9 @@ def test_audit_lists_the_stages_that_would_change():
 
 def test_exemptions_with_reasons_expiry_and_status(enforce_text):
     assert tables(enforce_text)["Exemptions (3)"][2:] == [
-        ["0", "arn:aws:apigateway:us-east-1::/restapis/e1e2e3e4e5/stages/prod", "vendor managed", "2026-12-31", "active", "1"],
-        ["1", "api\\_name=legacy-\\*, stage\\_name=v1", "retiring", "2025-01-31", "expired", "1"],
-        ["2", "account\\_id=333333333333", "never matches", "never", "unused", "0"],
+        ["1", "arn:aws:apigateway:us-east-1::/restapis/e1e2e3e4e5/stages/prod", "vendor managed", "2026-12-31", "active", "1"],
+        ["2", "api\\_name=legacy-\\*, stage\\_name=v1", "retiring", "2025-01-31", "expired", "1"],
+        ["3", "account\\_id=333333333333", "never matches", "never", "unused", "0"],
     ]
     assert [row[3] for row in tables(enforce_text)["Exempt stages (2)"][2:]] == ["tagged", "prod"]
 
@@ -325,11 +330,13 @@ def test_account_chart_draws_the_accounts_with_evaluated_stages(enforce_text):
         "```mermaid",
         "xychart-beta",
         '    title "Compliance percent by account, least compliant first"',
-        '    x-axis ["222222222222 payments", "111111111111 shop"]',
+        '    x-axis ["222222222222 payments", "111111111111 shop - 1 stage error"]',
         '    y-axis "Compliance percent" 0 --> 100',
         "    bar [50, 100]",
         "```",
     ]
+    # shop lost a stage (it could not be changed): its 100% is over what was evaluated, and says so.
+    assert "Not all evaluated, so their bar is only over the stages that were: 111111111111 (shop) (1 stage error) (see Errors)." in lines
     # The failed account has no compliance: said, not drawn as 0% or 100%.
     assert "Not drawn, as no stage of theirs was evaluated (compliance n/a): 444444444444 (1 failed target)." in lines
     # It comes after the summary, before the table by account and region.
@@ -438,3 +445,63 @@ def test_since_the_last_run_escapes_and_caps(monkeypatch):
     assert "The first 3 are shown; report.json has all 7." in text
     assert "a \\| b ## injected \\*bold\\*" in text and "\n## injected" not in text
     assert "- Not compared: 1 target failed: its stages were not compared" in text
+
+
+# ---- what the report says first: a regression, and a compliance figure that is not the whole run's -------------
+
+
+def test_a_regression_is_the_headline():
+    report = build_audit_report()
+    report["since_baseline"] = since_baseline_regressed(1)
+    header = render_markdown(report).splitlines()
+    assert header[2].startswith("- Verdict: **noncompliant**")
+    assert header[3] == (
+        "- **Regressed**: 1 stage regressed since the last run: arn:aws:apigateway:us-east-1::/restapis/g000000000/stages/prod in "
+        "111111111111 (tracing\\_enabled is false, desired true (#1), put back by this run)"
+    )
+    report["since_baseline"] = since_baseline_regressed(5)
+    line = render_markdown(report).splitlines()[3]
+    assert line.startswith("- **Regressed**: 5 stages regressed since the last run: arn:")
+    # A few are named, then how many more: the table under Since the last run has them all.
+    assert line.count("arn:aws:apigateway") == 3 and line.endswith("(tracing\\_enabled is false, desired true (#3)); and 2 more")
+    report["since_baseline"] = since_baseline_compared()
+    report["since_baseline"]["regressed"] = []
+    report["since_baseline"]["counts"]["regressed"] = 0
+    assert "Regressed**" not in render_markdown(report)
+
+
+def test_a_run_that_lost_targets_never_headlines_a_bare_percent():
+    report = build_half_failed_report()
+    assert report["summary"]["compliance_percent"] == 100.0 and report["verdict"] == "error"
+    text = render_markdown(report)
+    assert text.splitlines()[3] == "- **Compliance**: 100.0% of the evaluated stages, 2 of 4 targets failed (not evaluated)"
+    lines = section(text, "Compliance by account")
+    # Each account lost a region: its bar says so on the chart itself, and under it.
+    assert '    x-axis ["111111111111 shop - 1 of 2 targets failed", "222222222222 payments - 1 of 2 targets failed"]' in lines
+    assert "    bar [100, 100]" in lines
+    assert ("Not all evaluated, so their bar is only over the stages that were: 111111111111 (shop) (1 of 2 targets failed), "
+            "222222222222 (payments) (1 of 2 targets failed) (see Errors).") in lines
+
+
+def test_the_mark_of_a_lost_region_survives_a_long_account_name():
+    report = build_half_failed_report()
+    for target in report["targets"]:
+        target["account_name"] = "a very long account name that goes on " * 3
+    for row in report["stages"]:
+        row["account_name"] = "a very long account name that goes on " * 3
+    axis = mermaid_blocks(render_markdown(report))[0].splitlines()[2]
+    labels = re.findall(r'"([^"]*)"', axis)
+    assert len(labels) == 2 and all(label.endswith("... - 1 of 2 targets failed") for label in labels), labels
+    assert all(len(label) <= report_markdown.MERMAID_LABEL_LENGTH + len(" - 1 of 2 targets failed") for label in labels)
+
+
+def test_trend_labels_are_unique_for_runs_in_the_same_minute_or_second():
+    report = build_audit_report()
+    since = since_baseline_compared()
+    same = [dict(trend_point(0, percent), id=f"2026110{index}", generated_at=generated_at) for index, (percent, generated_at) in enumerate(
+        ((40.0, "2026-11-01T00:30:05Z"), (50.0, "2026-11-01T00:30:40Z"), (60.0, "2026-11-01T00:30:40Z"), (70.0, "2026-11-01T00:31:00Z")))]
+    since["trend"] = same + [trend_point(9, 80.0)]
+    report["since_baseline"] = since
+    axis = mermaid_blocks(render_markdown(report))[0].splitlines()[2]
+    assert axis == ('    x-axis ["2026-11-01 00:30", "2026-11-01 00:30 run 2", "2026-11-01 00:30 run 3", "2026-11-01 00:31", '
+                    '"this run"]')

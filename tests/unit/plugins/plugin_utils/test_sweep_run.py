@@ -21,8 +21,11 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _swe
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import TESTING_CREDENTIALS
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeHttp
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import EXEMPTIONS
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_audit_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_enforce_report
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_half_failed_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import enforce_records
+from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import since_baseline_regressed
 
 INVALID = "Invalid sweep settings, nothing was done: "
 
@@ -255,3 +258,42 @@ def test_a_merged_report_is_not_written_over_one_of_its_inputs(tmp_path):
     assert result["failed"] is True
     assert result["msg"].startswith(f"tracing_sweep_report_dir: must be a directory of its own, not {tmp_path}")
     assert os.listdir(tmp_path) == []
+
+
+# ---- what the run says first ----------------------------------------------------------------------------------
+
+
+def test_a_regression_is_the_first_line_of_the_summary():
+    report = build_audit_report()
+    report["since_baseline"] = since_baseline_regressed(1)
+    lines = run.summary_lines(report, "/reports")
+    assert lines[0] == (
+        "1 stage regressed since the last run: arn:aws:apigateway:us-east-1::/restapis/g000000000/stages/prod in 111111111111 "
+        "(tracing_enabled is false, desired true (#1), put back by this run)"
+    )
+    assert lines[1].startswith("Tracing sweep (audit): 1 target (0 failed)")
+    report["since_baseline"] = since_baseline_regressed(7)
+    first = run.summary_lines(report, "/reports")[0]
+    assert first.startswith("7 stages regressed since the last run: ") and first.count("arn:") == 3 and first.endswith("; and 4 more")
+    # Nothing regressed: the summary opens with the counts, as before.
+    report["since_baseline"] = None
+    assert run.summary_lines(report, "/reports")[0].startswith("Tracing sweep (audit): ")
+
+
+def test_compliance_says_what_was_not_evaluated():
+    lines = run.summary_lines(build_half_failed_report(), "/reports")
+    assert lines[0] == (
+        "Tracing sweep (audit): 4 targets (2 failed), 4 stages: 4 compliant, 0 non-compliant, 0 exempt, 0 skipped, 2 errors; "
+        "compliance 100.0% of the evaluated stages, 2 of 4 targets failed (not evaluated)"
+    )
+    lines = run.summary_lines(build_enforce_report(), "/reports")
+    assert lines[0].endswith("; compliance 80.0% of the evaluated stages, 1 of 3 targets failed, 1 stage error (not evaluated)")
+    # A run that evaluated every target and stage: the figure is the whole run's.
+    assert run.summary_lines(build_audit_report(), "/reports")[0].endswith("; compliance 25.0%")
+
+
+def test_an_expired_exemption_is_said_on_the_console():
+    lines = run.summary_lines(build_enforce_report(), "/reports")
+    # Exemptions are numbered from 1, as in the reports: the second of tracing_sweep_exemptions.
+    assert "Exemption 2 expired on 2025-01-31 (retiring): it no longer covers 1 stage: arn:aws:apigateway:us-east-1::/restapis/c1c2c3c4c5/stages/v1" in lines
+    assert sum(1 for line in lines if line.startswith("Exemption ")) == 1  # the active and the unused ones are not news
