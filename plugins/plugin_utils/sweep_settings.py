@@ -404,7 +404,8 @@ def _merge_reports_problems(value, path="tracing_sweep_merge_reports"):
     problems = []
     for index, name in enumerate(names):
         if not (_is_text(name) and "\x00" not in name):
-            problems.append(_problem(path if isinstance(value, str) else f"{path}[{index}]", TEXT_RULE + " (the path of a report.json or of its directory)", name))
+            where = path if isinstance(value, str) else f"{path}[{index}]"
+            problems.append(_problem(where, TEXT_RULE + " (the path of a report.json or of its directory)", name))
     return problems
 
 

@@ -311,8 +311,8 @@ ROLE_CASES = [
     RoleCase("region_malformed", {"tracing_sweep_region": "EU-WEST-1"}, ("tracing_sweep_region", "EU-WEST-1", "eu-west-1"), ("region name",),
              kind="target"),
     # A region that does not exist is refused before any call, instead of retried and failed with the endpoint's error page.
-    RoleCase("region_unknown", {"tracing_sweep_region": "eu-wset-1"}, ("tracing_sweep_region", "eu-wset-1", "eu-west-1",
-                                                                      "tracing_sweep_allow_unknown_regions"), ("region name",), kind="target"),
+    RoleCase("region_unknown", {"tracing_sweep_region": "eu-wset-1"},
+             ("tracing_sweep_region", "eu-wset-1", "eu-west-1", "tracing_sweep_allow_unknown_regions"), ("region name",), kind="target"),
     RoleCase("account_id_short", {"tracing_sweep_account_id": "12345"}, ("tracing_sweep_account_id", "12345"), ("12-digit",), kind="target"),
     RoleCase("account_id_a_number", {"tracing_sweep_account_id": 111111111111}, ("tracing_sweep_account_id",), ("12-digit",), kind="target"),
     RoleCase("role_arn_not_a_role", {"tracing_sweep_role_arn": "arn:aws:iam::111111111111:user/TracingAudit"}, ("tracing_sweep_role_arn",),

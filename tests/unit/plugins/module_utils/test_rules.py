@@ -179,7 +179,9 @@ def test_the_opt_out_lets_a_region_newer_than_botocore_through(allowed):
 
 
 def test_the_opt_out_never_excuses_a_malformed_name():
-    assert region_problem("EU-WEST-1", "r", allowed=["EU-WEST-1"]) == "r: must be an AWS region name such as us-east-1, got 'EU-WEST-1' (did you mean eu-west-1?)"
+    assert region_problem("EU-WEST-1", "r", allowed=["EU-WEST-1"]) == (
+        "r: must be an AWS region name such as us-east-1, got 'EU-WEST-1' (did you mean eu-west-1?)"
+    )
 
 
 @pytest.mark.parametrize(

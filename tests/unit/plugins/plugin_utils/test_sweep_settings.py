@@ -571,8 +571,8 @@ def test_policy_regions_must_exist_unless_allowed():
                                       "controller, of the report.json the enforcement to undo wrote, e.g. -e "
                                       "tracing_sweep_rollback_report=tracing-sweep-reports/report.json"),
         ({"entry_point": "rollback", "rollback_report": " "}, "tracing_sweep_rollback_report: is required by the rollback entry point, got ' '"),
-        ({"entry_point": "rollback", "rollback_report": ["a.json"]}, "tracing_sweep_rollback_report: must be the path, on the controller, of the "
-                                                                      "report.json the enforcement to undo wrote, got a list"),
+        ({"entry_point": "rollback", "rollback_report": ["a.json"]},
+         "tracing_sweep_rollback_report: must be the path, on the controller, of the report.json the enforcement to undo wrote, got a list"),
         ({"entry_point": "merge", "merge_reports": None}, "tracing_sweep_merge_reports: is required by the merge entry point, got null: a "
                                                           "non-empty list of the slices' reports"),
         ({"entry_point": "merge", "merge_reports": []}, "tracing_sweep_merge_reports: is required by the merge entry point, got a list"),
