@@ -94,6 +94,14 @@ REQUIRED_RULES = {
     "rollback_report": ROLLBACK_REPORT_RULE + ", e.g. -e tracing_sweep_rollback_report=tracing-sweep-reports/report.json",
     "merge_reports": MERGE_REPORTS_RULE + ", e.g. -e '{\"tracing_sweep_merge_reports\": [\"slice1/report.json\", \"slice2\"]}'",
 }
+# The role's own check (settings with an entry_point) refuses null where its argument spec asked for a number or a list,
+# as that spec's check did: the filters' and the policy's null ("no limit", "none") is not the role's.
+ROLE_NOT_NULL = {
+    "max_changes": MAX_CHANGES_RULE.split(" (")[0] + ": the role's change guard has no off switch; give a larger number to allow more changes",
+    "rules": "must be a list of rules (an empty list for none)",
+    "exemptions": "must be a list of exemptions (an empty list for none)",
+    "report_formats": "must be a list of report formats, each one of " + ", ".join(REPORT_FORMATS) + " (an empty list writes report.json alone)",
+}
 # A problem found on some hosts of a run names them, the first HOSTS_SHOWN of them.
 HOSTS_SHOWN = 5
 ROLE_SESSION_NAME_PATTERN = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
@@ -418,7 +426,8 @@ def entry_point_problems(settings):
     for key in REQUIRED_BY_ENTRY_POINT.get(entry_point, ()):
         value = settings.get(key)
         if _not_given(value):
-            problems.append(f"tracing_sweep_{key}: is required by the {entry_point} entry point, got {describe(value)}: {REQUIRED_RULES[key]}")
+            shown = "an empty list" if is_list(value) else describe(value)
+            problems.append(f"tracing_sweep_{key}: is required by the {entry_point} entry point, got {shown}: {REQUIRED_RULES[key]}")
     return problems
 
 
@@ -474,7 +483,8 @@ def settings_problems(settings):
 
     The optional key ``variables`` lists the names of the variables defined for the host (the varnames lookup
     gives them); tracing_sweep_* names the role does not know are reported. The optional key ``entry_point``
-    (main, rollback, merge) says which values are required. When ``allow_unknown_regions`` is given (the role
+    (main, rollback, merge) says which values are required, and that these are the role's variables: null is
+    then refused where the role takes a number or a list (ROLE_NOT_NULL). When ``allow_unknown_regions`` is given (the role
     gives it), the regions of rules and exemptions must be regions the installed botocore knows, or listed
     there; without it (the policy's own check of a policy already checked) only their shape is checked.
     """
@@ -491,6 +501,9 @@ def settings_problems(settings):
         checks["exemptions"] = lambda value: exemptions_problems(value, allowed_regions=allowed)
     if "entry_point" in settings:
         problems.extend(entry_point_problems(settings))
+        for key, rule in ROLE_NOT_NULL.items():
+            if key in settings and settings[key] is None:
+                problems.append(f"tracing_sweep_{key}: {rule}, got null")
     for key, check in checks.items():
         if key in settings:
             problems.extend(check(settings[key]))

@@ -575,7 +575,7 @@ def test_policy_regions_must_exist_unless_allowed():
          "tracing_sweep_rollback_report: must be the path, on the controller, of the report.json the enforcement to undo wrote, got a list"),
         ({"entry_point": "merge", "merge_reports": None}, "tracing_sweep_merge_reports: is required by the merge entry point, got null: a "
                                                           "non-empty list of the slices' reports"),
-        ({"entry_point": "merge", "merge_reports": []}, "tracing_sweep_merge_reports: is required by the merge entry point, got a list"),
+        ({"entry_point": "merge", "merge_reports": []}, "tracing_sweep_merge_reports: is required by the merge entry point, got an empty list"),
         ({"entry_point": "merge", "merge_reports": {"a": 1}}, "tracing_sweep_merge_reports: must be a non-empty list of the slices' reports, each "
                                                               "the path of a report.json or of the directory that holds one, got a mapping"),
         ({"entry_point": "merge", "merge_reports": ["a", 7]}, "tracing_sweep_merge_reports[1]: must be a non-empty string (the path of a "
@@ -599,6 +599,22 @@ def test_what_an_entry_point_requires_is_one_line(settings, problem):
 )
 def test_entry_points_with_what_they_require(settings):
     assert settings_problems(settings) == []
+
+
+@pytest.mark.parametrize(
+    "key, rule",
+    [
+        ("max_changes", "must be a whole number >= 0: the role's change guard has no off switch; give a larger number to allow more changes"),
+        ("rules", "must be a list of rules (an empty list for none)"),
+        ("exemptions", "must be a list of exemptions (an empty list for none)"),
+        ("report_formats", "must be a list of report formats, each one of json, markdown, junit, csv, html (an empty list writes report.json alone)"),
+    ],
+)
+def test_the_roles_variables_are_never_null_where_a_number_or_a_list_is_taken(key, rule):
+    # The argument spec's check refused null for them (a YAML key left empty, a list whose entries are all commented out);
+    # the filters' and the policy's null ("no limit", "none") is not the role's.
+    assert one_problem({"entry_point": "main", key: None}) == f"tracing_sweep_{key}: {rule}, got null"
+    assert settings_problems({key: None}) == []
 
 
 def test_run_problems_say_each_problem_once_and_where_it_is_not_everywhere():
