@@ -97,7 +97,7 @@ REQUIRED_RULES = {
 # The role's own check (settings with an entry_point) refuses null where its argument spec asked for a number or a list,
 # as that spec's check did: the filters' and the policy's null ("no limit", "none") is not the role's.
 ROLE_NOT_NULL = {
-    "max_changes": MAX_CHANGES_RULE.split(" (")[0] + ": the role's change guard has no off switch; give a larger number to allow more changes",
+    "max_changes": "must be a whole number >= 0: the role's change guard has no off switch; give a larger number to allow more changes",
     "rules": "must be a list of rules (an empty list for none)",
     "exemptions": "must be a list of exemptions (an empty list for none)",
     "report_formats": "must be a list of report formats, each one of " + ", ".join(REPORT_FORMATS) + " (an empty list writes report.json alone)",
