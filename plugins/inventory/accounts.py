@@ -25,11 +25,16 @@ description:
     Labels must be unique.
   - 'Host variables: C(tracing_sweep_region), C(tracing_sweep_account_id), C(tracing_sweep_role_arn) (when the account has
     a role), C(tracing_sweep_external_id) (when it has an external id), C(tracing_sweep_account_name) (when it has a name),
-    C(ansible_connection=local) and C(ansible_python_interpreter={{ ansible_playbook_python }}).'
+    C(tracing_sweep_allow_unknown_regions) (a list of the host region, when the installed botocore does not know it; see
+    O(allow_unknown_regions)), C(ansible_connection=local) and C(ansible_python_interpreter={{ ansible_playbook_python }}).'
   - Groups, all children of C(tracing_sweep_targets) - C(account_<label>) (with C(-) replaced by C(_)) and
     C(region_<region>) (for example C(region_eu_west_1)).
   - 'Every rule is checked before any host is added; a file that breaks one fails with a message naming the entry and the
     rule, for example C(accounts[1].id: must be a 12-digit AWS account id in quotes, got 12345).'
+  - Every region the file names (O(regions), O(exclude_regions), and the same options of O(accounts) and O(organization))
+    must be a region of a partition the installed botocore knows, from the endpoint data it ships; a typo such as
+    C(eu-wset-1) fails the file before any AWS call, with the closest region (C(did you mean eu-west-1?)). A region newer than
+    the installed botocore is listed in O(allow_unknown_regions), or botocore is upgraded.
 notes:
   - With O(organization), the plugin calls C(organizations:ListAccounts) with the controller's credentials (the credential
     options below, environment variables, or the SDK's configuration files), or with the role in O(assume_role_arn).
@@ -79,18 +84,33 @@ options:
   regions:
     description:
       - Regions to sweep in every account that does not list its own (O(accounts[].regions), O(organization.regions)).
-      - Each must look like C(us-east-1); each may be listed once.
+      - Each must be a region the installed botocore knows, such as C(us-east-1), or one O(allow_unknown_regions) lists; each
+        may be listed once.
       - Or the word C(enabled), on its own and not in a list, for every region enabled in each account (see the notes).
         Nothing close to it is read as it (C(Enabled), C(enabled ), C([enabled]) are errors), and it must be written as
         it is, not rendered from a template.
     type: list
     elements: str
     default: []
+  allow_unknown_regions:
+    description:
+      - Regions to accept although the installed botocore does not know them, because they are newer than it, for example
+        C([xx-newregion-1]). Every other region the file names must be one of the regions botocore's endpoint data lists for
+        its partitions, so that a typo is refused before any AWS call instead of being swept (each call retried, then failed).
+      - Each must look like C(us-east-1); each may be listed once. A region listed here that botocore knows is accepted as usual.
+      - The hosts of such a region get the host variable C(tracing_sweep_allow_unknown_regions), so that the
+        C(cloudops.apigw_tracing.tracing_sweep) role accepts their region too. So do the hosts of a region that
+        O(regions=enabled) found (AWS listed it) and that the installed botocore does not know.
+    type: list
+    elements: str
+    default: []
+    version_added: 1.1.0
   exclude_regions:
     description:
       - Regions not to sweep where the regions are C(enabled), in every account that does not set its own
         (O(accounts[].exclude_regions), O(organization.exclude_regions)).
-      - Each must look like C(us-east-1) and be a region of the account's partition; each may be listed once.
+      - Each must be a region the installed botocore knows (or one O(allow_unknown_regions) lists) and a region of the
+        account's partition; each may be listed once.
       - Only with O(regions=enabled) - a list of regions is swept as listed, so an O(exclude_regions) beside a list set
         at the same place or a less specific one is an error.
     type: list
@@ -326,9 +346,10 @@ class InventoryModule(AWSInventoryBase):
         exclude_regions = self.get_option("exclude_regions")
         accounts = self.get_option("accounts")
         organization = self.get_option("organization")
+        allow_unknown_regions = self.get_option("allow_unknown_regions")
 
         problems = unknown_keys_problems(raw, self._known_options(), "")
-        problems.extend(config_problems(regions, accounts, organization, exclude_regions))
+        problems.extend(config_problems(regions, accounts, organization, exclude_regions, allow_unknown_regions))
         if problems:
             raise self._config_error(path, problems)
 
@@ -516,6 +537,9 @@ class InventoryModule(AWSInventoryBase):
                 if key in FREE_TEXT_VARIABLES:
                     # An account name (from AWS, or a rendered template) is data, never a template.
                     value = wrap_var(value)
+                elif isinstance(value, list):
+                    # Region names (tracing_sweep_allow_unknown_regions): no '{' either.
+                    value = [trust_as_template(str(item)) for item in value]
                 else:
                     # ansible-core 2.19 renders only trusted templates (ansible_python_interpreter must be
                     # rendered) and shows the other strings as __ansible_unsafe; these values hold no '{'.

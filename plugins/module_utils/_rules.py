@@ -10,8 +10,10 @@ and for the values users type (booleans, whole numbers, rates), in one place.
 
 The modules, the accounts inventory and the tracing_sweep role all check their input here, so a rule has
 one definition and one wording. Every check is a full match of an ASCII pattern: a trailing newline, a
-space or a non-ASCII digit never passes. Every message has the shape ``<path>: <rule>, got <value>``, the
-value shown so that hidden characters are visible (``'a1b2c3d4e5\\n'``); secrets are never shown.
+space or a non-ASCII digit never passes. A region must also be one the installed botocore knows (its endpoint data
+lists every partition's regions), unless the caller's opt-out names it. Every message has the shape
+``<path>: <rule>, got <value>``, the value shown so that hidden characters are visible (``'a1b2c3d4e5\\n'``);
+secrets are never shown.
 
 Values as users type them are accepted when they are unambiguous: ``-e tracing_sweep_max_changes=500``
 arrives as the string ``"500"`` and is read as 500. A boolean is never a number, and a number is a boolean
@@ -21,10 +23,19 @@ only as 0 or 1.
 from __future__ import annotations
 
 import datetime
+import difflib
+import functools
 import math
 import re
 from collections.abc import Mapping
 from collections.abc import Sequence
+
+try:
+    import botocore
+    import botocore.exceptions
+    import botocore.loaders
+except ImportError:  # without the SDK a region is only checked for its shape; nothing can call AWS then anyway
+    botocore = None
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
 _PARTITION = "(?:%s)" % "|".join(re.escape(partition) for partition in PARTITIONS)
@@ -131,8 +142,85 @@ def account_id_problem(value, path="account_id"):
     return problem(path, ACCOUNT_ID_RULE, value)
 
 
-def region_problem(value, path="region"):
+@functools.lru_cache(maxsize=None)
+def partition_regions():
+    """{partition: frozenset of its region names} as the installed botocore knows them (its partitions and endpoints
+    data, read once per process from its own files: no AWS call), or None without botocore."""
+    if botocore is None:
+        return None
+    loader = botocore.loaders.create_loader()
+    regions = {}
+    for name in ("partitions", "endpoints"):
+        try:
+            data = loader.load_data(name)
+        except botocore.exceptions.DataNotFoundError:  # an older botocore, without partitions.json
+            continue
+        for partition in data.get("partitions") or []:
+            key = partition.get("id") or partition.get("partition")
+            names = {region for region in partition.get("regions") or {} if matches(REGION_PATTERN, region)}
+            regions[key] = regions.get(key, frozenset()) | names
+    return regions or None
+
+
+def known_regions():
+    """Every region of every partition the installed botocore knows, or None without botocore."""
+    partitions = partition_regions()
+    return frozenset().union(*partitions.values()) if partitions else None
+
+
+def botocore_version():
+    return getattr(botocore, "__version__", "unknown")
+
+
+def closest_region(value):
+    """The known region closest to ``value`` (a typo, other case, spaces or underscores), or None."""
+    regions = known_regions()
+    if not regions or not isinstance(value, str):
+        return None
+    text = value.strip().lower().replace("_", "-")
+    scored = [(difflib.SequenceMatcher(None, text, region).ratio(), region) for region in sorted(regions)]
+    # The closest, and of regions as close, the first in order (us-east-1 before us-east-2), as difflib's cutoff.
+    best = max(scored, key=lambda item: item[0])
+    return best[1] if best[0] >= 0.6 else None
+
+
+def allowed_regions(value):
+    """The region names of an opt-out list (a list, or names separated by commas as -e gives them); () for anything else."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not is_list(value):
+        return ()
+    return tuple(item.strip() for item in value if isinstance(item, str))
+
+
+def region_name_problem(value, path="region"):
+    """The shape of a region name only: for names AWS itself answered, which may be newer than the installed botocore."""
     return _pattern_problem(REGION_PATTERN, REGION_RULE, value, path)
+
+
+def region_problem(value, path="region", allowed=(), opt_out=None):
+    """A region name that the installed botocore knows in one of its partitions, or that ``allowed`` lists.
+
+    A name of the right shape that no partition has (the typo eu-wset-1) would otherwise reach AWS, whose endpoint does
+    not exist: each call retried, then failed with the endpoint's error page. The message suggests the closest known
+    region and, for a region newer than the installed botocore, names the opt-out (``opt_out``, the option whose list
+    ``allowed`` comes from). Without botocore only the shape is checked.
+    """
+    if not matches(REGION_PATTERN, value):
+        hint = closest_region(value)
+        return problem(path, REGION_RULE, value) + (" (did you mean %s?)" % hint if hint else "")
+    regions = known_regions()
+    if regions is None or value in regions or value in allowed_regions(allowed):
+        return None
+    hint = closest_region(value)
+    return "%s: %s, got %s, a region no partition of the installed botocore (%s) has%s; for a region newer than that botocore, upgrade botocore%s" % (
+        path,
+        REGION_RULE,
+        describe(value),
+        botocore_version(),
+        " (did you mean %s?)" % hint if hint else "",
+        " or list it in %s" % opt_out if opt_out else "",
+    )
 
 
 def rest_api_id_problem(value, path="rest_api_id"):

@@ -22,7 +22,7 @@ options:
     description: The step to run.
     type: str
     required: true
-    choices: [settings, prepare, plan, guard, converge, report, restore, region, rollback_plan, rollback_summary, merge, retire]
+    choices: [settings, settings_problems, prepare, plan, guard, converge, report, restore, region, rollback_plan, rollback_summary, merge, retire]
   settings:
     description: The role's settings.
     type: raw
@@ -40,7 +40,7 @@ options:
     type: list
     elements: raw
   records:
-    description: Each target's record.
+    description: Each target's record (for the settings_problems step, each host's settings problems).
     type: list
     elements: raw
   planned_records:

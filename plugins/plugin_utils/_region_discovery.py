@@ -28,12 +28,13 @@ from dataclasses import dataclass
 try:
     import boto3
     import botocore
-    import botocore.session
+    import botocore.exceptions
     from botocore.config import Config
 except ImportError:
     pass  # only needed with regions: enabled; the inventory plugin checks the SDK first
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import ROLE_ARN_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import partition_regions
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import credentials_hint
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_code
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_message
@@ -98,14 +99,12 @@ def foreign_regions(partition):
     """The regions the SDK's endpoint data places in another partition than ``partition``.
 
     AWS answers DescribeRegions with the regions of the account's own partition only; a local stand-in may
-    answer every partition's. A region the SDK does not know (a new one) is never counted as foreign.
+    answer every partition's. A region the SDK does not know (a new one) is never counted as foreign. The
+    partitions' regions are the same data the configuration's region rule reads (module_utils/_rules.py).
     """
-    session = botocore.session.get_session()
-    own = set(session.get_available_regions("ec2", partition_name=partition))
-    others = set()
-    for other in session.get_available_partitions():
-        if other != partition:
-            others.update(session.get_available_regions("ec2", partition_name=other))
+    partitions = partition_regions() or {}
+    own = partitions.get(partition, frozenset())
+    others = frozenset().union(*(regions for name, regions in partitions.items() if name != partition))
     return frozenset(others - own)
 
 

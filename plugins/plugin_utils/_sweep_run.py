@@ -46,6 +46,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report impo
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import record_failed_step
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import target_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import run_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
@@ -71,15 +72,25 @@ def _failed(message, **extra):
 
 
 def settings_step(args, host=None, check_mode=False, say=None):
-    """Check the role's settings; the result's ``settings`` are the values the sweep uses (booleans as booleans,
-    numbers as numbers, as -e gives them or not)."""
+    """Check one host's settings, as its own variables give them. It never fails: ``problems`` says what is wrong, and
+    the settings_problems step, once for the run, stops every host on them, each said once. Without problems, the
+    result's ``settings`` are the values the sweep uses (booleans as booleans, numbers as numbers, as -e gives them or not)."""
     settings = args.get("settings")
     if not isinstance(settings, dict):
-        return _failed("settings: must be a mapping of the role's settings")
+        return {"changed": False, "problems": ["settings: must be a mapping of the role's settings"]}
     problems = settings_problems(settings)
     if problems:
+        return {"changed": False, "problems": problems}
+    return {"changed": False, "problems": [], "settings": normalized_settings(settings)}
+
+
+def settings_problems_step(args, host=None, check_mode=False, say=None):
+    """Once for the run, after every host's settings step (``records``: each host's problems, in the order of ``hosts``):
+    fails when any host has one, with one line that says each problem once, before any AWS call."""
+    problems = run_problems(args.get("hosts") or [], args.get("records") or [])
+    if problems:
         return _failed("Invalid sweep settings, nothing was done: " + "; ".join(problems))
-    return {"changed": False, "settings": normalized_settings(settings)}
+    return {"changed": False}
 
 
 def prepare_step(args, host=None, check_mode=False, say=None):
@@ -114,7 +125,8 @@ REGION_PLAYBOOK_VARIABLES = ("apigw_tracing_region", "apigw_tracing_desired")
 def region_step(args, host=None, check_mode=False, say=None):
     """The region_tracing playbook's own variables, checked as strictly as the role's: the region (given, or from
     AWS_REGION, then AWS_DEFAULT_REGION, and said where it came from) and the desired state (a boolean; 'ture' is
-    refused, never read as false). Misspelt apigw_tracing_* variables are refused too."""
+    refused, never read as false). Misspelt apigw_tracing_* variables are refused too. The region must be one the
+    installed botocore knows, or be listed in tracing_sweep_allow_unknown_regions (``allow_unknown_regions``), as for the role."""
     settings = args.get("settings") or {}
     problems = []
     names = sorted({str(name) for name in settings.get("variables") or []})
@@ -139,7 +151,10 @@ def region_step(args, host=None, check_mode=False, say=None):
             "(or set AWS_REGION or AWS_DEFAULT_REGION)"
         )
     else:
-        problem = region_problem(region, "apigw_tracing_region" if source == "apigw_tracing_region" else source)
+        problem = region_problem(
+            region, "apigw_tracing_region" if source == "apigw_tracing_region" else source,
+            allowed=settings.get("allow_unknown_regions") or (), opt_out="tracing_sweep_allow_unknown_regions",
+        )
         if problem:
             problems.append(problem)
     desired = settings.get("desired", True)

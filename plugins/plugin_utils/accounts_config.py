@@ -53,6 +53,12 @@ ENABLED_RULE = "the word enabled (lowercase, on its own, not in a list) for ever
 # ``State``; read ``State`` when the answer has it.
 ACTIVE = "ACTIVE"
 
+# The option that lets through regions newer than the installed botocore, which knows every other region.
+ALLOW_UNKNOWN_REGIONS = "allow_unknown_regions"
+NEW_REGION_EXAMPLE = "xx-newregion-1"
+# The role variable the hosts of such a region get, so that the role's own region rule lets them through too.
+ALLOW_UNKNOWN_REGIONS_VARIABLE = "tracing_sweep_allow_unknown_regions"
+
 PARENT_GROUP = "tracing_sweep_targets"
 PLUGIN_NAME = "cloudops.apigw_tracing.accounts"
 
@@ -152,8 +158,9 @@ def role_arn_problem(value, path, account_id=None):
     return _rules.role_arn_problem(value, path, account_id=account_id, account_path=path.rsplit(".", 1)[0] + ".id")
 
 
-def region_problem(value, path):
-    return _rules.region_problem(value, path)
+def region_problem(value, path, allowed=()):
+    """A region name the installed botocore knows, or one ``allowed`` (the file's allow_unknown_regions) lists."""
+    return _rules.region_problem(value, path, allowed=allowed, opt_out=ALLOW_UNKNOWN_REGIONS)
 
 
 def external_id_problem(value, path):
@@ -186,8 +193,10 @@ def is_enabled(value):
     return isinstance(value, str) and value == ENABLED
 
 
-def regions_problems(value, path, allow_enabled=True):
-    """A list of distinct region names, or (``allow_enabled``) the word enabled. None means not given and is fine here."""
+def regions_problems(value, path, allow_enabled=True, allowed=()):
+    """A list of distinct region names, or (``allow_enabled``) the word enabled. None means not given and is fine here.
+
+    Each name must be a region of a partition the installed botocore knows, unless ``allowed`` lists it."""
     if value is None:
         return []
     if allow_enabled and isinstance(value, str):
@@ -203,7 +212,7 @@ def regions_problems(value, path, allow_enabled=True):
     first_seen = {}
     for index, region in enumerate(value):
         item_path = "%s[%d]" % (path, index)
-        problem = region_problem(region, item_path)
+        problem = region_problem(region, item_path, allowed)
         if problem and allow_enabled and _looks_enabled(region):
             problems.append(
                 "%s: %s is not a region name: to sweep every region enabled in the account, write %s: enabled (on its own, not in a list)"
@@ -237,7 +246,7 @@ def unknown_keys_problems(mapping, allowed, path):
 # ---- the whole configuration -------------------------------------------------------------------
 
 
-def _account_entry_problems(entry, index, organization_set):
+def _account_entry_problems(entry, index, organization_set, allowed=()):
     path = "accounts[%d]" % index
     if not isinstance(entry, dict):
         return ["%s: must be a mapping with at least an id, got a %s" % (path, _type_name(entry))]
@@ -267,21 +276,21 @@ def _account_entry_problems(entry, index, organization_set):
             problems.append(_external_id_without_role(path))
 
     if "regions" in entry:
-        problems.extend(regions_problems(entry["regions"], path + ".regions"))
+        problems.extend(regions_problems(entry["regions"], path + ".regions", allowed=allowed))
         if isinstance(entry["regions"], (list, tuple)) and not entry["regions"]:
             problems.append("%s.regions: is empty: list at least one region, or leave it out to use the top-level regions" % path)
-    problems.extend(_exclude_problems(entry, path + "."))
+    problems.extend(_exclude_problems(entry, path + ".", allowed))
     return problems
 
 
-def _exclude_problems(mapping, prefix):
+def _exclude_problems(mapping, prefix, allowed=()):
     """exclude_regions of a mapping (the top level, an account entry, the organization): distinct region names,
     and only beside regions: enabled when the mapping sets its own regions."""
     exclude = mapping.get("exclude_regions")
     if exclude is None:
         return []
     path = prefix + "exclude_regions"
-    problems = regions_problems(exclude, path, allow_enabled=False)
+    problems = regions_problems(exclude, path, allow_enabled=False, allowed=allowed)
     regions = mapping.get("regions")
     if not problems and exclude and isinstance(regions, (list, tuple)):
         problems.append(_exclude_with_list(path, prefix + "regions"))
@@ -299,7 +308,7 @@ def _external_id_without_role(path):
     return "%s.external_id: is set but the account has no role_arn: an external id only applies when assuming a role" % path
 
 
-def _organization_problems(organization, top_regions):
+def _organization_problems(organization, top_regions, allowed=()):
     path = "organization"
     if not isinstance(organization, dict):
         return ["%s: must be a mapping with at least role_name, got a %s" % (path, _type_name(organization))]
@@ -333,8 +342,8 @@ def _organization_problems(organization, top_regions):
         problems.extend([problem] if problem else [])
 
     regions = organization.get("regions")
-    problems.extend(regions_problems(regions, path + ".regions"))
-    problems.extend(_exclude_problems(organization, path + "."))
+    problems.extend(regions_problems(regions, path + ".regions", allowed=allowed))
+    problems.extend(_exclude_problems(organization, path + ".", allowed))
     if organization.get("exclude_regions") and regions is None and isinstance(top_regions, (list, tuple)) and top_regions:
         problems.append(_exclude_with_list(path + ".exclude_regions", "the top-level regions"))
     if regions is None and not top_regions:
@@ -344,17 +353,44 @@ def _organization_problems(organization, top_regions):
     return problems
 
 
-def config_problems(regions=None, accounts=None, organization=None, exclude_regions=None):
+def allow_unknown_regions_problems(value, path=ALLOW_UNKNOWN_REGIONS):
+    """The opt-out for regions newer than the installed botocore: a list of distinct region names (their shape only)."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        return [
+            "%s: must be a list of the region names the installed botocore does not know yet (regions newer than it), e.g. [%s], got %s"
+            % (path, NEW_REGION_EXAMPLE, _rules.describe(value))
+        ]
+    problems = []
+    first_seen = {}
+    for index, region in enumerate(value):
+        item_path = "%s[%d]" % (path, index)
+        problem = _rules.region_name_problem(region, item_path)
+        if problem:
+            problems.append(problem)
+        elif region in first_seen:
+            problems.append("%s: region %s is already listed at %s[%d]: list each region once" % (item_path, region, path, first_seen[region]))
+        else:
+            first_seen[region] = index
+    return problems
+
+
+def config_problems(regions=None, accounts=None, organization=None, exclude_regions=None, allow_unknown_regions=None):
     """Every rule that can be checked before asking AWS anything; [] when the configuration is fine.
 
     ``regions``, ``accounts`` and ``organization`` are the plugin's option values (None or empty when
     not set). With an organization, rules that depend on what ListAccounts returns (an account's
     regions and external id may come from its organization entry, labels from the account names)
-    are checked by ``resolve_targets``.
+    are checked by ``resolve_targets``. Every region named must be one the installed botocore knows,
+    unless ``allow_unknown_regions`` lists it.
     """
-    problems = regions_problems(regions, "regions")
-    top_regions = regions if (isinstance(regions, (list, tuple)) or is_enabled(regions)) and not problems else []
-    problems.extend(_exclude_problems({"regions": regions, "exclude_regions": exclude_regions}, ""))
+    problems = allow_unknown_regions_problems(allow_unknown_regions)
+    allowed = tuple(allow_unknown_regions) if isinstance(allow_unknown_regions, (list, tuple)) and not problems else ()
+    region_problems = regions_problems(regions, "regions", allowed=allowed)
+    problems.extend(region_problems)
+    top_regions = regions if (isinstance(regions, (list, tuple)) or is_enabled(regions)) and not region_problems else []
+    problems.extend(_exclude_problems({"regions": regions, "exclude_regions": exclude_regions}, "", allowed))
 
     if accounts is None:
         accounts = []
@@ -366,7 +402,7 @@ def config_problems(regions=None, accounts=None, organization=None, exclude_regi
 
     first_seen = {}
     for index, entry in enumerate(accounts):
-        entry_problems = _account_entry_problems(entry, index, organization is not None)
+        entry_problems = _account_entry_problems(entry, index, organization is not None, allowed)
         problems.extend(entry_problems)
         if not isinstance(entry, dict):
             continue
@@ -378,17 +414,17 @@ def config_problems(regions=None, accounts=None, organization=None, exclude_regi
                 )
             else:
                 first_seen[account_id] = index
-        if organization is None and entry.get("regions") is None and not top_regions and not regions_problems(regions, "regions"):
+        if organization is None and entry.get("regions") is None and not top_regions and not region_problems:
             problems.append("accounts[%d]: no regions: set regions at the top level or in this entry" % index)
 
     if organization is not None:
-        problems.extend(_organization_problems(organization, top_regions))
+        problems.extend(_organization_problems(organization, top_regions, allowed))
     return problems
 
 
-def check_config(regions=None, accounts=None, organization=None, exclude_regions=None):
+def check_config(regions=None, accounts=None, organization=None, exclude_regions=None, allow_unknown_regions=None):
     """``config_problems`` that raises AccountsConfigError when there is any."""
-    problems = config_problems(regions, accounts, organization, exclude_regions)
+    problems = config_problems(regions, accounts, organization, exclude_regions, allow_unknown_regions)
     if problems:
         raise AccountsConfigError(problems)
 
@@ -596,7 +632,8 @@ def choose_regions(target, described, where, foreign=()):
     enabled = []
     for item in described:
         name = item.get("RegionName") if isinstance(item, dict) else None
-        problem = region_problem(name, "RegionName")
+        # AWS's own answer: a region it lists exists, even when it is newer than the installed botocore.
+        problem = _rules.region_name_problem(name, "RegionName")
         if problem:
             choice.problems.append("%s: %s answered a region that is not a region name (%s)" % (who, where, problem))
             continue
@@ -684,8 +721,11 @@ def build_hosts(targets):
     """One Host per target x region, in target then region order.
 
     The variables follow the sweep role's target contract. ``ansible_python_interpreter`` is a
-    template on purpose; the values in FREE_TEXT_VARIABLES must never be rendered as one.
+    template on purpose; the values in FREE_TEXT_VARIABLES must never be rendered as one. A region the
+    installed botocore does not know got here through allow_unknown_regions, or from AWS's own answer
+    (regions: enabled): its hosts say so to the role (ALLOW_UNKNOWN_REGIONS_VARIABLE), whose region rule is the same.
     """
+    known = _rules.known_regions()
     hosts = []
     for target in targets:
         if is_enabled(target.regions):
@@ -702,6 +742,8 @@ def build_hosts(targets):
                 variables["tracing_sweep_external_id"] = target.external_id
             if target.name:
                 variables["tracing_sweep_account_name"] = target.name
+            if known is not None and region not in known:
+                variables[ALLOW_UNKNOWN_REGIONS_VARIABLE] = [region]
             variables["ansible_connection"] = "local"
             variables["ansible_python_interpreter"] = "{{ ansible_playbook_python }}"
             hosts.append(Host(name=host_name(label, region), variables=variables, groups=[account_group(label), region_group(region)]))

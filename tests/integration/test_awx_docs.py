@@ -43,15 +43,16 @@ CREDENTIAL_TYPE = AWX / "credential-type-external-ids.yml"
 SURVEYS = {"audit": AWX / "survey-audit.json", "enforce": AWX / "survey-enforce.json"}
 EXTERNAL_IDS_CONSUMER = PROJECT / "group_vars" / "all" / "tracing_sweep_external_ids.yml"
 
-# What AWX accepts in a survey question, and the argument-spec type each answer type gives.
+# What AWX accepts in a survey question, and the type each answer type gives. The role's argument spec declares str, or
+# raw for a boolean, a number or a list (ansible-core's own check of those printed the whole spec on every host); the
+# role's settings check reads the type then, and its default has it.
 SURVEY_TYPES = {"text": "str", "textarea": "str", "password": "str", "integer": "int", "float": "float", "multiplechoice": "str", "multiselect": "list"}
+PYTHON_TYPES = {"str": str, "int": int, "float": (int, float), "list": list}
 QUESTION_KEYS = {"question_name", "question_description", "variable", "type", "required", "default", "choices", "min", "max"}
 # Environment variables AWX refuses in a custom credential type's env injector, or that would change how the job runs.
 RESERVED_ENV = re.compile(r"^(ANSIBLE_|AWX_|PYTHON|JOB_ID$|INVENTORY_|PROJECT_|PATH$|HOME$|VIRTUAL_ENV$|AWS_)")
 
 CALLER_SECRET_KEY = "awx-doc-caller-secret-4Hq8"
-# Other names the role accepts for report formats (tracing_sweep_report_formats): a survey offers each format once.
-FORMAT_ALIASES = ("md", "xml")
 
 
 def role_options():
@@ -112,7 +113,8 @@ def test_survey_variables_are_role_variables_of_the_right_type(kind):
         name = question["variable"]
         assert name in options, "%s is not a variable of the tracing_sweep role" % name
         option = options[name]
-        assert SURVEY_TYPES[question["type"]] == option["type"], name
+        wanted = SURVEY_TYPES[question["type"]]
+        assert option["type"] == wanted or (option["type"] == "raw" and isinstance(option["default"], PYTHON_TYPES[wanted])), name
         default = question["default"]
         if question["type"] == "integer":
             assert isinstance(default, int) and question["min"] <= default <= question["max"], name
@@ -122,8 +124,8 @@ def test_survey_variables_are_role_variables_of_the_right_type(kind):
             assert question["min"] > 0, "%s must be above 0" % name
             assert default == option["default"], name
         elif question["type"] == "multiselect":
-            # Each format once, by its own name: the role also takes md and xml for markdown and junit.
-            assert question["choices"] == [choice for choice in option["choices"] if choice not in FORMAT_ALIASES], name
+            # Each format once, by its own name (the role also takes md and xml for markdown and junit).
+            assert question["choices"] == option.get("choices", option["default"]), name
             assert default.split("\n") == option["default"], name
         elif question["type"] == "multiplechoice":
             assert default in question["choices"] and set(question["choices"]) <= set(option.get("choices", question["choices"])), name
@@ -149,6 +151,37 @@ def test_concurrency_question_has_the_role_limits(collections_path):
     for kind in SURVEYS:
         question = [q for q in load_survey(kind)["spec"] if q["variable"] == "tracing_sweep_concurrency"][0]
         assert (question["min"], question["max"]) == (role_min, role_max)
+
+
+def test_every_survey_answer_passes_the_roles_settings_check(collections_path):
+    """What AWX sends (each default, each limit, every choice of a multiselect) is what the role's settings check takes:
+    it, not the argument spec, judges the role's variables."""
+    answers = []
+    for kind in SURVEYS:
+        for question in load_survey(kind)["spec"]:
+            key = question["variable"][len("tracing_sweep_"):]
+            if question["type"] == "multiselect":
+                answers.append({key: question["default"].split("\n")})
+                answers.append({key: list(question["choices"])})
+            else:
+                answers.append({key: question["default"]})
+            if question["type"] in ("integer", "float"):
+                answers += [{key: question["min"]}, {key: question["max"]}]
+    code = (
+        "import json, sys\n"
+        "from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import sweep_settings\n"
+        "answers = json.loads(sys.stdin.read())\n"
+        "print(json.dumps([[sweep_settings.settings_problems(answer) for answer in answers], list(sweep_settings.REPORT_FORMATS)]))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=collections_path)
+    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(answers), capture_output=True, text=True, env=env, check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    problems, formats = json.loads(proc.stdout)
+    assert problems == [[]] * len(answers), [(answer, found) for answer, found in zip(answers, problems) if found]
+    for kind in SURVEYS:
+        for question in load_survey(kind)["spec"]:
+            if question["variable"] == "tracing_sweep_report_formats":
+                assert question["choices"] == formats
 
 
 def test_enforce_survey_asks_for_the_change_limit():

@@ -9,10 +9,14 @@ second on a small machine, so the cases of each table share one run:
 
 - modules: one task per case in ONE playbook (ignore_errors). Tasks of a play never overlap, so a
   request is attributed to a task by time; a valid control task at the end proves requests are seen.
-- role: one inventory host per case in ONE run of the enforce playbook, each host with its own
-  variables and its own region, so any request a case caused carries that region. A valid control
-  host enforces its own region, proving that writes are seen. A huge exemption list also goes the
-  usual way (-e) to the enforce playbook, in a run of its own.
+- role: one inventory host per case, each host with its own variables and its own region, so any
+  request a case caused carries that region. Bad settings stop every host of a run, once: the settings
+  cases share ONE run of the enforce playbook, which makes no request at all and names each case's
+  host. The target cases share another, where a valid control host enforces its own region, proving
+  that writes are seen. A huge exemption list also goes the usual way (-e) to the enforce playbook,
+  in a run of its own.
+- once per run: a bad value given the usual way (-e) to each entry point of the role, with 4 hosts,
+  is said in one line, once, in a small output, without any AWS call; one run per case.
 - inventory: one accounts file per case, all given to ONE ansible-inventory run. A file that breaks a
   rule is skipped with a warning that names the file; valid control files (one listing an AWS
   Organization) prove the others would have been read.
@@ -228,9 +232,9 @@ def test_module_bad_input_alone_sends_nothing(aws, apigw, run_playbook):
 class RoleCase:
     """Role variables of one inventory host (over the role defaults) that must stop it before any AWS call.
 
-    ``kind`` "settings": the host stops before its target starts. "target": the target fails and the report
-    lists it with the error. A variable set to None is left out. ``gap``: why the case is not caught yet
-    (all its tests are expected to fail).
+    ``kind`` "settings": the run stops before any target starts, naming the host. "target": the target fails
+    and the report lists it with the error. A variable set to None is left out. ``gap``: why the case is not
+    caught yet (all its tests are expected to fail).
     """
 
     name: str
@@ -256,14 +260,18 @@ ROLE_CASES = [
     RoleCase("rules_a_string", {"tracing_sweep_rules": "skip internal-*"}, ("tracing_sweep_rules",), ("list",)),
     RoleCase("exemptions_a_mapping", {"tracing_sweep_exemptions": EXEMPTION}, ("tracing_sweep_exemptions",), ("list",)),
     RoleCase("max_changes_negative", {"tracing_sweep_max_changes": -1}, ("tracing_sweep_max_changes", "-1"), (">= 0",)),
-    RoleCase("report_formats_unknown", {"tracing_sweep_report_formats": ["json", "pdf"]}, ("tracing_sweep_report_formats", "pdf"), ("one or more of",)),
+    RoleCase("report_formats_unknown", {"tracing_sweep_report_formats": ["json", "pdf"]}, ("tracing_sweep_report_formats[1]", "pdf", "markdown"),
+             ("one of",)),
     RoleCase("endpoint_url_not_http", {"tracing_sweep_endpoint_url": "ftp://127.0.0.1"}, ("tracing_sweep_endpoint_url",), ("http",)),
     RoleCase("max_requests_per_second_zero", {"tracing_sweep_max_requests_per_second": 0}, ("tracing_sweep_max_requests_per_second",),
              ("greater than 0",)),
     RoleCase("max_requests_per_second_not_a_number", {"tracing_sweep_max_requests_per_second": "fast"},
-             ("tracing_sweep_max_requests_per_second",), ("float",)),
+             ("tracing_sweep_max_requests_per_second", "'fast'"), PACE),
     RoleCase("concurrency_17", {"tracing_sweep_concurrency": 17}, ("tracing_sweep_concurrency", "17"), ("1 to 16",)),
-    RoleCase("concurrency_not_a_number", {"tracing_sweep_concurrency": "x"}, ("tracing_sweep_concurrency",), ("int",)),
+    RoleCase("concurrency_not_a_number", {"tracing_sweep_concurrency": "x"}, ("tracing_sweep_concurrency", "'x'"), ("whole number",)),
+    RoleCase("fail_on_error_not_a_boolean", {"tracing_sweep_fail_on_error": "flase"}, ("tracing_sweep_fail_on_error", "flase"), ("boolean",)),
+    RoleCase("allow_unknown_regions_not_a_list", {"tracing_sweep_allow_unknown_regions": True}, ("tracing_sweep_allow_unknown_regions", "true"),
+             ("list of the region names",)),
     RoleCase("misspelt_variable", {"tracing_sweep_exemption": [EXEMPTION]}, ("tracing_sweep_exemption", "tracing_sweep_exemptions"),
              ("unknown variable",)),
     # Rules
@@ -278,6 +286,8 @@ ROLE_CASES = [
     RoleCase("rule_account_id_malformed", {"tracing_sweep_rules": [{"match": {"account_id": "1234"}, "tracing_enabled": False}]},
              ("tracing_sweep_rules[0].match.account_id", "1234"), ("12-digit",)),
     RoleCase("rule_without_a_result", {"tracing_sweep_rules": [{"match": {"api_name": "legacy-*"}}]}, ("tracing_sweep_rules[0]",), ("exactly one",)),
+    RoleCase("rule_region_unknown", {"tracing_sweep_rules": [{"match": {"region": "eu-wset-1"}, "skip": True}]},
+             ("tracing_sweep_rules[0].match.region", "eu-wset-1", "eu-west-1", "tracing_sweep_allow_unknown_regions"), ("region name",)),
     # Exemptions
     RoleCase("exemption_unknown_key", {"tracing_sweep_exemptions": [EXEMPTION, {"stage_name": "dev", "reasn": "typo"}]},
              ("tracing_sweep_exemptions[1]", "reasn", "tracing_sweep_exemptions[1].reason"), ("unknown key",)),
@@ -296,8 +306,13 @@ ROLE_CASES = [
     RoleCase("exemption_expires_with_time", {"tracing_sweep_exemptions": [exemption(arn=ARN, expires="2026-12-31T23:59:59Z")]},
              ("tracing_sweep_exemptions[0].expires",), ("yyyy-mm-dd",)),
     # Target variables, normally from the inventory
-    RoleCase("region_missing", {"tracing_sweep_region": None}, ("tracing_sweep_region",), REQUIRED),
-    RoleCase("region_malformed", {"tracing_sweep_region": "EU-WEST-1"}, ("tracing_sweep_region", "EU-WEST-1"), ("region name",), kind="target"),
+    # A host without a region fails as a target (it was ansible-core's argument check, which printed the whole spec).
+    RoleCase("region_missing", {"tracing_sweep_region": None}, ("tracing_sweep_region",), REQUIRED, kind="target"),
+    RoleCase("region_malformed", {"tracing_sweep_region": "EU-WEST-1"}, ("tracing_sweep_region", "EU-WEST-1", "eu-west-1"), ("region name",),
+             kind="target"),
+    # A region that does not exist is refused before any call, instead of retried and failed with the endpoint's error page.
+    RoleCase("region_unknown", {"tracing_sweep_region": "eu-wset-1"},
+             ("tracing_sweep_region", "eu-wset-1", "eu-west-1", "tracing_sweep_allow_unknown_regions"), ("region name",), kind="target"),
     RoleCase("account_id_short", {"tracing_sweep_account_id": "12345"}, ("tracing_sweep_account_id", "12345"), ("12-digit",), kind="target"),
     RoleCase("account_id_a_number", {"tracing_sweep_account_id": 111111111111}, ("tracing_sweep_account_id",), ("12-digit",), kind="target"),
     RoleCase("role_arn_not_a_role", {"tracing_sweep_role_arn": "arn:aws:iam::111111111111:user/TracingAudit"}, ("tracing_sweep_role_arn",),
@@ -313,28 +328,33 @@ ROLE_CONTROL = "control"
 # Whatever a task asks without a region of its own goes here (AWS_REGION of the runs): no case uses it.
 DEFAULT_REGION = "us-east-1"
 CONTROL_REGION = "eu-central-1"
-# One region per case, so that a request a case caused is known by its region.
+# One region per target case, so that a request a case caused is known by its region. The settings cases make no
+# request at all (their run stops before any target starts): they share one region.
 CASE_REGIONS = [
     "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1", "sa-east-1", "mx-central-1", "eu-west-1", "eu-west-2",
     "eu-west-3", "eu-north-1", "eu-south-1", "eu-south-2", "eu-central-2", "il-central-1", "me-south-1", "me-central-1", "af-south-1",
     "ap-south-1", "ap-south-2", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1",
     "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
 ]
+SETTINGS_CASES = [case for case in ROLE_CASES if case.kind == "settings"]
+TARGET_CASES = [case for case in ROLE_CASES if case.kind == "target"]
+SETTINGS_REGION = "us-west-2"
+SETTINGS_TASK = "Check the sweep settings of this host"
 
 
-REGION_OF_CASE = dict(zip([case.name for case in ROLE_CASES if "tracing_sweep_region" not in case.variables], CASE_REGIONS))
+REGION_OF_CASE = dict(zip([case.name for case in TARGET_CASES if "tracing_sweep_region" not in case.variables], CASE_REGIONS))
 
 
 def case_region(case):
     """The region a case's host sweeps (None when the case leaves it out)."""
     if "tracing_sweep_region" in case.variables:
         return case.variables["tracing_sweep_region"]
-    return REGION_OF_CASE[case.name]
+    return REGION_OF_CASE.get(case.name, SETTINGS_REGION)
 
 
-def role_inventory(report_dir):
+def role_inventory(report_dir, cases):
     hosts = {}
-    for case in ROLE_CASES:
+    for case in cases:
         variables = {"tracing_sweep_region": case_region(case)}
         variables.update(case.variables)
         hosts[case.name] = {key: value for key, value in variables.items() if value is not None}
@@ -359,19 +379,16 @@ def stage_tracing(aws, region):
     }
 
 
-@pytest.fixture(scope="session")
-def role_batch(local_aws_server, playbook_runner, tmp_path_factory):
-    """Every role case as a host of one enforce run, then the report and the state of both seeded regions."""
-    assert len(REGION_OF_CASE) == len([case for case in ROLE_CASES if "tracing_sweep_region" not in case.variables]), "more cases than regions"
+def role_batch(local_aws_server, playbook_runner, workdir, cases):
+    """The cases as hosts of one enforce run, with a valid control host; the report and the state of both seeded regions."""
     assert DEFAULT_REGION not in CASE_REGIONS and CONTROL_REGION not in CASE_REGIONS
     local_aws_server.reset()
     for region in (DEFAULT_REGION, CONTROL_REGION):
         seed(local_aws_server.client("apigateway", region), [{"name": "orders", "stages": {"prod": {}}}])
     local_aws_server.clear()
 
-    workdir = tmp_path_factory.mktemp("role_matrix")
     inventory = workdir / "hosts.yml"
-    inventory.write_text(yaml.safe_dump(role_inventory(workdir / "reports"), sort_keys=False), encoding="utf-8")
+    inventory.write_text(yaml.safe_dump(role_inventory(workdir / "reports", cases), sort_keys=False), encoding="utf-8")
     run = playbook_runner.run(ENFORCE, inventory=inventory)
     report_path = workdir / "reports" / "report.json"
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
@@ -380,51 +397,98 @@ def role_batch(local_aws_server, playbook_runner, tmp_path_factory):
     return Batch(run, requests, state, report)
 
 
+@pytest.fixture(scope="session")
+def role_settings_batch(local_aws_server, playbook_runner, tmp_path_factory):
+    """Every settings case as a host of one enforce run, with a valid control host: the run stops before any target starts."""
+    return role_batch(local_aws_server, playbook_runner, tmp_path_factory.mktemp("role_settings_matrix"), SETTINGS_CASES)
+
+
+@pytest.fixture(scope="session")
+def role_target_batch(local_aws_server, playbook_runner, tmp_path_factory):
+    """Every target case as a host of one enforce run, with a valid control host, which is swept and enforced."""
+    assert len(REGION_OF_CASE) == len([case for case in TARGET_CASES if "tracing_sweep_region" not in case.variables]), "more cases than regions"
+    return role_batch(local_aws_server, playbook_runner, tmp_path_factory.mktemp("role_target_matrix"), TARGET_CASES)
+
+
 def first_failure(run, host):
     """The first failed task result of a host, or None."""
     failed = [entry for entry in run.entries if entry["host"] == host and entry["status"] == "failed"]
     return failed[0] if failed else None
 
 
-def test_role_control_host_is_enforced_and_only_it_calls_aws(role_batch):
-    run = role_batch.run
+def host_problems(run, host):
+    """The problems the settings check found in a host's own settings (its step never fails: the run's does, once)."""
+    entries = [entry for entry in run.entries if entry["host"] == host and entry["task"] == SETTINGS_TASK]
+    assert len(entries) == 1, "host %s: %s" % (host, run.describe())
+    return entries[0]["result"]["problems"]
+
+
+def test_role_bad_settings_stop_every_host_once_before_any_request(role_settings_batch):
+    run = role_settings_batch.run
+    assert run.rc != 0
+    # One failure for the run (on the first host, run_once), not one per host; the valid control host stops too.
+    failures = [entry for entry in run.entries if entry["status"] == "failed"]
+    assert len(failures) == 1, run.describe()
+    assert run.stdout.count("FAILED!") == 1
+    assert failures[0]["result"]["msg"].startswith("Invalid sweep settings, nothing was done: ")
+    assert host_problems(run, ROLE_CONTROL) == []
+    assert role_settings_batch.requests == []
+    assert not role_settings_batch.report
+    assert list(role_settings_batch.state[DEFAULT_REGION].values()) == [False]
+    assert list(role_settings_batch.state[CONTROL_REGION].values()) == [False]
+
+
+def test_role_control_host_is_enforced_and_only_it_calls_aws(role_target_batch):
+    run = role_target_batch.run
     # The cases fail the run; the control host is swept and enforced all the same.
     assert run.rc != 0
     assert first_failure(run, ROLE_CONTROL) is None, run.describe()
-    targets = {target["host"]: target for target in role_batch.report["targets"]}
+    targets = {target["host"]: target for target in role_target_batch.report["targets"]}
     assert targets[ROLE_CONTROL]["status"] == "ok"
-    assert list(role_batch.state[CONTROL_REGION].values()) == [True]
-    writes = [r for r in role_batch.requests if r.service == "apigateway" and r.method not in ("GET", "HEAD")]
+    assert list(role_target_batch.state[CONTROL_REGION].values()) == [True]
+    writes = [r for r in role_target_batch.requests if r.service == "apigateway" and r.method not in ("GET", "HEAD")]
     assert [(r.operation, r.region) for r in writes] == [("UpdateStage", CONTROL_REGION)]
     # Every request came from the control host (or from a case whose gap is known).
-    allowed = {CONTROL_REGION} | {case_region(case) for case in ROLE_CASES if case.gap}
-    assert {r.region for r in role_batch.requests} <= allowed
-    assert list(role_batch.state[DEFAULT_REGION].values()) == [False]
+    allowed = {CONTROL_REGION} | {case_region(case) for case in TARGET_CASES if case.gap}
+    assert {r.region for r in role_target_batch.requests} <= allowed
+    assert list(role_target_batch.state[DEFAULT_REGION].values()) == [False]
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, marks=expected_gap(case)) for case in ROLE_CASES], ids=case_id)
-def test_role_bad_variable_stops_the_host_before_any_request(role_batch, case):
-    failure = first_failure(role_batch.run, case.name)
+def test_role_bad_variable_stops_the_host_before_any_request(role_settings_batch, role_target_batch, case):
+    if case.kind == "settings":
+        assert host_problems(role_settings_batch.run, case.name), "host %s has no problem" % case.name
+        assert role_settings_batch.requests == []
+        return
+    failure = first_failure(role_target_batch.run, case.name)
     assert failure is not None, "host %s did not fail" % case.name
     region = case_region(case)
-    assert [r.operation for r in role_batch.requests if region is not None and r.region == region] == []
-    assert list(role_batch.state[DEFAULT_REGION].values()) == [False]
+    assert [r.operation for r in role_target_batch.requests if region is not None and r.region == region] == []
+    assert list(role_target_batch.state[DEFAULT_REGION].values()) == [False]
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, marks=expected_gap(case)) for case in ROLE_CASES], ids=case_id)
-def test_role_bad_variable_message_names_the_field_and_rule(role_batch, case):
-    failure = first_failure(role_batch.run, case.name)
-    assert failure is not None, "host %s did not fail" % case.name
-    message = failure["result"]["msg"]
+def test_role_bad_variable_message_names_the_field_and_rule(role_settings_batch, role_target_batch, case):
+    if case.kind == "settings":
+        problems = host_problems(role_settings_batch.run, case.name)
+        message = "; ".join(problems)
+        # The run's one failure says each of the host's problems, naming the host (no other host has it).
+        (failure,) = [entry for entry in role_settings_batch.run.entries if entry["status"] == "failed"]
+        for problem in problems:
+            assert "%s (host %s)" % (problem, case.name) in failure["result"]["msg"]
+    else:
+        failure = first_failure(role_target_batch.run, case.name)
+        assert failure is not None, "host %s did not fail" % case.name
+        message = failure["result"]["msg"]
     named_in(message, case)
     if "tracing_sweep_external_id" in case.variables:
         # A secret: its value is never shown.
         assert case.variables["tracing_sweep_external_id"] not in message
 
 
-@pytest.mark.parametrize("case", [case for case in ROLE_CASES if case.kind == "target"], ids=case_id)
-def test_role_bad_target_is_reported_with_its_error(role_batch, case):
-    targets = {target["host"]: target for target in role_batch.report["targets"]}
+@pytest.mark.parametrize("case", TARGET_CASES, ids=case_id)
+def test_role_bad_target_is_reported_with_its_error(role_target_batch, case):
+    targets = {target["host"]: target for target in role_target_batch.report["targets"]}
     assert targets[case.name]["status"] == "error"
     named_in(targets[case.name]["error"], case)
 
@@ -462,6 +526,86 @@ def test_role_huge_exemption_list_with_one_bad_entry_stops_before_any_request(aw
     assert aws.requests == []
     assert list(stage_tracing(aws, region).values()) == [False]
     assert not report_dir.exists()
+
+
+# ==== once per run =================================================================================
+
+AUDIT = "cloudops.apigw_tracing.audit"
+ROLLBACK = "cloudops.apigw_tracing.rollback"
+MERGE = "cloudops.apigw_tracing.merge_reports"
+REGION_TRACING = "cloudops.apigw_tracing.region_tracing"
+# ansible-core's own check of the role's variables printed its whole argument spec, about 10 KB, once per host.
+OUTPUT_BOUND = 6 * 1024
+ONCE_HOSTS = {"prod_us-east-1": "us-east-1", "prod_eu-west-1": "eu-west-1", "dev_us-east-1": "us-east-1", "dev_eu-west-1": "eu-west-1"}
+
+
+@dataclass(frozen=True)
+class OnceCase:
+    """A bad value given as a user types it (``args``, -e) to an entry point of the role, on 4 hosts (or none).
+
+    ``said``: the variable, the value as shown and what is allowed, each in the one line the run prints.
+    """
+
+    name: str
+    playbook: str
+    args: tuple
+    said: tuple
+    hosts: int = 4
+
+
+ONCE_CASES = [
+    # A wrong choice, of each kind the argument spec had: a boolean's, a list's elements'.
+    OnceCase("desired_misspelt", ENFORCE, ("-e", "tracing_sweep_desired=flase"), ("tracing_sweep_desired", "'flase'", "true or false")),
+    OnceCase("report_formats_pdf", ENFORCE, ("-e", "tracing_sweep_report_formats=pdf"),
+             ("tracing_sweep_report_formats", "'pdf'", "json, markdown, junit, csv, html")),
+    # A wrong type.
+    OnceCase("max_changes_not_a_number", ENFORCE, ("-e", "tracing_sweep_max_changes=many"), ("tracing_sweep_max_changes", "'many'", "whole number")),
+    OnceCase("rules_a_mapping", ENFORCE, ("-e", '{"tracing_sweep_rules": {"skip": true}}'), ("tracing_sweep_rules", "a mapping", "list of rules")),
+    OnceCase("audit_concurrency_17", AUDIT, ("--check", "-e", "tracing_sweep_concurrency=17"), ("tracing_sweep_concurrency", "'17'", "1 to 16")),
+    # The private entry point of a run without a target (localhost).
+    OnceCase("no_target_desired_misspelt", ENFORCE, ("-e", "tracing_sweep_desired=flase"), ("tracing_sweep_desired", "'flase'", "true or false"),
+             hosts=0),
+    # A missing required value, and the other entry points.
+    OnceCase("rollback_without_report", ROLLBACK, (), ("tracing_sweep_rollback_report", "null", "report.json the enforcement to undo wrote")),
+    OnceCase("rollback_fail_on_error_misspelt", ROLLBACK, ("-e", "tracing_sweep_rollback_report=report.json", "-e", "tracing_sweep_fail_on_error=ture"),
+             ("tracing_sweep_fail_on_error", "'ture'", "true or false")),
+    OnceCase("merge_without_reports", MERGE, (), ("tracing_sweep_merge_reports", "null", "non-empty list")),
+    OnceCase("merge_reports_a_mapping", MERGE, ("-e", '{"tracing_sweep_merge_reports": {"slice": 1}}'),
+             ("tracing_sweep_merge_reports", "a mapping", "non-empty list")),
+    OnceCase("merge_report_formats_pdf", MERGE, ("-e", '{"tracing_sweep_merge_reports": ["slice1"]}', "-e", "tracing_sweep_report_formats=pdf"),
+             ("tracing_sweep_report_formats", "'pdf'", "json, markdown, junit, csv, html")),
+    # A region that looks like one but does not exist.
+    OnceCase("region_tracing_region_typo", REGION_TRACING, ("-e", "apigw_tracing_region=eu-wset-1"),
+             ("apigw_tracing_region", "'eu-wset-1'", "eu-west-1", "tracing_sweep_allow_unknown_regions")),
+]
+
+
+@pytest.mark.parametrize("case", ONCE_CASES, ids=case_id)
+def test_bad_value_is_one_line_said_once_per_run(aws, run_playbook, tmp_path, case):
+    hosts = dict(list(ONCE_HOSTS.items())[:case.hosts])
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "hosts": {name: {"tracing_sweep_region": region} for name, region in hosts.items()},
+    }}), encoding="utf-8")
+
+    run = run_playbook(case.playbook, inventory=inventory, args=case.args)
+
+    assert run.rc != 0, run.describe()
+    output = run.stdout + run.stderr
+    # One failure for the run, not one per host, and no argument spec printed.
+    failures = [entry for entry in run.entries if entry["status"] == "failed"]
+    assert len(failures) == 1, run.describe()
+    assert output.count("FAILED!") == 1, run.describe()
+    assert "argument_spec" not in output
+    message = failures[0]["result"]["msg"]
+    assert "\n" not in message
+    for words in case.said:
+        assert words in message, "%r not in: %s" % (words, message)
+    assert len(output.encode("utf-8")) < OUTPUT_BOUND, run.describe()
+    # Nothing was swept: no AWS call, no report.
+    assert aws.requests == []
+    assert not (run.workdir / "tracing-sweep-reports").exists()
 
 
 # ==== inventory file ===============================================================================
@@ -522,6 +666,17 @@ INVENTORY_CASES = [
     InventoryCase("region_malformed", static(regions=["eu-west"]), ("regions[0]", "eu-west"), ("region name",)),
     InventoryCase("account_region_malformed", static(accounts=[account(regions=["EU-WEST-1"])]), ("accounts[0].regions[0]", "EU-WEST-1"),
                   ("region name",)),
+    # Regions that look like one but that no partition of the installed botocore has, wherever the file names them.
+    InventoryCase("region_unknown", static(regions=["eu-wset-1"]), ("regions[0]", "eu-wset-1", "eu-west-1", "allow_unknown_regions"),
+                  ("region name",)),
+    InventoryCase("account_region_unknown", static(accounts=[account(regions=["us-west-2", "us-wset-2"])]),
+                  ("accounts[0].regions[1]", "us-wset-2", "us-west-2", "allow_unknown_regions"), ("region name",)),
+    InventoryCase("organization_region_unknown", organization(regions=["eu-wset-1"]),
+                  ("organization.regions[0]", "eu-wset-1", "eu-west-1", "allow_unknown_regions"), ("region name",)),
+    InventoryCase("exclude_region_unknown", static(regions="enabled", exclude_regions=["eu-wset-1"], accounts=[account(role_arn=ROLE)]),
+                  ("exclude_regions[0]", "eu-wset-1", "eu-west-1", "allow_unknown_regions"), ("region name",)),
+    InventoryCase("allow_unknown_regions_malformed", static(allow_unknown_regions=["XX-NEWREGION-1"]),
+                  ("allow_unknown_regions[0]", "XX-NEWREGION-1"), ("region name",)),
     InventoryCase("external_id_malformed", static(accounts=[account(role_arn=ROLE, external_id=SECRET_EXTERNAL_ID)]),
                   ("accounts[0].external_id",), ("2 to 1224 characters",)),
     InventoryCase("external_id_without_role", static(accounts=[account(external_id="xid-1234")]), ("accounts[0].external_id", "role_arn"),

@@ -370,6 +370,9 @@ def test_enabled_failures_fail_the_file_with_their_causes(aws, organization, ans
         "plugin": PLUGIN,
         "organization": {"role_name": "TracingAudit", "regions": "enabled", "exclude": [MANAGEMENT]},
         "accounts": [{"id": PROD, "role_arn": PROD_ROLE, "regions": "enabled", "exclude_regions": ["eu-wset-1"]}],
+        # Let through as a region newer than botocore (refused before any call otherwise, see below): the account's answer
+        # does not list it either.
+        "allow_unknown_regions": ["eu-wset-1"],
     }
     run = ansible_inventory(config)
     assert run.rc != 0, run.describe()
@@ -388,6 +391,39 @@ def test_enabled_failures_fail_the_file_with_their_causes(aws, organization, ans
     assert aws.calls("ListAccounts") == 1
     # Every account was asked, the failing ones included.
     assert aws.calls("DescribeRegions") == 2 and aws.calls("AssumeRole") == 3
+
+
+def test_a_region_that_does_not_exist_is_refused_before_any_call(aws, organization, ansible_inventory):
+    config = {
+        "plugin": PLUGIN,
+        "regions": ["us-east-1", "eu-wset-1"],
+        "organization": {"role_name": "TracingAudit", "regions": "enabled", "exclude_regions": ["ap-est-1"]},
+        "accounts": [{"id": PROD, "role_arn": PROD_ROLE, "regions": ["us-wset-2"]}],
+    }
+    run = ansible_inventory(config)
+    assert run.rc != 0, run.describe()
+    output = " ".join(run.stderr.split())
+    assert ": 3 problems in the accounts inventory:" in output, run.describe()
+    rule = "must be an AWS region name such as us-east-1"
+    unknown = "a region no partition of the installed botocore ("
+    opt_out = "; for a region newer than that botocore, upgrade botocore or list it in allow_unknown_regions"
+    for path, region, closest in [("regions[1]", "eu-wset-1", "eu-west-1"), ("accounts[0].regions[0]", "us-wset-2", "us-west-2"),
+                                  ("organization.exclude_regions[0]", "ap-est-1", "ap-east-1")]:
+        assert "- %s: %s, got '%s', %s" % (path, rule, region, unknown) in output, run.describe()
+        assert "(did you mean %s?)%s" % (closest, opt_out) in output
+    # Neither ListAccounts nor any account's DescribeRegions: the file is refused as it is read.
+    assert aws.calls() == 0
+
+
+def test_allow_unknown_regions_lets_a_region_newer_than_botocore_through(aws, ansible_inventory):
+    run = ansible_inventory({"plugin": PLUGIN, "regions": ["us-east-1", "xx-newregion-1"], "allow_unknown_regions": ["xx-newregion-1"],
+                             "accounts": [{"id": PROD, "name": "prod"}]})
+    hostvars = run.hostvars
+    assert sorted(hostvars) == ["prod_us-east-1", "prod_xx-newregion-1"]
+    # The role's own region rule is the same: the host of the new region carries the opt-out, the other host nothing.
+    assert hostvars["prod_xx-newregion-1"]["tracing_sweep_allow_unknown_regions"] == ["xx-newregion-1"]
+    assert "tracing_sweep_allow_unknown_regions" not in hostvars["prod_us-east-1"]
+    assert aws.calls() == 0
 
 
 @pytest.mark.parametrize(

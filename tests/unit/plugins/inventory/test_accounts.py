@@ -28,6 +28,8 @@ from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _rules
+
 try:
     from ansible.template import is_trusted_as_template
 except ImportError:  # ansible-core < 2.19 has no template trust
@@ -615,8 +617,11 @@ def test_enabled_failures_fail_the_file_naming_every_account(write, accounts):
 
 
 def test_enabled_exclusion_typo_names_the_field_and_the_closest_region(write, accounts):
+    # A region botocore does not know is refused before any AWS call (below), unless allow_unknown_regions lets it through:
+    # then the account's own answer, which does not list it either, refuses it.
     accounts.regions = {PROD: described("us-east-1", "eu-west-1")}
-    message = parse_error(write({"regions": "enabled", "accounts": [{"id": PROD, "role_arn": PROD_ROLE, "exclude_regions": ["eu-wset-1"]}]}))
+    message = parse_error(write({"regions": "enabled", "allow_unknown_regions": ["eu-wset-1"],
+                                 "accounts": [{"id": PROD, "role_arn": PROD_ROLE, "exclude_regions": ["eu-wset-1"]}]}))
     assert message.endswith(
         "- accounts[0].exclude_regions[0]: eu-wset-1 is not a region of account 111111111111 (accounts[0]): ec2:DescribeRegions in us-east-1 "
         "through arn:aws:iam::111111111111:role/TracingAudit lists no such region (did you mean eu-west-1?)"
@@ -667,9 +672,59 @@ def test_enabled_exclusion_typo_shared_by_many_accounts_is_one_line(write, aws, 
     ids = ["%012d" % number for number in range(100000000001, 100000000013)]
     aws.list_accounts([(account_id, "a%s" % account_id) for account_id in ids])
     accounts.regions = {account_id: described("us-east-1", "eu-west-1") for account_id in ids}
-    message = parse_error(write({"regions": "enabled", "exclude_regions": ["eu-west-1", "eu-wset-1"], "organization": {"role_name": "R"}}))
+    message = parse_error(write({"regions": "enabled", "exclude_regions": ["eu-west-1", "eu-wset-1"], "allow_unknown_regions": ["eu-wset-1"],
+                                 "organization": {"role_name": "R"}}))
     assert message.split("\n")[1:] == [
         "- exclude_regions[1]: eu-wset-1 is not a region of the partition of 12 accounts (%s and 2 more): ec2:DescribeRegions lists no such "
         "region for any of them (did you mean eu-west-1?)" % ", ".join(ids[:10])
     ]
     assert ": 12 of 12 accounts cannot be swept" in message
+
+
+# ---- regions that do not exist, and the opt-out for regions newer than botocore --------------------------
+
+UNKNOWN = "must be an AWS region name such as us-east-1, got 'eu-wset-1', a region no partition of the installed botocore"
+OPT_OUT = "(did you mean eu-west-1?); for a region newer than that botocore, upgrade botocore or list it in allow_unknown_regions"
+
+
+@pytest.mark.parametrize(
+    "config, path",
+    [
+        ({"regions": ["eu-wset-1"], "accounts": [{"id": PROD}]}, "regions[0]"),
+        ({"regions": ["us-east-1"], "accounts": [{"id": PROD, "regions": ["eu-west-1", "eu-wset-1"]}]}, "accounts[0].regions[1]"),
+        ({"regions": "enabled", "exclude_regions": ["eu-wset-1"], "accounts": [{"id": PROD, "role_arn": PROD_ROLE}]}, "exclude_regions[0]"),
+        ({"regions": "enabled", "accounts": [{"id": PROD, "role_arn": PROD_ROLE, "exclude_regions": ["eu-wset-1"]}]}, "accounts[0].exclude_regions[0]"),
+        ({"organization": {"role_name": "R", "regions": ["eu-wset-1"]}}, "organization.regions[0]"),
+        ({"regions": "enabled", "organization": {"role_name": "R", "exclude_regions": ["eu-wset-1"]}}, "organization.exclude_regions[0]"),
+    ],
+    ids=["top-level", "account", "exclusion", "account-exclusion", "organization", "organization-exclusion"],
+)
+def test_a_region_that_does_not_exist_is_refused_before_any_call(write, config, path):
+    # The autouse no_aws fixture fails the test on any client creation: neither ListAccounts nor DescribeRegions is asked.
+    message = parse_error(write(config))
+    assert message.endswith(": 1 problem in the accounts inventory:\n- %s: %s (%s) has %s" % (path, UNKNOWN, _rules.botocore_version(), OPT_OUT)), message
+
+
+def test_a_region_newer_than_botocore_is_swept_when_allowed_and_the_role_is_told(write):
+    inventory = parse(write({"regions": ["us-east-1", "xx-newregion-1"], "allow_unknown_regions": ["xx-newregion-1"], "accounts": [{"id": PROD}]}))
+    assert sorted(inventory.hosts) == ["111111111111_us-east-1", "111111111111_xx-newregion-1"]
+    # The role's own region rule is the same: the host of the new region carries the opt-out, the other host nothing.
+    assert host_vars(inventory, "111111111111_xx-newregion-1")["tracing_sweep_allow_unknown_regions"] == ["xx-newregion-1"]
+    assert "tracing_sweep_allow_unknown_regions" not in host_vars(inventory, "111111111111_us-east-1")
+
+
+def test_a_region_aws_lists_but_botocore_does_not_know_is_swept_and_the_role_is_told(write, accounts):
+    accounts.regions = {PROD: described("us-east-1", "xx-newregion-1")}
+    inventory = parse(write({"regions": "enabled", "accounts": [{"id": PROD, "role_arn": PROD_ROLE}]}))
+    assert host_vars(inventory, "111111111111_xx-newregion-1")["tracing_sweep_allow_unknown_regions"] == ["xx-newregion-1"]
+
+
+@pytest.mark.parametrize(
+    "allowed, expected",
+    [
+        (["xx-newregion-1", "XX-NEWREGION-2"], "- allow_unknown_regions[1]: must be an AWS region name such as us-east-1, got 'XX-NEWREGION-2'"),
+        (["xx-newregion-1", "xx-newregion-1"], "- allow_unknown_regions[1]: region xx-newregion-1 is already listed at allow_unknown_regions[0]"),
+    ],
+)
+def test_allow_unknown_regions_holds_region_names(write, allowed, expected):
+    assert expected in parse_error(write({"regions": ["us-east-1"], "allow_unknown_regions": allowed, "accounts": [{"id": PROD}]}))

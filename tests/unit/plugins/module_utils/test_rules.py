@@ -27,6 +27,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules impo
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_positive_number
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_whole_number
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_name_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import rest_api_id_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import role_arn_account
@@ -96,7 +97,8 @@ def test_matches_is_a_full_match_of_a_string_only():
 # (check, valid values, invalid values): every invalid value is refused with '<path>: <rule>, got <value>'.
 IDENTIFIERS = [
     (
-        region_problem,
+        # The shape of a region name; region_problem adds that botocore knows it (tested below).
+        region_name_problem,
         _rules.REGION_RULE,
         ["us-east-1", "eu-west-3", "us-gov-west-1", "cn-northwest-1", "ap-southeast-10", "us-isob-east-1"],
         ["US-EAST-1", "us-east", "useast1", "us_east_1", "us-east-1\n", " us-east-1", "us-east-" + ARABIC_INDIC_ONE, "", None, 1],
@@ -138,6 +140,7 @@ def test_identifier_rules(check, rule, valid, invalid):
 
 def test_default_paths_name_the_field():
     assert region_problem("x").startswith("region: ")
+    assert region_name_problem("x").startswith("region: ")
     assert rest_api_id_problem("x").startswith("rest_api_id: ")
     assert stage_name_problem("").startswith("stage_name: ")
     assert stage_arn_problem("x").startswith("arn: ")
@@ -146,6 +149,67 @@ def test_default_paths_name_the_field():
     assert role_arn_problem("x").startswith("role_arn: ")
     assert external_id_problem("x").startswith("external_id: ")
     assert date_problem("x").startswith("expires: ")
+
+
+# ---- regions: the shape, and a region the installed botocore knows ---------------------------------------
+
+BOTOCORE = _rules.botocore_version()
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-3", "us-gov-west-1", "cn-northwest-1", "us-isob-east-1", "il-central-1"])
+def test_regions_botocore_knows_pass(region):
+    assert region_problem(region, "regions[0]") is None
+
+
+def test_a_region_no_partition_has_is_refused_with_the_closest_one_and_the_opt_out():
+    assert region_problem("eu-wset-1", "regions[0]", opt_out="allow_unknown_regions") == (
+        "regions[0]: must be an AWS region name such as us-east-1, got 'eu-wset-1', a region no partition of the installed botocore "
+        "(%s) has (did you mean eu-west-1?); for a region newer than that botocore, upgrade botocore or list it in allow_unknown_regions" % BOTOCORE
+    )
+    # Without an opt-out to name, the message says what can be done.
+    assert region_problem("eu-wset-1").endswith("(did you mean eu-west-1?); for a region newer than that botocore, upgrade botocore")
+
+
+@pytest.mark.parametrize("allowed", [["xx-newregion-1"], ("eu-west-1", "xx-newregion-1"), "eu-west-1, xx-newregion-1"])
+def test_the_opt_out_lets_a_region_newer_than_botocore_through(allowed):
+    assert region_problem("xx-newregion-1", "tracing_sweep_region", allowed=allowed) is None
+    assert region_problem("xx-newregion-2", "tracing_sweep_region", allowed=allowed).startswith(
+        "tracing_sweep_region: must be an AWS region name such as us-east-1, got 'xx-newregion-2', a region no partition"
+    )
+
+
+def test_the_opt_out_never_excuses_a_malformed_name():
+    assert region_problem("EU-WEST-1", "r", allowed=["EU-WEST-1"]) == (
+        "r: must be an AWS region name such as us-east-1, got 'EU-WEST-1' (did you mean eu-west-1?)"
+    )
+
+
+@pytest.mark.parametrize(
+    "value, hint",
+    [("EU-WEST-1", "eu-west-1"), ("us_east_1", "us-east-1"), (" us-east-1", "us-east-1"), ("us-east-1\n", "us-east-1"), ("useast1", "us-east-1")],
+)
+def test_a_malformed_region_names_the_closest_one(value, hint):
+    assert region_problem(value, "r") == "r: %s, got %s (did you mean %s?)" % (_rules.REGION_RULE, describe(value), hint)
+
+
+@pytest.mark.parametrize("value", [None, 1, "", "x"])
+def test_a_value_close_to_no_region_gets_no_hint(value):
+    assert region_problem(value, "r") == "r: %s, got %s" % (_rules.REGION_RULE, describe(value))
+
+
+def test_without_botocore_only_the_shape_is_checked(monkeypatch):
+    monkeypatch.setattr(_rules, "partition_regions", lambda: None)
+    assert region_problem("eu-wset-1", "r") is None
+    assert region_problem("EU-WEST-1", "r") == "r: %s, got 'EU-WEST-1'" % _rules.REGION_RULE
+
+
+def test_the_partitions_regions_come_from_botocore_and_are_region_names():
+    partitions = _rules.partition_regions()
+    assert {"aws", "aws-cn", "aws-us-gov"} <= set(partitions)
+    assert "us-east-1" in partitions["aws"] and "cn-north-1" in partitions["aws-cn"] and "us-gov-west-1" in partitions["aws-us-gov"]
+    # Pseudo-regions of the endpoint data (aws-global) are no region names.
+    assert all(region_name_problem(region) is None for regions in partitions.values() for region in regions)
+    assert _rules.known_regions() == frozenset().union(*partitions.values())
 
 
 # ---- account ids --------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_valid_role_arns(role_arn):
     assert problems_of(REGIONS, [{"id": PROD, "role_arn": role_arn}]) == []
 
 
-@pytest.mark.parametrize("region", ["us-east-1", "eu-west-3", "us-gov-west-1", "cn-northwest-1", "ap-southeast-10"])
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-3", "us-gov-west-1", "cn-northwest-1", "il-central-1"])
 def test_valid_regions(region):
     assert problems_of([region], [{"id": PROD}]) == []
 
@@ -116,11 +116,12 @@ def test_unknown_top_level_option_suggests_the_closest():
 @pytest.mark.parametrize(
     "regions, expected",
     [
-        (["us-east-1", "US-EAST-1"], f"regions[1]: {REGION_RULE}, got 'US-EAST-1'"),
-        (["useast1"], f"regions[0]: {REGION_RULE}, got 'useast1'"),
-        (["us-east"], f"regions[0]: {REGION_RULE}, got 'us-east'"),
-        (["us-east-1 "], f"regions[0]: {REGION_RULE}, got 'us-east-1 '"),
-        (["us-east-1\n"], f"regions[0]: {REGION_RULE}, got 'us-east-1\\n'"),
+        # A malformed name is shown with the closest region the installed botocore knows.
+        (["us-east-1", "US-EAST-1"], f"regions[1]: {REGION_RULE}, got 'US-EAST-1' (did you mean us-east-1?)"),
+        (["useast1"], f"regions[0]: {REGION_RULE}, got 'useast1' (did you mean us-east-1?)"),
+        (["us-east"], f"regions[0]: {REGION_RULE}, got 'us-east' (did you mean us-east-1?)"),
+        (["us-east-1 "], f"regions[0]: {REGION_RULE}, got 'us-east-1 ' (did you mean us-east-1?)"),
+        (["us-east-1\n"], f"regions[0]: {REGION_RULE}, got 'us-east-1\\n' (did you mean us-east-1?)"),
         ([1], f"regions[0]: {REGION_RULE}, got 1 (integer)"),
         ([None], f"regions[0]: {REGION_RULE}, got null"),
         (["us-east-1", "us-east-1"], "regions[1]: region us-east-1 is already listed at regions[0]: list each region once"),
@@ -264,7 +265,7 @@ def test_bad_names(name):
 
 def test_entry_regions_rules():
     assert one_problem(regions=REGIONS, accounts=[{"id": PROD, "regions": ["eu-west-1", "eu_west_1"]}]) == (
-        f"accounts[0].regions[1]: {REGION_RULE}, got 'eu_west_1'"
+        f"accounts[0].regions[1]: {REGION_RULE}, got 'eu_west_1' (did you mean eu-west-1?)"
     )
     assert one_problem(regions=REGIONS, accounts=[{"id": PROD, "regions": []}]) == (
         "accounts[0].regions: is empty: list at least one region, or leave it out to use the top-level regions"
@@ -567,7 +568,7 @@ def test_enabled_in_a_list_is_refused_with_the_way_to_write_it():
     "exclude, expected",
     [
         (["eu-west-1", "eu-west-1"], "exclude_regions[1]: region eu-west-1 is already listed at exclude_regions[0]: list each region once"),
-        (["eu-west-1 "], f"exclude_regions[0]: {REGION_RULE}, got 'eu-west-1 '"),
+        (["eu-west-1 "], f"exclude_regions[0]: {REGION_RULE}, got 'eu-west-1 ' (did you mean eu-west-1?)"),
         ([ENABLED], f"exclude_regions[0]: {REGION_RULE}, got 'enabled'"),
         ("eu-west-1", "exclude_regions: must be a list of AWS region names, got a string"),
         (ENABLED, "exclude_regions: must be a list of AWS region names, got a string"),

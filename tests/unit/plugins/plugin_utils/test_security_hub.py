@@ -338,7 +338,9 @@ def test_an_ambiguous_setting_is_refused_naming_the_variable(value):
 
 def test_the_settings_step_refuses_before_any_aws_call(monkeypatch):
     monkeypatch.setattr(hub, "publish_target", lambda *args: pytest.fail("no AWS call"))
-    result = run.settings_step({"settings": {"security_hub": "ture"}})
+    # Each host's step says its problems; the run's step, once, fails on them.
+    problems = run.settings_step({"settings": {"security_hub": "ture"}})["problems"]
+    result = run.settings_problems_step({"hosts": ["h"], "records": [problems]})
     assert result["failed"] and "tracing_sweep_security_hub" in result["msg"]
 
 

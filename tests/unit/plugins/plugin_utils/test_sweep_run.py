@@ -35,25 +35,39 @@ INVALID = "Invalid sweep settings, nothing was done: "
 
 def test_settings_are_returned_as_the_sweep_uses_them():
     result = run.settings_step(
-        {"settings": {"desired": "false", "max_changes": "500", "concurrency": "4", "max_requests_per_second": "9.5", "fail_on_error": "no",
-                      "variables": ["tracing_sweep_desired"]}}
+        {"settings": {"entry_point": "main", "desired": "false", "max_changes": "500", "concurrency": "4", "max_requests_per_second": "9.5",
+                      "fail_on_error": "no", "report_formats": "json,csv", "allow_unknown_regions": [], "variables": ["tracing_sweep_desired"]}}
     )
     assert result == {
         "changed": False,
-        "settings": {"desired": False, "max_changes": 500, "concurrency": 4, "max_requests_per_second": 9.5, "fail_on_error": False},
+        "problems": [],
+        "settings": {"desired": False, "max_changes": 500, "concurrency": 4, "max_requests_per_second": 9.5, "fail_on_error": False,
+                     "report_formats": ["json", "csv"], "allow_unknown_regions": []},
     }
 
 
 @pytest.mark.parametrize(
-    "settings, message",
+    "settings, problem",
     [
-        ({"desired": "ture"}, INVALID + "tracing_sweep_desired: must be a boolean: true or false (also yes/no, 1/0), got 'ture'"),
-        ({"max_changes": "0x10"}, INVALID + "tracing_sweep_max_changes: must be a whole number >= 0 (or null for no limit), got '0x10'"),
+        ({"desired": "ture"}, "tracing_sweep_desired: must be a boolean: true or false (also yes/no, 1/0), got 'ture'"),
+        ({"max_changes": "0x10"}, "tracing_sweep_max_changes: must be a whole number >= 0 (or null for no limit), got '0x10'"),
         (None, "settings: must be a mapping of the role's settings"),
     ],
 )
-def test_bad_settings_fail_the_step(settings, message):
-    assert run.settings_step({"settings": settings}) == {"failed": True, "msg": message}
+def test_a_hosts_bad_settings_are_its_problems_and_no_settings(settings, problem):
+    # Each host's step never fails (its failure would be printed once per host): the settings_problems step judges the run.
+    assert run.settings_step({"settings": settings}) == {"changed": False, "problems": [problem]}
+
+
+def test_the_run_stops_once_with_each_problem_said_once():
+    desired = "tracing_sweep_desired: must be a boolean: true or false (also yes/no, 1/0), got 'flase'"
+    rules = "tracing_sweep_rules: must be a list of rules, got 'x'"
+    records = [[desired], [desired, rules], [desired], [desired]]
+    assert run.settings_problems_step({"hosts": ["a", "b", "c", "d"], "records": records}) == {
+        "failed": True,
+        "msg": INVALID + desired + "; " + rules + " (host b)",
+    }
+    assert run.settings_problems_step({"hosts": ["a", "b"], "records": [[], []]}) == {"changed": False}
 
 
 # ---- the report directory --------------------------------------------------------------------------------
@@ -93,9 +107,28 @@ def test_region_playbook_variables_are_checked_strictly():
     assert result["msg"] == (
         "Invalid variables, nothing was done: apigw_tracing_regoin: unknown variable (did you mean apigw_tracing_region?); region_tracing takes "
         "apigw_tracing_region and apigw_tracing_desired (and the tracing_sweep role's variables); "
-        "apigw_tracing_region: must be an AWS region name such as us-east-1, got 'eu-west-1\\n'; "
+        "apigw_tracing_region: must be an AWS region name such as us-east-1, got 'eu-west-1\\n' (did you mean eu-west-1?); "
         "apigw_tracing_desired: must be a boolean: true or false (also yes/no, 1/0), got 'ture'"
     )
+
+
+def test_a_region_that_does_not_exist_is_refused_with_the_closest_one_and_the_opt_out():
+    result = run.region_step({"settings": {"region": "eu-wset-1", "environment": {}}})
+    assert result["failed"] is True
+    assert result["msg"].startswith(
+        "Invalid variables, nothing was done: apigw_tracing_region: must be an AWS region name such as us-east-1, got 'eu-wset-1', a region no "
+        "partition of the installed botocore ("
+    )
+    assert result["msg"].endswith("(did you mean eu-west-1?); for a region newer than that botocore, upgrade botocore or list it in "
+                                  "tracing_sweep_allow_unknown_regions")
+    # The same from the environment, which the message names.
+    result = run.region_step({"settings": {"environment": {"AWS_REGION": "eu-wset-1"}}})
+    assert "the environment variable AWS_REGION: must be an AWS region name such as us-east-1, got 'eu-wset-1'" in result["msg"]
+
+
+def test_a_region_newer_than_botocore_passes_when_listed():
+    result = run.region_step({"settings": {"region": "xx-newregion-1", "allow_unknown_regions": ["xx-newregion-1"], "environment": {}}})
+    assert result["region"] == "xx-newregion-1" and "failed" not in result
 
 
 def test_region_is_required():

@@ -12,9 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _rules
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import FILE_NAMES
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import REPORT_FORMATS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import ROLE_VARIABLES
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import report_formats_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import parse_date
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import run_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
@@ -481,6 +486,151 @@ def test_every_role_variable_is_known():
     assert documented | {"tracing_sweep_report"} | published == ROLE_VARIABLES
 
 
+# ---- what the argument spec no longer refuses: the settings check says it, one line each ----------------------
+
+
+def test_the_argument_spec_declares_nothing_ansible_core_could_refuse():
+    # ansible-core's check of a role's variables prints the whole spec on every host when it fails: it must never fail.
+    # A str option converts any value; raw takes any value. No choices, no required option, no element type.
+    specs = yaml.safe_load((ROLE_DIR / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
+    for entry_point, spec in specs["argument_specs"].items():
+        for name, option in spec["options"].items():
+            assert option.get("type") in ("str", "raw"), (entry_point, name)
+            assert not {"choices", "required", "elements", "options", "aliases"} & set(option), (entry_point, name)
+
+
+def test_the_report_formats_are_the_ones_written():
+    assert REPORT_FORMATS == tuple(FILE_NAMES)
+
+
+@pytest.mark.parametrize("value", [["json", "markdown", "junit", "csv", "html"], ["csv"], [], None, "", "json,csv", "markdown"])
+def test_valid_report_formats(value):
+    # -e tracing_sweep_report_formats=json,csv gives the string 'json,csv'.
+    assert settings_problems({"report_formats": value}) == []
+
+
+FORMATS_RULE = "must be a list of report formats, each one of json, markdown, junit, csv, html (report.json is always written)"
+
+
+@pytest.mark.parametrize(
+    "value, problems",
+    [
+        ("pdf", [f"tracing_sweep_report_formats: {FORMATS_RULE}, got 'pdf'"]),
+        ("mardown", [f"tracing_sweep_report_formats: {FORMATS_RULE}, got 'mardown' (did you mean markdown?)"]),
+        # The report step splits -e's string at each comma, as Ansible does: ' csv' is not csv.
+        ("json,mardown, csv", [f"tracing_sweep_report_formats: {FORMATS_RULE}, got 'json,mardown, csv': 'mardown' (did you mean markdown?), "
+                               "' csv' (did you mean csv?) are not"]),
+        (["json", "pdf", "Markdown"], ["tracing_sweep_report_formats[1]: must be one of json, markdown, junit, csv, html, got 'pdf'",
+                                       "tracing_sweep_report_formats[2]: must be one of json, markdown, junit, csv, html, got 'Markdown' "
+                                       "(did you mean markdown?)"]),
+        ([1], ["tracing_sweep_report_formats[0]: must be one of json, markdown, junit, csv, html, got 1 (integer)"]),
+        ({"json": True}, [f"tracing_sweep_report_formats: {FORMATS_RULE}, got a mapping"]),
+    ],
+)
+def test_report_formats_name_the_value_and_the_formats(value, problems):
+    assert settings_problems({"report_formats": value}) == problems
+
+
+@pytest.mark.parametrize("value", [[], None, "", ["xx-newregion-1"], "xx-newregion-1,yy-newregion-2", ["eu-west-1"]])
+def test_valid_allow_unknown_regions(value):
+    assert settings_problems({"allow_unknown_regions": value}) == []
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        (True, "tracing_sweep_allow_unknown_regions: must be a list of the region names the installed botocore does not know yet (regions newer "
+               "than it), e.g. [xx-newregion-1], got true (boolean)"),
+        (["xx-newregion-1", "XX"], "tracing_sweep_allow_unknown_regions[1]: must be an AWS region name such as us-east-1, got 'XX'"),
+    ],
+)
+def test_allow_unknown_regions_holds_region_names(value, problem):
+    assert one_problem({"allow_unknown_regions": value}) == problem
+
+
+def test_policy_regions_must_exist_unless_allowed():
+    settings = {
+        "rules": [{"match": {"region": "eu-wset-1"}, "tracing_enabled": False}],
+        "exemptions": [{"region": "xx-newregion-1", "reason": "new region"}],
+        "allow_unknown_regions": [],
+    }
+    problems = settings_problems(settings)
+    assert [problem.split(":", 1)[0] for problem in problems] == ["tracing_sweep_rules[0].match.region", "tracing_sweep_exemptions[0].region"]
+    assert problems[0].endswith(
+        "got 'eu-wset-1', a region no partition of the installed botocore (%s) has (did you mean eu-west-1?); for a region newer than that "
+        "botocore, upgrade botocore or list it in tracing_sweep_allow_unknown_regions" % _rules.botocore_version()
+    )
+    assert settings_problems(dict(settings, allow_unknown_regions=["eu-wset-1", "xx-newregion-1"])) == []
+    # The policy's own check of a policy the role checked (no allow_unknown_regions given) checks the shape only.
+    assert settings_problems({"rules": settings["rules"], "exemptions": settings["exemptions"]}) == []
+
+
+@pytest.mark.parametrize(
+    "settings, problem",
+    [
+        ({"entry_point": "rollback"}, "tracing_sweep_rollback_report: is required by the rollback entry point, got null: the path, on the "
+                                      "controller, of the report.json the enforcement to undo wrote, e.g. -e "
+                                      "tracing_sweep_rollback_report=tracing-sweep-reports/report.json"),
+        ({"entry_point": "rollback", "rollback_report": " "}, "tracing_sweep_rollback_report: is required by the rollback entry point, got ' '"),
+        ({"entry_point": "rollback", "rollback_report": ["a.json"]},
+         "tracing_sweep_rollback_report: must be the path, on the controller, of the report.json the enforcement to undo wrote, got a list"),
+        ({"entry_point": "merge", "merge_reports": None}, "tracing_sweep_merge_reports: is required by the merge entry point, got null: a "
+                                                          "non-empty list of the slices' reports"),
+        ({"entry_point": "merge", "merge_reports": []}, "tracing_sweep_merge_reports: is required by the merge entry point, got an empty list"),
+        ({"entry_point": "merge", "merge_reports": {"a": 1}}, "tracing_sweep_merge_reports: must be a non-empty list of the slices' reports, each "
+                                                              "the path of a report.json or of the directory that holds one, got a mapping"),
+        ({"entry_point": "merge", "merge_reports": ["a", 7]}, "tracing_sweep_merge_reports[1]: must be a non-empty string (the path of a "
+                                                              "report.json or of its directory), got 7 (integer)"),
+        ({"entry_point": "sweep"}, "entry_point: must be one of main, rollback, merge, got 'sweep'"),
+    ],
+)
+def test_what_an_entry_point_requires_is_one_line(settings, problem):
+    assert one_problem(settings).startswith(problem)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"entry_point": "main"},
+        {"entry_point": "main", "rollback_report": None, "merge_reports": None},
+        {"entry_point": "rollback", "rollback_report": "reports/report.json"},
+        {"entry_point": "merge", "merge_reports": ["slice1", "slice2/report.json"]},
+        {"entry_point": "merge", "merge_reports": "slice1,slice2"},
+    ],
+)
+def test_entry_points_with_what_they_require(settings):
+    assert settings_problems(settings) == []
+
+
+@pytest.mark.parametrize(
+    "key, rule",
+    [
+        ("max_changes", "must be a whole number >= 0: the role's change guard has no off switch; give a larger number to allow more changes"),
+        ("rules", "must be a list of rules (an empty list for none)"),
+        ("exemptions", "must be a list of exemptions (an empty list for none)"),
+        ("report_formats", "must be a list of report formats, each one of json, markdown, junit, csv, html (an empty list writes report.json alone)"),
+    ],
+)
+def test_the_roles_variables_are_never_null_where_a_number_or_a_list_is_taken(key, rule):
+    # The argument spec's check refused null for them (a YAML key left empty, a list whose entries are all commented out);
+    # the filters' and the policy's null ("no limit", "none") is not the role's.
+    assert one_problem({"entry_point": "main", key: None}) == f"tracing_sweep_{key}: {rule}, got null"
+    assert settings_problems({key: None}) == []
+
+
+def test_run_problems_say_each_problem_once_and_where_it_is_not_everywhere():
+    hosts = ["h%d" % index for index in range(8)]
+    everywhere = "tracing_sweep_desired: must be a boolean: true or false (also yes/no, 1/0), got 'flase'"
+    some = "tracing_sweep_concurrency: must be a whole number from 1 to 16, the requests a target may have waiting at once, got 17 (integer)"
+    records = [[everywhere, some]] * 7 + [[everywhere]]
+    assert run_problems(hosts, records) == [everywhere, some + " (hosts h0, h1, h2, h3, h4 and 2 more)"]
+    assert run_problems(hosts, [[]] * 7 + [["x"]]) == ["x (host h7)"]
+    # One host: said as it is; hosts whose check did not run (no record) count as having none.
+    assert run_problems(["only"], [[everywhere]]) == [everywhere]
+    assert run_problems(["a", "b"], [None, ["y"]]) == ["y (host b)"]
+    assert run_problems([], []) == []
+
+
 # ---- target host vars ---------------------------------------------------------------------------------
 
 
@@ -512,16 +662,29 @@ def test_valid_regions(region):
     assert target_problems({"region": region}) == []
 
 
+def test_a_region_that_does_not_exist_is_refused_unless_allowed():
+    assert target_problems({"region": "eu-wset-1"}) == [
+        "tracing_sweep_region: must be an AWS region name such as us-east-1, got 'eu-wset-1', a region no partition of the installed botocore (%s) "
+        "has (did you mean eu-west-1?); for a region newer than that botocore, upgrade botocore or list it in tracing_sweep_allow_unknown_regions"
+        % _rules.botocore_version()
+    ]
+    # The inventory sets the opt-out on the hosts of a region newer than botocore; -e gives names separated by commas.
+    assert target_problems({"region": "xx-newregion-1", "allow_unknown_regions": ["xx-newregion-1"]}) == []
+    assert target_problems({"region": "xx-newregion-1", "allow_unknown_regions": "eu-west-1,xx-newregion-1"}) == []
+
+
 @pytest.mark.parametrize("region", ["us-east", "US-EAST-1", "us_east_1", " ", "us-east-1\n"])
 def test_bad_region(region):
-    assert target_problems({"region": region}) == [f"tracing_sweep_region: must be an AWS region name such as us-east-1, got {region!r}"]
+    # A malformed name is shown with the closest region the installed botocore knows.
+    hint = " (did you mean us-east-1?)" if region.strip() else ""
+    assert target_problems({"region": region}) == [f"tracing_sweep_region: must be an AWS region name such as us-east-1, got {region!r}{hint}"]
 
 
 def test_unknown_target_variable():
     problems = target_problems({"region": "us-east-1", "profile": "x"})
     assert problems == [
         "tracing_sweep_profile: unknown target variable; a target has tracing_sweep_region, tracing_sweep_account_id, tracing_sweep_role_arn, "
-        "tracing_sweep_external_id, tracing_sweep_account_name"
+        "tracing_sweep_external_id, tracing_sweep_account_name, tracing_sweep_allow_unknown_regions"
     ]
 
 
@@ -670,3 +833,8 @@ def test_normalized_settings_keep_typed_values_and_leave_out_absent_keys():
     normalized = normalized_settings({"desired": True, "max_changes": None, "max_requests_per_second": 2, "concurrency": 16})
     assert normalized == {"desired": True, "max_changes": None, "max_requests_per_second": 2.0, "concurrency": 16}
     assert normalized_settings({}) == {}
+
+
+@pytest.mark.parametrize("value", [["md", "xml"], "json,md,xml", ["markdown", "md"]])
+def test_report_formats_take_md_and_xml_for_markdown_and_junit(value):
+    assert report_formats_problems(value) == []
