@@ -24,7 +24,10 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _swe
 
 display = Display()
 
-STEPS = ("settings", "settings_problems", "prepare", "plan", "guard", "converge", "report", "restore", "region", "rollback_plan", "rollback_summary", "merge", "retire")
+STEPS = (
+    "settings", "settings_problems", "prepare", "plan", "guard", "converge", "report", "restore", "region", "rollback_plan", "rollback_summary", "merge",
+    "retire",
+)
 
 ARGUMENT_SPEC = dict(
     step=dict(type="str", required=True, choices=list(STEPS)),
