@@ -145,7 +145,9 @@ def test_two_slices_make_one_report_in_every_format(merge, tmp_path):
     assert (summary["targets"], summary["stages"], summary["compliant"], summary["would_change"], summary["compliance_percent"]) == (2, 3, 1, 2, 33.3)
     assert (summary["stage_errors"], summary["errors"]) == (0, 0)
     assert merged["verdict"] == "noncompliant" and re.search(r"\b2 stages\b", merged["verdict_reason"]), merged["verdict_reason"]
-    assert merged["run"] == dict(EAST["run"], errors=[])
+    # The slices recorded no judgement settings (hand-made reports): the merge records the ones it judged with, its own.
+    judged_with = {"fail_on_error": True, "fail_on_noncompliant": False, "fail_on_regression": False}
+    assert merged["run"] == dict(EAST["run"], errors=[], failed_steps=[], judged_with=judged_with)
     assert sorted(path.name for path in (tmp_path / "merged").iterdir()) == ["report.csv", "report.html", "report.json", "report.md", "report.xml"]
     csv_lines = (tmp_path / "merged" / "report.csv").read_text(encoding="utf-8").splitlines()
     assert csv_lines[0].startswith("status,account_id,account_name,region,"), csv_lines[0]

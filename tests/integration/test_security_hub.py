@@ -193,6 +193,7 @@ def test_many_stages_go_in_several_calls_and_refused_findings_fail_the_run(sweep
     jsonschema.validate(report, SCHEMA)
     assert report["targets"][0]["security_hub"]["status"] == "failed"
     assert (report["targets"][0]["security_hub"]["imported"], report["targets"][0]["security_hub"]["failed"]) == (118, 2)
-    # The verdict is about the stages, which were all evaluated.
-    assert report["verdict"] == "noncompliant" and report["summary"]["errors"] == 0
+    # Every stage was evaluated, but findings not published are a step of the run that failed: the verdict says so.
+    assert report["verdict"] == "error" and report["summary"]["errors"] == 0
+    assert report["verdict_reason"].startswith("findings not published to Security Hub in 1 target")
     assert report["summary"]["security_hub"]["not_published"] == ["tooling_us-east-1"]
