@@ -5,11 +5,11 @@
 
 # Private to this collection: not an API, may change in any release.
 
-"""The tracing_sweep role's steps, run in the controller's process (no module process per step).
+"""The tracing_sweep role's tasks, run in the controller's process (no module process per task).
 
-Each task of the role names one step; plugin_utils/_sweep_engine.py does the AWS work and
-plugin_utils/_sweep_run.py the run-wide parts (settings, the report). See the module stub for the options.
-The steps that judge a run (report, rollback_summary) also say which host fails with what (plugin_utils/_run_status.py).
+Each task of the role names one step of ``STEPS``: the function that runs it (plugin_utils/_role_tasks.py) and the
+task arguments it takes (most take none: the step reads the role's variables itself, in the context of its host).
+The action owns check mode: a task's check mode (--check, or a play's check_mode) is the run's mode.
 """
 
 from __future__ import annotations
@@ -17,39 +17,33 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _merge_steps
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _run_status
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _role_tasks as tasks
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._run_context import WorkspaceError
 
 display = Display()
 
-STEPS = (
-    "settings", "settings_problems", "prepare", "plan", "guard", "converge", "report", "restore", "region", "rollback_plan", "rollback_summary", "merge",
-    "retire",
-)
+ENTRY_POINTS = ["main", "rollback", "merge"]
 
-ARGUMENT_SPEC = dict(
-    step=dict(type="str", required=True, choices=list(STEPS)),
-    settings=dict(type="raw"),
-    target=dict(type="dict"),
-    planned=dict(type="raw"),
-    guard=dict(type="raw"),
-    claims=dict(type="list", elements="raw"),
-    records=dict(type="list", elements="raw"),
-    planned_records=dict(type="list", elements="raw"),
-    hosts=dict(type="list", elements="str"),
-    live=dict(type="list", elements="str"),
-    run_errors=dict(type="list", elements="str", default=[]),
-    mode=dict(type="str", choices=["audit", "enforce"]),
-    dest=dict(type="str"),
-    formats=dict(type="list", elements="str"),
-    changes=dict(type="list", elements="raw"),
-    report=dict(type="raw"),
-    merged_from=dict(type="list", elements="str"),
-    judged_on_localhost=dict(type="bool", default=False),
-    keep=dict(type="raw"),
-)
+# {step: (function, its task arguments)}.
+STEPS = {
+    # Once per run, before any AWS call.
+    "retire": (tasks.retire, {}),
+    "start": (tasks.start, {"entry_point": dict(type="str", default="main", choices=ENTRY_POINTS)}),
+    # The sweep: per target, sweep (and in an enforcement converge); once, guard and report.
+    "sweep": (tasks.sweep, {}),
+    "guard": (tasks.guard, {}),
+    "converge": (tasks.converge, {}),
+    "report": (tasks.report, {"no_targets": dict(type="bool", default=False)}),
+    # Where failures are raised: a failed target on its own host, the run as a whole on localhost.
+    "target_status": (tasks.target_status, {}),
+    "judge": (tasks.judge, {}),
+    # The other entry points and playbooks.
+    "merge": (tasks.merge, {}),
+    "region": (tasks.region, {}),
+    "rollback_plan": (tasks.rollback_plan, {}),
+    "restore": (tasks.restore, {}),
+    "rollback_summary": (tasks.rollback_summary, {}),
+}
 
 
 class ActionModule(ActionBase):
@@ -59,13 +53,41 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        # Not a task argument: the inventory's hosts, so that the run history can tell a run of part of it (--limit) from a full one.
-        groups = (task_vars or {}).get("groups") or {}
-        args["inventory_hosts"] = [str(name) for name in groups["all"]] if "all" in groups else None
-        name = args["step"] + "_step"
-        step = next(getattr(steps, name) for steps in (_sweep_run, _rollback_steps, _merge_steps, _run_status) if hasattr(steps, name))
-        host = (task_vars or {}).get("inventory_hostname")
-        result.update(step(args, host=host, check_mode=bool(self._task.check_mode), say=display.display))
-        result.update(_run_status.host_status(args["step"], args, result, host))
+        task_vars = task_vars or {}
+        step = self._task.args.get("step")
+        if step not in STEPS:
+            return dict(result, failed=True, msg="step: must be one of %s, got %r" % (", ".join(STEPS), step))
+        function, spec = STEPS[step]
+        dummy, args = self.validate_argument_spec(argument_spec=dict(spec, step=dict(type="str", required=True)))
+        context = tasks.TaskContext(
+            host=task_vars.get("inventory_hostname"),
+            check_mode=bool(self._task.check_mode),
+            args=args,
+            variables=task_vars,
+            template=self._templar.template,
+            host_variables=self._host_variables(task_vars),
+            say=display.display,
+        )
+        try:
+            result.update(function(context))
+        except WorkspaceError as error:
+            result.update(failed=True, msg=str(error))
         return result
+
+    def _host_variables(self, task_vars):
+        """A host name -> (its variables for this task, a templating function with them), as the strategy would give
+        them had the task run on that host: the start step checks every host's settings once, for the run."""
+        hostvars = task_vars.get("hostvars")
+        manager = getattr(hostvars, "_variable_manager", None)
+        inventory = getattr(hostvars, "_inventory", None)
+        if manager is None or inventory is None:
+            return None
+        play = self._task.get_play()
+        hosts = task_vars.get("ansible_play_hosts")
+        hosts_all = task_vars.get("ansible_play_hosts_all")
+
+        def host_variables(name):
+            variables = manager.get_vars(play=play, host=inventory.get_host(name), task=self._task, _hosts=hosts, _hosts_all=hosts_all)
+            return variables, self._templar.copy_with_new_env(available_variables=variables).template
+
+        return host_variables

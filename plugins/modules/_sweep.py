@@ -15,82 +15,24 @@ description:
   - B(Private to this collection.) Not an API; its options and results change without notice in any release.
     Use the C(cloudops.apigw_tracing.tracing_sweep) role, or the modules
     M(cloudops.apigw_tracing.apigw_stage_tracing_info) and M(cloudops.apigw_tracing.apigw_stage_tracing).
-  - Runs one step of the role's sweep in the controller's process.
+  - Runs one step of the role's sweep in the controller's process. The step reads the role's variables itself, in
+    the context of its host, and keeps the engine's state in the run's workspace; the role's tasks pass nothing else.
 author: Cloudops Maintainers (@cloudops)
 options:
   step:
     description: The step to run.
     type: str
     required: true
-    choices: [settings, settings_problems, prepare, plan, guard, converge, report, restore, region, rollback_plan, rollback_summary, merge, retire]
-  settings:
-    description: The role's settings.
-    type: raw
-  target:
-    description: The target's variables.
-    type: dict
-  planned:
-    description: The result of the plan step.
-    type: raw
-  guard:
-    description: The result of the guard step.
-    type: raw
-  claims:
-    description: What each target planned.
-    type: list
-    elements: raw
-  records:
-    description: Each target's record (for the settings_problems step, each host's settings problems).
-    type: list
-    elements: raw
-  planned_records:
-    description: Each target's record as its plan step made it (an audit's).
-    type: list
-    elements: raw
-  hosts:
-    description: The host of each record.
-    type: list
-    elements: str
-  live:
-    description: The hosts that did not fail before their sweep (their records are this run's).
-    type: list
-    elements: str
-  run_errors:
-    description: Errors of the whole run.
-    type: list
-    elements: str
-    default: []
-  mode:
-    description: Audit or enforce.
+    choices: [retire, start, sweep, guard, converge, report, target_status, judge, merge, region, rollback_plan, restore, rollback_summary]
+  entry_point:
+    description: For the start step, the role's entry point, which says which settings are required.
     type: str
-    choices: [audit, enforce]
-  dest:
-    description: The report directory.
-    type: str
-  formats:
-    description: The report formats.
-    type: list
-    elements: str
-  changes:
-    description: The changes of an enforcement, for the rollback.
-    type: list
-    elements: raw
-  report:
-    description: A report to write instead of building one (the merge of slices' reports).
-    type: raw
-  merged_from:
-    description: The reports merged into O(report).
-    type: list
-    elements: str
-  judged_on_localhost:
-    description:
-      - For the steps that judge a run (report, rollback_summary), whether a play on localhost ends the playbook and
-        judges the run as a whole there (the collection's playbooks say so in their first play, on localhost).
+    choices: [main, rollback, merge]
+    default: main
+  no_targets:
+    description: For the report step, the report of a run the inventory gave no target.
     type: bool
     default: false
-  keep:
-    description: For the retire step, the merge's input reports, which are never moved.
-    type: raw
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -117,8 +59,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-target:
-  description: The target's record, for the steps that sweep a target.
-  returned: for the plan, converge and restore steps
-  type: dict
+verdict:
+  description: The run's verdict, for the steps that write a report.
+  returned: for the report, merge and rollback_summary steps
+  type: str
 """

@@ -277,7 +277,7 @@ def finished_line(record, seconds, check_mode):
     )
 
 
-def plan_step(host, target, settings, connection, say=None):
+def sweep_target(host, target, settings, connection, say=None):
     """Check, reach, read and decide one target. Returns {"target": record, "plan": plan or None, "claim": ...}.
 
     The record has status error and the cause when the target cannot be swept; the plan is then None.
@@ -351,7 +351,7 @@ def _claim(record):
     }
 
 
-def guard_step(claims, max_changes, check_mode):
+def guard_claims(claims, max_changes, check_mode):
     """The run-wide decisions, once: duplicate targets and the max-changes guard.
 
     A target whose account and region another target of the run (the first by host name) already sweeps is a
@@ -394,7 +394,7 @@ def duplicate_record(record, owner):
 def without_duplicates(records):
     """The records with every target that repeats an earlier one's account and region (by host name) marked as a
     duplicate; for an audit, whose targets are not converged after a guard."""
-    owners = guard_step([_claim(record) for record in records if record and "host" in record and "status" in record], None, True)["duplicates"]
+    owners = guard_claims([_claim(record) for record in records if record and "host" in record and "status" in record], None, True)["duplicates"]
     return [duplicate_record(record, owners[record["host"]]) if record and record.get("host") in owners else record for record in records]
 
 
@@ -405,7 +405,7 @@ def heading(record):
     return f"{account} {record['region']}"
 
 
-def converge_step(planned, guard, target, connection, check_mode):
+def converge_target(planned, guard, target, connection, check_mode):
     """Converge one planned target (or say what would change), and record it.
 
     Returns {"target": record with rows, "changed": bool, "diff": compact diff or {}, "requests": counts}.

@@ -73,7 +73,7 @@ def _failed(message, **extra):
 
 def settings_step(args, host=None, check_mode=False, say=None):
     """Check one host's settings, as its own variables give them. It never fails: ``problems`` says what is wrong, and
-    the settings_problems step, once for the run, stops every host on them, each said once. Without problems, the
+    settings_problems_step, once for the run (the start task checks every host), stops every host on them, each said once. Without problems, the
     result's ``settings`` are the values the sweep uses (booleans as booleans, numbers as numbers, as -e gives them or not)."""
     settings = args.get("settings")
     if not isinstance(settings, dict):
@@ -191,7 +191,7 @@ def plan_step(args, host=None, check_mode=False, say=None):
     settings = args.get("settings") or {}
     target = args.get("target") or {}
     connection = _connection(settings, target)
-    planned = engine.plan_step(host, target, settings, connection, say=say)
+    planned = engine.sweep_target(host, target, settings, connection, say=say)
     # The assumed role's credentials stay in this step: the audit's findings reuse them, no result carries them.
     reach = planned.pop("reach", None)
     result = dict(planned, changed=False)
@@ -200,7 +200,7 @@ def plan_step(args, host=None, check_mode=False, say=None):
     elif check_mode:
         # An audit changes nothing, so there is nothing to guard: the target's outcome is known now (its would-be
         # changes, its diff), and the converge step is skipped. Duplicate targets are found by the report.
-        outcome = engine.converge_step(planned, {}, target, connection, check_mode=True)
+        outcome = engine.converge_target(planned, {}, target, connection, check_mode=True)
         result.update(target=outcome["target"], changed=outcome["changed"], diff=outcome["diff"])
         if say is not None:
             say(engine.finished_line(outcome["target"], planned.get("seconds") or 0, True))
@@ -229,7 +229,7 @@ def _publish_findings(result, settings, target, connection, reach=None):
 def guard_step(args, host=None, check_mode=False, say=None):
     settings = args.get("settings") or {}
     claims = [claim for claim in args.get("claims") or [] if isinstance(claim, dict) and claim]
-    return {"changed": False, "guard": engine.guard_step(claims, settings.get("max_changes"), check_mode)}
+    return {"changed": False, "guard": engine.guard_claims(claims, settings.get("max_changes"), check_mode)}
 
 
 def converge_step(args, host=None, check_mode=False, say=None):
@@ -239,7 +239,7 @@ def converge_step(args, host=None, check_mode=False, say=None):
     if not isinstance(planned, dict) or "target" not in planned:
         return _failed("planned: must be the registered result of the plan step")
     started = time.monotonic()
-    outcome = engine.converge_step(planned, args.get("guard") or {}, target, _connection(settings, target), check_mode)
+    outcome = engine.converge_target(planned, args.get("guard") or {}, target, _connection(settings, target), check_mode)
     if say is not None:
         say(engine.finished_line(outcome["target"], (planned.get("seconds") or 0) + time.monotonic() - started, check_mode))
     result = {"changed": outcome["changed"], "target": outcome["target"], "diff": outcome["diff"]}
@@ -584,9 +584,7 @@ def report_step(args, host=None, check_mode=False, say=None):
             live = set(args["live"])
             records = [record if host in live else {} for host, record in zip(args["hosts"], records)]
         requests = engine.request_totals(records)
-        run_errors = list(args.get("run_errors") or [])
-        if not records:
-            run_errors.insert(0, NO_TARGET)
+        run_errors = [] if records else [NO_TARGET]
         try:
             report = build_report(
                 records,

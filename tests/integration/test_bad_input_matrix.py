@@ -339,7 +339,7 @@ CASE_REGIONS = [
 SETTINGS_CASES = [case for case in ROLE_CASES if case.kind == "settings"]
 TARGET_CASES = [case for case in ROLE_CASES if case.kind == "target"]
 SETTINGS_REGION = "us-west-2"
-SETTINGS_TASK = "Check the sweep settings of this host"
+SETTINGS_TASK = "Check the settings of every target and make sure the reports can be written, once, before any AWS call"
 
 
 REGION_OF_CASE = dict(zip([case.name for case in TARGET_CASES if "tracing_sweep_region" not in case.variables], CASE_REGIONS))

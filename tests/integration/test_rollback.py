@@ -34,7 +34,7 @@ SCHEMA = json.loads((REPO / "docs" / "report.schema.json").read_text(encoding="u
 ENFORCE = "cloudops.apigw_tracing.enforce"
 ROLLBACK = "cloudops.apigw_tracing.rollback"
 CHANGED = sorted(key for key, (dummy, action) in AUDIT_TRUTH.items() if action == "would_enable")
-SUMMARY_TASK = "Publish the rollback's summary (AWX/Tower artifacts)"
+SUMMARY_TASK = "Sum up the rollback and write its reports, once, on the controller"
 ROLLBACK_TASK = "Put this target's stages back to their tracing state before the enforcement, in one step"
 
 

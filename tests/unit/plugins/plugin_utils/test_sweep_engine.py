@@ -157,25 +157,25 @@ def test_the_later_host_by_name_is_the_duplicate_whatever_the_order(order):
         "b-east": claim("b-east", planned_changes=5),
         "c-west": claim("c-west", account_id=OTHER_ACCOUNT, region="us-west-2", planned_changes=1),
     }
-    guard = engine.guard_step([claims[host] for host in order], max_changes=None, check_mode=False)
+    guard = engine.guard_claims([claims[host] for host in order], max_changes=None, check_mode=False)
     assert guard["duplicates"] == {"b-east": "a-east"}
     # The duplicate's changes are not counted: its stages are swept once, by a-east.
     assert guard["planned_changes"] == 3
 
 
 def test_same_account_in_another_region_is_no_duplicate():
-    guard = engine.guard_step([claim("a"), claim("b", region="eu-west-1")], max_changes=None, check_mode=False)
+    guard = engine.guard_claims([claim("a"), claim("b", region="eu-west-1")], max_changes=None, check_mode=False)
     assert guard["duplicates"] == {}
     assert guard["planned_changes"] == 2
 
 
 def test_failed_targets_own_nothing_and_plan_nothing():
-    guard = engine.guard_step([claim("a", status="error", planned_changes=9), claim("b", planned_changes=1), None, {}], max_changes=None, check_mode=False)
+    guard = engine.guard_claims([claim("a", status="error", planned_changes=9), claim("b", planned_changes=1), None, {}], max_changes=None, check_mode=False)
     assert guard == {"planned_changes": 1, "max_changes": None, "over_limit": False, "refused": False, "duplicates": {}}
 
 
 def test_a_target_of_unknown_account_is_counted_but_never_a_duplicate():
-    guard = engine.guard_step([claim("a", account_id=None), claim("b", account_id=None)], max_changes=None, check_mode=False)
+    guard = engine.guard_claims([claim("a", account_id=None), claim("b", account_id=None)], max_changes=None, check_mode=False)
     assert guard["duplicates"] == {}
     assert guard["planned_changes"] == 2
 
@@ -191,13 +191,13 @@ def test_a_target_of_unknown_account_is_counted_but_never_a_duplicate():
     ],
 )
 def test_the_guard_refuses_only_outside_check_mode(max_changes, check_mode, over, refused):
-    guard = engine.guard_step([claim("a", planned_changes=3), claim("b", region="eu-west-1", planned_changes=1)], max_changes, check_mode)
+    guard = engine.guard_claims([claim("a", planned_changes=3), claim("b", region="eu-west-1", planned_changes=1)], max_changes, check_mode)
     assert guard == {"planned_changes": 4, "max_changes": max_changes, "over_limit": over, "refused": refused, "duplicates": {}}
 
 
 def test_a_duplicates_changes_never_make_the_guard_refuse():
     claims = [claim("a", planned_changes=2), claim("b", planned_changes=50)]
-    guard = engine.guard_step(claims, max_changes=2, check_mode=False)
+    guard = engine.guard_claims(claims, max_changes=2, check_mode=False)
     assert (guard["planned_changes"], guard["over_limit"], guard["refused"], guard["duplicates"]) == (2, False, False, {"b": "a"})
 
 
@@ -206,9 +206,9 @@ def test_a_duplicates_changes_never_make_the_guard_refuse():
 
 def test_a_duplicate_target_is_failed_and_not_converged(no_aws):
     planned = planned_target(host="b-east")
-    guard = engine.guard_step([claim("a-east"), claim("b-east")], max_changes=None, check_mode=False)
+    guard = engine.guard_claims([claim("a-east"), claim("b-east")], max_changes=None, check_mode=False)
 
-    result = engine.converge_step(planned, guard, {"region": REGION}, CONNECTION, check_mode=False)
+    result = engine.converge_target(planned, guard, {"region": REGION}, CONNECTION, check_mode=False)
 
     record = result["target"]
     assert record["status"] == "error"
@@ -222,17 +222,17 @@ def test_a_duplicate_target_is_failed_and_not_converged(no_aws):
 
 
 def test_the_owner_of_a_duplicated_place_is_converged(no_aws):
-    guard = engine.guard_step([claim("a-east"), claim("b-east")], max_changes=None, check_mode=True)
-    result = engine.converge_step(planned_target(host="a-east"), guard, {"region": REGION}, CONNECTION, check_mode=True)
+    guard = engine.guard_claims([claim("a-east"), claim("b-east")], max_changes=None, check_mode=True)
+    result = engine.converge_target(planned_target(host="a-east"), guard, {"region": REGION}, CONNECTION, check_mode=True)
     assert result["target"]["status"] == "ok"
     assert actions(result)["prod"][0] == "would_enable"
 
 
 def test_a_refused_enforcement_makes_no_call_and_refuses_every_change(no_aws):
-    guard = engine.guard_step([claim("east", planned_changes=1), claim("west", region="us-west-2", planned_changes=1)], max_changes=1, check_mode=False)
+    guard = engine.guard_claims([claim("east", planned_changes=1), claim("west", region="us-west-2", planned_changes=1)], max_changes=1, check_mode=False)
     assert guard["refused"] is True
 
-    result = engine.converge_step(planned_target(), guard, {"region": REGION}, CONNECTION, check_mode=False)
+    result = engine.converge_target(planned_target(), guard, {"region": REGION}, CONNECTION, check_mode=False)
 
     assert result["target"]["status"] == "ok"
     assert actions(result) == {
@@ -244,14 +244,14 @@ def test_a_refused_enforcement_makes_no_call_and_refuses_every_change(no_aws):
 
 
 def test_an_audit_over_the_limit_still_says_what_would_change(no_aws):
-    guard = engine.guard_step([claim("east", planned_changes=5)], max_changes=1, check_mode=True)
-    result = engine.converge_step(planned_target(), guard, {"region": REGION}, CONNECTION, check_mode=True)
+    guard = engine.guard_claims([claim("east", planned_changes=5)], max_changes=1, check_mode=True)
+    result = engine.converge_target(planned_target(), guard, {"region": REGION}, CONNECTION, check_mode=True)
     assert actions(result)["prod"] == ("would_enable", "default: tracing_sweep_desired=true")
     assert result["changed"] is True
 
 
 def test_check_mode_says_what_would_change_without_a_call(no_aws):
-    result = engine.converge_step(planned_target(), {}, {"region": REGION}, CONNECTION, check_mode=True)
+    result = engine.converge_target(planned_target(), {}, {"region": REGION}, CONNECTION, check_mode=True)
 
     assert actions(result) == {"prod": ("would_enable", "default: tracing_sweep_desired=true"), "dev": ("none", "default: tracing_sweep_desired=true")}
     assert result["changed"] is True
@@ -263,7 +263,7 @@ def test_check_mode_says_what_would_change_without_a_call(no_aws):
 
 def test_nothing_to_change_makes_no_call(no_aws):
     planned = planned_target(stages=[stage(name="dev", enabled=True)])
-    result = engine.converge_step(planned, {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
+    result = engine.converge_target(planned, {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
     assert actions(result) == {"dev": ("none", "default: tracing_sweep_desired=true")}
     assert (result["changed"], result["diff"]) == (False, {})
 
@@ -272,7 +272,7 @@ def test_a_target_that_failed_its_plan_passes_through(no_aws):
     record = {"host": "h", "account_id": None, "account_name": None, "region": REGION, "caller_arn": None, "status": "error",
               "error": "Could not assume role", "planned_changes": 0, "exemptions": [], "rows": []}
     planned = {"target": record, "plan": None, "requests": dict(NO_REQUESTS, sent=1)}
-    result = engine.converge_step(planned, {}, {"region": REGION}, CONNECTION, check_mode=False)
+    result = engine.converge_target(planned, {}, {"region": REGION}, CONNECTION, check_mode=False)
     assert result == {"target": dict(record, requests=dict(NO_REQUESTS, sent=1)), "changed": False, "diff": {}, "requests": dict(NO_REQUESTS, sent=1)}
 
 
@@ -287,7 +287,7 @@ def test_enforce_makes_the_planned_change_and_records_it(reached):
     reached.add_response("get_stage", {"stageName": "prod"}, {"restApiId": API, "stageName": "prod"})
     reached.add_response("update_stage", {"stageName": "prod", "tracingEnabled": True}, patch("prod"))
 
-    result = engine.converge_step(planned_target(), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
+    result = engine.converge_target(planned_target(), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
 
     assert result["target"]["status"] == "ok"
     assert actions(result)["prod"] == ("enabled", "default: tracing_sweep_desired=true")
@@ -299,7 +299,7 @@ def test_a_stage_deleted_before_its_change_is_skipped_not_an_error(reached):
     reached.add_response("get_stage", {"stageName": "prod"}, {"restApiId": API, "stageName": "prod"})
     reached.add_client_error("update_stage", "NotFoundException", "Invalid stage identifier specified", 404, expected_params=patch("prod"))
 
-    result = engine.converge_step(planned_target(), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
+    result = engine.converge_target(planned_target(), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
 
     assert result["target"]["status"] == "ok"
     assert actions(result)["prod"] == ("skipped", MISSING_REASON)
@@ -312,7 +312,7 @@ def test_a_failed_change_is_an_error_row_and_the_other_changes_are_made(reached)
     reached.add_client_error("update_stage", "AccessDeniedException", "not authorized", 403, expected_params=patch("prod"))
     reached.add_response("update_stage", {"stageName": "qa", "tracingEnabled": True}, patch("qa"))
 
-    result = engine.converge_step(planned_target(stages=stages), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
+    result = engine.converge_target(planned_target(stages=stages), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
 
     assert result["target"]["status"] == "ok"
     action, reason = actions(result)["prod"]
@@ -326,7 +326,7 @@ def test_when_every_change_fails_each_row_still_names_its_cause(reached):
     reached.add_response("get_stage", {"stageName": "prod"}, {"restApiId": API, "stageName": "prod"})
     reached.add_client_error("update_stage", "AccessDeniedException", "not authorized", 403)
 
-    result = engine.converge_step(planned_target(), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
+    result = engine.converge_target(planned_target(), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
 
     # The target's own status is not asserted here: the engine marks a target whose every change failed as failed
     # too ("1 of 1 stages could not be converged"), which counts the one failure twice (see the report of this change).
@@ -341,7 +341,7 @@ def test_an_account_that_cannot_be_reached_again_fails_the_target(monkeypatch):
         raise engine.TargetError("Could not assume role arn:aws:iam::111111111111:role/TracingAudit in us-east-1 (sts:AssumeRole): AccessDenied: no")
 
     monkeypatch.setattr(engine, "reach_account", unreachable)
-    result = engine.converge_step(planned_target(), {"refused": False}, {"region": REGION, "role_arn": ROLE}, CONNECTION, check_mode=False)
+    result = engine.converge_target(planned_target(), {"refused": False}, {"region": REGION, "role_arn": ROLE}, CONNECTION, check_mode=False)
 
     message = "the changes were not made: Could not assume role arn:aws:iam::111111111111:role/TracingAudit in us-east-1 (sts:AssumeRole): AccessDenied: no"
     assert (result["target"]["status"], result["target"]["error"]) == ("error", message)
@@ -353,7 +353,7 @@ def test_an_account_that_cannot_be_reached_again_fails_the_target(monkeypatch):
 
 
 def test_invalid_target_variables_fail_the_plan_before_any_call(no_aws):
-    planned = engine.plan_step("bad", {"region": "US-EAST-1", "account_id": "1234", "account_name": ""}, SETTINGS, CONNECTION)
+    planned = engine.sweep_target("bad", {"region": "US-EAST-1", "account_id": "1234", "account_name": ""}, SETTINGS, CONNECTION)
     record = planned["target"]
     assert record["status"] == "error"
     assert record["error"].startswith("Invalid target variables, nothing was done on this target: tracing_sweep_region: must be an AWS region name")
@@ -369,7 +369,7 @@ def test_an_unreachable_account_fails_the_plan_with_its_cause(monkeypatch):
         raise engine.TargetError("Could not ask STS which account ... : NoCredentialsError")
 
     monkeypatch.setattr(engine, "reach_account", unreachable)
-    planned = engine.plan_step("h", {"region": REGION, "account_id": ACCOUNT}, SETTINGS, CONNECTION)
+    planned = engine.sweep_target("h", {"region": REGION, "account_id": ACCOUNT}, SETTINGS, CONNECTION)
     assert (planned["target"]["status"], planned["target"]["error"]) == ("error", "Could not ask STS which account ... : NoCredentialsError")
     assert planned["target"]["account_id"] == ACCOUNT
 
@@ -379,7 +379,7 @@ def test_plan_reads_the_stages_and_decides(reached):
     reached.add_response("get_stages", {"item": [{"stageName": "prod"}, {"stageName": "dev", "tracingEnabled": True, "tags": {"XrayExempt": "x"}}]},
                          {"restApiId": API})
 
-    planned = engine.plan_step("east", {"region": REGION, "account_name": "shop", "account_id": "", "role_arn": None}, SETTINGS, CONNECTION)
+    planned = engine.sweep_target("east", {"region": REGION, "account_name": "shop", "account_id": "", "role_arn": None}, SETTINGS, CONNECTION)
 
     record = planned["target"]
     assert {key: record[key] for key in ("host", "account_id", "account_name", "region", "caller_arn", "status", "error", "planned_changes")} == {
@@ -395,7 +395,7 @@ def test_plan_reads_the_stages_and_decides(reached):
 def test_a_region_whose_apis_cannot_be_listed_fails_the_plan(reached):
     reached.add_client_error("get_rest_apis", "AccessDeniedException", "not authorized", 403)
 
-    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, CONNECTION)
+    planned = engine.sweep_target("east", {"region": REGION}, SETTINGS, CONNECTION)
 
     assert planned["target"]["status"] == "error"
     assert planned["target"]["error"].startswith(f"Reading the REST APIs of {REGION} failed: AccessDeniedException: not authorized")
@@ -415,7 +415,7 @@ def counts(**given):
 def test_the_api_gateway_client_is_made_with_the_reached_credentials_and_the_retry_layer(over_http):
     over_http.add({"item": []})
 
-    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
+    planned = engine.sweep_target("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
 
     assert planned["target"]["status"] == "ok"
     [made] = over_http.made
@@ -430,7 +430,7 @@ def test_the_plan_counts_every_attempt_retries_included(over_http):
     over_http.add_exception(ConnectionClosedError(endpoint_url="http://localhost:4566"))
     over_http.add_error("ServiceUnavailableException", 503).add({"item": [{"stageName": "prod"}]})
 
-    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
+    planned = engine.sweep_target("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
 
     assert planned["target"]["status"] == "ok"
     assert planned["plan"]["changes"] == [{"rest_api_id": API, "stage_name": "prod", "tracing_enabled": True, "observed_tracing_enabled": False}]
@@ -443,7 +443,7 @@ def test_the_plan_counts_every_attempt_retries_included(over_http):
 def test_a_listing_still_throttled_after_every_attempt_fails_the_plan_with_its_counts(over_http):
     over_http.repeat(MAX_ATTEMPTS, over_http.add_error, "TooManyRequestsException", 429, "Too Many Requests")
 
-    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
+    planned = engine.sweep_target("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
 
     assert planned["target"]["status"] == "error"
     assert planned["target"]["error"].startswith(f"Reading the REST APIs of {REGION} failed: TooManyRequestsException: Too Many Requests")
@@ -454,7 +454,7 @@ def test_a_listing_still_throttled_after_every_attempt_fails_the_plan_with_its_c
 def test_an_endpoint_that_refuses_every_attempt_fails_the_plan_with_the_sdks_words(over_http):
     over_http.repeat(MAX_ATTEMPTS, over_http.add_exception, EndpointConnectionError(endpoint_url="http://localhost:4566/restapis"))
 
-    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
+    planned = engine.sweep_target("east", {"region": REGION}, SETTINGS, HTTP_CONNECTION)
 
     assert planned["target"]["error"] == f'Reading the REST APIs of {REGION} failed: Could not connect to the endpoint URL: "http://localhost:4566/restapis"'
     assert planned["requests"] == counts(sent=MAX_ATTEMPTS, connection_errors=MAX_ATTEMPTS)
@@ -465,7 +465,7 @@ def test_converge_retries_a_conflict_and_adds_its_attempts_to_the_plans(over_htt
     over_http.add_error("ConflictException", 409, "Unable to complete operation due to concurrent modification. Please try again later.")
     over_http.add({"stageName": "prod", "tracingEnabled": True})
 
-    result = engine.converge_step(planned_target(), {"refused": False}, {"region": REGION, "role_arn": ROLE}, HTTP_CONNECTION, check_mode=False)
+    result = engine.converge_target(planned_target(), {"refused": False}, {"region": REGION, "role_arn": ROLE}, HTTP_CONNECTION, check_mode=False)
 
     assert result["target"]["status"] == "ok"
     assert actions(result)["prod"] == ("enabled", "default: tracing_sweep_desired=true")
@@ -479,7 +479,7 @@ def test_a_conflict_that_outlasts_every_attempt_is_an_error_row(over_http):
     over_http.add({"stageName": "prod"})
     over_http.repeat(MAX_ATTEMPTS, over_http.add_error, "ConflictException", 409, "concurrent modification")
 
-    result = engine.converge_step(planned_target(), {"refused": False}, {"region": REGION}, HTTP_CONNECTION, check_mode=False)
+    result = engine.converge_target(planned_target(), {"refused": False}, {"region": REGION}, HTTP_CONNECTION, check_mode=False)
 
     action, reason = actions(result)["prod"]
     assert action == "error"
@@ -602,7 +602,7 @@ def test_a_client_the_converge_cannot_make_fails_the_target_not_the_step(monkeyp
     monkeypatch.setattr(engine, "reach_account", lambda target, connection: engine.Reach(ACCOUNT, CALLER, None))
     monkeypatch.setattr(engine, "client", broken)
 
-    result = engine.converge_step(planned_target(), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
+    result = engine.converge_target(planned_target(), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
 
     assert (result["target"]["status"], result["target"]["error"]) == ("error", "the changes were not made: The config profile (nosuch) could not be found")
 
@@ -684,7 +684,7 @@ def test_the_plan_step_passes_its_progress_to_the_read(reached):
     reached.add_response("get_stages", {"item": []}, {"restApiId": API})
     lines = []
 
-    planned = engine.plan_step("east", {"region": REGION}, SETTINGS, CONNECTION, say=lines.append)
+    planned = engine.sweep_target("east", {"region": REGION}, SETTINGS, CONNECTION, say=lines.append)
 
     assert planned["target"]["status"] == "ok"
     assert lines == []  # a read of a second says nothing
@@ -746,5 +746,5 @@ def test_heading_shows_names_safely():
 
 
 def test_stage_arn_of_the_samples_matches_the_engine_rows(no_aws):
-    result = engine.converge_step(planned_target(), {}, {"region": REGION}, CONNECTION, check_mode=True)
+    result = engine.converge_target(planned_target(), {}, {"region": REGION}, CONNECTION, check_mode=True)
     assert [row["arn"] for row in result["target"]["rows"]] == [stage_arn(API, "prod"), stage_arn(API, "dev")]
