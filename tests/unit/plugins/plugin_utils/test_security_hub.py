@@ -411,8 +411,8 @@ def test_the_plan_step_publishes_in_check_mode_and_warns(monkeypatch):
         calls.append(record_["host"])
         return hub.section("not_enabled", message="Security Hub is not enabled in account 111111111111 us-east-1, no finding was published there")
 
-    monkeypatch.setattr(run.engine, "plan_step", fake_plan)
-    monkeypatch.setattr(run.engine, "converge_step", fake_converge)
+    monkeypatch.setattr(run.engine, "sweep_target", fake_plan)
+    monkeypatch.setattr(run.engine, "converge_target", fake_converge)
     monkeypatch.setattr(hub, "publish_target", fake_publish)
     result = run.plan_step({"settings": {"security_hub": True}, "target": {"region": REGION}}, host="prod_us-east-1", check_mode=True)
     assert calls == ["prod_us-east-1"]
@@ -436,7 +436,7 @@ def test_the_converge_step_publishes_what_the_enforcement_left(monkeypatch):
         published.append((record_["rows"][0]["action"], connection.region))
         return hub.section("published", imported=1)
 
-    monkeypatch.setattr(run.engine, "converge_step", fake_converge)
+    monkeypatch.setattr(run.engine, "converge_target", fake_converge)
     monkeypatch.setattr(hub, "publish_target", fake_publish)
     planned = {"target": {"host": "prod_us-east-1", "status": "ok", "account_id": ACCOUNT, "region": REGION, "rows": None}, "plan": {}}
     result = run.converge_step({"settings": {"security_hub": True}, "target": {"region": REGION}, "planned": planned}, host="prod_us-east-1")

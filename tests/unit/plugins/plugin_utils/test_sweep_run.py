@@ -156,7 +156,7 @@ def test_request_totals_ignore_what_is_not_a_count():
 
 def test_converge_step_says_the_finished_line_of_its_target(monkeypatch):
     record = {"host": "east", "status": "ok", "error": None, "rows": [{"action": "would_enable"}, {"action": "none"}]}
-    monkeypatch.setattr(run.engine, "converge_step", lambda *args: {"changed": True, "target": record, "diff": {}, "requests": {}})
+    monkeypatch.setattr(run.engine, "converge_target", lambda *args: {"changed": True, "target": record, "diff": {}, "requests": {}})
     lines = []
 
     result = run.converge_step({"target": {"region": "us-east-1"}, "planned": {"target": record, "seconds": 1.25}}, check_mode=True, say=lines.append)
