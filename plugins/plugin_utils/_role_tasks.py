@@ -115,11 +115,13 @@ def start(context):
         if name == context.host:
             own = settings
     judged = _sweep_run.settings_problems_step({"hosts": hosts, "records": problems_by_host})
+    # Each host's own problems, as its variables give them (the message says each once).
+    judged["problems_by_host"] = dict(zip(hosts, problems_by_host))
     if judged.get("failed"):
         return judged
     if own is None:
         own, dummy = context.settings(entry_point)
-    result = {"changed": False, "check_mode": context.check_mode}
+    result = {"changed": False, "check_mode": context.check_mode, "problems_by_host": judged["problems_by_host"]}
     if entry_point == "main":
         prepared = _sweep_run.prepare_step({"dest": own["report_dir"], "settings": own})
         if prepared.get("failed"):
@@ -262,7 +264,7 @@ def _judged(context, result, step_args, stats, facts=None, defer=False, failed_a
         "stats": stats,
         "facts": facts or {},
     }
-    for key in ("dest", "write_error", "fallback_report", "changed_stages", "history_error", "since_baseline", "summary", "summary_lines", "lines"):
+    for key in ("warnings", "dest", "write_error", "fallback_report", "changed_stages", "history_error", "since_baseline", "summary", "summary_lines", "lines"):
         if key in result:
             task[key] = result[key]
     running = set(context.hosts("ansible_play_hosts"))
@@ -279,14 +281,12 @@ def _published(task):
 
 def _again(context):
     """The report's result when this run's report is written already (the rescue runs the step again: to write it when
-    no target was left to, and to publish what a failed report task could not)."""
+    no target was left to, and to publish what a failed report task could not); None otherwise."""
     done = context.this_run(REPORTED)
     if done is None:
         return None
-    task = {key: value for key, value in done.items() if key not in ("failed", "msg", "ansible_stats", "ansible_facts", "published")}
-    if done.get("published"):
-        return dict(task, published=True)
-    return _published(task)
+    # Published again, the same data (set, not added up): what a failed report task could not publish is published now.
+    return _published({key: value for key, value in done.items() if key not in ("failed", "msg", "ansible_stats", "ansible_facts", "published")})
 
 
 def _sweep_stats(result):
@@ -463,10 +463,16 @@ def restore(context):
     workspace.save("record", restored["record"], context.host)
     for heading, lines in (restored.get("lines") or {}).items():
         context.say("%s: %s: %s" % (context.host, heading, " | ".join(str(line) for line in lines)))
-    result = {key: restored[key] for key in ("changed", "diff") if key in restored}
+    result = {key: restored[key] for key in ("changed", "diff", "chosen", "stages", "missing", "failures", "requests") if key in restored}
+    not_restored = len((restored.get("record") or {}).get("failed") or [])
     if restored.get("failed"):
-        workspace.save("failed", True, context.host)
         result.update(failed=True, msg=restored.get("msg"))
+    elif not_restored and settings.get("fail_on_error", True):
+        result.update(failed=True, msg="%d stage%s of this target %s not rolled back: the rollback's report says which and why" % (
+            not_restored, "" if not_restored == 1 else "s", "was" if not_restored == 1 else "were"))
+    if result.get("failed"):
+        # The rescue fails this host after the rollback's reports are written.
+        workspace.save("failed", True, context.host)
     return result
 
 
