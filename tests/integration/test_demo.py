@@ -75,7 +75,7 @@ def test_make_demo_passes(demo):
 def test_make_demo_shows_drift_since_the_last_run(demo):
     """The demo turns one stage off behind the collection's back; the next audit names it as regressed and fails."""
     arn = "arn:aws:apigateway:us-east-1::/restapis/ord1111use/stages/prod"
-    assert f'"Regressed: {arn} in 111111111111: compliant -> noncompliant (tracing_enabled is false, desired true)"' in demo.stdout
+    assert f"Regressed: {arn} in 111111111111: compliant -> noncompliant (tracing_enabled is false, desired true)" in demo.stdout
     assert "1 stage has regressed since the last run" in demo.stdout
     assert "ok:     the run failed (exit code 2), as tracing_sweep_fail_on_regression asks" in demo.stdout
     runs = [path for scope in (demo.workdir / "history").iterdir() if scope.is_dir() for path in scope.iterdir()]

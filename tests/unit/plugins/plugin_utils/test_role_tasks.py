@@ -102,7 +102,8 @@ def judged(tmp_path, host_failures, failed_already=(), defer=False, hosts=("a", 
     original = tasks._run_status.host_status  # pylint: disable=protected-access
     try:
         tasks._run_status.host_status = lambda *a: {"host_failures": host_failures, "localhost_failure": None}  # pylint: disable=protected-access
-        return tasks._judged(ctx, result, args, {"tracing_sweep_verdict": "error"}, defer=defer, failed_already=failed_already)  # pylint: disable=protected-access
+        stats = {"tracing_sweep_verdict": "error"}
+        return tasks._judged(ctx, result, args, stats, defer=defer, failed_already=failed_already)  # pylint: disable=protected-access
     finally:
         tasks._run_status.host_status = original  # pylint: disable=protected-access
 
