@@ -27,6 +27,7 @@ controller-side caller warms the shared session itself (shared_session()).
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass
@@ -259,8 +260,9 @@ _SESSION = None
 
 
 def client_config(service):
-    """The botocore Config of a client of ``service`` (CLIENT_CONFIGS)."""
-    return Config(**CLIENT_CONFIGS[service])
+    """The botocore Config of a client of ``service`` (CLIENT_CONFIGS): a copy, since botocore rewrites the retries
+    of the Config a client is made with."""
+    return Config(**copy.deepcopy(CLIENT_CONFIGS[service]))
 
 
 def shared_session():

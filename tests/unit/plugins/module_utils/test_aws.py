@@ -245,6 +245,9 @@ def test_a_client_without_credentials_has_the_controllers_own(monkeypatch, tmp_p
 def test_each_service_has_its_retries_and_timeouts(service, retries, read_timeout):
     config = aws.client_config(service)
     assert (config.retries, config.connect_timeout, config.read_timeout) == (retries, 10, read_timeout)
+    # A client made with it leaves the next client's settings as they are.
+    aws.client(service, REGION, config=config, credentials=TESTING_CREDENTIALS)
+    assert aws.client_config(service).retries == retries
 
 
 def test_a_factory_of_a_plugins_connection_settings(monkeypatch, tmp_path):

@@ -261,7 +261,7 @@ def test_the_targets_client_is_paced_under_the_quota(monkeypatch, no_sleep):
     real_client, real_pace = aws.client, aws.pace_service
 
     def client(service, region, endpoint_url=None, config=None, credentials=None):
-        made.append((service, region, endpoint_url, config.retries, credentials))
+        made.append((service, region, endpoint_url, dict(config.retries), credentials))
         return http.attach(real_client(service, region, endpoint_url, config, TESTING_CREDENTIALS))
 
     monkeypatch.setattr(aws, "client", client)
