@@ -271,6 +271,7 @@ from ansible_collections.amazon.aws.plugins.plugin_utils.inventory import AWSInv
 
 from ansible_collections.amazon.aws.plugins.plugin_utils.botocore import get_aws_connection_info
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _region_discovery
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import ENABLED
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.accounts_config import FREE_TEXT_VARIABLES
@@ -455,7 +456,7 @@ class InventoryModule(AWSInventoryBase):
             self.fail_aws("regions: enabled needs the AWS SDK: %s" % exc.message)
         _region, endpoint_url, connect_kwargs = get_aws_connection_info(self)
         try:
-            client = _region_discovery.session_client_factory(endpoint_url, connect_kwargs)
+            client = _aws.client_factory(endpoint_url, connect_kwargs)
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             self.fail_aws("regions: enabled: could not use the controller's AWS credentials to list the accounts' regions", exception=exc)
         default_partition = (organization or {}).get("partition")

@@ -25,10 +25,10 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import SERVICE_EVENT_ID
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import pace_client
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestPacer
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestStats
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import event_id
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import pace_client
 
 # At most this many attempts per request, the first included.
 MAX_ATTEMPTS = 8
@@ -58,7 +58,7 @@ def retry_conflicts(client, max_attempts=MAX_ATTEMPTS, rand=random.random):
             return None
         return rand() * (2 ** (attempts - 1))
 
-    client.meta.events.register(f"needs-retry.{SERVICE_EVENT_ID}", needs_retry, unique_id="cloudops-apigw-tracing-retry-conflicts")
+    client.meta.events.register(f"needs-retry.{event_id(client)}", needs_retry, unique_id="cloudops-apigw-tracing-retry-conflicts")
     return client
 
 

@@ -25,6 +25,7 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import error_code
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import NOT_FOUND
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_stage
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import get_stages
@@ -32,7 +33,6 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import set_tracing
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_update_error
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_code
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.parallel import ordered_map
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import stage_arn

@@ -3,34 +3,16 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Turning AWS errors into messages that tell the user what to do about them."""
+"""Turning API Gateway's errors into messages that tell the user what to do about them (the causes themselves,
+error_code and describe_cause, are module_utils/_aws.py's)."""
 
 from __future__ import annotations
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import credentials_hint
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import error_code
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import error_message
+
 ACCESS_DENIED_CODES = ("AccessDeniedException", "AccessDenied", "UnauthorizedException")
-# AWS refuses the credentials themselves with these (API Gateway's JSON codes, and STS's).
-EXPIRED_CREDENTIAL_CODES = ("ExpiredTokenException", "ExpiredToken", "RequestExpired")
-INVALID_CREDENTIAL_CODES = ("UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch")
-
-
-def error_code(exception):
-    """The AWS error code of a botocore exception; the exception's class name when it has none."""
-    response = getattr(exception, "response", None) or {}
-    return response.get("Error", {}).get("Code") or type(exception).__name__
-
-
-def error_message(exception):
-    response = getattr(exception, "response", None) or {}
-    return response.get("Error", {}).get("Message") or str(exception)
-
-
-def credentials_hint(code):
-    """What to do when AWS refused the credentials themselves (not a permission): empty for other codes."""
-    if code in EXPIRED_CREDENTIAL_CODES:
-        return ". The credentials have expired: renew the session (or the assumed role's) and run again"
-    if code in INVALID_CREDENTIAL_CODES:
-        return ". AWS does not recognise the credentials: check the access key, secret key and session token"
-    return ""
 
 
 def read_error_hint(code, arn):

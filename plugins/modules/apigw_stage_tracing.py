@@ -285,12 +285,12 @@ stage:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import DEFAULT_MAX_REQUESTS_PER_SECOND
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import compact_diff
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import converge
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import failures_summary
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import DEFAULT_MAX_REQUESTS_PER_SECOND
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import normalize_stage
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_list_problems

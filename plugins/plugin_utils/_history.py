@@ -57,9 +57,9 @@ import os
 import re
 import tempfile
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import ACCOUNT_ID_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import S3_URI_PATTERN
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import controller_path
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import finish_report
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import row_category
@@ -82,8 +82,6 @@ VERDICTS = ("compliant", "noncompliant", "error")
 CHANGED_ACTIONS = ("enabled", "disabled")
 NOTHING_SWEPT = "nothing was swept, so nothing was compared; the run is not kept in the history"
 FIRST = "no earlier run of these targets in the history: this run is the first baseline"
-# What an S3 history costs: a few small reads before the report is written, the files of the set after it.
-S3_CONFIG = {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 10, "read_timeout": 60}
 
 
 class HistoryError(Exception):
@@ -204,7 +202,7 @@ class S3Store:
                     rest = str(item.get("Key") or "")[len(prefix):].split("/")
                     if len(rest) == 2 and rest[1] == STATE_FILE and RUN_ID_PATTERN.fullmatch(rest[0]):
                         complete.add(rest[0])
-        except engine.AWS_ERRORS as error:
+        except aws.AWS_ERRORS as error:
             raise self._failed("cannot list the runs in", error) from None
         return sorted(complete)
 
@@ -212,7 +210,7 @@ class S3Store:
         try:
             answer = self._s3().get_object(Bucket=self.bucket, Key=self._key(key))
             return answer["Body"].read()
-        except engine.AWS_ERRORS as error:
+        except aws.AWS_ERRORS as error:
             code = getattr(error, "response", {}).get("Error", {}).get("Code")
             if code in ("NoSuchKey", "404"):
                 return None
@@ -221,7 +219,7 @@ class S3Store:
     def write(self, key, text):
         try:
             self._s3().put_object(Bucket=self.bucket, Key=self._key(key), Body=text.encode("utf-8"), ContentType=_content_type(key))
-        except engine.AWS_ERRORS as error:
+        except aws.AWS_ERRORS as error:
             raise self._failed(f"cannot write {key} in", error) from None
 
 
@@ -248,9 +246,9 @@ def open_store(settings):
 
     def make_client():
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        return engine.client("s3", region, settings.get("endpoint_url") or None, engine.Config(**S3_CONFIG))
+        return aws.client("s3", region, settings.get("endpoint_url") or None, aws.client_config("s3"))
 
-    return S3Store(place[0], place[1], make_client, engine.describe_cause)
+    return S3Store(place[0], place[1], make_client, aws.describe_cause)
 
 
 # ---- checking what is read -----------------------------------------------------------------------------

@@ -16,7 +16,8 @@ second inventory file, or a second parse of the same one, reuses the answer.
 
 Nothing here raises for one account: each account gets its answer or the reason it has none (DiscoveryError's
 message, with the cause AWS gave), and the caller decides. The clients come from ``client(service, region,
-credentials)`` (session_client_factory's, or a test's fake).
+credentials)`` (module_utils/_aws.py's client_factory, or a test's fake); reaching the account and the causes of
+errors are module_utils/_aws.py's too.
 """
 
 from __future__ import annotations
@@ -25,19 +26,9 @@ import functools
 import threading
 from dataclasses import dataclass
 
-try:
-    import boto3
-    import botocore
-    import botocore.exceptions
-    from botocore.config import Config
-except ImportError:
-    pass  # only needed with regions: enabled; the inventory plugin checks the SDK first
-
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import ROLE_ARN_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import partition_regions
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import credentials_hint
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_code
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_message
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.parallel import ordered_map
 
 # The region each partition's accounts are asked in: the first region of the partition, enabled in every account.
@@ -52,8 +43,15 @@ DEFAULT_PARTITION = "aws"
 ROLE_SESSION_NAME = "cloudops-tracing-inventory"
 # Threads asking accounts at once: each waits on two small calls, so a few keep a large organization quick.
 WORKERS = 8
-# botocore's standard retries (throttling, transient errors), 4 attempts in all, as the sweep's STS calls.
-CLIENT_CONFIG = {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 10, "read_timeout": 30}
+# What the inventory says when it cannot reach an account (module_utils/_aws.py's reach_account steps).
+REACH_WORDS = {
+    aws.MAKE_CLIENT: "could not list the account's regions: {cause}",
+    aws.ASSUME_ROLE: "could not assume {role_arn} (sts:AssumeRole in {region}{external}) to list the account's regions: {cause}",
+    aws.CALLER_IDENTITY: "could not ask STS which account the controller's credentials are in (sts:GetCallerIdentity in {region}): {cause}",
+    aws.OTHER_ACCOUNT: (
+        "the account has no role_arn, and the controller's credentials are in account {found}, not {account_id}: set its role_arn, or correct the id"
+    ),
+}
 
 _CACHE = {}
 _CACHE_LOCK = threading.Lock()
@@ -108,84 +106,24 @@ def foreign_regions(partition):
     return frozenset(others - own)
 
 
-def describe_cause(exception):
-    """'<code>: <message>' for an AWS error, the SDK's own words otherwise (a refused connection, no credentials)."""
-    if isinstance(exception, botocore.exceptions.ClientError):
-        code = error_code(exception)
-        return "%s: %s%s" % (code, error_message(exception), credentials_hint(code))
-    return str(exception) or type(exception).__name__
-
-
-def session_client_factory(endpoint_url=None, connect_kwargs=None):
-    """``client(service, region, credentials=None)`` on one boto3 session, made now (in the calling thread).
-
-    ``endpoint_url`` and ``connect_kwargs`` are the inventory's connection settings, as amazon.aws reads them
-    (profile_name, access keys, verify, aws_config). ``credentials`` (an AssumeRole answer's) replace the keys.
-    Clients are made one at a time (a session is not thread-safe), the calls on them run in parallel.
-    """
-    params = dict(connect_kwargs or {})
-    profile = params.pop("profile_name", None)
-    config = Config(**CLIENT_CONFIG)
-    for key in ("aws_config", "config"):
-        extra = params.pop(key, None)
-        if extra is not None:
-            config = config.merge(extra)
-    session = boto3.session.Session(profile_name=profile)
-    lock = threading.Lock()
-
-    def client(service, region, credentials=None):
-        keys = dict(params)
-        if credentials is not None:
-            keys.update(
-                aws_access_key_id=credentials["AccessKeyId"],
-                aws_secret_access_key=credentials["SecretAccessKey"],
-                aws_session_token=credentials["SessionToken"],
-            )
-        with lock:
-            return session.client(service, region_name=region, endpoint_url=endpoint_url or None, config=config, **keys)
-
-    return client
-
-
 def describe_account(account, client):
     """(DescribeRegions ``Regions`` items, how they were obtained) for one account; raises DiscoveryError."""
-    exceptions = botocore.exceptions
     region = account.region
-    sts = client("sts", region)
+    try:
+        reach = aws.reach_account(client, region, account.role_arn, account.external_id, ROLE_SESSION_NAME, account.account_id)
+    except aws.ReachError as error:
+        context = {"region": region, "role_arn": account.role_arn, "account_id": account.account_id, "external_id": account.external_id}
+        raise DiscoveryError(error.words(REACH_WORDS, **context)) from None
     if account.role_arn:
-        kwargs = {"RoleArn": account.role_arn, "RoleSessionName": ROLE_SESSION_NAME}
-        if account.external_id:
-            kwargs["ExternalId"] = account.external_id
-        try:
-            credentials = sts.assume_role(**kwargs)["Credentials"]
-        except (exceptions.BotoCoreError, exceptions.ClientError) as error:
-            raise DiscoveryError(
-                "could not assume %s (sts:AssumeRole in %s%s) to list the account's regions: %s"
-                % (account.role_arn, region, " with the external id" if account.external_id else "", describe_cause(error))
-            ) from None
         acting = "through %s" % account.role_arn
     else:
-        try:
-            identity = sts.get_caller_identity()
-        except (exceptions.BotoCoreError, exceptions.ClientError) as error:
-            raise DiscoveryError(
-                "could not ask STS which account the controller's credentials are in (sts:GetCallerIdentity in %s): %s"
-                % (region, describe_cause(error))
-            ) from None
-        if identity.get("Account") != account.account_id:
-            # Never list one account's regions as another's (a profile chosen by mistake).
-            raise DiscoveryError(
-                "the account has no role_arn, and the controller's credentials are in account %s, not %s: set its role_arn, or correct the id"
-                % (identity.get("Account"), account.account_id)
-            )
-        credentials = None
-        acting = "with the controller's credentials (%s)" % identity.get("Arn")
+        acting = "with the controller's credentials (%s)" % reach.caller_arn
     where = "ec2:DescribeRegions in %s %s" % (region, acting)
-    ec2 = client("ec2", region, credentials)
+    ec2 = client("ec2", region, reach.credentials)
     try:
         answer = ec2.describe_regions(AllRegions=True)
-    except (exceptions.BotoCoreError, exceptions.ClientError) as error:
-        raise DiscoveryError("%s failed: %s" % (where, describe_cause(error))) from None
+    except aws.AWS_ERRORS as error:
+        raise DiscoveryError("%s failed: %s" % (where, aws.describe_cause(error))) from None
     return list(answer.get("Regions") or []), where
 
 
@@ -205,7 +143,7 @@ def _ask(account, client, scope):
         return Answer(account, error=str(error))
     except Exception as error:  # pylint: disable=broad-exception-caught
         # A client that could not be made (an unknown profile, a bad endpoint): this account's error, not the run's.
-        return Answer(account, error="could not list the account's regions: %s" % describe_cause(error))
+        return Answer(account, error="could not list the account's regions: %s" % aws.describe_cause(error))
     with _CACHE_LOCK:
         _CACHE[key] = (list(described), where)
     return Answer(account, described=described, where=where)

@@ -28,8 +28,9 @@ finding instead of adding one. Findings of this collection that are ACTIVE in th
 stage is no longer among the target's rows are imported again with RecordState ARCHIVED.
 
 Pacing: BatchImportFindings is limited to 10 requests/s (burst 30) and GetFindings to 3 requests/s (burst 6) per
-account and region, shared with every other caller: each call waits for a token bucket below those (IMPORT_RATE,
-READ_RATE), and botocore's standard retries back off on what is throttled anyway.
+account and region, shared with every other caller: every HTTP attempt of each waits for a token bucket below those
+(module_utils/_aws.py's PACES), and botocore's standard retries back off on what is throttled anyway. GetFindings
+is paged by botocore's paginator.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import time
 
 from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
 
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import row_category
 
@@ -49,14 +50,11 @@ RESOURCE_TYPE = "AwsApiGatewayStage"
 DOCS_URL = "https://github.com/cloudops/apigw_tracing/blob/main/README.md#findings-in-security-hub"
 FIELD_PREFIX = "cloudops.apigw_tracing/"
 BATCH_SIZE = 100
-# Below AWS's limits (10/s burst 30, 3/s burst 6), which other callers in the account and region share.
-IMPORT_RATE, IMPORT_BURST = 5.0, 10
-READ_RATE, READ_BURST = 2.0, 4
+# GetFindings answers up to 100 findings a page.
+PAGE_SIZE = 100
 # How many failed findings a message names (FailedFindings may hold 100 per call).
 FAILED_NAMED = 5
 NOT_ENABLED_CODES = ("InvalidAccessException",)
-# What AWS and the connection answer (botocore's exceptions); anything else is a bug and is raised.
-AWS_ERRORS = engine.AWS_ERRORS
 REMEDIATION = (
     "Enable X-Ray active tracing on the stage (API Gateway console: the stage's Logs and tracing settings; or "
     "aws apigateway update-stage --patch-operations op=replace,path=/tracingEnabled,value=true), or run the "
@@ -214,28 +212,13 @@ def active_filters(partition, region, account_id):
     }
 
 
-class Pacers:
-    """A token bucket per Security Hub operation, below its quota."""
-
-    def __init__(self, clock=time.monotonic, sleep=time.sleep):
-        self.imports = RequestPacer(IMPORT_RATE, burst=IMPORT_BURST, clock=clock, sleep=sleep)
-        self.reads = RequestPacer(READ_RATE, burst=READ_BURST, clock=clock, sleep=sleep)
-
-
-def active_findings(client, partition, region, account_id, pacers):
+def active_findings(client, partition, region, account_id):
     """This collection's ACTIVE findings in the account and region, every page. Raises what botocore raises."""
+    pages = client.get_paginator("get_findings").paginate(Filters=active_filters(partition, region, account_id), PaginationConfig={"PageSize": PAGE_SIZE})
     found = []
-    token = None
-    while True:
-        pacers.reads.wait()
-        kwargs = {"Filters": active_filters(partition, region, account_id), "MaxResults": 100}
-        if token:
-            kwargs["NextToken"] = token
-        answer = client.get_findings(**kwargs)
-        found.extend(answer.get("Findings") or [])
-        token = answer.get("NextToken")
-        if not token:
-            return found
+    for page in pages:
+        found.extend(page.get("Findings") or [])
+    return found
 
 
 class Imported:
@@ -247,12 +230,11 @@ class Imported:
         self.failed = []  # (id or None, error code, message)
 
 
-def import_findings(client, findings, pacers, done=None):
+def import_findings(client, findings, done=None):
     """Import the findings in batches of 100 into ``done`` (an Imported, returned). Raises what botocore raises;
     ``done`` then says how far it got (what was imported before stays imported)."""
     done = done if done is not None else Imported()
     for batch in batches(findings):
-        pacers.imports.wait()
         answer = client.batch_import_findings(Findings=batch)
         refused = {item.get("Id"): item for item in answer.get("FailedFindings") or []}
         for finding in batch:
@@ -284,31 +266,31 @@ def failed_message(failed):
     return f"Security Hub refused {len(failed)} finding{'' if len(failed) == 1 else 's'}: {named}{more}"
 
 
-def publish(client, rows, account_id, region, partition, describe, updated_at=None, pacers=None):
-    """Publish one target's findings; never raises for what AWS answers. Returns the section (see ``section``).
+def publish(client, rows, account_id, region, partition, updated_at=None):
+    """Publish one target's findings with ``client`` (paced: client_for); never raises for what AWS answers. Returns
+    the section (see ``section``).
 
-    describe(exception) -> the cause in words (the engine's describe_cause). The first call (GetFindings) tells
-    whether Security Hub is enabled: InvalidAccessException 'not subscribed' is status not_enabled.
+    The first call (GetFindings) tells whether Security Hub is enabled: InvalidAccessException 'not subscribed' is
+    status not_enabled.
     """
-    pacers = pacers or Pacers()
     updated_at = updated_at or now_iso()
     where = f"account {account_id} {region}"
     try:
-        active = active_findings(client, partition, region, account_id, pacers)
-    except AWS_ERRORS as error:
-        code = _error_code(error)
+        active = active_findings(client, partition, region, account_id)
+    except aws.AWS_ERRORS as error:
+        code = aws.error_code(error)
         if code in NOT_ENABLED_CODES:
-            return section("not_enabled", message=f"Security Hub is not enabled in {where}, no finding was published there: {describe(error)}")
-        return section("failed", message=f"the findings of {where} were not published: GetFindings failed: {describe(error)}")
+            return section("not_enabled", message=f"Security Hub is not enabled in {where}, no finding was published there: {aws.describe_cause(error)}")
+        return section("failed", message=f"the findings of {where} were not published: GetFindings failed: {aws.describe_cause(error)}")
     findings = target_findings(rows, account_id, region, partition, updated_at, active)
     done = Imported()
     try:
-        import_findings(client, findings, pacers, done)
-    except AWS_ERRORS as error:
-        if _error_code(error) in NOT_ENABLED_CODES and not done.active + done.archived:
-            return section("not_enabled", message=f"Security Hub is not enabled in {where}, no finding was published there: {describe(error)}")
+        import_findings(client, findings, done)
+    except aws.AWS_ERRORS as error:
+        if aws.error_code(error) in NOT_ENABLED_CODES and not done.active + done.archived:
+            return section("not_enabled", message=f"Security Hub is not enabled in {where}, no finding was published there: {aws.describe_cause(error)}")
         unsent = len(findings) - done.active - done.archived - len(done.failed)
-        message = f"{where}: {unsent} of {len(findings)} findings were not published: BatchImportFindings failed: {describe(error)}"
+        message = f"{where}: {unsent} of {len(findings)} findings were not published: BatchImportFindings failed: {aws.describe_cause(error)}"
         if done.failed:
             message += "; " + failed_message(done.failed)
         return section("failed", done.active, done.archived, unsent + len(done.failed), message)
@@ -317,17 +299,14 @@ def publish(client, rows, account_id, region, partition, describe, updated_at=No
     return section("published", done.active, done.archived, 0, None)
 
 
-def _error_code(error):
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return (response.get("Error") or {}).get("Code")
-    return None
-
-
 # ---- one target, with its own credentials -----------------------------------------------------------------
 
-# Security Hub is outside API Gateway's quota: botocore's standard retries (throttling backs off), 5 attempts.
-CLIENT_CONFIG = {"retries": {"mode": "standard", "max_attempts": 5}, "connect_timeout": 10, "read_timeout": 30}
+
+def client_for(reach, connection):
+    """The account's Security Hub client: botocore's standard retries (Security Hub is outside API Gateway's quota),
+    every HTTP attempt paced below the operation's quota. Raises what botocore raises when it cannot be made."""
+    made = aws.client("securityhub", connection.region, connection.endpoint_url, aws.client_config("securityhub"), reach.credentials)
+    return aws.pace_service(made)[0]
 
 
 def publish_target(record, target, connection, updated_at=None, reach=None):
@@ -348,10 +327,10 @@ def publish_target(record, target, connection, updated_at=None, reach=None):
             return section("failed", message=f"the findings of {where} were not published: {error}")
     partition = (parse_aws_arn(reach.caller_arn) or {}).get("partition") or "aws"
     try:
-        client = engine.client("securityhub", connection.region, connection.endpoint_url, engine.Config(**CLIENT_CONFIG), reach.credentials)
-    except engine.botocore.exceptions.BotoCoreError as error:
-        return section("failed", message=f"the findings of {where} were not published: {engine.describe_cause(error)}")
-    return publish(client, record["rows"], reach.account_id, connection.region, partition, engine.describe_cause, updated_at)
+        client = client_for(reach, connection)
+    except aws.SDK_ERRORS as error:
+        return section("failed", message=f"the findings of {where} were not published: {aws.describe_cause(error)}")
+    return publish(client, record["rows"], reach.account_id, connection.region, partition, updated_at)
 
 
 def warning(record):

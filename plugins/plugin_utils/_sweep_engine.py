@@ -17,8 +17,9 @@ The tracing_sweep role calls it through the private action cloudops.apigw_tracin
   restore   the rollback: put a target's changed stages back to their state before an enforcement
 
 Reading, pacing, retrying and converging are the modules' own code (module_utils), so the engine and the
-modules behave the same. No step raises for what AWS answers: each returns what it did, and the error of a
-target names its real cause (the connection error, the AWS error code and message).
+modules behave the same; the clients, reaching an account and the causes of errors are module_utils/_aws.py's. No
+step raises for what AWS answers: each returns what it did, and the error of a target names its real cause (the
+connection error, the AWS error code and message).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 
 from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import ACCOUNT_ID_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import REGION_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import matches
@@ -37,11 +39,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import compact_diff
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import converge
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import credentials_hint
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_code
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import error_message
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import target_rows
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
@@ -49,25 +47,24 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_text
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
 
-try:
-    import botocore.exceptions
-    import botocore.session
-    from botocore.config import Config
-except ImportError:
-    HAS_BOTOCORE = False
-else:
-    HAS_BOTOCORE = True
-
-NO_CREDENTIALS_HINT = (
-    "; give the controller AWS credentials the usual way (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-    "an instance or container role)"
-)
 NO_BOTOCORE = "the controller's Python has no botocore: install the collection's requirements (pip install -r requirements.txt)"
-# STS is outside API Gateway's quota: botocore's standard retries, 4 attempts in all.
-STS_CONFIG = {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 10, "read_timeout": 30}
-WARM_SERVICES = ("sts", "apigateway")
-# What a call to AWS raises when AWS (or the way to it) says no: an answer, or no answer.
-AWS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) if HAS_BOTOCORE else ()
+# What the sweep says when it cannot reach a target's account (module_utils/_aws.py's reach_account steps).
+REACH_WORDS = {
+    aws.MAKE_CLIENT: "Could not use the controller's AWS credentials in {region}: {cause}",
+    aws.ASSUME_ROLE: "Could not assume role {role_arn} in {region} (sts:AssumeRole{external}): {cause}",
+    aws.CALLER_IDENTITY: "Could not ask STS which account the controller's credentials belong to (sts:GetCallerIdentity in {region}): {cause}",
+    aws.OTHER_ACCOUNT: (
+        "tracing_sweep_account_id is {account_id}, but the controller's credentials belong to account {found}; "
+        "set tracing_sweep_role_arn to reach {account_id}, or correct the inventory"
+    ),
+}
+
+if aws.HAS_BOTOCORE:
+    try:
+        # Made when the _sweep action's code is imported, before ansible-core forks its workers (see shared_session).
+        aws.shared_session()
+    except Exception:  # pylint: disable=broad-exception-caught
+        pass  # a damaged botocore install: the first step that needs AWS reports it
 
 
 class TargetError(Exception):
@@ -86,116 +83,29 @@ class Connection:
     concurrency: int = 4
 
 
-@dataclass
-class Reach:
-    """An account reached: its id, the identity the sweep acts as there, and the credentials to act with
-    (None: the controller's own)."""
-
-    account_id: str
-    caller_arn: str
-    credentials: dict | None = None
-
-
-_SESSION = None
-
-
-def shared_session():
-    """This process's botocore session, with the service models the sweep uses loaded once.
-
-    ansible-core loads each task's action class in its main process before it forks the worker that runs the
-    task, and this module is imported with the action: the session made at import is inherited by every worker,
-    whose clients are then made in milliseconds instead of loading botocore and its JSON models in each worker.
-    """
-    global _SESSION  # pylint: disable=global-statement
-    if _SESSION is None:
-        session = botocore.session.get_session()
-        for service in WARM_SERVICES:
-            session.get_service_model(service)
-            # A first client loads what every client needs besides the model (endpoint rules, partitions,
-            # defaults) into the session's caches: about 60 ms of CPU that each worker would otherwise spend.
-            # Explicit placeholder keys: no credential lookup, and the client never sends a request.
-            session.create_client(service, region_name="us-east-1", aws_access_key_id="warm-up", aws_secret_access_key="warm-up")
-        _SESSION = session
-    return _SESSION
-
-
-if HAS_BOTOCORE:
-    try:
-        shared_session()
-    except Exception:  # pylint: disable=broad-exception-caught
-        pass  # a damaged botocore install: the first step that needs AWS reports it
-
-
-def client(service, region, endpoint_url=None, config=None, credentials=None):
-    """A botocore client from the shared session; credentials None: the controller's own (environment, profile, role)."""
-    keys = {}
-    if credentials is not None:
-        keys = {
-            "aws_access_key_id": credentials["AccessKeyId"],
-            "aws_secret_access_key": credentials["SecretAccessKey"],
-            "aws_session_token": credentials["SessionToken"],
-        }
-    return shared_session().create_client(service, region_name=region, endpoint_url=endpoint_url or None, config=config, **keys)
-
-
-def describe_cause(exception):
-    """'<code>: <message><hint>' for an AWS error, the SDK's own words for anything else (a connection refused)."""
-    exceptions = botocore.exceptions
-    if isinstance(exception, exceptions.NoCredentialsError):
-        return str(exception) + NO_CREDENTIALS_HINT
-    if isinstance(exception, exceptions.ClientError):
-        code = error_code(exception)
-        return f"{code}: {error_message(exception)}{credentials_hint(code)}"
-    return str(exception) or type(exception).__name__
-
-
 def reach_account(target, connection):
     """Reach the target's account: assume its role, or check that the controller's own credentials are in it.
 
-    target: validated host vars {region, account_id, role_arn, external_id}. Raises TargetError.
+    target: validated host vars {region, account_id, role_arn, external_id}. Returns an aws.Reach; raises TargetError.
     """
-    if not HAS_BOTOCORE:
+    if not aws.HAS_BOTOCORE:
         raise TargetError(NO_BOTOCORE)
-    exceptions = botocore.exceptions
     region = connection.region
     role_arn = target.get("role_arn") or None
-    try:
-        sts = client("sts", region, connection.sts_endpoint_url, Config(**STS_CONFIG))
-    except exceptions.BotoCoreError as error:
-        # An unknown AWS_PROFILE, a malformed config file.
-        raise TargetError(f"Could not use the controller's AWS credentials in {region}: {describe_cause(error)}") from None
-    if role_arn:
-        kwargs = {"RoleArn": role_arn, "RoleSessionName": connection.role_session_name}
-        if target.get("external_id"):
-            kwargs["ExternalId"] = target["external_id"]
-        try:
-            answer = sts.assume_role(**kwargs)
-        except (exceptions.BotoCoreError, exceptions.ClientError) as error:
-            raise TargetError(
-                f"Could not assume role {role_arn} in {region} (sts:AssumeRole{' with the external id' if target.get('external_id') else ''}): "
-                f"{describe_cause(error)}"
-            ) from None
-        return Reach(target_account_id(target), answer["AssumedRoleUser"]["Arn"], answer["Credentials"])
-    try:
-        identity = sts.get_caller_identity()
-    except (exceptions.BotoCoreError, exceptions.ClientError) as error:
-        raise TargetError(
-            f"Could not ask STS which account the controller's credentials belong to (sts:GetCallerIdentity in {region}): {describe_cause(error)}"
-        ) from None
-    account_id = identity["Account"]
     named = target.get("account_id") or None
-    if named and named != account_id:
-        # Never sweep one account and report it as another (a profile or an AWX credential chosen by mistake).
-        raise TargetError(
-            f"tracing_sweep_account_id is {named}, but the controller's credentials belong to account {account_id}; "
-            f"set tracing_sweep_role_arn to reach {named}, or correct the inventory"
-        )
-    return Reach(account_id, identity["Arn"], None)
+
+    def sts_client(service, where):
+        return aws.client(service, where, connection.sts_endpoint_url, aws.client_config(service))
+
+    try:
+        return aws.reach_account(sts_client, region, role_arn, target.get("external_id"), connection.role_session_name, named)
+    except aws.ReachError as error:
+        raise TargetError(error.words(REACH_WORDS, region=region, role_arn=role_arn, account_id=named, external_id=target.get("external_id"))) from None
 
 
 def apigateway(reach, connection):
     """(client, stats): the account's API Gateway client, paced and retried as the modules' are."""
-    raw = client("apigateway", connection.region, connection.endpoint_url, apigateway_config(connection.concurrency), reach.credentials)
+    raw = aws.client("apigateway", connection.region, connection.endpoint_url, apigateway_config(connection.concurrency), reach.credentials)
     return paced_client(raw, connection.max_requests_per_second)
 
 
@@ -227,9 +137,9 @@ def _add_requests(total, stats):
 
 def request_totals(records):
     """The API Gateway requests of several targets' records, added up by kind (what each record's ``requests`` says)."""
-    totals = dict.fromkeys(RequestStats.FIELDS, 0)
+    totals = dict.fromkeys(aws.RequestStats.FIELDS, 0)
     for record in records:
-        for field in RequestStats.FIELDS:
+        for field in aws.RequestStats.FIELDS:
             value = ((record or {}).get("requests") or {}).get(field, 0)
             totals[field] += value if isinstance(value, int) and not isinstance(value, bool) else 0
     return totals
@@ -289,7 +199,7 @@ def sweep_target(host, target, settings, connection, say=None):
     target = clean_target(target)
     problems = target_problems(target)
     identity = identity_of(host, target)
-    requests = dict.fromkeys(RequestStats.FIELDS, 0)
+    requests = dict.fromkeys(aws.RequestStats.FIELDS, 0)
     if problems:
         return _failed_plan(identity, "Invalid target variables, nothing was done on this target: " + "; ".join(problems), requests, started)
     try:
@@ -297,19 +207,18 @@ def sweep_target(host, target, settings, connection, say=None):
     except TargetError as error:
         return _failed_plan(identity, str(error), requests, started)
     identity = dict(identity, account_id=reach.account_id, caller_arn=reach.caller_arn)
-    exceptions = botocore.exceptions
     stats = None
     try:
         apigw, stats = apigateway(reach, connection)
         progress = ReadProgress(host, connection.max_requests_per_second, say) if say is not None else None
         found = describe_stages(apigw, concurrency=connection.concurrency, progress=progress)
-    except (exceptions.BotoCoreError, exceptions.ClientError) as error:
+    except aws.AWS_ERRORS as error:
         if stats is not None:
             _add_requests(requests, stats.as_dict())
         partition = (parse_aws_arn(reach.caller_arn) or {}).get("partition") or "aws"
         dummy, message = describe_read_error(error, f"the REST APIs of {connection.region}", api_arn(partition, connection.region))
-        if not isinstance(error, exceptions.ClientError):
-            message = f"Reading the REST APIs of {connection.region} failed: {describe_cause(error)}"
+        if isinstance(error, aws.SDK_ERRORS):
+            message = f"Reading the REST APIs of {connection.region} failed: {aws.describe_cause(error)}"
         return _failed_plan(identity, message, requests, started)
     _add_requests(requests, stats.as_dict())
     plan = plan_target(
@@ -411,7 +320,7 @@ def converge_target(planned, guard, target, connection, check_mode):
     Returns {"target": record with rows, "changed": bool, "diff": compact diff or {}, "requests": counts}.
     """
     record = dict(planned["target"])
-    requests = dict(planned.get("requests") or dict.fromkeys(RequestStats.FIELDS, 0))
+    requests = dict(planned.get("requests") or dict.fromkeys(aws.RequestStats.FIELDS, 0))
     plan = planned.get("plan")
     if record["status"] != "ok" or plan is None:
         return {"target": dict(record, requests=requests), "changed": False, "diff": {}, "requests": requests}
@@ -463,8 +372,8 @@ def _converge(target, changes, connection, requests):
         return {"failed": True, "msg": f"the changes were not made: {error}"}, []
     try:
         apigw, stats = apigateway(reach, connection)
-    except botocore.exceptions.BotoCoreError as error:
-        return {"failed": True, "msg": f"the changes were not made: {describe_cause(error)}"}, []
+    except aws.SDK_ERRORS as error:
+        return {"failed": True, "msg": f"the changes were not made: {aws.describe_cause(error)}"}, []
     outcome = converge(apigw, changes, check_mode=False, concurrency=connection.concurrency)
     _add_requests(requests, stats.as_dict())
     result = {"stages": outcome.stages, "missing": outcome.missing, "failures": outcome.failures, "changed": outcome.changed}

@@ -19,6 +19,7 @@ import difflib
 import os
 import time
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import bool_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
@@ -283,8 +284,8 @@ def restore_step(args, host=None, check_mode=False, say=None):
         return dict(empty, identity=identity, record=rollback.restore_record(identity, empty, [], {}, host), lines={})
     try:
         outcome, requests = engine.restore(reach, stages, connection, check_mode)
-    except engine.botocore.exceptions.BotoCoreError as error:
-        return failed(f"the stages were not put back: {engine.describe_cause(error)}", identity)
+    except aws.SDK_ERRORS as error:
+        return failed(f"the stages were not put back: {aws.describe_cause(error)}", identity)
     result = {
         "changed": outcome.changed,
         "stages": outcome.stages,

@@ -35,6 +35,8 @@ PLUGINS_PREFIX = "ansible_collections.cloudops.apigw_tracing.plugins."
 # The folders whose files other files import (and so inherit the AWS clients of).
 SHARED_CODE = ("module_utils", "plugin_utils")
 ENGINE = "plugins/plugin_utils/_sweep_engine.py"
+# The one way to reach AWS: the client factory and reaching an account (sts:AssumeRole, sts:GetCallerIdentity).
+AWS_ACCESS = "plugins/module_utils/_aws.py"
 # The accounts inventory's regions: enabled (the plugin imports it).
 REGION_DISCOVERY = "plugins/plugin_utils/_region_discovery.py"
 INVENTORY = ("inventory", "accounts")
@@ -312,10 +314,10 @@ def test_operations_are_derived_from_the_code():
     assert set(DERIVED["securityhub"]) == {"BatchImportFindings", "GetFindings"}
     assert _callers("securityhub", "BatchImportFindings") == _callers("securityhub", "GetFindings") == {SECURITY_HUB}
     # The sweep engine reaches each account itself (no amazon.aws module does it any more), and so does the
-    # accounts inventory for regions: enabled.
+    # accounts inventory for regions: enabled, both through module_utils/_aws.py.
     assert set(DERIVED["sts"]) == {"AssumeRole", "GetCallerIdentity"}
-    assert _callers("sts", "AssumeRole") == {ENGINE, REGION_DISCOVERY}
-    assert _callers("sts", "GetCallerIdentity") == {ENGINE, REGION_DISCOVERY, "plugins/modules/apigw_stage_tracing.py"}
+    assert _callers("sts", "AssumeRole") == {AWS_ACCESS}
+    assert _callers("sts", "GetCallerIdentity") == {AWS_ACCESS, "plugins/modules/apigw_stage_tracing.py"}
     assert set(DERIVED["ec2"]) == {"DescribeRegions"}
     assert _callers("ec2", "DescribeRegions") == {REGION_DISCOVERY}
 
@@ -337,11 +339,13 @@ def test_the_derivation_follows_the_engine_to_its_api_gateway_calls():
     is reached, so that what the engine calls is derived (its API Gateway calls are module_utils', shared with
     the modules)."""
     engine, action = FILES[("plugin_utils", "_sweep_engine")], FILES[("action", "_sweep")]
-    assert engine.own_services == {"sts", "apigateway"}
+    assert engine.own_services == {"apigateway"}
+    assert FILES[("module_utils", "_aws")].own_services == {"sts"}
     assert FILES[("plugin_utils", "_security_hub")].own_services == {"securityhub"}
     assert action.services == {"sts", "apigateway", "s3", "securityhub"}
     reached = _reached(("action", "_sweep"))
-    assert ENGINE in reached
+    assert ENGINE in reached and AWS_ACCESS in reached
+    assert AWS_ACCESS in _reached(INVENTORY)
     callers = {
         where.rsplit(":", 1)[0]
         for operations in (DERIVED["apigateway"], DERIVED["sts"], DERIVED["securityhub"])

@@ -16,8 +16,8 @@ import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import event_id
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_config
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import SERVICE_EVENT_ID
 
 REGION = "us-east-1"
 TESTING_CREDENTIALS = {"AccessKeyId": "testing", "SecretAccessKey": "testing", "SessionToken": "testing"}
@@ -63,7 +63,7 @@ class _Body:
 
 
 class FakeHttp:
-    """Answers the HTTP attempts of real botocore API Gateway clients, in order, from one queue.
+    """Answers the HTTP attempts of real botocore clients (API Gateway's, Security Hub's), in order, from one queue.
 
     Every attempt is recorded in ``requests`` as (method, path, query) whether it is answered or fails.
     An attempt with no answer queued fails the test (pytest.fail is no Exception: botocore cannot catch and
@@ -77,7 +77,7 @@ class FakeHttp:
     def attach(self, client):
         # Last, so the pacer's before-send handler has waited for and counted the attempt first: emit() stops at
         # a handler that raises, as this one does to simulate a dropped connection.
-        client.meta.events.register_last(f"before-send.{SERVICE_EVENT_ID}", self._send, unique_id="tests-unit-fake-http")
+        client.meta.events.register_last(f"before-send.{event_id(client)}", self._send, unique_id="tests-unit-fake-http")
         return client
 
     def add(self, body=None, status=200, headers=None):

@@ -497,7 +497,7 @@ def test_strict_compose_errors(write):
 
 # ---- regions: enabled ------------------------------------------------------------------------------
 
-DISCOVERY = "ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._region_discovery"
+CLIENT_FACTORY = "ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws.client_factory"
 
 
 def described(*enabled, not_enabled=()):
@@ -558,7 +558,7 @@ def accounts_fixture(monkeypatch):
 
     _region_discovery.forget()
     world = Accounts({})
-    monkeypatch.setattr(DISCOVERY + ".session_client_factory", world.factory)
+    monkeypatch.setattr(CLIENT_FACTORY, world.factory)
     yield world
     _region_discovery.forget()
 

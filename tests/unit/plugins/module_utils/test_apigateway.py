@@ -21,8 +21,8 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import paced_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import set_tracing
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestPacer
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestStats
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import make_client
 
 

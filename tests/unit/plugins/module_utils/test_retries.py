@@ -27,7 +27,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import list_rest_apis
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import retry_conflicts
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import set_tracing
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestPacer
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeHttp
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import make_client
 

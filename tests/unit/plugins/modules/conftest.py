@@ -13,7 +13,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestStats
 
 
 @pytest.fixture(name="run_module")

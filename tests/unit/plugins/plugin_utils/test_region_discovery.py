@@ -13,6 +13,7 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _region_discovery as discovery
@@ -147,6 +148,18 @@ def test_expired_credentials_say_what_to_do():
     (answer,) = discovery.discover([Account(PROD)], clients)
     assert answer.error.startswith("could not ask STS which account the controller's credentials are in (sts:GetCallerIdentity in us-east-1): ExpiredToken")
     assert "renew the session" in answer.error
+
+
+def test_no_credentials_say_how_to_give_them():
+    class NoCredentialsSts:
+        def get_caller_identity(self):
+            raise NoCredentialsError()
+
+    (answer,) = discovery.discover([Account(PROD)], lambda service, region, credentials=None: NoCredentialsSts())
+    assert answer.error == (
+        "could not ask STS which account the controller's credentials are in (sts:GetCallerIdentity in us-east-1): Unable to locate credentials; "
+        "give the controller AWS credentials the usual way (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, an instance or container role)"
+    )
 
 
 class World:

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _security_hub as hub
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run as run
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
@@ -18,6 +19,8 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_htm
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_markdown import render_markdown
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
+from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import TESTING_CREDENTIALS
+from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeHttp
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import make_client
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import schema_errors
 
@@ -58,29 +61,24 @@ class Clock:
         self.now += seconds
 
 
-def no_wait():
-    clock = Clock()
-    return hub.Pacers(clock=clock, sleep=clock.sleep)
-
-
 class FakeHub:
-    """A Security Hub client: GetFindings pages from ``active``, BatchImportFindings recorded, answers scripted."""
+    """A Security Hub client: GetFindings answers ``active`` in one page, BatchImportFindings recorded, answers
+    scripted. (Paging is botocore's paginator: test_get_findings_is_followed_to_its_last_page.)"""
 
-    def __init__(self, active=(), page=100, refuse=None, fail_on=None):
+    def __init__(self, active=(), refuse=None, fail_on=None):
         self.active = list(active)
-        self.page = page
         self.imports = []
         self.reads = []
         self.refuse = refuse or (lambda finding: None)
         self.fail_on = fail_on
 
-    def get_findings(self, **kwargs):
+    def get_paginator(self, name):
+        assert name == "get_findings"
+        return self
+
+    def paginate(self, **kwargs):
         self.reads.append(kwargs)
-        start = int(kwargs.get("NextToken") or 0)
-        answer = {"Findings": self.active[start:start + self.page]}
-        if start + self.page < len(self.active):
-            answer["NextToken"] = str(start + self.page)
-        return answer
+        return [{"Findings": self.active}]
 
     def batch_import_findings(self, Findings):  # pylint: disable=invalid-name
         if self.fail_on is not None and len(self.imports) == self.fail_on:
@@ -234,35 +232,60 @@ def many_rows(count):
 def test_250_findings_go_in_calls_of_100_100_and_50():
     assert [len(batch) for batch in hub.batches(list(range(250)))] == [100, 100, 50]
     client = FakeHub()
-    result = hub.publish(client, many_rows(250), ACCOUNT, REGION, "aws", str, NOW, no_wait())
+    result = hub.publish(client, many_rows(250), ACCOUNT, REGION, "aws", NOW)
     assert [len(batch) for batch in client.imports] == [100, 100, 50]
     assert result == {"status": "published", "imported": 250, "archived": 0, "failed": 0, "message": None}
 
 
 def test_get_findings_is_followed_to_its_last_page():
+    client, stubber = stubbed_hub()
     active = active_of(*many_rows(250))
-    client = FakeHub(active=active, page=100)
-    result = hub.publish(client, [], ACCOUNT, REGION, "aws", str, NOW, no_wait())
-    assert [read.get("NextToken") for read in client.reads] == [None, "100", "200"]
-    assert all(read["MaxResults"] == 100 for read in client.reads)
+    asked = {"Filters": hub.active_filters("aws", REGION, ACCOUNT), "MaxResults": 100}
+    stubber.add_response("get_findings", {"Findings": active[:100], "NextToken": "page-2"}, asked)
+    stubber.add_response("get_findings", {"Findings": active[100:200], "NextToken": "page-3"}, dict(asked, NextToken="page-2"))
+    stubber.add_response("get_findings", {"Findings": active[200:]}, dict(asked, NextToken="page-3"))
+    stubber.add_response("batch_import_findings", {"FailedCount": 0, "SuccessCount": 100, "FailedFindings": []})
+    stubber.add_response("batch_import_findings", {"FailedCount": 0, "SuccessCount": 100, "FailedFindings": []})
+    stubber.add_response("batch_import_findings", {"FailedCount": 0, "SuccessCount": 50, "FailedFindings": []})
+    with stubber:
+        result = hub.publish(client, [], ACCOUNT, REGION, "aws", NOW)
+    stubber.assert_no_pending_responses()
     assert result["archived"] == 250 and result["imported"] == 0
 
 
-def test_calls_are_paced_under_the_quota():
+def test_the_targets_client_is_paced_under_the_quota(monkeypatch, no_sleep):
+    """publish_target's client: every call waits for its operation's token bucket (module_utils/_aws.py's PACES)."""
     clock = Clock()
-    pacers = hub.Pacers(clock=clock, sleep=clock.sleep)
-    client = FakeHub()
-    hub.publish(client, many_rows(100 * (hub.IMPORT_BURST + 5)), ACCOUNT, REGION, "aws", str, NOW, pacers)
-    # The burst goes at once; each further call waits for its token at IMPORT_RATE.
-    assert len(client.imports) == hub.IMPORT_BURST + 5
+    http = FakeHttp()
+    made = []
+    real_client, real_pace = aws.client, aws.pace_service
+
+    def client(service, region, endpoint_url=None, config=None, credentials=None):
+        made.append((service, region, endpoint_url, dict(config.retries), credentials))
+        return http.attach(real_client(service, region, endpoint_url, config, TESTING_CREDENTIALS))
+
+    monkeypatch.setattr(aws, "client", client)
+    monkeypatch.setattr(aws, "pace_service", lambda made_client: real_pace(made_client, clock=clock, sleep=clock.sleep))
+    imports = aws.PACES["securityhub"]["BatchImportFindings"]
+    http.add({"Findings": []})
+    http.repeat(imports.burst + 5, http.add, {"FailedCount": 0, "SuccessCount": 100, "FailedFindings": []})
+    record = {"host": "h", "status": "ok", "account_id": ACCOUNT, "region": REGION, "rows": many_rows(100 * (imports.burst + 5))}
+    reach = aws.Reach(ACCOUNT, "arn:aws:sts::111111111111:assumed-role/TracingAudit/s", {"AccessKeyId": "ASIA1", "SecretAccessKey": "s", "SessionToken": "t"})
+
+    result = hub.publish_target(record, {"region": REGION}, run.engine.Connection(region=REGION, endpoint_url="http://localhost:4566"), NOW, reach)
+
+    assert result == {"status": "published", "imported": 100 * (imports.burst + 5), "archived": 0, "failed": 0, "message": None}
+    assert made == [("securityhub", REGION, "http://localhost:4566", {"mode": "standard", "max_attempts": 5}, reach.credentials)]
+    assert http.paths() == ["/findings"] + ["/findings/import"] * (imports.burst + 5)
+    # The burst goes at once; each further call waits for its token at the imports' rate.
     assert len(clock.sleeps) == 5
-    assert clock.now == pytest.approx(5 / hub.IMPORT_RATE)
-    assert hub.IMPORT_RATE < 10 and hub.IMPORT_BURST <= 30 and hub.READ_RATE < 3 and hub.READ_BURST <= 6
+    assert clock.now == pytest.approx(5 / imports.rate)
+    assert no_sleep == [] and http.pending == 0
 
 
 def test_refused_findings_are_not_hidden():
     client = FakeHub(refuse=lambda finding: "Invalid Title" if finding["Id"].endswith("a000000001/stages/prod") else None)
-    result = hub.publish(client, many_rows(3), ACCOUNT, REGION, "aws", str, NOW, no_wait())
+    result = hub.publish(client, many_rows(3), ACCOUNT, REGION, "aws", NOW)
     assert result["status"] == "failed" and (result["imported"], result["failed"]) == (2, 1)
     assert "refused 1 finding" in result["message"] and "a000000001/stages/prod: InvalidInput: Invalid Title" in result["message"]
     assert "account 111111111111 us-east-1" in result["message"]
@@ -274,12 +297,12 @@ def test_a_failed_count_without_ids_is_not_counted_imported():
             self.imports.append(Findings)
             return {"FailedCount": 2, "SuccessCount": len(Findings) - 2, "FailedFindings": []}
 
-    result = hub.publish(Counting(), many_rows(5), ACCOUNT, REGION, "aws", str, NOW, no_wait())
+    result = hub.publish(Counting(), many_rows(5), ACCOUNT, REGION, "aws", NOW)
     assert (result["status"], result["imported"], result["failed"]) == ("failed", 3, 2)
 
 
 def test_a_call_that_fails_half_way_says_how_far_it_got():
-    result = hub.publish(FakeHub(fail_on=1), many_rows(150), ACCOUNT, REGION, "aws", str, NOW, no_wait())
+    result = hub.publish(FakeHub(fail_on=1), many_rows(150), ACCOUNT, REGION, "aws", NOW)
     assert (result["status"], result["imported"], result["failed"]) == ("failed", 100, 50)
     assert "50 of 150 findings were not published" in result["message"] and "Could not connect to the endpoint URL" in result["message"]
 
@@ -295,7 +318,7 @@ def test_security_hub_not_enabled_is_its_own_status_with_the_cause():
         "get_findings", "InvalidAccessException", "Account 111111111111 is not subscribed to AWS Security Hub", 401
     )
     with stubber:
-        result = hub.publish(client, [row()], ACCOUNT, REGION, "aws", run.engine.describe_cause, NOW, no_wait())
+        result = hub.publish(client, [row()], ACCOUNT, REGION, "aws", NOW)
     assert result["status"] == "not_enabled" and result["imported"] == 0
     assert "not enabled in account 111111111111 us-east-1" in result["message"]
     assert "InvalidAccessException: Account 111111111111 is not subscribed to AWS Security Hub" in result["message"]
@@ -305,7 +328,7 @@ def test_access_denied_is_a_failure_with_its_cause():
     client, stubber = stubbed_hub()
     stubber.add_client_error("get_findings", "AccessDeniedException", "not authorized to perform: securityhub:GetFindings", 403)
     with stubber:
-        result = hub.publish(client, [row()], ACCOUNT, REGION, "aws", run.engine.describe_cause, NOW, no_wait())
+        result = hub.publish(client, [row()], ACCOUNT, REGION, "aws", NOW)
     assert result["status"] == "failed" and "AccessDeniedException: not authorized" in result["message"]
 
 
@@ -316,7 +339,7 @@ def test_the_real_client_takes_the_findings_as_built():
     stubber.add_response("get_findings", {"Findings": []}, {"Filters": hub.active_filters("aws", REGION, ACCOUNT), "MaxResults": 100})
     stubber.add_response("batch_import_findings", {"FailedCount": 0, "SuccessCount": 2, "FailedFindings": []}, {"Findings": findings})
     with stubber:
-        result = hub.publish(client, [row(), row(stage="dev", action="exempt", desired=None, reason="x")], ACCOUNT, REGION, "aws", str, NOW, no_wait())
+        result = hub.publish(client, [row(), row(stage="dev", action="exempt", desired=None, reason="x")], ACCOUNT, REGION, "aws", NOW)
     stubber.assert_no_pending_responses()
     assert result["status"] == "published" and result["imported"] == 2
 
@@ -396,7 +419,7 @@ def test_a_malformed_section_is_refused_naming_it():
 def test_the_plan_step_publishes_in_check_mode_and_warns(monkeypatch):
     calls = []
 
-    reached = run.engine.Reach(ACCOUNT, "arn:aws:sts::111111111111:assumed-role/TracingAudit/s", {"AccessKeyId": "secret"})
+    reached = aws.Reach(ACCOUNT, "arn:aws:sts::111111111111:assumed-role/TracingAudit/s", {"AccessKeyId": "secret"})
 
     def fake_plan(host, target, settings, connection, say=None):
         target_ = {"host": host, "status": "ok", "account_id": ACCOUNT, "region": REGION, "rows": None}

@@ -8,22 +8,19 @@ the clients the engine makes, or (where retries matter) a fake HTTP layer under 
 
 from __future__ import annotations
 
-import botocore.session
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionClosedError
 from botocore.exceptions import EndpointConnectionError
-from botocore.exceptions import NoCredentialsError
 from botocore.exceptions import ProfileNotFound
 from botocore.stub import Stubber
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import apigateway
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestPacer
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestStats
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import BOTOCORE_RETRIES
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import MAX_ATTEMPTS
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_config
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestStats
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import MISSING_REASON
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
@@ -81,25 +78,25 @@ def no_aws_fixture(monkeypatch):
     def refuse(*args, **kwargs):
         pytest.fail("the step tried to reach AWS")
 
-    monkeypatch.setattr(engine, "client", refuse)
+    monkeypatch.setattr(aws, "client", refuse)
     monkeypatch.setattr(engine, "reach_account", refuse)
     monkeypatch.setattr(engine, "apigateway", refuse)
 
 
 class MadeClients(list):
-    """engine.client() replaced: each call recorded as {service, region, endpoint_url, config, credentials}."""
+    """aws.client() replaced: each call recorded as {service, region, endpoint_url, config, credentials}."""
 
     def record(self, service, region, endpoint_url=None, config=None, credentials=None):
         self.append({"service": service, "region": region, "endpoint_url": endpoint_url, "config": config, "credentials": credentials})
 
 
-ENGINE_CLIENT = engine.client
+AWS_CLIENT = aws.client
 
 
 def real_client(service, region, endpoint_url=None, config=None, credentials=None):
-    """What engine.client makes, from the engine's shared session; test credentials stand in for the controller's
+    """What aws.client makes, from the shared session; test credentials stand in for the controller's
     own, which a unit test must not look up (the environment, a profile, an instance role)."""
-    return ENGINE_CLIENT(service, region, endpoint_url, config, credentials or TESTING_CREDENTIALS)
+    return AWS_CLIENT(service, region, endpoint_url, config, credentials or TESTING_CREDENTIALS)
 
 
 @pytest.fixture(name="reached")
@@ -114,8 +111,8 @@ def reached_fixture(monkeypatch, no_sleep):  # pylint: disable=unused-argument
         made.record(service, region, endpoint_url, config, credentials)
         return raw
 
-    monkeypatch.setattr(engine, "reach_account", lambda target, connection: engine.Reach(ACCOUNT, CALLER, None))
-    monkeypatch.setattr(engine, "client", client)
+    monkeypatch.setattr(engine, "reach_account", lambda target, connection: aws.Reach(ACCOUNT, CALLER, None))
+    monkeypatch.setattr(aws, "client", client)
     with Stubber(raw) as stubber:
         stubber.made = made
         yield stubber
@@ -125,7 +122,7 @@ def reached_fixture(monkeypatch, no_sleep):  # pylint: disable=unused-argument
 @pytest.fixture(name="over_http")
 def over_http_fixture(monkeypatch, no_sleep):
     """The account reached through an assumed role (no STS call); every API Gateway client the engine makes is
-    real (engine.client, the shared session) and its HTTP attempts are answered by one FakeHttp. Yields it,
+    real (aws.client, the shared session) and its HTTP attempts are answered by one FakeHttp. Yields it,
     with .made (the clients made) and .waits (botocore's retry waits)."""
     http = FakeHttp()
     made = MadeClients()
@@ -139,8 +136,8 @@ def over_http_fixture(monkeypatch, no_sleep):
     # The engine's pace (9.5 requests/s): a 429 empties the bucket, and the pacer's waits are recorded, not slept.
     monkeypatch.setattr(apigateway, "RequestPacer", lambda rate: RequestPacer(rate, sleep=http.pacer_sleeps.append))
 
-    monkeypatch.setattr(engine, "reach_account", lambda target, connection: engine.Reach(ACCOUNT, CALLER, ASSUMED))
-    monkeypatch.setattr(engine, "client", client)
+    monkeypatch.setattr(engine, "reach_account", lambda target, connection: aws.Reach(ACCOUNT, CALLER, ASSUMED))
+    monkeypatch.setattr(aws, "client", client)
     http.made = made
     http.waits = no_sleep
     yield http
@@ -492,7 +489,7 @@ def test_a_conflict_that_outlasts_every_attempt_is_an_error_row(over_http):
 
 @pytest.fixture(name="sts")
 def sts_fixture(monkeypatch):
-    """engine.client gives a real STS client whose calls a Stubber answers; stubber.made lists the clients made."""
+    """aws.client gives a real STS client whose calls a Stubber answers; stubber.made lists the clients made."""
     raw = real_client("sts", REGION)
     made = MadeClients()
 
@@ -501,7 +498,7 @@ def sts_fixture(monkeypatch):
         made.record(service, region, endpoint_url, config, credentials)
         return raw
 
-    monkeypatch.setattr(engine, "client", client)
+    monkeypatch.setattr(aws, "client", client)
     with Stubber(raw) as stubber:
         stubber.made = made
         yield stubber
@@ -581,15 +578,15 @@ def test_a_controller_configuration_botocore_cannot_use_is_a_target_error(monkey
     def broken(*args, **kwargs):
         raise ProfileNotFound(profile="nosuch")
 
-    monkeypatch.setattr(engine, "client", broken)
+    monkeypatch.setattr(aws, "client", broken)
     with pytest.raises(engine.TargetError) as raised:
         engine.reach_account({"region": REGION}, CONNECTION)
     assert str(raised.value) == f"Could not use the controller's AWS credentials in {REGION}: The config profile (nosuch) could not be found"
 
 
 def test_without_botocore_the_target_says_what_to_install(monkeypatch):
-    monkeypatch.setattr(engine, "HAS_BOTOCORE", False)
-    monkeypatch.setattr(engine, "client", lambda *args, **kwargs: pytest.fail("no client without botocore"))
+    monkeypatch.setattr(aws, "HAS_BOTOCORE", False)
+    monkeypatch.setattr(aws, "client", lambda *args, **kwargs: pytest.fail("no client without botocore"))
     with pytest.raises(engine.TargetError) as raised:
         engine.reach_account({"region": REGION}, CONNECTION)
     assert str(raised.value) == engine.NO_BOTOCORE
@@ -599,52 +596,12 @@ def test_a_client_the_converge_cannot_make_fails_the_target_not_the_step(monkeyp
     def broken(*args, **kwargs):
         raise ProfileNotFound(profile="nosuch")
 
-    monkeypatch.setattr(engine, "reach_account", lambda target, connection: engine.Reach(ACCOUNT, CALLER, None))
-    monkeypatch.setattr(engine, "client", broken)
+    monkeypatch.setattr(engine, "reach_account", lambda target, connection: aws.Reach(ACCOUNT, CALLER, None))
+    monkeypatch.setattr(aws, "client", broken)
 
     result = engine.converge_target(planned_target(), {"refused": False}, {"region": REGION}, CONNECTION, check_mode=False)
 
     assert (result["target"]["status"], result["target"]["error"]) == ("error", "the changes were not made: The config profile (nosuch) could not be found")
-
-
-# ---- the shared botocore session and its clients ------------------------------------------------------------
-
-
-def test_the_session_is_made_once_with_the_sweeps_models_loaded():
-    session = engine.shared_session()
-    assert isinstance(session, botocore.session.Session)
-    assert engine.shared_session() is session
-    assert engine.WARM_SERVICES == ("sts", "apigateway")
-
-
-def test_a_client_with_given_credentials_region_endpoint_and_config():
-    made = engine.client("apigateway", "eu-west-1", "http://localhost:4566", apigateway_config(16), ASSUMED)
-
-    assert (made.meta.region_name, made.meta.endpoint_url) == ("eu-west-1", "http://localhost:4566")
-    assert (made.meta.config.retries, made.meta.config.max_pool_connections) == (BOTOCORE_RETRIES, 16)
-    credentials = made._get_credentials()  # pylint: disable=protected-access
-    assert (credentials.access_key, credentials.secret_key, credentials.token) == ("ASIAEXAMPLEEXAMPLE01", "secret", "token")
-
-
-def test_an_empty_endpoint_is_aws_own():
-    made = engine.client("apigateway", "eu-west-1", "", Config(), ASSUMED)
-    assert made.meta.endpoint_url == "https://apigateway.eu-west-1.amazonaws.com"
-
-
-def test_a_client_without_credentials_has_the_controllers_own(monkeypatch, tmp_path):
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIACONTROLLER000001")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "controller-secret")
-    # A session of this test's own: the process's shared one keeps whatever credentials it has resolved.
-    monkeypatch.setattr(engine, "_SESSION", None)
-
-    made = engine.client("sts", REGION)
-
-    assert made._get_credentials().access_key == "AKIACONTROLLER000001"  # pylint: disable=protected-access
-    assert engine.shared_session() is engine.shared_session()
 
 
 # ---- progress lines -----------------------------------------------------------------------------------------
@@ -709,14 +666,6 @@ def test_the_line_of_a_finished_target(record, check_mode, line):
 
 
 # ---- what a target's record says ------------------------------------------------------------------------
-
-
-def test_describe_cause():
-    assert engine.describe_cause(NoCredentialsError()) == "Unable to locate credentials" + engine.NO_CREDENTIALS_HINT
-    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "AssumeRole")
-    assert engine.describe_cause(denied) == "AccessDenied: no"
-    refused = EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
-    assert engine.describe_cause(refused) == 'Could not connect to the endpoint URL: "http://127.0.0.1:1"'
 
 
 @pytest.mark.parametrize(

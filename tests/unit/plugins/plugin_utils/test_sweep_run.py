@@ -14,8 +14,9 @@ import tempfile
 import pytest
 from botocore.exceptions import ProfileNotFound
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import apigateway
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pacing import RequestPacer
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestPacer
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run as run
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import TESTING_CREDENTIALS
@@ -173,7 +174,7 @@ RESTORE_TARGET = {"region": "us-east-1", "account_id": "111111111111"}
 
 def reached(monkeypatch):
     caller = "arn:aws:sts::111111111111:assumed-role/TracingAudit/cloudops-tracing-sweep"
-    monkeypatch.setattr(run.engine, "reach_account", lambda target, connection: run.engine.Reach("111111111111", caller, None))
+    monkeypatch.setattr(run.engine, "reach_account", lambda target, connection: aws.Reach("111111111111", caller, None))
 
 
 def test_restore_step_that_cannot_make_its_client_fails_with_the_cause(monkeypatch):
@@ -182,7 +183,7 @@ def test_restore_step_that_cannot_make_its_client_fails_with_the_cause(monkeypat
     def broken(*args, **kwargs):
         raise ProfileNotFound(profile="nosuch")
 
-    monkeypatch.setattr(run.engine, "client", broken)
+    monkeypatch.setattr(aws, "client", broken)
 
     result = run.restore_step({"settings": {}, "target": RESTORE_TARGET, "changes": ENFORCED})
 
@@ -194,8 +195,8 @@ def test_restore_step_that_cannot_make_its_client_fails_with_the_cause(monkeypat
 def test_restore_step_retries_a_conflict_and_counts_every_attempt(monkeypatch, no_sleep):
     reached(monkeypatch)
     http = FakeHttp()
-    real = run.engine.client
-    monkeypatch.setattr(run.engine, "client", lambda service, region, endpoint_url=None, config=None, credentials=None: http.attach(
+    real = aws.client
+    monkeypatch.setattr(aws, "client", lambda service, region, endpoint_url=None, config=None, credentials=None: http.attach(
         real(service, region, endpoint_url, config, credentials or TESTING_CREDENTIALS)))
     monkeypatch.setattr(apigateway, "RequestPacer", lambda rate: RequestPacer(rate, sleep=lambda seconds: None))
     http.add({"stageName": "prod", "tracingEnabled": True})
