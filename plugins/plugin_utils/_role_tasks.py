@@ -453,7 +453,7 @@ def restore(context):
     changes = planned.get("changes") or []
     target = context.target()
     try:
-        restored = _sweep_run.restore_step({"settings": settings, "target": target, "changes": changes}, host=context.host,
+        restored = _rollback_steps.restore_step({"settings": settings, "target": target, "changes": changes}, host=context.host,
                                            check_mode=context.check_mode)
     except Exception as error:
         # Nothing is known of what a broken-off call did: every change of the target counts as not rolled back.

@@ -9,7 +9,7 @@
 
   rollback_plan     read the enforcement's report.json once, before any AWS call, list what it changed, and prove
                     that the rollback's own reports can be written (in a directory that does not hold that report)
-  restore           per target: put the target's changes back (in _sweep_run.py), and record what happened
+  restore           per target: put the target's changes back, and record what happened
   rollback_summary  once: the counts, the lines the run prints, why it fails, and the rollback's report set
 
 The rollback's report.json is a sweep report (docs/report.schema.json) with a ``rollback_of`` section naming the
@@ -34,6 +34,8 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_fil
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import formats_in_order
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import prepare
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import write_set
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._sweep_engine import request_totals
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import SCHEMA_VERSION
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
@@ -45,6 +47,9 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report impo
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import RENDERERS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import changes_outside
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import report_changes
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import target_stages
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
 
 NOT_DONE = "the target failed before its stages were put back"
 COUNTS = ("changes", "restored", "already", "missing", "failed", "not_in_run")
@@ -481,3 +486,54 @@ def rollback_summary_step(args, host=None, check_mode=False, say=None):
 
 def _now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def restore_step(args, host=None, check_mode=False, say=None):
+    """The rollback of one target: its changes of the enforcement, each back to its state before.
+
+    A target that names its account (or whose role does) and has no change in the report costs no AWS call.
+    The result's ``record`` says what happened (rollback_summary counts it), ``lines`` what the target prints.
+    """
+    settings = args.get("settings") or {}
+    target = engine.clean_target(args.get("target") or {})
+    changes = args.get("changes") or []
+    connection = engine.connection_of(settings, target)
+    identity = engine.identity_of(host, target)
+    empty = {"changed": False, "stages": [], "missing": [], "failures": [], "chosen": [], "identity": identity}
+
+    def failed(message, who, requests=None):
+        record = failed_record(who, message, changes, host, requests)
+        return dict(empty, identity=who, failed=True, msg=message, record=record, lines=target_lines(record, check_mode))
+
+    problems = target_problems(target)
+    if problems:
+        return failed("Invalid target variables, nothing was done on this target: " + "; ".join(problems), identity)
+    named = target_account_id(target)
+    # Nothing to put back (the enforcement changed nothing), or nothing in the account it names: no AWS call.
+    if not changes or (named and not target_stages(changes, {"account_id": named, "region": connection.region})):
+        return dict(empty, record=restore_record(identity, empty, [], {}, host), lines={})
+    try:
+        reach = engine.reach_account(target, connection)
+    except engine.TargetError as error:
+        return failed(str(error), identity)
+    identity = dict(identity, account_id=reach.account_id, caller_arn=reach.caller_arn)
+    stages = target_stages(changes, {"account_id": reach.account_id, "region": connection.region})
+    if not stages:
+        return dict(empty, identity=identity, record=restore_record(identity, empty, [], {}, host), lines={})
+    try:
+        outcome, requests = engine.restore(reach, stages, connection, check_mode)
+    except aws.SDK_ERRORS as error:
+        return failed(f"the stages were not put back: {aws.describe_cause(error)}", identity)
+    result = {
+        "changed": outcome.changed,
+        "stages": outcome.stages,
+        "missing": outcome.missing,
+        "failures": outcome.failures,
+        "chosen": stages,
+        "identity": identity,
+        "requests": requests,
+        "diff": engine.compact_diff(engine.heading(dict(identity, account_name=target.get("account_name"))), outcome.diff, check_mode),
+    }
+    result["record"] = restore_record(identity, result, stages, requests, host)
+    result["lines"] = target_lines(result["record"], check_mode)
+    return result

@@ -83,6 +83,18 @@ class Connection:
     concurrency: int = 4
 
 
+def connection_of(settings, target):
+    """The Connection of a target's steps, from the role's settings and the target's region."""
+    return Connection(
+        region=str((target or {}).get("region") or ""),
+        endpoint_url=settings.get("endpoint_url") or None,
+        sts_endpoint_url=settings.get("sts_endpoint_url") or None,
+        role_session_name=settings.get("role_session_name") or "cloudops-tracing-sweep",
+        max_requests_per_second=settings.get("max_requests_per_second") or 9.5,
+        concurrency=settings.get("concurrency") or 4,
+    )
+
+
 def reach_account(target, connection):
     """Reach the target's account: assume its role, or check that the controller's own credentials are in it.
 

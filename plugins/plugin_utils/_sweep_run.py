@@ -5,11 +5,12 @@
 
 # Private to this collection: not an API, may change in any release.
 
-"""The steps of the tracing_sweep role, as the private action cloudops.apigw_tracing._sweep runs them.
+"""The sweep's steps, as the role's tasks (_role_tasks.py) call them with the arguments they read and keep.
 
-Each ``<step>_step(args, host, check_mode)`` returns the task result (a dict). The per-target AWS work is in
-_sweep_engine.py; this module holds the run-wide parts: the settings, the report directory, the report of the
-whole run, its verdict and what the run says at its end.
+Each ``<step>_step(args, host, check_mode, say)`` returns a result (a dict): the settings of a host and of the run,
+the report directory, a target's plan and converge (the AWS work is the engine's, _sweep_engine.py), the run-wide
+guard, and the report of the whole run, its verdict and what the run says at its end. The rollback's steps are in
+_rollback_steps.py, the merge's in _merge_steps.py.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ import difflib
 import os
 import time
 
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import bool_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import parse_bool
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _faults as faults
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _history as history
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _report_headlines as headlines
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps as rollback
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _security_hub as security_hub
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
@@ -45,12 +44,9 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report impo
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import judged_with
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import policy_in_force
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import record_failed_step
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import target_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import run_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
 
 NO_TARGET = (
     "no target: the inventory gave this run no host. Likely causes: the inventory source was "
@@ -177,21 +173,10 @@ def region_step(args, host=None, check_mode=False, say=None):
 # ---- one target ---------------------------------------------------------------------------------------
 
 
-def _connection(settings, target):
-    return engine.Connection(
-        region=str((target or {}).get("region") or ""),
-        endpoint_url=settings.get("endpoint_url") or None,
-        sts_endpoint_url=settings.get("sts_endpoint_url") or None,
-        role_session_name=settings.get("role_session_name") or "cloudops-tracing-sweep",
-        max_requests_per_second=settings.get("max_requests_per_second") or 9.5,
-        concurrency=settings.get("concurrency") or 4,
-    )
-
-
 def plan_step(args, host=None, check_mode=False, say=None):
     settings = args.get("settings") or {}
     target = args.get("target") or {}
-    connection = _connection(settings, target)
+    connection = engine.connection_of(settings, target)
     planned = engine.sweep_target(host, target, settings, connection, say=say)
     # The assumed role's credentials stay in this step: the audit's findings reuse them, no result carries them.
     reach = planned.pop("reach", None)
@@ -240,64 +225,13 @@ def converge_step(args, host=None, check_mode=False, say=None):
     if not isinstance(planned, dict) or "target" not in planned:
         return _failed("planned: must be the registered result of the plan step")
     started = time.monotonic()
-    outcome = engine.converge_target(planned, args.get("guard") or {}, target, _connection(settings, target), check_mode)
+    outcome = engine.converge_target(planned, args.get("guard") or {}, target, engine.connection_of(settings, target), check_mode)
     if say is not None:
         say(engine.finished_line(outcome["target"], (planned.get("seconds") or 0) + time.monotonic() - started, check_mode))
     result = {"changed": outcome["changed"], "target": outcome["target"], "diff": outcome["diff"]}
-    _publish_findings(result, settings, target, _connection(settings, target))
+    _publish_findings(result, settings, target, engine.connection_of(settings, target))
     if outcome["target"]["status"] != "ok":
         result.update(failed=True, msg=outcome["target"]["error"])
-    return result
-
-
-def restore_step(args, host=None, check_mode=False, say=None):
-    """The rollback of one target: its changes of the enforcement, each back to its state before.
-
-    A target that names its account (or whose role does) and has no change in the report costs no AWS call.
-    The result's ``record`` says what happened (rollback_summary counts it), ``lines`` what the target prints.
-    """
-    settings = args.get("settings") or {}
-    target = engine.clean_target(args.get("target") or {})
-    changes = args.get("changes") or []
-    connection = _connection(settings, target)
-    identity = engine.identity_of(host, target)
-    empty = {"changed": False, "stages": [], "missing": [], "failures": [], "chosen": [], "identity": identity}
-
-    def failed(message, who, requests=None):
-        record = rollback.failed_record(who, message, changes, host, requests)
-        return dict(empty, identity=who, failed=True, msg=message, record=record, lines=rollback.target_lines(record, check_mode))
-
-    problems = target_problems(target)
-    if problems:
-        return failed("Invalid target variables, nothing was done on this target: " + "; ".join(problems), identity)
-    named = target_account_id(target)
-    # Nothing to put back (the enforcement changed nothing), or nothing in the account it names: no AWS call.
-    if not changes or (named and not target_stages(changes, {"account_id": named, "region": connection.region})):
-        return dict(empty, record=rollback.restore_record(identity, empty, [], {}, host), lines={})
-    try:
-        reach = engine.reach_account(target, connection)
-    except engine.TargetError as error:
-        return failed(str(error), identity)
-    identity = dict(identity, account_id=reach.account_id, caller_arn=reach.caller_arn)
-    stages = target_stages(changes, {"account_id": reach.account_id, "region": connection.region})
-    if not stages:
-        return dict(empty, identity=identity, record=rollback.restore_record(identity, empty, [], {}, host), lines={})
-    try:
-        outcome, requests = engine.restore(reach, stages, connection, check_mode)
-    except aws.SDK_ERRORS as error:
-        return failed(f"the stages were not put back: {aws.describe_cause(error)}", identity)
-    result = {
-        "changed": outcome.changed,
-        "stages": outcome.stages,
-        "missing": outcome.missing,
-        "failures": outcome.failures,
-        "chosen": stages,
-        "identity": identity,
-        "requests": requests,
-        "diff": engine.compact_diff(engine.heading(dict(identity, account_name=target.get("account_name"))), outcome.diff, check_mode),
-    }
-    result["record"] = rollback.restore_record(identity, result, stages, requests, host)
-    result["lines"] = rollback.target_lines(result["record"], check_mode)
     return result
 
 

@@ -18,6 +18,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import apigateway
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestPacer
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_engine as engine
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _rollback_steps as rollback_steps
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _sweep_run as run
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import TESTING_CREDENTIALS
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeHttp
@@ -185,7 +186,7 @@ def test_restore_step_that_cannot_make_its_client_fails_with_the_cause(monkeypat
 
     monkeypatch.setattr(aws, "client", broken)
 
-    result = run.restore_step({"settings": {}, "target": RESTORE_TARGET, "changes": ENFORCED})
+    result = rollback_steps.restore_step({"settings": {}, "target": RESTORE_TARGET, "changes": ENFORCED})
 
     assert result["failed"] is True
     assert result["msg"] == "the stages were not put back: The config profile (nosuch) could not be found"
@@ -202,7 +203,7 @@ def test_restore_step_retries_a_conflict_and_counts_every_attempt(monkeypatch, n
     http.add({"stageName": "prod", "tracingEnabled": True})
     http.add_error("ConflictException", 409, "concurrent modification").add({"stageName": "prod", "tracingEnabled": False})
 
-    result = run.restore_step({"settings": {}, "target": RESTORE_TARGET, "changes": ENFORCED})
+    result = rollback_steps.restore_step({"settings": {}, "target": RESTORE_TARGET, "changes": ENFORCED})
 
     assert result["changed"] is True
     assert [(s["stage_name"], s["tracing_enabled"]) for s in result["stages"]] == [("prod", False)]
