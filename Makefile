@@ -13,9 +13,11 @@
 #
 #   make deps            venv + tools, amazon.aws, get-pip shims (idempotent, stamped)
 #   make lint            ansible-lint --profile production (offline)
+#   make static          pytest tests/static: checks that run no playbook (IAM policies, AWX files, EE definition,
+#                        the test harness's local AWS and proxy), on the checkout, in seconds; 2.19 leg only
 #   make sanity          ansible-test sanity on a staged copy of the collection
 #   make units           ansible-test units on a staged copy of the collection
-#   make integration     pytest tests/integration (moto stands in for AWS)
+#   make integration     pytest tests/integration: real ansible-playbook runs (moto stands in for AWS)
 #   make changelog-lint  antsibull-changelog lint
 #   make docs            ansible-doc renders every module, plugin and role
 #   make docs-lint       antsibull-docs lint-collection-docs --plugin-docs
@@ -73,6 +75,7 @@ ANSIBLE_TEST_CACHE ?= $(HOME)/.ansible/test/cache
 SANITY_OPTS ?=
 UNITS_OPTS ?=
 PYTEST_OPTS ?=
+STATIC_OPTS ?=
 # Integration tests run in parallel (pytest-xdist), each worker with its own local AWS; most of their
 # time is ansible-playbook processes, so one worker per core.
 INTEGRATION_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -101,12 +104,12 @@ TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
 	ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=false
 
-# The 2.21 leg runs the gates that prove the code on that ansible-core and Python; lint and the
-# changelog and docs checks are about the files, so they run once, on the 2.19 leg.
+# The 2.21 leg runs the gates that prove the code on that ansible-core and Python; lint, the static
+# checks and the changelog and docs checks are about the files, so they run once, on the 2.19 leg.
 MATRIX_GATES := sanity units integration
-GATES := lint sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
+GATES := lint static sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
 
-.PHONY: all deps browser self-link lint sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
+.PHONY: all deps browser self-link lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
 	$(addsuffix -2.21,$(MATRIX_GATES) deps)
 
 all: test
@@ -169,6 +172,14 @@ lint: deps
 	$(TOOL_ENV) shellcheck .ci/run && echo "shellcheck: ok" || rc=1; \
 	exit $$rc
 
+# Checks that need no Ansible run, with the venv's pytest on the checkout itself (they read docs/, tools/ and
+# tests/support/, which the tarball does not ship, so they are not unit tests): the IAM policies against the AWS
+# calls derived from the code, the files docs/awx.md has users import, the execution environment definition, and
+# the test harness's own local AWS and AWS-like proxy. Serial (about 20 s here): pytest-xdist's workers, each with a
+# local AWS of its own, cost more than they save.
+static: deps
+	$(TOOL_ENV) "$(VPY)" -m pytest tests/static -p no:cacheprovider $(STATIC_OPTS)
+
 # Fresh real copy of the collection (tracked + untracked-not-ignored files) with amazon.aws beside it.
 stage: deps
 	@"$(VPY)" tools/bootstrap/stage_collection.py --src "$(CURDIR)" --root "$(AT_ROOT)" \
@@ -199,12 +210,12 @@ browser:
 			|| echo "browser: apt-get could not install $(BROWSER_PACKAGE): the browser test of report.html will skip"; \
 	fi
 
-# Integration test files whose subject is not ansible-core run on the 2.19 leg alone: the local AWS and its
-# proxy (test_harness, test_aws_proxy), the IAM policies read from the code with ast (test_iam_policies), `make demo`
-# (which runs in the 2.19 leg's venv) and the execution environment (built for ansible-core 2.19).
-# The browser test of report.html (test_report_html_browser) is about the page, not ansible-core: 2.19 leg only too.
+# Integration test files whose subject is not ansible-core run on the 2.19 leg alone: the harness reaching the
+# local AWS (test_harness) and `make demo` (which runs in the 2.19 leg's venv). The browser test of report.html
+# (test_report_html_browser) is about the page, not ansible-core: 2.19 leg only too. (Checks that run no playbook
+# at all are in tests/static, `make static`.)
 ifeq ($(LEG),2.21)
-INTEGRATION_PRIMARY_ONLY := test_harness test_aws_proxy test_iam_policies test_demo test_execution_environment test_report_html_browser
+INTEGRATION_PRIMARY_ONLY := test_harness test_demo test_report_html_browser
 endif
 integration: deps
 	$(TOOL_ENV) "$(VPY)" -m pytest tests/integration -n $(INTEGRATION_WORKERS) --dist loadgroup \

@@ -28,9 +28,13 @@ CALLBACKS = HERE / "callback_plugins"
 sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
-from local_aws import LocalAws  # noqa: E402  pylint: disable=wrong-import-position
-from aws_proxy import AwsProxy  # noqa: E402  pylint: disable=wrong-import-position
 from sweep_world import seed_estate  # noqa: E402  pylint: disable=wrong-import-position
+# The local AWS, its proxy and the collections tree, as tests/static has them too.
+from local_aws_fixtures import aws  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from local_aws_fixtures import aws_proxy  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from local_aws_fixtures import apigw  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from local_aws_fixtures import collections_path  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from local_aws_fixtures import local_aws_server  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 # One ansible-playbook run should take a few seconds; this only stops a hung run.
 PLAYBOOK_TIMEOUT = 300
@@ -81,17 +85,6 @@ class PlaybookRun:
         return "rc=%s\nSTDOUT:\n%s\nSTDERR:\n%s" % (self.rc, self.stdout, self.stderr)
 
 
-def _collections_path():
-    value = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ.get("ANSIBLE_COLLECTIONS_PATHS")
-    if not value:
-        pytest.fail("ANSIBLE_COLLECTIONS_PATH is not set: point it at the tree with this collection and amazon.aws (make integration does)")
-    roots = [Path(p).expanduser() for p in value.split(os.pathsep) if p]
-    for name in ("cloudops/apigw_tracing", "amazon/aws"):
-        if not any((root / "ansible_collections" / name).is_dir() for root in roots):
-            pytest.fail("ANSIBLE_COLLECTIONS_PATH=%s holds no ansible_collections/%s" % (value, name))
-    return value
-
-
 @pytest.fixture(scope="session")
 def ansible_playbook_cmd():
     """The ansible-playbook found on PATH (the venv's, under make integration)."""
@@ -101,48 +94,12 @@ def ansible_playbook_cmd():
     return path
 
 
-@pytest.fixture(scope="session")
-def collections_path():
-    return _collections_path()
-
-
-@pytest.fixture(scope="session")
-def local_aws_server():
-    """One server for the whole session; tests get it through the ``aws`` fixture, freshly reset."""
-    server = LocalAws().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def aws(local_aws_server):
-    """The local AWS, emptied, with an empty request log and AWS-like GetRestApis paging."""
-    local_aws_server.rest_apis_page_cap = None
-    local_aws_server.reset()
-    yield local_aws_server
-    local_aws_server.rest_apis_page_cap = None
-
-
-@pytest.fixture
-def aws_proxy(aws):
-    """An AwsProxy in front of the (reset) local AWS: paging like AWS, quota OFF and no faults unless the test sets them."""
-    proxy = AwsProxy(aws.endpoint_url, quota=None, faults=None).start()
-    yield proxy
-    proxy.stop()
-
-
 @pytest.fixture
 def estate(aws):
     """The local AWS holding the three-account estate of tools/sweep_world.py, with an empty request log."""
     seed_estate(aws)
     aws.clear()
     return aws
-
-
-@pytest.fixture
-def apigw(aws):
-    """A boto3 apigateway client on the local AWS (us-east-1)."""
-    return aws.client("apigateway")
 
 
 class PlaybookRunner:

@@ -64,7 +64,7 @@ LEFTOVERS = [
 EXCLUDED = [
     ".venv", ".build", ".cache", ".ansible", ".git", ".pytest_cache", ".ci", ".gitignore", ".ansible-lint",
     "Makefile", "test-requirements.txt", "tools", "tracing-sweep-reports",
-    "tests/output", "tests/integration", "tests/support", "tests/bench", "tests/requirements",
+    "tests/output", "tests/integration", "tests/static", "tests/support", "tests/bench", "tests/requirements",
 ]
 # Whatever the repository adds under these, the tarball must carry.
 SHIPPED_TREES = ["plugins", "roles", "playbooks", "meta", "docs", "tests/unit"]

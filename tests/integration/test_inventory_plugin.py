@@ -5,6 +5,9 @@
 Static files must make no AWS call at all; organization mode lists the accounts of an AWS
 Organization that moto holds (create_organization, create_account, close_account for a
 SUSPENDED one) through the local AWS endpoint.
+
+Files that break a rule are refused before any call in test_bad_input_matrix.py (one ansible-inventory run, a file
+per kind of bad input); the plugin's exact messages are in tests/unit/plugins/inventory/test_accounts.py.
 """
 
 from __future__ import annotations
@@ -171,19 +174,6 @@ def test_a_file_not_named_accounts_yml_is_not_ours(aws, ansible_inventory):
     assert aws.calls() == 0
 
 
-def test_bad_config_names_the_entry_and_the_rule(aws, ansible_inventory):
-    # An unquoted id, as a user would write it.
-    text = "plugin: %s\nregions: [us-east-1]\naccounts:\n  - id: '111111111111'\n  - id: 12345\n    regoins: [eu-west-1]\n" % PLUGIN
-    run = ansible_inventory(text)
-    assert run.rc != 0, run.describe()
-    output = run.stdout + run.stderr
-    assert (
-        "accounts[1].id: must be a 12-digit AWS account id, as a string (in quotes), got 12345 (integer): YAML reads an unquoted id as a number"
-    ) in output
-    assert "accounts[1]: unknown key 'regoins' (did you mean regions?)" in output
-    assert aws.calls() == 0
-
-
 def test_playbook_runs_on_the_hosts(aws, playbook_runner, tmp_path):
     """The pseudo-hosts run modules locally, with the controller's Python (the interpreter template renders)."""
     inventory = tmp_path / "accounts.yml"
@@ -287,13 +277,6 @@ def test_organization_duplicate_names_fail(aws, organization, ansible_inventory)
     assert aws.calls("ListAccounts") == 1
 
 
-def test_organization_bad_config_makes_no_call(aws, organization, ansible_inventory):
-    run = ansible_inventory({"plugin": PLUGIN, "regions": ["us-east-1"], "organization": {"role_name": "TracingAudit", "exclude": [123]}})
-    assert run.rc != 0, run.describe()
-    assert "organization.exclude[0]: must be a 12-digit AWS account id, as a string (in quotes), got 123 (integer)" in run.stderr
-    assert aws.calls() == 0
-
-
 def test_organization_through_assume_role_arn(aws, organization, ansible_inventory):
     reader = "arn:aws:iam::%s:role/OrgReader" % MANAGEMENT
     config = {"plugin": PLUGIN, "regions": ["us-east-1"], "organization": {"role_name": "TracingAudit"}, "assume_role_arn": reader}
@@ -391,28 +374,6 @@ def test_enabled_failures_fail_the_file_with_their_causes(aws, organization, ans
     assert aws.calls("ListAccounts") == 1
     # Every account was asked, the failing ones included.
     assert aws.calls("DescribeRegions") == 2 and aws.calls("AssumeRole") == 3
-
-
-def test_a_region_that_does_not_exist_is_refused_before_any_call(aws, organization, ansible_inventory):
-    config = {
-        "plugin": PLUGIN,
-        "regions": ["us-east-1", "eu-wset-1"],
-        "organization": {"role_name": "TracingAudit", "regions": "enabled", "exclude_regions": ["ap-est-1"]},
-        "accounts": [{"id": PROD, "role_arn": PROD_ROLE, "regions": ["us-wset-2"]}],
-    }
-    run = ansible_inventory(config)
-    assert run.rc != 0, run.describe()
-    output = " ".join(run.stderr.split())
-    assert ": 3 problems in the accounts inventory:" in output, run.describe()
-    rule = "must be an AWS region name such as us-east-1"
-    unknown = "a region no partition of the installed botocore ("
-    opt_out = "; for a region newer than that botocore, upgrade botocore or list it in allow_unknown_regions"
-    for path, region, closest in [("regions[1]", "eu-wset-1", "eu-west-1"), ("accounts[0].regions[0]", "us-wset-2", "us-west-2"),
-                                  ("organization.exclude_regions[0]", "ap-est-1", "ap-east-1")]:
-        assert "- %s: %s, got '%s', %s" % (path, rule, region, unknown) in output, run.describe()
-        assert "(did you mean %s?)%s" % (closest, opt_out) in output
-    # Neither ListAccounts nor any account's DescribeRegions: the file is refused as it is read.
-    assert aws.calls() == 0
 
 
 def test_allow_unknown_regions_lets_a_region_newer_than_botocore_through(aws, ansible_inventory):

@@ -333,25 +333,9 @@ def test_no_secret_reaches_output_logs_or_reports(sweep, estate, tmp_path):
     assert '"caller_arn": "arn:aws:sts::111111111111:assumed-role/TracingAudit/cloudops-tracing-sweep"' in enforce.run.stdout
 
 
-@pytest.mark.parametrize(
-    "extra, message",
-    [
-        ({"tracing_sweep_rules": [{"match": {"api_nam": "x*"}, "skip": True}]}, "api_nam"),
-        ({"tracing_sweep_exemptions": [{"arn": "arn:aws:apigateway:us-east-1::/restapis/leg0000use/stages/v1", "reason": "x",
-                                        "expires": "31/12/2026"}]}, "tracing_sweep_exemptions[0].expires"),
-        ({"tracing_sweep_rules": [{"match": {"api_name": "x*"}, "skip": True, "tracing_enabled": True}]}, "tracing_sweep_rules[0]"),
-        ({"tracing_sweep_exemptions": [{"stage_name": "prod", "reason": ""}]}, "tracing_sweep_exemptions[0].reason"),
-        ({"tracing_sweep_max_changes": "lots"}, "tracing_sweep_max_changes"),
-    ],
-    ids=["unknown-rule-key", "bad-expiry-date", "rule-both-results", "empty-reason", "max-changes-not-int"],
-)
-def test_bad_settings_stop_the_run_before_any_aws_call(sweep, estate, extra, message):
-    run = sweep(ENFORCE, extra=extra)
-
-    assert run.run.rc != 0
-    assert message in run.run.stdout + run.run.stderr, run.run.describe()
-    assert estate.requests == []
-    assert not (run.report_dir / "report.json").exists()
+# Bad settings (a rule's unknown match key, an expiry that is no date, a rule without exactly one result, an exemption
+# without a reason, a change limit that is no number...) stop the run before any AWS call: test_bad_input_matrix.py,
+# a case per kind of bad input; the wording of every rule: tests/unit/plugins/plugin_utils/test_sweep_settings.py.
 
 
 def test_a_target_with_bad_variables_is_reported_without_aws_calls(sweep, estate, tmp_path):

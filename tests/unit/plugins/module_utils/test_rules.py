@@ -347,9 +347,23 @@ def test_an_external_id_is_never_echoed(value, shown):
 @pytest.mark.parametrize("value", ["2026-12-31", datetime.date(2026, 12, 31)])
 def test_parse_date(value):
     assert parse_date(value) == datetime.date(2026, 12, 31)
+    assert parse_date(value).__class__ is datetime.date
 
 
-@pytest.mark.parametrize("value", ["2026-02-30", "2026-12-31\n", "2026-1-5", "\u0662026-12-31", datetime.datetime(2026, 1, 1), 20261231, None])
+def test_parse_date_returns_a_plain_date_for_a_date_subclass():
+    class TaggedDate(datetime.date):
+        pass
+
+    parsed = parse_date(TaggedDate(2026, 1, 2))
+    assert parsed.__class__ is datetime.date
+    assert parsed == datetime.date(2026, 1, 2)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2026-02-30", "2026-13-01", "2026-12-31\n", " 2026-12-31", "2026-1-5", "2026/12/31", "", "\u0662026-12-31", datetime.datetime(2026, 1, 1), 20261231,
+     None],
+)
 def test_bad_dates(value):
     with pytest.raises(ValueError):
         parse_date(value)

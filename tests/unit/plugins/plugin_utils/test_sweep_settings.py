@@ -18,7 +18,6 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_setti
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import ROLE_VARIABLES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import report_formats_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import normalized_settings
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import parse_date
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import run_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_account_id
@@ -753,30 +752,6 @@ def test_role_in_another_account():
 def test_account_name_must_be_text(name, shown):
     problems = target_problems({"region": "us-east-1", "account_name": name})
     assert problems == [f"tracing_sweep_account_name: must be a non-empty string (a label for reports), got {shown}"]
-
-
-# ---- dates --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("value", [datetime.date(2026, 12, 31), "2026-12-31"])
-def test_parse_date(value):
-    assert parse_date(value) == datetime.date(2026, 12, 31)
-    assert parse_date(value).__class__ is datetime.date
-
-
-def test_parse_date_returns_a_plain_date_for_a_date_subclass():
-    class TaggedDate(datetime.date):
-        pass
-
-    parsed = parse_date(TaggedDate(2026, 1, 2))
-    assert parsed.__class__ is datetime.date
-    assert parsed == datetime.date(2026, 1, 2)
-
-
-@pytest.mark.parametrize("value", ["2026-13-01", "2026/12/31", "", None, datetime.datetime(2026, 1, 1), " 2026-12-31"])
-def test_parse_date_rejects(value):
-    with pytest.raises(ValueError):
-        parse_date(value)
 
 
 # ---- the account a target names -----------------------------------------------------------------------

@@ -35,7 +35,7 @@ COMMAND_TIMEOUT = 120
 
 
 def _tool(name):
-    """The named console script: on PATH (as `make integration` sets it) or next to this Python."""
+    """The named console script: on PATH (as `make static` sets it) or next to this Python."""
     path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if not path:
         pytest.fail(f"{name} not found on PATH or next to {sys.executable}; run `make deps` (test-requirements.txt)")

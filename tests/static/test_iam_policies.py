@@ -16,7 +16,6 @@ import ast
 import importlib.util
 import json
 import re
-from pathlib import Path
 from urllib.parse import quote
 
 import botocore.session
@@ -24,9 +23,11 @@ import pytest
 import yaml
 from botocore import xform_name
 
-REPO = Path(__file__).resolve().parent.parent.parent
+from conftest import REPO
+from conftest import guide
+
 POLICY_DIR = REPO / "docs" / "iam"
-IAM_DOC = REPO / "docs" / "iam.md"
+IAM_DOC = guide("iam")
 ROLE_TASKS = REPO / "roles" / "tracing_sweep" / "tasks"
 PLAYBOOK_DIRS = (REPO / "playbooks", REPO / "docs" / "awx" / "project")
 # Every plugin type's code: modules, module_utils, inventory, action, filter, plugin_utils (the sweep engine).
@@ -374,7 +375,7 @@ def test_every_derived_operation_is_accounted_for():
 def test_docs_name_every_derived_operation():
     text = IAM_DOC.read_text(encoding="utf-8")
     missing = [operation for operations in DERIVED.values() for operation in operations if "`%s`" % operation not in text]
-    assert not missing, "docs/iam.md does not list %s" % missing
+    assert not missing, "%s does not list %s" % (IAM_DOC.relative_to(REPO), missing)
     assert not [name for name in POLICY_FILES if "iam/%s" % name not in text]
 
 
