@@ -78,7 +78,7 @@ def main():
             for link in MARKDOWN_LINK.findall(line):
                 if re.match(r"^[a-z]+:", link):
                     continue
-                name, _, anchor = link.partition("#")
+                name, _hash, anchor = link.partition("#")
                 target = (path.parent / name) if name else path
                 why = problem(path, target, anchor or None)
                 if why:
