@@ -19,7 +19,7 @@
 #   make units           ansible-test units on a staged copy of the collection
 #   make integration     pytest tests/integration: real ansible-playbook runs (moto stands in for AWS)
 #   make changelog-lint  antsibull-changelog lint
-#   make docs            ansible-doc renders every module, plugin and role
+#   make docs            ansible-doc renders every module, plugin and role; the documentation site (.build/docsite)
 #   make docs-lint       antsibull-docs lint-collection-docs --plugin-docs
 #   make test-matrix     sanity, units and integration on the 2.21 leg (gates sanity-2.21 ...)
 #   make test            deps, then every gate above; non-zero if any gate failed
@@ -224,7 +224,13 @@ integration: deps
 changelog-lint: deps
 	$(TOOL_ENV) antsibull-changelog lint
 
-# Every module, plugin and role, as "type name" pairs, then one ansible-doc check for each.
+# Every module, plugin and role, as "type name" pairs, then one ansible-doc check for each. Then the documentation
+# site: antsibull-docs writes the RST of every module, plugin and role, and copies the guides that
+# docs/docsite/extra-docs.yml lists beside them, into $(DOCSITE)/rst; Sphinx builds $(DOCSITE)/html from it with
+# warnings as errors and every reference checked (tools/docsite/conf.py), so a broken link or reference fails.
+# tools/docsite/check_links.py checks the links to files of the repository that Sphinx does not see (Markdown files,
+# links to the repository on GitHub).
+DOCSITE := $(BUILD)/docsite
 docs: deps
 	@items=$$( \
 		for spec in module:plugins/modules inventory:plugins/inventory filter:plugins/filter; do \
@@ -245,6 +251,14 @@ docs: deps
 			echo "FAIL ansible-doc -t $$type $$fqcn"; echo "$$out" | sed 's/^/    /'; failed=1; \
 		fi; \
 	done < <(sort <<<"$$items"); \
+	"$(VPY)" tools/docsite/check_links.py || failed=1; \
+	echo "+ antsibull-docs collection $(COLLECTION): the RST of every module, plugin and role, with the guides of docs/docsite/"; \
+	rm -rf "$(DOCSITE)"; mkdir -p "$(DOCSITE)"; mkdir -m 700 "$(DOCSITE)/rst"; \
+	$(TOOL_ENV) antsibull-docs collection --use-current --squash-hierarchy --fail-on-error \
+		--dest-dir "$(DOCSITE)/rst" $(COLLECTION) || failed=1; \
+	echo "+ sphinx-build -W --keep-going -n (warnings and unresolved references are errors) into $(DOCSITE)/html"; \
+	$(TOOL_ENV) sphinx-build -b html -W --keep-going -n -q -c tools/docsite -d "$(DOCSITE)/doctrees" \
+		"$(DOCSITE)/rst" "$(DOCSITE)/html" && echo "ok   documentation site: $(DOCSITE)/html/index.html" || failed=1; \
 	exit $$failed
 
 # antsibull-docs checks the markup of every module, plugin and role doc, and that the plugins and

@@ -5,7 +5,7 @@
 
 DOCUMENTATION = r"""
 name: render_report
-short_description: Render the tracing sweep report as Markdown, JUnit XML, CSV or JSON
+short_description: Render the tracing sweep report as Markdown, JUnit XML, CSV, HTML or JSON
 version_added: 1.0.0
 deprecated:
   removed_in: 2.0.0
@@ -55,6 +55,7 @@ EXAMPLES = r"""
     - {format: markdown, file: report.md}
     - {format: junit, file: report.xml}
     - {format: csv, file: report.csv}
+    - {format: html, file: report.html}
   delegate_to: localhost
   run_once: true
 """

@@ -5,8 +5,8 @@
 
 """Checks on the tracing sweep's role settings and on the host vars of one target (account x region).
 
-Nothing here talks to AWS or needs Ansible at run time: the role calls these through the sweep_problems
-filter before any AWS call, and the policy code calls them again so it never acts on a malformed policy.
+Nothing here talks to AWS or needs Ansible at run time: the role calls these through its private _sweep action
+(the settings step) before any AWS call, and the policy code calls them again so it never acts on a malformed policy.
 Every message starts with the path of the offending field as the user wrote it (for example
 ``tracing_sweep_rules[1].match.account_id``) and states the rule, so the input can be fixed without
 reading the code. Values of secret fields (the external id) are never repeated in messages.

@@ -1,8 +1,9 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What a CI job reads is this run's: the README's recipe, run as written, and no stale report.json.
+"""What a CI job reads is this run's: the documented recipe, run as written, and no stale report.json.
 
-- The README's CI recipe (the shell block under "The verdict: what a scheduler reads") is extracted as it is and
+- The CI recipe of the reports guide (docs/docsite/rst/guide_reports.rst, the shell block under "The verdict: what a
+  scheduler reads") is extracted as it is and
   run with bash -e, as CI runners run a script, on the estate of tools/sweep_world.py: it branches on this run's
   verdict, and a report an earlier run left never passes for this run's (the exit code and generated_at).
 - A run that stops before writing its report (the role's argument checks, its settings, the region_tracing
@@ -21,13 +22,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from docsite import code_blocks
+from docsite import guide
+from docsite import section
 from sweep_world import POLICY
 from sweep_world import accounts_inventory
 from sweep_world import static_inventory
 from sweep_world import write_yaml
 
-REPO = Path(__file__).resolve().parents[2]
-README = REPO / "README.md"
 AUDIT = "cloudops.apigw_tracing.audit"
 ENFORCE = "cloudops.apigw_tracing.enforce"
 REGION = "cloudops.apigw_tracing.region_tracing"
@@ -37,11 +39,10 @@ MOVED = re.compile(r"The reports of an earlier run \(report\.json of (\S+), verd
 
 
 def recipe():
-    """The README's CI recipe, as written: the sh block of the section on the verdict that runs the audit."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### The verdict: what a scheduler reads", 1)[1].split("\n## ", 1)[0]
-    blocks = [block for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL) if "ansible-playbook cloudops.apigw_tracing.audit" in block]
-    assert len(blocks) == 1, "expected one sh block running the audit in the README's verdict section"
+    """The documented CI recipe, as written: the sh block of the reports guide's section on the verdict that runs the audit."""
+    verdict = section(guide("guide_reports"), "The verdict: what a scheduler reads")
+    blocks = [block for block in code_blocks(verdict, "sh") if "ansible-playbook cloudops.apigw_tracing.audit" in block]
+    assert len(blocks) == 1, "expected one sh block running the audit in the reports guide's verdict section"
     return blocks[0]
 
 

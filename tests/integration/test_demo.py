@@ -1,6 +1,6 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`make demo`, the README's first command, as a user runs it; and the README's claims about it."""
+"""`make demo`, the README's first command, as a user runs it; and what the README and the guides say about it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import REPO
+from docsite import all_guides
+from docsite import code_blocks
+from docsite import guide
 
 # The demo writes .build/demo/ afresh; the fixture below runs it once for all workers.
 pytestmark = pytest.mark.xdist_group("demo")
@@ -23,6 +26,7 @@ pytestmark = pytest.mark.xdist_group("demo")
 # When and where a run was: its time, and its history's directory and run id (the demo's history is in the checkout).
 GENERATED_AT = re.compile(r"^- (Generated at|History): .*$", re.MULTILINE)
 README = (REPO / "README.md").read_text(encoding="utf-8")
+GUIDES = all_guides()
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +70,7 @@ def test_make_demo_passes(demo):
     for run in ("1-audit", "2-enforce", "3-audit", "5-audit"):
         for name in ("report.json", "report.md", "report.xml", "report.csv", "report.html"):
             assert (demo.workdir / run / name).is_file()
-    # README's sample report is the demo audit's report.md, whole, but for when and where it ran.
+    # The reports guide's sample report is the demo audit's report.md, whole, but for when and where it ran.
     sample = (REPO / "docs" / "samples" / "audit-report.md").read_text(encoding="utf-8")
     written = (demo.workdir / "1-audit" / "report.md").read_text(encoding="utf-8")
     assert GENERATED_AT.sub("", written) == GENERATED_AT.sub("", sample)
@@ -84,13 +88,13 @@ def test_make_demo_shows_drift_since_the_last_run(demo):
 
 
 def test_readme_output_sample_is_what_the_demo_prints(demo):
-    """Every line of the README's sample output, but its '...', is a line the demo's audit printed."""
-    block = re.search(r"An audit's output shows.*?```text\n(.*?)```", README, re.S).group(1)
+    """Every line of the audit guide's sample output, but its '...', is a line the demo's audit printed."""
+    block = code_blocks(guide("guide_audit_enforce").split("An audit's output shows", 1)[1], "text")[0]
     printed = demo.stdout.splitlines()
     for line in block.splitlines():
         if line.strip() in ("...", ""):
             continue
-        # The demo prints its own path; the README shows the checkout's.
+        # The demo prints its own path; the guide shows the checkout's.
         assert line.replace("/work/main/", str(REPO) + "/") in printed or line in printed, line
 
 
@@ -101,7 +105,7 @@ def test_readme_describes_the_demo_as_it_runs():
     assert "`--diff` (the playbook runs in check mode itself" in README
     assert "--check --diff` (nothing changes" not in README
     # Counts are worded for one and for many.
-    assert not re.search(r"\b1 (targets|stages)\b", README)
+    assert not re.search(r"\b1 (targets|stages)\b", README + GUIDES)
 
 
 def test_make_demo_installs_only_what_the_demo_needs(tmp_path):
@@ -120,9 +124,10 @@ def test_make_demo_installs_only_what_the_demo_needs(tmp_path):
 
 
 def test_readme_names_the_endpoint_variables_ansible_doc_shows():
-    """ansible-doc lists amazon.aws's AWS_URL for endpoint_url; the README says which variable does what."""
+    """ansible-doc lists amazon.aws's AWS_URL for endpoint_url; the modules' guide says which variable does what."""
     shown = subprocess.run(
         ["ansible-doc", "cloudops.apigw_tracing.apigw_stage_tracing"], capture_output=True, text=True, timeout=120, check=False
     ).stdout
     assert "AWS_URL" in shown
-    assert "`AWS_URL`" in README and "`AWS_ENDPOINT_URL`" in README
+    modules_guide = guide("guide_modules")
+    assert "`AWS_URL`" in modules_guide and "`AWS_ENDPOINT_URL`" in modules_guide

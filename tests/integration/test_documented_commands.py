@@ -1,6 +1,6 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The commands the README documents for the region_tracing and merge_reports playbooks, run as a user types them.
+"""The commands the guides document for the region_tracing and merge_reports playbooks, run as a user types them.
 
 Each runs as it is written (only the merge's /var/lib/tracing-sweep becomes a temporary directory), with none of
 the settings the other tests use to keep ansible-core quiet (ANSIBLE_LOCALHOST_WARNING,
@@ -19,9 +19,12 @@ import subprocess
 
 from conftest import PLAYBOOK_TIMEOUT
 from conftest import REPO
+from docsite import code_blocks
+from docsite import guide
 from local_aws import seed
 
-README = (REPO / "README.md").read_text(encoding="utf-8")
+AUDIT_ENFORCE_GUIDE = guide("guide_audit_enforce")
+AWX_GUIDE = guide("guide_awx")
 ROLE_README = (REPO / "roles" / "tracing_sweep" / "README.md").read_text(encoding="utf-8")
 WORLD = [
     {"name": "orders", "id": "a1b2c3d4e5", "stages": {"prod": {"tracing": True}, "staging": {}}},
@@ -29,9 +32,19 @@ WORLD = [
 ]
 
 
+def first_sh_block(text, after):
+    """The first sh block after the heading ``after``: a Markdown fence (the role's README) or an RST code-block (a guide)."""
+    rest = text.split(after, 1)[1]
+    fence = re.search(r"```sh\n(.*?)```", rest, re.S)
+    directive = rest.find(".. code-block:: sh")
+    if directive != -1 and (fence is None or directive < fence.start()):
+        return code_blocks(rest[directive:], "sh")[0]
+    return fence.group(1)
+
+
 def commands(text, after, playbook):
     """The `ansible-playbook ... <playbook>` commands of the first sh block after the heading ``after``."""
-    block = re.search(re.escape(after) + r".*?```sh\n(.*?)```", text, re.S).group(1)
+    block = first_sh_block(text, after)
     lines = block.replace("\\\n", " ").splitlines()
     found = [shlex.split(line, comments=True) for line in lines if line.startswith("ansible-playbook")]
     found = [command for command in found if playbook in command]
@@ -70,7 +83,7 @@ def test_region_tracing_and_merge_as_documented_print_no_warning(aws, tmp_path):
     apigw_west = aws.client("apigateway", region="eu-west-1")
     seed(apigw_west, WORLD)
     seed(aws.client("apigateway"), WORLD)
-    region_commands = commands(README, "### A whole region", "cloudops.apigw_tracing.region_tracing")
+    region_commands = commands(AUDIT_ENFORCE_GUIDE, "A whole region\n", "cloudops.apigw_tracing.region_tracing")
     assert len(region_commands) == 3
     reports = {}
     for index, command in enumerate(region_commands):
@@ -83,8 +96,8 @@ def test_region_tracing_and_merge_as_documented_print_no_warning(aws, tmp_path):
     assert json.loads((reports[1] / "report.json").read_text(encoding="utf-8"))["targets"][0]["host"] == "region_tracing_eu-west-1"
     assert json.loads((reports[2] / "report.json").read_text(encoding="utf-8"))["targets"][0]["host"] == "region_tracing_us-east-1"
 
-    # README's merge of two slices, with /var/lib/tracing-sweep made a temporary directory.
-    (merge,) = commands(README, "## AWX / Tower", "cloudops.apigw_tracing.merge_reports")
+    # The AWX guide's merge of two slices, with /var/lib/tracing-sweep made a temporary directory.
+    (merge,) = commands(AWX_GUIDE, "AWX / Tower\n", "cloudops.apigw_tracing.merge_reports")
     slices = tmp_path / "var-lib-tracing-sweep"
     shutil.copytree(reports[1], slices / "4711")
     shutil.copytree(reports[2], slices / "4712")
@@ -104,7 +117,7 @@ def test_region_tracing_and_merge_as_documented_print_no_warning(aws, tmp_path):
 
 
 def test_the_playbooks_headers_show_the_documented_commands():
-    """The commands in the playbooks' header comments are written as the README's: with their inventory."""
+    """The commands in the playbooks' header comments are written as the guides': with their inventory."""
     for name in ("region_tracing", "merge_reports"):
         header = (REPO / "playbooks" / f"{name}.yml").read_text(encoding="utf-8").split("\n- name:", 1)[0]
         shown = re.findall(r"^#\s+(ansible-playbook .*)$", header, re.M)

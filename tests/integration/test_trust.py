@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from conftest import REPO
+from docsite import guide
 from local_aws import seed
 from sweep_run import Sweep
 from sweep_world import AUDIT_TRUTH
@@ -156,9 +157,9 @@ def test_a_limit_that_matches_no_host_fails(sweep, estate):
 
 
 def test_inventory_errors_can_be_made_fatal_as_the_docs_say(sweep, tmp_path):
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    inventory_guide = guide("guide_inventory")
     awx = (REPO / "docs" / "awx.md").read_text(encoding="utf-8")
-    assert "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true" in readme and "any_unparsed_is_failed" in awx
+    assert "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true" in inventory_guide and "any_unparsed_is_failed" in awx
     audit = sweep(AUDIT, inventory=write_inventory(tmp_path, "region_typo"), env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})
     assert audit.run.rc != 0
     assert "us-east1" in audit.run.stdout + audit.run.stderr
@@ -210,7 +211,7 @@ def test_the_verdict_is_in_the_report_and_the_artifacts(sweep, estate, case):
     jsonschema.validate(audit.report, SCHEMA)
 
 
-# The README's CI recipe (it runs the audit, then reads this run's verdict) is run as written in test_ci_recipe.py.
+# The reports guide's CI recipe (it runs the audit, then reads this run's verdict) is run as written in test_ci_recipe.py.
 
 
 # ==== 4. An enforcement never writes what it cannot record ==========================================
