@@ -160,6 +160,8 @@ class Bench:
         self.last_tasks = {"tasks": [], "per_host": {}, "run_once": 0}
         self.last_cpu = {}
         self.last_server_cpu = 0.0
+        # The machine's load average (1 min) as each run starts: the figures are only as quiet as the machine was.
+        self.loads = []
 
     def close(self):
         self.proxy.stop()
@@ -195,6 +197,7 @@ class Bench:
     def sweep(self, playbook, hosts, extra_vars=None, forks=None, limit=None):
         """Run cloudops.apigw_tracing.<playbook> over `hosts` ({name: host vars}); returns (seconds, report)."""
         run_dir = self.run_dir(playbook)
+        self.loads.append(os.getloadavg()[0])
         common = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
         inventory = {"all": {"vars": common, "hosts": hosts}}
         (run_dir / "inventory.yml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
@@ -558,8 +561,8 @@ def judge(results, key, limit, value_format, unit=""):
         if any((value["GetRestApis"], value["GetStages"], value["other"]) != (first["GetRestApis"], first["GetStages"], first["other"]) for value in values):
             measured = "; ".join("GetRestApis %d, GetStages %d, other %d" % (v["GetRestApis"], v["GetStages"], v["other"]) for v in values)
         return "%s: exact in %d of %d runs" % (measured, exact, len(values)), "met" if exact == len(values) else "NOT met"
-    low, high = min(values), max(values)
-    measured = (value_format % low if len(values) == 1 else "%s-%s" % (value_format % low, value_format % high)) + unit
+    low, high = value_format % min(values), value_format % max(values)
+    measured = (low if low == high else "%s-%s" % (low, high)) + unit
     within = sum(1 for value in values if value <= limit)
     if within == len(values):
         return measured, "met"
@@ -662,8 +665,9 @@ def main():
     if args.quick:
         bench.say("(quick: smaller worlds and one run, the verdicts are indicative only)")
     rows = table(results)
-    caption = "_`make bench`%s, %s on %d cores, %s; c7n-org: %s._" % (
+    caption = "_`make bench`%s, %s on %d cores (load average %s while it ran), %s; c7n-org: %s._" % (
         " --quick" if args.quick else "", "1 run" if runs == 1 else "%d runs" % runs, os.cpu_count() or 1,
+        "%.1f-%.1f" % (min(bench.loads), max(bench.loads)) if bench.loads else "unknown",
         datetime.date.today().isoformat(), " ".join(C7N_ORG_PINS) if results.values["wide_c7n"] else "not run")
     for row in rows:
         bench.say(row)
@@ -674,6 +678,7 @@ def main():
     (BENCH_DIR / "results.json").write_text(json.dumps({
         "runs": runs, "quick": args.quick, "sizes": sizes, "values": results.values, "tasks_per_target": results.tasks,
         "c7n_org": None if results.values["wide_c7n"] else results.c7n_org_reason, "info": results.info, "seconds": total,
+        "load_averages": bench.loads,
     }, indent=2, sort_keys=True), encoding="utf-8")
     bench.say("Table written to %s (raw figures: %s)" % (BENCH_DIR / "results.md", BENCH_DIR / "results.json"))
     bench.say("Benchmark done in %.0f s" % total)

@@ -81,6 +81,8 @@ def test_a_goal_is_met_only_when_every_run_meets_it():
     assert bench.judge(results, "wide_boto3", 3.0, "%.2f") == ("2.50-3.20", "NOT met (2 of 3 runs within)")
     assert bench.judge(results, "large_boto3", 1.5, "%.2f") == ("1.20-1.50", "met")
     assert bench.judge(results, "projection", 10.0, "%.0f", " min") == ("11-14 min", "NOT met")
+    same = results_of(bench, 3, projection=[8.2, 7.9, 8.4])
+    assert bench.judge(same, "projection", 10.0, "%.0f", " min") == ("8 min", "met")
     single = results_of(bench, 1, cpu_empty=[0.1234])
     assert bench.judge(single, "cpu_empty", 0.15, "%.3f", " s") == ("0.123 s", "met")
 
