@@ -1,31 +1,40 @@
 #!/usr/bin/env python
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`make bench`: how fast the tracing sweep runs at organisation scale, and how close to API Gateway's quota.
+"""`make bench`: how fast the tracing sweep runs at organisation scale, against its goals.
 
-Every figure is a ratio of two things measured side by side in this one run, on the same machine, against
-the same local AWS (moto) behind tests/support/aws_proxy.py, which pages GetRestApis and throttles like AWS
-(10 requests/s, burst 40, per account and region). The yardstick is tests/bench/minimal_boto3.py, the least
-a hand-written boto3 audit does (the same calls, targets on 8 threads).
+Every figure is a ratio of two things measured side by side in one run, on the same machine, against the same
+local AWS (moto) behind tests/support/aws_proxy.py, which pages GetRestApis and throttles like AWS (10 requests/s,
+burst 40, per account and region). The yardsticks: tests/bench/minimal_boto3.py, the least a hand-written boto3
+audit does (the same calls, targets on 8 threads), and, where the bench can install it (its own venv under
+.build/bench/, from PyPI), cloud-custodian's c7n-org with a policy equivalent to the audit (aws.rest-stage,
+filtered on tracingEnabled), 8 processes. The whole set is measured --runs times (default 3); each goal is
+reported as the range over the runs (min-max, never the best one), met only when every run meets it.
 
-World W  wide: 10 accounts x 17 regions = 170 targets, 80% of them empty, quota on. The role's audit against
-         the yardstick; CPU seconds per target (all, and empty ones), the share of ansible-playbook's main
-         process (which more cores cannot shorten); a projection for 500 accounts x 17 regions on 2 and 16
-         cores and on AWX execution nodes with job slicing.
-World B  large: 1 target, 600 REST APIs x 2 stages, no quota: the role's audit against the yardstick.
-World A  the same world behind the quota: audit and enforce wall time / floor, where floor = (calls - 40) / 10 s
-         is the quota's physical limit; calls exactly ceil(APIs/500) GetRestApis + one GetStages per API.
-World C  12 account-regions x 50 APIs x 2 stages, forks 12, quota on: wall time / slowest single target alone
-         (parallel efficiency).
+World W  wide: 10 accounts x 17 regions = 170 targets, 80% of them empty, quota on. The role's audit (forks 8)
+         against both yardsticks; CPU seconds per empty target (a run of the empty targets alone); the Ansible
+         tasks each target runs (from callback_plugins/task_times.py); a projection for 500 accounts x 17 regions
+         on 2 cores (and 16, and on AWX execution nodes with job slicing) from the costs per target beyond the fixed
+         cost of a run (a run of one empty target). Then one enforce, for its tasks per target.
+World B  large: 1 target, 600 REST APIs x 2 stages, no quota: the role's audit against the minimal boto3 script.
+World A  the same world behind the quota: audit wall time / floor, where floor = (calls - 40) / 10 s is the quota's
+         physical limit; the calls must be exactly ceil(APIs/500) GetRestApis + one GetStages per API.
+Opt-in (--worlds): E, an enforce of the large target behind the quota (after the runs: it changes the world);
+C, 12 account-regions x 50 APIs x 2 stages at forks 12 against the slowest single target (parallel efficiency).
 
-Goals (printed met / NOT met with the measured ratio; nothing fails on them, the machine is shared and noisy):
-W role / yardstick <= 3.0 and CPU per empty target <= 0.3 s; B role / yardstick <= 1.5; A audit / floor <= 1.10;
-C parallel efficiency <= 1.5.
+Goals (issue 18): W audit / minimal boto3 <= 3.0 and <= 0.5 x c7n-org; CPU per empty target <= 0.15 s;
+B audit / minimal boto3 <= 1.5; A audit / floor <= 1.10 with the exact calls; projection for 500 accounts x 17
+regions on 2 cores <= 10 minutes; Ansible tasks per target: audit 1, enforce 2. Nothing fails on a goal (the machine
+is shared and noisy); the bench fails only when a run does not do its job (a wrong report, a failed playbook).
+It ends with a Markdown table of the goals, also written to .build/bench/results.md (raw figures: results.json).
+
+--quick: one run of smaller worlds (2 accounts x 17 regions, 120 APIs), to iterate; its verdicts are indicative only.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import os
@@ -48,18 +57,47 @@ from aws_proxy import Quota  # noqa: E402  pylint: disable=wrong-import-position
 from local_aws import LocalAws  # noqa: E402  pylint: disable=wrong-import-position
 from local_aws import seed  # noqa: E402  pylint: disable=wrong-import-position
 
+BENCH_DIR = REPO / ".build" / "bench"
 CALLER_ACCOUNT = "123456789012"
 QUOTA_RATE = 10.0
 QUOTA_BURST = 40
 ROLE_NAME = "TracingBench"
-YARDSTICK_THREADS = 8
+# The yardstick's threads, the role's forks and c7n-org's processes in the wide world.
+PARALLEL = 8
 WIDE_REGIONS = [
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1", "eu-west-1", "eu-west-2", "eu-west-3",
     "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
 ]
-WIDE_ACCOUNTS = 10
-# Projection: an organisation of this many accounts x the wide world's regions.
+# Projection: an organisation of this many accounts x the wide world's regions, on a controller of this many cores.
 ORG_ACCOUNTS = 500
+ORG_CORES = 2
+# The role's default pace (tracing_sweep_max_requests_per_second), below the quota on purpose.
+DEFAULT_PACE = 9.5
+
+C7N_ORG_VENV = BENCH_DIR / "c7n-org-venv"
+C7N_ORG_PINS = ("c7n==0.9.53", "c7n-org==0.6.52")
+C7N_POLICY = "rest-stage-tracing-off"
+
+FULL = {"accounts": 10, "large_apis": 600}
+QUICK = {"accounts": 2, "large_apis": 120}
+
+# The goals of issue 18, in the order of the table: key, what is measured, the goal as said, the limit, the format of
+# a value and its unit.
+GOALS = [
+    ("wide_boto3", "Wide world audit (%(wide)s, 80%% empty, quota on) / minimal boto3 (threads 8)", "<= 3.0", 3.0, "%.2f", ""),
+    ("wide_c7n", "Wide world audit / c7n-org (8 processes)", "<= 0.5", 0.5, "%.2f", ""),
+    ("cpu_empty", "CPU per empty target", "<= 0.15 s", 0.15, "%.3f", " s"),
+    ("large_boto3", "Single target of %(large)s REST APIs x 2 stages, no quota / minimal boto3", "<= 1.5", 1.5, "%.2f", ""),
+    ("quota_floor", "Behind the quota: audit / floor", "<= 1.10", 1.10, "%.3f", ""),
+    ("quota_calls", "Behind the quota: API Gateway calls", "exactly GetRestApis %(pages)d + GetStages %(large)s", None, None, None),
+    ("projection", "Projection: %(org)s accounts x 17 regions on 2 cores", "<= 10 min", 10.0, "%.0f", " min"),
+    ("tasks", "Ansible tasks per target:", "audit 1, enforce 2", None, None, None),
+]
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _own_cpu():
@@ -68,34 +106,68 @@ def _own_cpu():
 
 
 def api_specs(count, prefix):
-    """`count` REST APIs with stages prod and dev; the first half traced, the second half not."""
+    """`count` REST APIs with stages prod and dev; the first half traced, the second half not. Each stage has its own
+    deployment id, as in AWS (c7n keeps one resource per id, so stages sharing one would be counted once)."""
     return [
-        {"name": "%s-%03d" % (prefix, index), "stages": {"prod": {"tracing": index < count // 2}, "dev": {"tracing": index < count // 2}}}
+        {"name": "%s-%03d" % (prefix, index), "stages": {
+            stage: {"tracing": index < count // 2, "deployment_id": "%s%03d%s" % (prefix, index, stage)} for stage in ("prod", "dev")}}
         for index in range(count)
     ]
+
+
+def untraced(count):
+    """Stages with tracing off among api_specs(count)."""
+    return 2 * (count - count // 2)
 
 
 def role_arn(account):
     return "arn:aws:iam::%s:role/%s" % (account, ROLE_NAME)
 
 
+def prepare_c7n_org(say):
+    """c7n-org in its own venv under .build/bench/ (never the shared .venv): (path of c7n-org, None) or (None, reason)."""
+    command = C7N_ORG_VENV / "bin" / "c7n-org"
+    stamp = C7N_ORG_VENV / ".bench-pins"
+    wanted = " ".join(C7N_ORG_PINS)
+    if command.exists() and stamp.exists() and stamp.read_text(encoding="utf-8").strip() == wanted:
+        return command, None
+    say("Installing %s into %s (once) ..." % (wanted, C7N_ORG_VENV))
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    steps = [
+        [sys.executable, "-m", "venv", "--clear", str(C7N_ORG_VENV)],
+        [str(C7N_ORG_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + list(C7N_ORG_PINS),
+    ]
+    for step in steps:
+        try:
+            completed = subprocess.run(step, capture_output=True, text=True, check=False, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, "could not install it: %s" % exc
+        if completed.returncode != 0:
+            lines = [line for line in (completed.stderr or completed.stdout).splitlines() if line.strip() and "WARNING" not in line]
+            return None, "could not install it: %s" % (lines[-1].strip() if lines else "rc %d" % completed.returncode)
+    stamp.write_text(wanted + "\n", encoding="utf-8")
+    return command, None
+
+
 class Bench:
-    def __init__(self, workdir, world_c_singles):
+    def __init__(self, workdir, c7n_org):
         self.workdir = Path(workdir)
-        self.world_c_singles = world_c_singles
+        self.c7n_org_command = c7n_org
         self.aws = LocalAws().start()
         self.proxy = AwsProxy(self.aws.endpoint_url, quota=None).start()
         self.runs = 0
         self.lines = []
-        self.last_task_times = []
+        self.last_tasks = {"tasks": [], "per_host": {}, "run_once": 0}
         self.last_cpu = {}
         self.last_server_cpu = 0.0
+        # The machine's load average (1 min) as each run starts: the figures are only as quiet as the machine was.
+        self.loads = []
 
     def close(self):
         self.proxy.stop()
         self.aws.stop()
 
-    # ---- running the role and the yardstick ------------------------------------------------------
+    # ---- running the role and the yardsticks ---------------------------------------------------
     def environment(self, extra=None):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(self.proxy.env())
@@ -116,11 +188,16 @@ class Bench:
         env.update(extra or {})
         return env
 
+    def run_dir(self, what):
+        self.runs += 1
+        path = self.workdir / ("run%03d-%s" % (self.runs, what))
+        path.mkdir(parents=True)
+        return path
+
     def sweep(self, playbook, hosts, extra_vars=None, forks=None, limit=None):
         """Run cloudops.apigw_tracing.<playbook> over `hosts` ({name: host vars}); returns (seconds, report)."""
-        self.runs += 1
-        run_dir = self.workdir / ("run%02d-%s" % (self.runs, playbook))
-        run_dir.mkdir(parents=True)
+        run_dir = self.run_dir(playbook)
+        self.loads.append(os.getloadavg()[0])
         common = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
         inventory = {"all": {"vars": common, "hosts": hosts}}
         (run_dir / "inventory.yml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
@@ -139,7 +216,8 @@ class Bench:
         seconds = time.monotonic() - started
         # The local AWS (moto) and the proxy are threads of this process: its CPU is theirs while the run lasts.
         self.last_server_cpu = _own_cpu() - server_started
-        self.last_task_times = json.loads((run_dir / "task_times.json").read_text(encoding="utf-8")) if (run_dir / "task_times.json").exists() else []
+        times = run_dir / "task_times.json"
+        self.last_tasks = json.loads(times.read_text(encoding="utf-8")) if times.exists() else {"tasks": [], "per_host": {}, "run_once": 0}
         self.last_cpu = json.loads((run_dir / "cpu.json").read_text(encoding="utf-8")) if (run_dir / "cpu.json").exists() else {}
         (run_dir / "stdout.txt").write_text(completed.stdout + completed.stderr, encoding="utf-8")
         if completed.returncode != 0:
@@ -147,20 +225,51 @@ class Bench:
         report = json.loads((run_dir / "reports" / "report.json").read_text(encoding="utf-8"))
         return seconds, report
 
-    def yardstick(self, targets=None, threads=YARDSTICK_THREADS):
-        """Seconds the minimal boto3 audit takes against the proxy (the environment's region when no targets)."""
-        command = [sys.executable, str(HERE / "minimal_boto3.py"), "--threads", str(threads)]
-        if targets is not None:
-            path = self.workdir / ("targets-%d.json" % len(targets))
-            path.write_text(json.dumps(targets), encoding="utf-8")
-            command += ["--targets", str(path)]
+    def yardstick(self, targets, expect_stages, expect_off, threads=PARALLEL):
+        """Seconds and CPU seconds the minimal boto3 audit takes against the proxy; it must find what the role finds."""
+        run_dir = self.run_dir("boto3")
+        path = run_dir / "targets.json"
+        path.write_text(json.dumps(targets), encoding="utf-8")
+        command = [sys.executable, str(HERE / "minimal_boto3.py"), "--threads", str(threads), "--targets", str(path)]
+        cpu = _children_cpu()
         started = time.monotonic()
-        subprocess.run(command, env=self.environment(), check=True, capture_output=True)
-        return time.monotonic() - started
+        completed = subprocess.run(command, env=self.environment(), check=True, capture_output=True, text=True)
+        seconds = time.monotonic() - started
+        expected = "%d targets, %d stages, %d with tracing off" % (len(targets), expect_stages, expect_off)
+        if completed.stdout.strip() != expected:
+            raise RuntimeError("minimal boto3 found %r, not %r" % (completed.stdout.strip(), expected))
+        return seconds, _children_cpu() - cpu
 
-    def task_seconds(self, prefix):
-        """Seconds the last run spent in tasks whose name (after the role's "<role> : ") starts with prefix."""
-        return sum(entry["seconds"] for entry in self.last_task_times if entry["task"].split(" : ", 1)[-1].startswith(prefix))
+    def c7n_org(self, accounts, regions, expect_off):
+        """c7n-org run over `accounts` x `regions` with the audit's policy: (seconds, CPU seconds, None) or (None, None, reason)."""
+        run_dir = self.run_dir("c7n-org")
+        config = {"accounts": [{"name": "a%s" % account, "account_id": account, "role": role_arn(account), "regions": list(regions)}
+                               for account in accounts]}
+        # The audit's question in c7n's words: REST API stages whose tracingEnabled is absent or false.
+        policy = {"policies": [{"name": C7N_POLICY, "resource": "aws.rest-stage",
+                                "filters": [{"or": [{"tracingEnabled": "absent"}, {"tracingEnabled": False}]}]}]}
+        (run_dir / "accounts.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        (run_dir / "policy.yml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+        # A cache of its own per run: a first run of c7n-org, as a user would make it (not served from the last run's cache).
+        (run_dir / "cache").mkdir()
+        command = [str(self.c7n_org_command), "run", "-c", "accounts.yml", "-u", "policy.yml", "-s", "out", "--cache-path", str(run_dir / "cache")]
+        cpu = _children_cpu()
+        started = time.monotonic()
+        try:
+            completed = subprocess.run(command, cwd=run_dir, env=self.environment({"C7N_ORG_PARALLEL": str(PARALLEL)}),
+                                       capture_output=True, text=True, check=False, timeout=1800)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, None, "it did not run: %s" % exc
+        seconds = time.monotonic() - started
+        cpu = _children_cpu() - cpu
+        (run_dir / "stdout.txt").write_text(completed.stdout + completed.stderr, encoding="utf-8")
+        if completed.returncode != 0:
+            lines = [line for line in completed.stderr.splitlines() if line.strip()]
+            return None, None, "rc %d: %s (see %s)" % (completed.returncode, lines[-1][-200:] if lines else "no output", run_dir / "stdout.txt")
+        found = sum(len(json.loads(path.read_text(encoding="utf-8"))) for path in (run_dir / "out").glob("*/*/%s/resources.json" % C7N_POLICY))
+        if found != expect_off:
+            return None, None, "it found %d stages with tracing off, not %d (see %s)" % (found, expect_off, run_dir / "stdout.txt")
+        return seconds, cpu, None
 
     def fresh_quota(self):
         """A full bucket for every account-region, as after a quiet spell."""
@@ -169,14 +278,18 @@ class Bench:
     def apigw_calls(self):
         return dict(self.proxy.counts("apigateway"))
 
+    def tasks_per_target(self, hosts):
+        """(min, max) over `hosts` of the task results each had in the last run (run_once tasks left out)."""
+        counts = [self.last_tasks["per_host"].get(name, 0) for name in hosts]
+        return min(counts), max(counts)
+
     # ---- output ---------------------------------------------------------------------------------
     def say(self, text=""):
         print(text, flush=True)
         self.lines.append(text)
 
-    def figure(self, label, value, goal=None, met=None):
-        verdict = "" if met is None else ("  goal %s: %s" % (goal, "met" if met else "NOT met"))
-        self.say("  %-56s %s%s" % (label, value, verdict))
+    def figure(self, label, value, goal=None):
+        self.say("  %-62s %s%s" % (label, value, "  (goal %s)" % goal if goal else ""))
 
 
 def check_report(report, stages, expect_noncompliant, what):
@@ -185,129 +298,223 @@ def check_report(report, stages, expect_noncompliant, what):
         raise RuntimeError("%s: unexpected report summary %s" % (what, json.dumps(summary)))
 
 
-def world_w(bench):
+def spread(values):
+    return ", ".join("%.1f" % value for value in values)
+
+
+class Results:
+    """Figures of every run: {key: [one value per run]}, and the facts the table needs."""
+
+    def __init__(self, runs, quick, sizes):
+        self.runs = runs
+        self.quick = quick
+        self.sizes = sizes
+        self.values = {key: [] for key, *_rest in GOALS}
+        self.c7n_org_reason = None
+        self.tasks = {}
+        self.info = {}
+
+    def add(self, key, value):
+        self.values[key].append(value)
+
+
+def world_w(bench, results, config):
     """The wide world: most targets of a real organisation are empty regions."""
     bench.aws.reset()
     bench.proxy.quota = None
-    accounts = ["4000000000%02d" % index for index in range(WIDE_ACCOUNTS)]
+    accounts = ["4000000000%02d" % index for index in range(config["accounts"])]
     hosts = {}
     targets = []
     busy = []
+    stages = off = 0
     started = time.monotonic()
     for number, (account, region) in enumerate((account, region) for account in accounts for region in WIDE_REGIONS):
         name = "w%s_%s" % (account[-2:], region)
         hosts[name] = {"tracing_sweep_region": region, "tracing_sweep_account_id": account, "tracing_sweep_role_arn": role_arn(account)}
         targets.append({"region": region, "role_arn": role_arn(account)})
-        # One target in five holds REST APIs: 2 APIs x 2 stages, or 3 for every other one (148 stages in all).
+        # One target in five holds REST APIs: 2 APIs x 2 stages, or 3 for every other one (170 stages in the full world).
         if number % 5 == 0:
             count = 2 if len(busy) % 2 == 0 else 3
             seed(bench.aws.client("apigateway", region, account=account), api_specs(count, "w%d" % number))
             busy.append(name)
-    stages = sum(4 if index % 2 == 0 else 6 for index in range(len(busy)))
-    bench.say("World W: %d accounts x %d regions = %d targets, %d with REST APIs (%d stages), %d empty (seeded in %.0f s)" % (
-        WIDE_ACCOUNTS, len(WIDE_REGIONS), len(hosts), len(busy), stages, len(hosts) - len(busy), time.monotonic() - started))
-
-    bench.fresh_quota()
-    wall, report = bench.sweep("audit", hosts, forks=YARDSTICK_THREADS)
-    if report["summary"]["stages"] != stages or report["summary"]["targets_failed"]:
-        raise RuntimeError("World W audit: unexpected summary %s" % json.dumps(report["summary"]))
-    cpu = dict(bench.last_cpu)
-    bench.fresh_quota()
-    yardstick = bench.yardstick(targets)
-    total_cpu = cpu["main"] + cpu["workers"]
-    bench.figure("role audit (forks %d) / minimal boto3 (threads %d)" % (YARDSTICK_THREADS, YARDSTICK_THREADS),
-                 "%.1f s / %.1f s = %.2f" % (wall, yardstick, wall / yardstick), "<= 3.0", wall / yardstick <= 3.0)
-    bench.figure("CPU per target (all %d)" % len(hosts), "%.3f s (%.1f s: main process %.1f s, workers %.1f s)" % (
-        total_cpu / len(hosts), total_cpu, cpu["main"], cpu["workers"]))
-
+            stages += 2 * count
+            off += untraced(count)
     empty = [name for name in hosts if name not in busy]
+    bench.say("World W: %d accounts x %d regions = %d targets, %d with REST APIs (%d stages, %d with tracing off), %d empty (seeded in %.0f s)" % (
+        len(accounts), len(WIDE_REGIONS), len(hosts), len(busy), stages, off, len(empty), time.monotonic() - started))
+
+    # Untimed: the first run of each tool reads its code from disk (and c7n-org compiles its own).
+    first = {empty[0]: hosts[empty[0]]}
     bench.fresh_quota()
-    empty_wall, report = bench.sweep("audit", {name: hosts[name] for name in empty}, forks=YARDSTICK_THREADS)
+    bench.sweep("audit", first)
+    bench.yardstick([targets[list(hosts).index(empty[0])]], 0, 0)
+    if bench.c7n_org_command:
+        _seconds, _cpu, reason = bench.c7n_org(accounts[:1], WIDE_REGIONS[1:2], 0)
+        if reason:
+            results.c7n_org_reason = reason
+            bench.say("  c7n-org: not run (%s)" % reason)
+    return {"accounts": accounts, "hosts": hosts, "targets": targets, "busy": busy, "empty": empty, "stages": stages, "off": off}
+
+
+def world_w_run(bench, results, world):
+    hosts = world["hosts"]
+    bench.fresh_quota()
+    wall, report = bench.sweep("audit", hosts, forks=PARALLEL)
+    check_report(report, world["stages"], world["off"], "World W audit")
+    cpu = dict(bench.last_cpu)
+    results.tasks.setdefault("audit", bench.tasks_per_target(hosts))
+    total_cpu = cpu["main"] + cpu["workers"]
+
+    bench.fresh_quota()
+    yardstick, yardstick_cpu = bench.yardstick(world["targets"], world["stages"], world["off"])
+    results.add("wide_boto3", wall / yardstick)
+    bench.figure("role audit (forks %d) / minimal boto3 (threads %d)" % (PARALLEL, PARALLEL),
+                 "%.1f s / %.1f s = %.2f" % (wall, yardstick, wall / yardstick), "<= 3.0")
+
+    c7n_cpu = None
+    if bench.c7n_org_command and not results.c7n_org_reason:
+        bench.fresh_quota()
+        c7n_wall, c7n_cpu, reason = bench.c7n_org(world["accounts"], WIDE_REGIONS, world["off"])
+        if reason:
+            results.c7n_org_reason = reason
+            bench.say("  c7n-org: not run (%s)" % reason)
+        else:
+            results.add("wide_c7n", wall / c7n_wall)
+            bench.figure("role audit / c7n-org (%d processes)" % PARALLEL, "%.1f s / %.1f s = %.2f" % (wall, c7n_wall, wall / c7n_wall), "<= 0.5")
+    bench.figure("CPU: role (main process + workers), minimal boto3, c7n-org", "%.1f s (%.1f + %.1f), %.1f s, %s" % (
+        total_cpu, cpu["main"], cpu["workers"], yardstick_cpu, "%.1f s" % c7n_cpu if c7n_cpu is not None else "-"))
+    bench.figure("CPU per target (all %d)" % len(hosts), "%.3f s" % (total_cpu / len(hosts)))
+
+    empty = world["empty"]
+    bench.fresh_quota()
+    empty_wall, report = bench.sweep("audit", {name: hosts[name] for name in empty}, forks=PARALLEL)
     empty_cpu = bench.last_cpu["main"] + bench.last_cpu["workers"]
-    per_empty = empty_cpu / len(empty)
-    bench.figure("CPU per empty target (%d alone)" % len(empty), "%.3f s (%.1f s in %.1f s)" % (per_empty, empty_cpu, empty_wall),
-                 "<= 0.3 s", per_empty <= 0.3)
+    results.add("cpu_empty", empty_cpu / len(empty))
+
+    # The cost of a run whatever its size (start-up, settings, the report): one empty target alone.
+    bench.fresh_quota()
+    one_wall, report = bench.sweep("audit", {empty[0]: hosts[empty[0]]})
+    one = {"wall": one_wall, "cpu": bench.last_cpu["main"] + bench.last_cpu["workers"], "main": bench.last_cpu["main"]}
+    bench.figure("CPU per empty target (%d alone, forks %d)" % (len(empty), PARALLEL), "%.3f s (%.1f s in %.1f s)" % (
+        empty_cpu / len(empty), empty_cpu, empty_wall), "<= 0.15 s")
+    bench.figure("  without the run's fixed cost (%.1f CPU-s, %.1f s: one empty target alone)" % (one["cpu"], one["wall"]),
+                 "%.3f s" % ((empty_cpu - one["cpu"]) / (len(empty) - 1)))
     bench.figure("  main process per target (what more cores cannot shorten)", "%.3f s" % (bench.last_cpu["main"] / len(empty)))
     bench.figure("peak RSS of a process of the run", "%.0f MiB" % (bench.last_cpu["peak_rss_kib"] / 1024))
-    project(bench, len(hosts), total_cpu, cpu["main"], wall)
+    project(bench, results, len(hosts), {"wall": wall, "cpu": total_cpu, "main": cpu["main"]}, one)
 
 
-def project(bench, targets, total_cpu, main_cpu, wall):
-    """500 accounts x 17 regions from the wide world's per-target costs: CPU-bound on the cores, never faster than
-    ansible-playbook's main process, which works serially."""
+def project(bench, results, targets, run, one):
+    """500 accounts x 17 regions from the wide world's costs per target beyond the fixed cost of a run (`one`, a run of
+    one target), on a controller of its own: CPU-bound on its cores (the wide world is: its forks keep the cores busy),
+    never faster than ansible-playbook's main process, which works serially. The projection from this run's wall time
+    is printed beside it: on this shared machine it counts the other users' load too."""
     org = ORG_ACCOUNTS * len(WIDE_REGIONS)
-    per_target = total_cpu / targets
-    main_per_target = main_cpu / targets
+    per_target = max(0.0, run["cpu"] - one["cpu"]) / (targets - 1)
+    main_per_target = max(0.0, run["main"] - one["main"]) / (targets - 1)
+    wall_per_target = max(0.0, run["wall"] - one["wall"]) / (targets - 1)
     cores = os.cpu_count() or 1
-    # What the cores did not explain in the measured run (waiting on AWS, start-up) scales with the targets too.
-    idle_per_target = max(0.0, wall - total_cpu / cores) / targets
-    bench.say("Projection: %d accounts x %d regions = %d targets (same mix, 80%% empty)" % (ORG_ACCOUNTS, len(WIDE_REGIONS), org))
-    for n_cores in (2, 16):
-        seconds = max(org * per_target / n_cores, org * main_per_target) + org * idle_per_target * cores / n_cores
-        bench.figure("  one controller, %d cores" % n_cores, "about %.0f min" % (seconds / 60))
+
+    def minutes(share, n_cores):
+        return (one["wall"] + share * max(per_target / n_cores, main_per_target)) / 60
+
+    results.add("projection", minutes(org, ORG_CORES))
+    bench.figure("projection, %d accounts x %d regions = %d targets, %d cores" % (ORG_ACCOUNTS, len(WIDE_REGIONS), org, ORG_CORES),
+                 "about %.0f min (%.3f CPU-s per target beyond a run's %.1f s)" % (minutes(org, ORG_CORES), per_target, one["wall"]), "<= 10 min")
+    bench.figure("  from this run's wall time instead (%d cores, shared)" % cores, "about %.0f min (the run kept %.0f%% of the cores busy)" % (
+        (one["wall"] + org * wall_per_target) / 60, 100 * run["cpu"] / (run["wall"] * cores)))
+    extra = ["16 cores %.0f min" % minutes(org, 16)]
     for nodes in (4, 16):
-        share = math.ceil(org / nodes)
-        seconds = max(share * per_target / 2, share * main_per_target) + share * idle_per_target * cores / 2
-        bench.figure("  AWX, %d execution nodes of 2 cores, job slicing %d" % (nodes, nodes), "about %.0f min per slice, all at once" % (seconds / 60))
+        extra.append("AWX %d nodes of 2 cores, slicing %d: %.0f min per slice" % (nodes, nodes, minutes(math.ceil(org / nodes), 2)))
+    bench.figure("  elsewhere", "; ".join(extra))
 
 
-def world_a_and_b(bench):
-    apis = 600
-    stages = apis * 2
+def world_w_enforce(bench, results, world):
+    """Once, after the runs (it changes the world): the enforce's wall time, CPU and tasks per target."""
+    hosts = world["hosts"]
+    bench.fresh_quota()
+    bench.proxy.clear()
+    wall, report = bench.sweep("enforce", hosts, forks=PARALLEL)
+    check_report(report, world["stages"], 0, "World W enforce")
+    if report["summary"]["changed"] != world["off"]:
+        raise RuntimeError("World W enforce changed %s stages, not %d" % (report["summary"]["changed"], world["off"]))
+    results.tasks["enforce"] = bench.tasks_per_target(hosts)
+    cpu = bench.last_cpu["main"] + bench.last_cpu["workers"]
+    bench.say("World W: enforce (once, forks %d)" % PARALLEL)
+    bench.figure("enforce wall time, %d stages changed" % world["off"], "%.1f s" % wall)
+    bench.figure("CPU per target", "%.3f s (%.1f s: main process %.1f s, workers %.1f s)" % (
+        cpu / len(hosts), cpu, bench.last_cpu["main"], bench.last_cpu["workers"]))
+    results.info["wide_enforce_seconds"] = wall
+
+
+def world_large(bench, config):
+    apis = config["large_apis"]
     bench.aws.reset()
     started = time.monotonic()
     seed(bench.aws.client("apigateway", "us-east-1"), api_specs(apis, "a"))
-    bench.say("World B: 1 target, %d REST APIs x 2 stages, no quota (seeded in %.0f s)" % (apis, time.monotonic() - started))
-    hosts = {"world-a_us-east-1": {"tracing_sweep_region": "us-east-1", "tracing_sweep_account_id": CALLER_ACCOUNT}}
-    expected_calls = math.ceil(apis / 500) + apis
+    bench.say("World B/A: 1 target, %d REST APIs x 2 stages (seeded in %.0f s)" % (apis, time.monotonic() - started))
+    hosts = {"large_us-east-1": {"tracing_sweep_region": "us-east-1", "tracing_sweep_account_id": CALLER_ACCOUNT}}
+    return {"apis": apis, "stages": apis * 2, "hosts": hosts, "off": untraced(apis)}
 
+
+def world_b_run(bench, results, world):
     bench.proxy.quota = None
     unpaced = {"tracing_sweep_max_requests_per_second": 100000}
-    role_seconds, report = bench.sweep("audit", hosts, unpaced)
-    check_report(report, stages, stages // 2, "World B audit")
-    yardstick = bench.yardstick(threads=4)
-    bench.figure("role audit / minimal boto3 (4 threads, as the role's concurrency)", "%.1f s / %.1f s = %.2f" % (
-        role_seconds, yardstick, role_seconds / yardstick), "<= 1.5", role_seconds / yardstick <= 1.5)
+    role_seconds, report = bench.sweep("audit", world["hosts"], unpaced)
+    check_report(report, world["stages"], world["off"], "World B audit")
+    yardstick, _cpu = bench.yardstick([{"region": "us-east-1", "role_arn": None}], world["stages"], world["off"])
+    results.add("large_boto3", role_seconds / yardstick)
+    bench.figure("B: role audit / minimal boto3, no quota", "%.1f s / %.1f s = %.2f" % (role_seconds, yardstick, role_seconds / yardstick), "<= 1.5")
 
-    bench.say("World A: the same world behind the quota")
+
+def world_a_run(bench, results, world):
+    apis = world["apis"]
     bench.fresh_quota()
     bench.proxy.clear()
-    seconds, report = bench.sweep("audit", hosts)
-    check_report(report, stages, stages // 2, "World A audit")
+    seconds, report = bench.sweep("audit", world["hosts"])
+    check_report(report, world["stages"], world["off"], "World A audit")
     calls = bench.apigw_calls()
     total = sum(calls.values())
+    pages = math.ceil(apis / 500)
+    others = total - calls.get("GetRestApis", 0) - calls.get("GetStages", 0)
+    exact = calls.get("GetRestApis") == pages and calls.get("GetStages") == apis and others == 0
+    results.add("quota_calls", {"GetRestApis": calls.get("GetRestApis", 0), "GetStages": calls.get("GetStages", 0), "other": others, "exact": exact})
+    bench.figure("A: audit API Gateway calls", "GetRestApis %d, GetStages %d, other %d: %s" % (
+        calls.get("GetRestApis", 0), calls.get("GetStages", 0), others, "exact" if exact else "NOT exact"),
+        "exactly GetRestApis %d + GetStages %d" % (pages, apis))
     floor = (total - QUOTA_BURST) / QUOTA_RATE
-    bench.figure("audit API Gateway calls", "%d (%s)" % (total, ", ".join("%s %d" % item for item in sorted(calls.items()))),
-                 "ceil(APIs/500) + APIs = %d" % expected_calls, calls.get("GetRestApis") == math.ceil(apis / 500) and calls.get("GetStages") == apis
-                 and total == expected_calls)
-    bench.figure("audit calls per stage", "%.3f" % (total / stages))
-    bench.figure("audit wall time / floor", "%.1f s / %.1f s = %.3f" % (seconds, floor, seconds / floor), "<= 1.10", seconds / floor <= 1.10)
-    # The role's default pace stays below the quota on purpose (room for other callers): its own floor.
-    pace = 9.5
-    paced = (total - 4 * pace) / pace
+    results.add("quota_floor", seconds / floor)
+    bench.figure("A: audit wall time / floor", "%.1f s / %.1f s = %.3f" % (seconds, floor, seconds / floor), "<= 1.10")
+    paced = (total - 4 * DEFAULT_PACE) / DEFAULT_PACE
     bench.figure("  the default pace's own floor / floor", "%.1f s / %.1f s = %.3f ((calls - 4 s of burst) / %.1f requests/s)" % (
-        paced, floor, paced / floor, pace))
-    reading = bench.task_seconds("Reach the target's account")
-    bench.figure("  of which the read step / floor", "%.1f s / %.1f s = %.3f (the rest: %.1f s)" % (reading, floor, reading / floor, seconds - reading))
-    bench.figure("audit answers 429 (retried)", str(bench.proxy.outcomes().get("throttled", 0)))
+        paced, floor, paced / floor, DEFAULT_PACE))
+    timed = [entry for entry in bench.last_tasks["tasks"] if entry["seconds"] > 0]
+    if timed:
+        longest = max(timed, key=lambda entry: entry["seconds"])
+        bench.figure("  the longest task / floor", "%.1f s / %.1f s = %.3f (%s)" % (
+            longest["seconds"], floor, longest["seconds"] / floor, longest["task"].split(" : ", 1)[-1][:60]))
+    bench.figure("A: audit answers 429 (retried)", str(bench.proxy.outcomes().get("throttled", 0)))
 
-    bench.say("World A: enforce")
+
+def world_e(bench, world):
+    """Enforce the large target behind the quota, once (it changes the world)."""
     bench.fresh_quota()
     bench.proxy.clear()
-    seconds, report = bench.sweep("enforce", hosts)
-    check_report(report, stages, 0, "World A enforce")
-    if report["summary"]["changed"] != stages // 2:
-        raise RuntimeError("World A enforce changed %s stages, not %d" % (report["summary"]["changed"], stages // 2))
+    seconds, report = bench.sweep("enforce", world["hosts"])
+    check_report(report, world["stages"], 0, "World E enforce")
+    if report["summary"]["changed"] != world["off"]:
+        raise RuntimeError("World E enforce changed %s stages, not %d" % (report["summary"]["changed"], world["off"]))
     calls = bench.apigw_calls()
     total = sum(calls.values())
     floor = (total - QUOTA_BURST) / QUOTA_RATE
+    bench.say("World E: enforce of the large target behind the quota (once)")
     bench.figure("enforce API Gateway calls", "%d (%s)" % (total, ", ".join("%s %d" % item for item in sorted(calls.items()))))
-    bench.figure("enforce calls per stage", "%.3f" % (total / stages))
     bench.figure("enforce wall time / floor", "%.1f s / %.1f s = %.3f" % (seconds, floor, seconds / floor))
     bench.figure("enforce answers 429 (retried)", str(bench.proxy.outcomes().get("throttled", 0)))
 
 
-def world_c(bench):
+def world_c_run(bench, singles):
+    """12 account-regions of 50 APIs at forks 12 against the slowest of `singles` targets run alone."""
     accounts = ["3000000000%02d" % index for index in range(6)]
     regions = ["us-east-1", "eu-west-1"]
     apis = 50
@@ -318,61 +525,163 @@ def world_c(bench):
         for region in regions:
             seed(bench.aws.client("apigateway", region, account=account), api_specs(apis, "c"))
             hosts["c%s_%s" % (account[-2:], region)] = {
-                "tracing_sweep_region": region,
-                "tracing_sweep_account_id": account,
-                "tracing_sweep_role_arn": role_arn(account),
-            }
-    targets = len(hosts)
-    stages = targets * apis * 2
-    bench.say("World C: %d account-regions x %d REST APIs x 2 stages, forks %d" % (targets, apis, targets))
-
+                "tracing_sweep_region": region, "tracing_sweep_account_id": account, "tracing_sweep_role_arn": role_arn(account)}
+    stages = len(hosts) * apis * 2
+    bench.say("World C: %d account-regions x %d REST APIs x 2 stages, forks %d" % (len(hosts), apis, len(hosts)))
     bench.fresh_quota()
-    bench.proxy.clear()
-    wall, report = bench.sweep("audit", hosts, forks=targets)
-    check_report(report, stages, stages // 2, "World C audit")
+    wall, report = bench.sweep("audit", hosts, forks=len(hosts))
+    check_report(report, stages, len(hosts) * untraced(apis), "World C audit")
     cores = os.cpu_count() or 1
     used = bench.last_cpu["main"] + bench.last_cpu["workers"]
     bench.figure("CPU used / (wall time x %d cores)" % cores, "%.1f s / %.1f s = %.2f" % (used, wall * cores, used / (wall * cores)))
-    bench.figure("  local AWS (moto and the proxy, one Python process) CPU / wall time", "%.1f s / %.1f s = %.2f" % (
+    bench.figure("  local AWS (moto and the proxy) CPU / wall time", "%.1f s / %.1f s = %.2f" % (
         bench.last_server_cpu, wall, bench.last_server_cpu / wall))
-    calls = bench.apigw_calls()
-    total = sum(calls.values())
-    expected = targets * (math.ceil(apis / 500) + apis)
-    bench.figure("audit API Gateway calls", "%d (%s)" % (total, ", ".join("%s %d" % item for item in sorted(calls.items()))),
-                 "%d" % expected, total == expected)
-
-    singles = []
-    for host in list(hosts)[:bench.world_c_singles]:
+    seconds = []
+    for host in list(hosts)[:singles]:
         bench.fresh_quota()
-        seconds, report = bench.sweep("audit", hosts, limit=host)
-        check_report(report, apis * 2, apis, "World C single %s" % host)
-        singles.append(seconds)
-    slowest = max(singles)
-    bench.figure("wall time / slowest single target", "%.1f s / %.1f s = %.2f (%d singles, %s)" % (
-        wall, slowest, wall / slowest, len(singles), ", ".join("%.1f" % s for s in singles)), "<= 1.5", wall / slowest <= 1.5)
+        single, report = bench.sweep("audit", hosts, limit=host)
+        check_report(report, apis * 2, untraced(apis), "World C single %s" % host)
+        seconds.append(single)
+    bench.figure("wall time / slowest single target", "%.1f s / %.1f s = %.2f (singles %s)" % (
+        wall, max(seconds), wall / max(seconds), spread(seconds)))
+
+
+# ---- the summary --------------------------------------------------------------------------------
+def judge(results, key, limit, value_format, unit=""):
+    """(measured range, verdict) of a goal over the runs: met only when every run meets it."""
+    values = results.values[key]
+    if key == "wide_c7n" and not values and results.values["wide_boto3"]:
+        return "c7n-org: not run (%s)" % (results.c7n_org_reason or "--no-c7n-org"), "not run"
+    if not values:
+        return "not measured", "not measured"
+    if key == "quota_calls":
+        first = values[0]
+        exact = sum(1 for value in values if value["exact"])
+        measured = "GetRestApis %d, GetStages %d, other %d" % (first["GetRestApis"], first["GetStages"], first["other"])
+        if any((value["GetRestApis"], value["GetStages"], value["other"]) != (first["GetRestApis"], first["GetStages"], first["other"]) for value in values):
+            measured = "; ".join("GetRestApis %d, GetStages %d, other %d" % (v["GetRestApis"], v["GetStages"], v["other"]) for v in values)
+        return "%s: exact in %d of %d runs" % (measured, exact, len(values)), "met" if exact == len(values) else "NOT met"
+    low, high = value_format % min(values), value_format % max(values)
+    measured = (low if low == high else "%s-%s" % (low, high)) + unit
+    within = sum(1 for value in values if value <= limit)
+    if within == len(values):
+        return measured, "met"
+    if within:
+        return measured, "NOT met (%d of %d runs within)" % (within, len(values))
+    return measured, "NOT met"
+
+
+def judge_tasks(results):
+    if "audit" not in results.tasks and "enforce" not in results.tasks:
+        return "not measured", "not measured"
+
+    def said(kind):
+        if kind not in results.tasks:
+            return "%s not measured" % kind
+        low, high = results.tasks[kind]
+        return "%s %d" % (kind, low) if low == high else "%s %d-%d" % (kind, low, high)
+
+    met = results.tasks.get("audit", (99, 99))[1] <= 1 and results.tasks.get("enforce", (99, 99))[1] <= 2
+    return "%s, %s" % (said("audit"), said("enforce")), "met" if met else "NOT met"
+
+
+def table(results):
+    """The goals as a Markdown table: goal, measured range, verdict."""
+    rows = ["| Goal | Measured (%s) | Met |" % ("1 run" if results.runs == 1 else "range of %d runs" % results.runs), "|---|---|---|"]
+    for key, label, goal, limit, value_format, unit in GOALS:
+        if key == "tasks":
+            measured, verdict = judge_tasks(results)
+        else:
+            measured, verdict = judge(results, key, limit, value_format, unit)
+        if measured == "not measured":
+            continue
+        rows.append("| %s %s | %s | %s |" % (label % results.sizes, goal % results.sizes, measured, verdict))
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, help="how many times to measure every goal (default 3; 1 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="smaller worlds (2 accounts x 17 regions, 120 APIs), one run: to iterate")
+    parser.add_argument("--worlds", default="W,B,A",
+                        help="which worlds to run: W (wide), B (large, no quota), A (large, quota); opt-in: E (enforce large), C (parallel)")
+    parser.add_argument("--no-c7n-org", action="store_true", help="do not install or run c7n-org")
     parser.add_argument("--world-c-singles", type=int, default=4, help="how many World C targets to time alone (all are the same size)")
-    parser.add_argument("--worlds", default="W,B,C", help="which worlds to run, of W, B (B includes A) and C")
-    parser.add_argument("--keep", action="store_true", help="keep the run directories (inventories, output, reports)")
+    parser.add_argument("--keep", action="store_true", help="keep the run directories (inventories, output, reports) under .build/bench/")
     args = parser.parse_args()
+    runs = args.runs or (1 if args.quick else 3)
+    config = QUICK if args.quick else FULL
+    worlds = {name.strip().upper() for name in args.worlds.split(",") if name.strip()}
     started = time.monotonic()
-    workdir = tempfile.mkdtemp(prefix="apigw-tracing-bench-", dir=str(REPO / ".build") if (REPO / ".build").is_dir() else None)
-    print("cloudops.apigw_tracing benchmark on %d cores (runs in %s)" % (os.cpu_count() or 1, workdir), flush=True)
-    bench = Bench(workdir, args.world_c_singles)
-    worlds = {name.strip().upper() for name in args.worlds.split(",")}
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="run-", dir=str(BENCH_DIR))
+    print("cloudops.apigw_tracing benchmark: %d run%s%s on %d cores (runs in %s)" % (
+        runs, "" if runs == 1 else "s", ", quick (smaller worlds)" if args.quick else "", os.cpu_count() or 1, workdir), flush=True)
+    sizes = {"wide": "%d accounts x %d regions" % (config["accounts"], len(WIDE_REGIONS)), "large": config["large_apis"],
+             "pages": math.ceil(config["large_apis"] / 500), "org": ORG_ACCOUNTS}
+    results = Results(runs, args.quick, sizes)
+    c7n_org = None
+    if args.no_c7n_org:
+        results.c7n_org_reason = "--no-c7n-org"
+    elif "W" in worlds:
+        c7n_org, results.c7n_org_reason = prepare_c7n_org(lambda text: print(text, flush=True))
+        if results.c7n_org_reason:
+            print("c7n-org: not run (%s)" % results.c7n_org_reason, flush=True)
+    bench = Bench(workdir, c7n_org)
     try:
         if "W" in worlds:
-            world_w(bench)
-        if "B" in worlds:
-            world_a_and_b(bench)
+            wide = world_w(bench, results, config)
+            for run in range(runs):
+                bench.say("World W, run %d of %d" % (run + 1, runs))
+                world_w_run(bench, results, wide)
+            world_w_enforce(bench, results, wide)
+        if worlds & {"A", "B", "E"}:
+            large = world_large(bench, config)
+            for run in range(runs if worlds & {"A", "B"} else 0):
+                bench.say("World B/A, run %d of %d" % (run + 1, runs))
+                if "B" in worlds:
+                    world_b_run(bench, results, large)
+                if "A" in worlds:
+                    world_a_run(bench, results, large)
+            if "E" in worlds:
+                world_e(bench, large)
         if "C" in worlds:
-            world_c(bench)
+            for run in range(runs):
+                bench.say("World C, run %d of %d" % (run + 1, runs))
+                world_c_run(bench, args.world_c_singles)
     finally:
         bench.close()
-    bench.say("Benchmark done in %.0f s" % (time.monotonic() - started))
+
+    bench.say()
+    if results.tasks:
+        audit = results.tasks.get("audit")
+        enforce = results.tasks.get("enforce")
+        bench.say("Ansible tasks per target: audit %s, enforce %s (goal: audit 1, enforce 2)" % (
+            "-".join(str(n) for n in sorted(set(audit))) if audit else "not measured",
+            "-".join(str(n) for n in sorted(set(enforce))) if enforce else "not measured"))
+    if "wide_c7n" in results.values and not results.values["wide_c7n"] and "W" in worlds:
+        bench.say("c7n-org: not run (%s)" % results.c7n_org_reason)
+    bench.say("Goals (%s; met only when every run meets it):" % ("1 run" if runs == 1 else "range of %d runs, never the best one" % runs))
+    if args.quick:
+        bench.say("(quick: smaller worlds and one run, the verdicts are indicative only)")
+    rows = table(results)
+    caption = "_`make bench`%s, %s on %d cores (load average %s while it ran), %s; c7n-org: %s._" % (
+        " --quick" if args.quick else "", "1 run" if runs == 1 else "%d runs" % runs, os.cpu_count() or 1,
+        "%.1f-%.1f" % (min(bench.loads), max(bench.loads)) if bench.loads else "unknown",
+        datetime.date.today().isoformat(), " ".join(C7N_ORG_PINS) if results.values["wide_c7n"] else "not run")
+    for row in rows:
+        bench.say(row)
+    bench.say()
+    bench.say(caption)
+    total = time.monotonic() - started
+    (BENCH_DIR / "results.md").write_text("\n".join(rows + ["", caption]) + "\n", encoding="utf-8")
+    (BENCH_DIR / "results.json").write_text(json.dumps({
+        "runs": runs, "quick": args.quick, "sizes": sizes, "values": results.values, "tasks_per_target": results.tasks,
+        "c7n_org": None if results.values["wide_c7n"] else results.c7n_org_reason, "info": results.info, "seconds": total,
+        "load_averages": bench.loads,
+    }, indent=2, sort_keys=True), encoding="utf-8")
+    bench.say("Table written to %s (raw figures: %s)" % (BENCH_DIR / "results.md", BENCH_DIR / "results.json"))
+    bench.say("Benchmark done in %.0f s" % total)
     if not args.keep:
         subprocess.run(["rm", "-rf", workdir], check=False)
 

@@ -1,0 +1,115 @@
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The benchmark's own logic (tests/bench): how it counts Ansible tasks per target and how it judges a goal.
+
+No figure of the benchmark is checked here, and no time: the bench measures, it never fails on a goal.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent.parent
+BENCH = REPO / "tests" / "bench"
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("apigw_tracing_bench", BENCH / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PLAYBOOK = [
+    {"name": "A play on localhost, not a target", "hosts": "localhost", "gather_facts": False,
+     "tasks": [{"name": "On localhost", "ansible.builtin.debug": {"msg": "local"}}]},
+    {"name": "The targets", "hosts": "all", "gather_facts": False, "tasks": [
+        {"name": "Once", "ansible.builtin.debug": {"msg": "once"}, "run_once": True},
+        {"name": "Include once", "ansible.builtin.include_tasks": "inner.yml", "run_once": True},
+        {"name": "Block once", "run_once": True, "block": [{"name": "In a block once", "ansible.builtin.debug": {"msg": "b"}}]},
+        {"name": "Each", "ansible.builtin.debug": {"msg": "each"}},
+        {"name": "Skipped", "ansible.builtin.debug": {"msg": "skip"}, "when": False},
+        {"name": "Include on each", "ansible.builtin.include_tasks": "inner.yml"},
+        {"name": "Loop", "ansible.builtin.debug": {"msg": "{{ item }}"}, "loop": [1, 2, 3]},
+        {"name": "A block", "block": [{"name": "Fail on h2", "ansible.builtin.fail": {"msg": "x"}, "when": "inventory_hostname == 'h2'"}],
+         "rescue": [{"name": "Rescue", "ansible.builtin.debug": {"msg": "rescued"}}]},
+    ]},
+]
+
+
+def test_task_times_counts_each_hosts_tasks_leaving_out_run_once(tmp_path):
+    """Each target's task results, whatever the layout: skipped and failed ones, includes and what they bring in count;
+    run_once tasks (and what a run_once include or block brings in) and hosts outside the inventory do not."""
+    (tmp_path / "playbook.yml").write_text(yaml.safe_dump(PLAYBOOK, sort_keys=False), encoding="utf-8")
+    (tmp_path / "inner.yml").write_text(yaml.safe_dump([{"name": "Inner", "ansible.builtin.debug": {"msg": "in"}}]), encoding="utf-8")
+    inventory = {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+                         "hosts": {"h1": {}, "h2": {}, "h3": {}}}}
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
+    env = dict(os.environ, BENCH_TASK_TIMES=str(tmp_path / "times.json"), ANSIBLE_CALLBACK_PLUGINS=str(BENCH / "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="task_times", ANSIBLE_LOCALHOST_WARNING="false")
+    completed = subprocess.run(["ansible-playbook", "-i", "inventory.yml", "playbook.yml"], cwd=tmp_path, env=env,
+                               capture_output=True, text=True, check=False, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    times = json.loads((tmp_path / "times.json").read_text(encoding="utf-8"))
+    # Each, Skipped, Include on each, Inner, Loop, Fail on h2 (skipped or failed); Rescue on h2 only.
+    assert times["per_host"] == {"localhost": 1, "h1": 6, "h2": 7, "h3": 6}
+    # Once, Include once, Inner (brought in once), In a block once.
+    assert times["run_once"] == 4
+    names = [entry["task"] for entry in times["tasks"]]
+    assert names[:5] == ["On localhost", "Once", "Include once", "Inner", "In a block once"]
+    assert [entry["run_once"] for entry in times["tasks"][:5]] == [False, True, True, True, True]
+
+
+def results_of(bench, runs, **values):
+    results = bench.Results(runs, False, {"wide": "10 accounts x 17 regions", "large": 600, "pages": 2, "org": 500})
+    for key, figures in values.items():
+        for figure in figures:
+            results.add(key, figure)
+    return results
+
+
+def test_a_goal_is_met_only_when_every_run_meets_it():
+    bench = load_bench()
+    results = results_of(bench, 3, wide_boto3=[2.5, 3.2, 2.9], large_boto3=[1.2, 1.4, 1.5], projection=[11.0, 12.5, 14.0])
+    assert bench.judge(results, "wide_boto3", 3.0, "%.2f") == ("2.50-3.20", "NOT met (2 of 3 runs within)")
+    assert bench.judge(results, "large_boto3", 1.5, "%.2f") == ("1.20-1.50", "met")
+    assert bench.judge(results, "projection", 10.0, "%.0f", " min") == ("11-14 min", "NOT met")
+    same = results_of(bench, 3, projection=[8.2, 7.9, 8.4])
+    assert bench.judge(same, "projection", 10.0, "%.0f", " min") == ("8 min", "met")
+    single = results_of(bench, 1, cpu_empty=[0.1234])
+    assert bench.judge(single, "cpu_empty", 0.15, "%.3f", " s") == ("0.123 s", "met")
+
+
+def test_the_calls_goal_wants_every_run_exact():
+    bench = load_bench()
+    exact = {"GetRestApis": 2, "GetStages": 600, "other": 0, "exact": True}
+    results = results_of(bench, 2, quota_calls=[exact, exact])
+    assert bench.judge(results, "quota_calls", None, None) == ("GetRestApis 2, GetStages 600, other 0: exact in 2 of 2 runs", "met")
+    results.add("quota_calls", {"GetRestApis": 2, "GetStages": 601, "other": 0, "exact": False})
+    measured, verdict = bench.judge(results, "quota_calls", None, None)
+    assert verdict == "NOT met"
+    assert "GetStages 601" in measured and "exact in 2 of 3 runs" in measured
+
+
+def test_the_table_says_why_c7n_org_did_not_run_and_judges_the_tasks_per_target():
+    bench = load_bench()
+    results = results_of(bench, 3, wide_boto3=[4.0, 4.5, 5.0])
+    results.c7n_org_reason = "could not install it: no network"
+    results.tasks = {"audit": (5, 5), "enforce": (5, 6)}
+    rows = bench.table(results)
+    assert rows[0] == "| Goal | Measured (range of 3 runs) | Met |"
+    assert "| Wide world audit (10 accounts x 17 regions, 80% empty, quota on) / minimal boto3 (threads 8) <= 3.0 | 4.00-5.00 | NOT met |" in rows
+    assert "| Wide world audit / c7n-org (8 processes) <= 0.5 | c7n-org: not run (could not install it: no network) | not run |" in rows
+    assert "| Ansible tasks per target: audit 1, enforce 2 | audit 5, enforce 5-6 | NOT met |" in rows
+    # Goals no world measured are left out, not reported as met; c7n-org too when the wide world did not run.
+    assert not [row for row in rows if "CPU per empty target" in row]
+    assert not [row for row in bench.table(results_of(bench, 1, quota_floor=[1.05])) if "c7n-org" in row]
+    results.tasks = {"audit": (1, 1), "enforce": (2, 2)}
+    assert "| Ansible tasks per target: audit 1, enforce 2 | audit 1, enforce 2 | met |" in bench.table(results)
