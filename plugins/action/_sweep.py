@@ -7,7 +7,7 @@
 
 """The tracing_sweep role's tasks, run in the controller's process (no module process per task).
 
-Each task of the role names one step of ``STEPS``: the function that runs it (plugin_utils/_role_tasks.py) and the
+Each task of the role names one step of ``STEPS``: the function that runs it (plugin_utils/_steps/role_tasks.py) and the
 task arguments it takes (most take none: the step reads the role's variables itself, in the context of its host).
 The action owns check mode: a task's check mode (--check, or a play's check_mode) is the run's mode.
 """
@@ -17,8 +17,8 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _role_tasks as tasks
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._run_context import WorkspaceError
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import role_tasks as tasks
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_context import WorkspaceError
 
 display = Display()
 

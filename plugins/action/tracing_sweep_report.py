@@ -14,12 +14,12 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import ReportWriteError
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import failed_write_result
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import render_set
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_files import write_set
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import ACCEPTED
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import FILE_NAMES
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.files import ReportWriteError
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.files import failed_write_result
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.files import render_set
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.files import write_set
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.formats import ACCEPTED
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.formats import FILE_NAMES
 
 ARGUMENT_SPEC = dict(
     report=dict(type="dict", required=True),

@@ -92,11 +92,11 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_merge import merge_reports as merged_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.merge import merge_reports as merged_report
 
 
 def merge_reports(reports, names=None):
-    """{report, problems} of the slices' reports; see plugin_utils/report_merge.py."""
+    """{report, problems} of the slices' reports; see plugin_utils/_report/merge.py."""
     try:
         report, problems = merged_report(reports, names=names)
     except ValueError as error:

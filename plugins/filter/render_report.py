@@ -70,7 +70,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_formats import RENDERERS
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.formats import RENDERERS
 
 
 def render_report(report, format):  # pylint: disable=redefined-builtin

@@ -147,11 +147,11 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.rollback_plan import rollback_plan
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rollback_plan import rollback_plan
 
 
 def rollback_changes(report, target=None, targets=None):
-    """The rollback plan of an enforcement's report; see plugin_utils/rollback_plan.py."""
+    """The rollback plan of an enforcement's report; see plugin_utils/_report/rollback_plan.py."""
     try:
         return rollback_plan(report, target=target, targets=targets)
     except ValueError as error:

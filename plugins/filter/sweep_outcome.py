@@ -109,11 +109,11 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import target_rows
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import target_rows
 
 
 def sweep_outcome(plan, converge=None, check_mode=False, refused=None):
-    """Rows for one target; see plugin_utils/outcome.py."""
+    """Rows for one target; see plugin_utils/_report/rows.py."""
     if not isinstance(check_mode, bool):
         raise AnsibleFilterError(f"sweep_outcome: check_mode must be a boolean, got {check_mode!r}")
     if refused is not None and not isinstance(refused, (str, bool)):

@@ -176,11 +176,11 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_target
 
 
 def sweep_plan(stages, target, desired=True, rules=None, exemptions=None, exempt_tag=None, today=None, read_failures=None):
-    """The plan (stages, changes, exemptions) for one target; see plugin_utils/policy.py."""
+    """The plan (stages, changes, exemptions) for one target; see plugin_utils/_policy/decide.py."""
     try:
         return plan_target(stages, target, desired=desired, rules=rules, exemptions=exemptions, exempt_tag=exempt_tag, today=today, read_failures=read_failures)
     except ValueError as error:

@@ -83,8 +83,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import settings_problems
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.sweep_settings import target_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import settings_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_problems
 
 CHECKS = {"settings": settings_problems, "target": target_problems}
 

@@ -131,11 +131,11 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import build_report
 
 
 def sweep_report(targets, mode, generated_at, exemptions=None, max_changes=None, hosts=None):
-    """The report dict; see plugin_utils/report.py."""
+    """The report dict; see plugin_utils/_report/model.py."""
     try:
         return build_report(targets, mode, generated_at, exemptions=exemptions, max_changes=max_changes, hosts=hosts)
     except ValueError as error:

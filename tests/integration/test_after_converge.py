@@ -4,7 +4,7 @@
 
 An enforcement changes stages, then runs the steps after the converge: Security Hub, the history's read, the
 comparison and its write, the charts, every report format, writing the files. Each test makes one of those
-steps fail as a bug in it would (plugins/plugin_utils/_faults.py: the environment variable names the step),
+steps fail as a bug in it would (plugins/plugin_utils/_testing/faults.py: the environment variable names the step),
 through the real enforce playbook against the local AWS, and finds every changed stage in report.json (or, when
 report.json itself cannot be written, in the fallback file whose path the run prints), the failed step and its
 cause in the report, and a run that does not pass.

@@ -9,7 +9,7 @@ must hold the summary of report.json and the chart, and clicking a column header
 a run that lost a region are said in the verdict's banner, on the first screen, and the account is marked on its bar.
 
 Skipped, saying why, when no Chromium is on PATH (`make test` installs Debian's chromium-headless-shell when it can:
-root and apt-get). tests/unit/plugins/plugin_utils/test_report_html.py reads the page with html.parser everywhere.
+root and apt-get). tests/unit/plugins/plugin_utils/_report/test_format_html.py reads the page with html.parser everywhere.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from sweep_world import write_yaml
 AUDIT = "cloudops.apigw_tracing.audit"
 BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser")
 WINDOW = (1280, 2400)
-# The colours of report.html (plugins/plugin_utils/_report_html.py): the chart's bars and the banner of a non-compliant verdict.
+# The colours of report.html (plugins/plugin_utils/_report/format_html.py): the chart's bars and the banner of a non-compliant verdict.
 GREEN = (0x2E, 0x7D, 0x32)
 RED = (0xC6, 0x28, 0x28)
 NONCOMPLIANT_BANNER = (0xFF, 0xF3, 0xE0)
@@ -46,7 +46,7 @@ ERROR_BANNER = (0xFF, 0xEB, 0xEE)
 TREND = (0x15, 0x65, 0xC0)
 RENDER = """
 import json, sys
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report_html import render_html
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_html import render_html
 with open(sys.argv[1], encoding="utf-8") as handle:
     report = json.load(handle)
 with open(sys.argv[2], "w", encoding="utf-8") as handle:

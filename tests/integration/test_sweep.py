@@ -335,7 +335,7 @@ def test_no_secret_reaches_output_logs_or_reports(sweep, estate, tmp_path):
 
 # Bad settings (a rule's unknown match key, an expiry that is no date, a rule without exactly one result, an exemption
 # without a reason, a change limit that is no number...) stop the run before any AWS call: test_bad_input_matrix.py,
-# a case per kind of bad input; the wording of every rule: tests/unit/plugins/plugin_utils/test_sweep_settings.py.
+# a case per kind of bad input; the wording of every rule: tests/unit/plugins/plugin_utils/_settings/test_checks.py.
 
 
 def test_a_target_with_bad_variables_is_reported_without_aws_calls(sweep, estate, tmp_path):

@@ -91,12 +91,12 @@ def test_survey_variables_are_role_variables_of_the_right_type(kind):
 
 
 def test_concurrency_question_has_the_role_limits(collections_path):
-    # The limits the role checks tracing_sweep_concurrency against (plugin_utils/sweep_settings.py, which takes the
+    # The limits the role checks tracing_sweep_concurrency against (plugin_utils/_settings/checks.py, which takes the
     # modules' from module_utils/validation.py). Both import the collection's _rules, so they are read from the
     # collection tree, in a Python of their own: nothing of it stays imported in the test process.
     code = (
         "import json\n"
-        "from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import sweep_settings\n"
+        "from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings import checks as sweep_settings\n"
         "from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import validation\n"
         "print(json.dumps([sweep_settings.CONCURRENCY_MIN, sweep_settings.CONCURRENCY_MAX, validation.CONCURRENCY_MIN, validation.CONCURRENCY_MAX]))\n"
     )
@@ -126,7 +126,7 @@ def test_every_survey_answer_passes_the_roles_settings_check(collections_path):
                 answers += [{key: question["min"]}, {key: question["max"]}]
     code = (
         "import json, sys\n"
-        "from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import sweep_settings\n"
+        "from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings import checks as sweep_settings\n"
         "answers = json.loads(sys.stdin.read())\n"
         "print(json.dumps([[sweep_settings.settings_problems(answer) for answer in answers], list(sweep_settings.REPORT_FORMATS)]))\n"
     )

@@ -30,16 +30,17 @@ POLICY_DIR = REPO / "docs" / "iam"
 IAM_DOC = guide("iam")
 ROLE_TASKS = REPO / "roles" / "tracing_sweep" / "tasks"
 PLAYBOOK_DIRS = (REPO / "playbooks", REPO / "docs" / "awx" / "project")
-# Every plugin type's code: modules, module_utils, inventory, action, filter, plugin_utils (the sweep engine).
-CODE_GLOB = "plugins/*/*.py"
+# Every plugin type's code: modules, module_utils, inventory, action, filter, plugin_utils (the sweep engine,
+# in subpackages by concern: docs/architecture.md).
+CODE_GLOB = "plugins/**/*.py"
 PLUGINS_PREFIX = "ansible_collections.cloudops.apigw_tracing.plugins."
 # The folders whose files other files import (and so inherit the AWS clients of).
 SHARED_CODE = ("module_utils", "plugin_utils")
-ENGINE = "plugins/plugin_utils/_sweep_engine.py"
+ENGINE = "plugins/plugin_utils/_engine/pipeline.py"
 # The one way to reach AWS: the client factory and reaching an account (sts:AssumeRole, sts:GetCallerIdentity).
 AWS_ACCESS = "plugins/module_utils/_aws.py"
 # The accounts inventory's regions: enabled (the plugin imports it).
-REGION_DISCOVERY = "plugins/plugin_utils/_region_discovery.py"
+REGION_DISCOVERY = "plugins/plugin_utils/_inventory/region_discovery.py"
 INVENTORY = ("inventory", "accounts")
 
 POLICY_FILES = ("audit-policy.json", "enforce-policy.json", "hub-policy.json", "trust-policy.json")
@@ -85,7 +86,7 @@ TARGET_OPERATIONS = {
     ),
     ("securityhub", "GetFindings"): (("audit-policy.json", "enforce-policy.json"), ("arn:aws:securityhub:%s:%s:hub/default" % (REGION, ACCOUNT),)),
 }
-SECURITY_HUB = "plugins/plugin_utils/_security_hub.py"
+SECURITY_HUB = "plugins/plugin_utils/_findings/security_hub.py"
 # Operations whose IAM action is not named after them.
 IAM_ACTIONS = {("s3", "ListObjectsV2"): "s3:ListBucket"}
 
@@ -130,19 +131,19 @@ def _operations_by_method(service):
 
 
 def _imported_code(tree):
-    """(folder, file stem) of each module_utils or plugin_utils file of the collection that ``tree`` imports:
-    ``from ...plugin_utils._sweep_run import x`` and ``from ...plugin_utils import _sweep_run`` alike."""
+    """The key (path under plugins/) of each module_utils or plugin_utils file of the collection that ``tree``
+    imports: ``from ...plugin_utils._steps.sweep import x`` and ``from ...plugin_utils._steps import sweep`` alike."""
     imported = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(PLUGINS_PREFIX):
             continue
-        parts = node.module[len(PLUGINS_PREFIX):].split(".")
+        parts = tuple(node.module[len(PLUGINS_PREFIX):].split("."))
         if parts[0] not in SHARED_CODE:
             continue
-        if len(parts) == 2:
-            imported.add((parts[0], parts[1]))
-        elif len(parts) == 1:
-            imported |= {(parts[0], alias.name) for alias in node.names}
+        # The module named, and each name imported from it that is a module of a package (other names are no
+        # key of FILES, so they add nothing).
+        imported.add(parts)
+        imported |= {parts + (alias.name,) for alias in node.names}
     return imported
 
 
@@ -152,7 +153,8 @@ class CodeFile:
     def __init__(self, path):
         self.path = path
         self.label = str(path.relative_to(REPO))
-        self.key = (path.parent.name, path.stem)
+        # Its path under plugins/ without .py: ("action", "_sweep"), ("plugin_utils", "_engine", "pipeline").
+        self.key = path.relative_to(REPO / "plugins").with_suffix("").parts
         self.tree = ast.parse(path.read_text(encoding="utf-8"), filename=self.label)
         self.calls = [node for node in ast.walk(self.tree) if isinstance(node, ast.Call)]
         self.own_services = {_string(call.args[0]) for call in self.calls if _called_name(call) == "client" and call.args and _string(call.args[0])}
@@ -166,7 +168,7 @@ def code_files():
 
 def _resolve_services(files):
     """A file works with the services it makes clients of and those of the module_utils and plugin_utils it
-    imports, however indirectly (the _sweep action -> _sweep_run -> _sweep_engine -> module_utils)."""
+    imports, however indirectly (the _sweep action -> _steps.sweep -> _engine.pipeline -> module_utils)."""
     changed = True
     while changed:
         changed = False
@@ -308,9 +310,9 @@ def test_operations_are_derived_from_the_code():
     assert {"GetRestApis", "GetRestApi", "GetStages", "GetStage", "UpdateStage"} <= set(DERIVED_APIGATEWAY)
     assert "ListAccounts" in DERIVED.get("organizations", {})
     assert set(DERIVED) == {"apigateway", "ec2", "organizations", "s3", "securityhub", "sts"}, "a new AWS service needs its policy here and in docs/iam.md"
-    # The run history: listed, read and written in plugins/plugin_utils/_history.py alone.
+    # The run history: listed, read and written in plugins/plugin_utils/_run_history/runs.py alone.
     assert set(DERIVED["s3"]) == {"ListObjectsV2", "GetObject", "PutObject"}
-    assert {where.rsplit(":", 1)[0] for wheres in DERIVED["s3"].values() for where in wheres} == {"plugins/plugin_utils/_history.py"}
+    assert {where.rsplit(":", 1)[0] for wheres in DERIVED["s3"].values() for where in wheres} == {"plugins/plugin_utils/_run_history/runs.py"}
     # Findings in Security Hub (tracing_sweep_security_hub): what the code calls, where it calls it.
     assert set(DERIVED["securityhub"]) == {"BatchImportFindings", "GetFindings"}
     assert _callers("securityhub", "BatchImportFindings") == _callers("securityhub", "GetFindings") == {SECURITY_HUB}
@@ -336,13 +338,13 @@ def _reached(key):
 
 
 def test_the_derivation_follows_the_engine_to_its_api_gateway_calls():
-    """The role's AWS calls are the _sweep action's: through _sweep_run and the engine, every file that makes one
+    """The role's AWS calls are the _sweep action's: through _steps.sweep and the engine, every file that makes one
     is reached, so that what the engine calls is derived (its API Gateway calls are module_utils', shared with
     the modules)."""
-    engine, action = FILES[("plugin_utils", "_sweep_engine")], FILES[("action", "_sweep")]
+    engine, action = FILES[("plugin_utils", "_engine", "pipeline")], FILES[("action", "_sweep")]
     assert engine.own_services == {"apigateway"}
     assert FILES[("module_utils", "_aws")].own_services == {"sts"}
-    assert FILES[("plugin_utils", "_security_hub")].own_services == {"securityhub"}
+    assert FILES[("plugin_utils", "_findings", "security_hub")].own_services == {"securityhub"}
     assert action.services == {"sts", "apigateway", "s3", "securityhub"}
     reached = _reached(("action", "_sweep"))
     assert ENGINE in reached and AWS_ACCESS in reached

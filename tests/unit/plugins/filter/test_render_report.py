@@ -13,9 +13,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudops.apigw_tracing.plugins.filter.render_report import render_report
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_csv import render_csv
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_junit import render_junit
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report_markdown import render_markdown
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_csv import render_csv
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_junit import render_junit
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_markdown import render_markdown
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import build_enforce_report
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import schema_errors
 

@@ -10,7 +10,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudops.apigw_tracing.plugins.filter.sweep_outcome import sweep_outcome
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_target
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import TARGET
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import converged
 from ansible_collections.cloudops.apigw_tracing.tests.unit.plugins.plugin_utils.sweep_samples import stage

@@ -554,7 +554,9 @@ class _Sts:
 
 @pytest.fixture(name="accounts")
 def accounts_fixture(monkeypatch):
-    from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils import _region_discovery  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory import (  # pylint: disable=import-outside-toplevel
+        region_discovery as _region_discovery,
+    )
 
     _region_discovery.forget()
     world = Accounts({})

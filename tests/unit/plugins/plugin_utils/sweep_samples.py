@@ -13,9 +13,9 @@ import os
 
 import jsonschema
 
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.outcome import target_rows
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.policy import plan_target
-from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils.report import build_report
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import target_rows
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_target
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import build_report
 
 TODAY = datetime.date(2026, 3, 15)
 ACCOUNT = "111111111111"

@@ -1,0 +1,402 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: not an API, may change in any release.
+
+"""The tracing sweep's pipeline for one target (account x region), run in the controller's process.
+
+The tracing_sweep role calls it through the private action cloudops.apigw_tracing._sweep, one step per task:
+
+  plan      check the target's variables, reach its account (assume its role, or check that the controller's
+            own credentials are in it), read every REST API stage, decide each stage's desired state
+  guard     once for the run: find targets that repeat another's account and region, and apply
+            tracing_sweep_max_changes to the planned changes of the whole run
+  converge  make the planned changes (enforce) or say what they would be (audit), and record the target
+  restore   the rollback: put a target's changed stages back to their state before an enforcement
+
+Reading, pacing, retrying and converging are the modules' own code (module_utils), so the engine and the
+modules behave the same; the clients, reaching an account and the causes of errors are module_utils/_aws.py's. No
+step raises for what AWS answers: each returns what it did, and the error of a target names its real cause (the
+connection error, the AWS error code and message).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import ACCOUNT_ID_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import REGION_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import matches
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_config
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import paced_client
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import compact_diff
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import converge
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import target_rows
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_target
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.safe_text import safe_text
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_account_id
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_problems
+
+NO_BOTOCORE = "the controller's Python has no botocore: install the collection's requirements (pip install -r requirements.txt)"
+# What the sweep says when it cannot reach a target's account (module_utils/_aws.py's reach_account steps).
+REACH_WORDS = {
+    aws.MAKE_CLIENT: "Could not use the controller's AWS credentials in {region}: {cause}",
+    aws.ASSUME_ROLE: "Could not assume role {role_arn} in {region} (sts:AssumeRole{external}): {cause}",
+    aws.CALLER_IDENTITY: "Could not ask STS which account the controller's credentials belong to (sts:GetCallerIdentity in {region}): {cause}",
+    aws.OTHER_ACCOUNT: (
+        "tracing_sweep_account_id is {account_id}, but the controller's credentials belong to account {found}; "
+        "set tracing_sweep_role_arn to reach {account_id}, or correct the inventory"
+    ),
+}
+
+if aws.HAS_BOTOCORE:
+    try:
+        # Made when the _sweep action's code is imported, before ansible-core forks its workers (see shared_session).
+        aws.shared_session()
+    except Exception:  # pylint: disable=broad-exception-caught
+        pass  # a damaged botocore install: the first step that needs AWS reports it
+
+
+class TargetError(Exception):
+    """The target cannot be swept; the message says why, with the cause AWS or the connection gave."""
+
+
+@dataclass
+class Connection:
+    """How the controller reaches AWS for one target."""
+
+    region: str
+    endpoint_url: str | None = None
+    sts_endpoint_url: str | None = None
+    role_session_name: str = "cloudops-tracing-sweep"
+    max_requests_per_second: float = 9.5
+    concurrency: int = 4
+
+
+def connection_of(settings, target):
+    """The Connection of a target's steps, from the role's settings and the target's region."""
+    return Connection(
+        region=str((target or {}).get("region") or ""),
+        endpoint_url=settings.get("endpoint_url") or None,
+        sts_endpoint_url=settings.get("sts_endpoint_url") or None,
+        role_session_name=settings.get("role_session_name") or "cloudops-tracing-sweep",
+        max_requests_per_second=settings.get("max_requests_per_second") or 9.5,
+        concurrency=settings.get("concurrency") or 4,
+    )
+
+
+def reach_account(target, connection):
+    """Reach the target's account: assume its role, or check that the controller's own credentials are in it.
+
+    target: validated host vars {region, account_id, role_arn, external_id}. Returns an aws.Reach; raises TargetError.
+    """
+    if not aws.HAS_BOTOCORE:
+        raise TargetError(NO_BOTOCORE)
+    region = connection.region
+    role_arn = target.get("role_arn") or None
+    named = target.get("account_id") or None
+
+    def sts_client(service, where):
+        return aws.client(service, where, connection.sts_endpoint_url, aws.client_config(service))
+
+    try:
+        return aws.reach_account(sts_client, region, role_arn, target.get("external_id"), connection.role_session_name, named)
+    except aws.ReachError as error:
+        raise TargetError(error.words(REACH_WORDS, region=region, role_arn=role_arn, account_id=named, external_id=target.get("external_id"))) from None
+
+
+def apigateway(reach, connection):
+    """(client, stats): the account's API Gateway client, paced and retried as the modules' are."""
+    raw = aws.client("apigateway", connection.region, connection.endpoint_url, apigateway_config(connection.concurrency), reach.credentials)
+    return paced_client(raw, connection.max_requests_per_second)
+
+
+def identity_of(host, target):
+    """What the report says about a target, whatever happens to it: only well-formed ids and regions are kept
+    (the error of a target that failed on its variables names the bad value)."""
+    account_id = target_account_id(target)
+    region = target.get("region")
+    name = target.get("account_name")
+    return {
+        "host": str(host),
+        "account_id": account_id if matches(ACCOUNT_ID_PATTERN, account_id) else None,
+        "account_name": name if isinstance(name, str) and name.strip() else None,
+        "region": region if matches(REGION_PATTERN, region) else None,
+        "caller_arn": None,
+    }
+
+
+def clean_target(target):
+    """The target's variables without the unset ones (null or empty: the role's defaults are empty strings)."""
+    return {key: value for key, value in (target or {}).items() if value not in (None, "")}
+
+
+def _add_requests(total, stats):
+    for key, value in stats.items():
+        total[key] = total.get(key, 0) + value
+    return total
+
+
+def request_totals(records):
+    """The API Gateway requests of several targets' records, added up by kind (what each record's ``requests`` says)."""
+    totals = dict.fromkeys(aws.RequestStats.FIELDS, 0)
+    for record in records:
+        for field in aws.RequestStats.FIELDS:
+            value = ((record or {}).get("requests") or {}).get(field, 0)
+            totals[field] += value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return totals
+
+
+PROGRESS_AFTER_SECONDS = 10.0
+
+
+class ReadProgress:
+    """Says how the read of a long target goes: once it has taken PROGRESS_AFTER_SECONDS, a line every
+    PROGRESS_AFTER_SECONDS with the APIs read and the time left at the pace, e.g.
+    'prod_eu-west-1: 400/1000 REST APIs read, about 63 s left at 9.5 requests/s'."""
+
+    def __init__(self, host, rate, say, clock=time.monotonic):
+        self.host = host
+        self.rate = rate
+        self.say = say
+        self.clock = clock
+        self.started = clock()
+        self.next_line = self.started + PROGRESS_AFTER_SECONDS
+        self._lock = threading.Lock()
+
+    def __call__(self, done, total):
+        now = self.clock()
+        with self._lock:
+            # APIs are read on several threads: one line per period, whichever thread comes first.
+            if now < self.next_line or done >= total:
+                return
+            self.next_line = now + PROGRESS_AFTER_SECONDS
+        left = (total - done) / self.rate if self.rate else 0
+        self.say("%s: %d/%d REST APIs read, about %d s left at %s requests/s" % (self.host, done, total, round(left), self.rate))
+
+
+def finished_line(record, seconds, check_mode):
+    """The line a finished target prints: its stages, changes, errors and time."""
+    rows = record.get("rows") or []
+    actions = [row["action"] for row in rows]
+    where = f"{record['host']}"
+    if record["status"] != "ok":
+        return f"{where}: failed after {seconds:.1f} s: {record['error']}"
+    changes = actions.count("would_enable") + actions.count("would_disable") if check_mode else actions.count("enabled") + actions.count("disabled")
+    return "%s: %d stage%s, %d %s, %d error%s, %.1f s" % (
+        where, len(rows), "" if len(rows) == 1 else "s", changes, "would change" if check_mode else "changed",
+        actions.count("error"), "" if actions.count("error") == 1 else "s", seconds,
+    )
+
+
+def sweep_target(host, target, settings, connection, say=None):
+    """Check, reach, read and decide one target. Returns {"target": record, "plan": plan or None, "claim": ...}.
+
+    The record has status error and the cause when the target cannot be swept; the plan is then None.
+    A target swept has "reach" too, the account reached (its credentials inside): for more calls in the same
+    step only, never to be part of a task result.
+    say: None, or a callable(line) for progress lines of a long read.
+    """
+    started = time.monotonic()
+    target = clean_target(target)
+    problems = target_problems(target)
+    identity = identity_of(host, target)
+    requests = dict.fromkeys(aws.RequestStats.FIELDS, 0)
+    if problems:
+        return _failed_plan(identity, "Invalid target variables, nothing was done on this target: " + "; ".join(problems), requests, started)
+    try:
+        reach = reach_account(target, connection)
+    except TargetError as error:
+        return _failed_plan(identity, str(error), requests, started)
+    identity = dict(identity, account_id=reach.account_id, caller_arn=reach.caller_arn)
+    stats = None
+    try:
+        apigw, stats = apigateway(reach, connection)
+        progress = ReadProgress(host, connection.max_requests_per_second, say) if say is not None else None
+        found = describe_stages(apigw, concurrency=connection.concurrency, progress=progress)
+    except aws.AWS_ERRORS as error:
+        if stats is not None:
+            _add_requests(requests, stats.as_dict())
+        partition = (parse_aws_arn(reach.caller_arn) or {}).get("partition") or "aws"
+        dummy, message = describe_read_error(error, f"the REST APIs of {connection.region}", api_arn(partition, connection.region))
+        if isinstance(error, aws.SDK_ERRORS):
+            message = f"Reading the REST APIs of {connection.region} failed: {aws.describe_cause(error)}"
+        return _failed_plan(identity, message, requests, started)
+    _add_requests(requests, stats.as_dict())
+    plan = plan_target(
+        found.stages,
+        {"account_id": reach.account_id, "region": connection.region},
+        desired=settings["desired"],
+        rules=settings.get("rules") or [],
+        exemptions=settings.get("exemptions") or [],
+        exempt_tag=settings.get("exempt_tag") or None,
+        read_failures=found.failures,
+    )
+    record = dict(identity, status="ok", error=None, planned_changes=len(plan["changes"]), exemptions=plan["exemptions"], rows=None)
+    return {
+        "target": record,
+        "plan": plan,
+        "apis": found.apis,
+        "requests": requests,
+        "seconds": round(time.monotonic() - started, 3),
+        "claim": _claim(record),
+        "reach": reach,
+    }
+
+
+def _failed_plan(identity, message, requests, started):
+    # The record carries the requests the target sent before it failed (the retries of a read that never succeeded
+    # among them): the run's totals count every request of every target, the failed ones' too.
+    record = dict(identity, status="error", error=message, planned_changes=0, exemptions=[], rows=[], requests=dict(requests))
+    return {"target": record, "plan": None, "apis": 0, "requests": requests, "seconds": round(time.monotonic() - started, 3), "claim": _claim(record)}
+
+
+def _claim(record):
+    """What the guard needs of a target: which account and region it swept, and how many changes it plans."""
+    return {
+        "host": record["host"],
+        "status": record["status"],
+        "account_id": record["account_id"],
+        "region": record["region"],
+        "planned_changes": record["planned_changes"],
+    }
+
+
+def guard_claims(claims, max_changes, check_mode):
+    """The run-wide decisions, once: duplicate targets and the max-changes guard.
+
+    A target whose account and region another target of the run (the first by host name) already sweeps is a
+    duplicate: it is not converged and is reported as failed, so that each stage is counted once. The guard
+    refuses every change of an enforcement whose planned changes, over the targets that are not duplicates,
+    exceed max_changes (None: no limit). An audit is never refused; its report says whether an enforcement
+    would be.
+    """
+    owners = {}
+    duplicates = {}
+    for claim in sorted((claim for claim in claims if claim and claim.get("status") == "ok"), key=lambda claim: claim["host"]):
+        place = (claim.get("account_id"), claim.get("region"))
+        if None in place:
+            continue
+        if place in owners:
+            duplicates[claim["host"]] = owners[place]
+        else:
+            owners[place] = claim["host"]
+    total = sum(int(claim.get("planned_changes") or 0) for claim in claims if claim and claim.get("status") == "ok" and claim["host"] not in duplicates)
+    over = max_changes is not None and total > max_changes
+    return {"planned_changes": total, "max_changes": max_changes, "over_limit": over, "refused": over and not check_mode, "duplicates": duplicates}
+
+
+def duplicate_record(record, owner):
+    """The record of a target whose account and region ``owner`` (another host of the run) sweeps: a failed target
+    without rows, so that each stage is counted once."""
+    return dict(
+        record,
+        status="error",
+        error=(
+            f"duplicate target: account {record['account_id']} in {record['region']} is also swept by host {owner} in this run; "
+            "it was swept once, there, so that its stages are counted once: remove one of them from the inventory"
+        ),
+        rows=[],
+        planned_changes=0,
+        exemptions=[],
+    )
+
+
+def without_duplicates(records):
+    """The records with every target that repeats an earlier one's account and region (by host name) marked as a
+    duplicate; for an audit, whose targets are not converged after a guard."""
+    owners = guard_claims([_claim(record) for record in records if record and "host" in record and "status" in record], None, True)["duplicates"]
+    return [duplicate_record(record, owners[record["host"]]) if record and record.get("host") in owners else record for record in records]
+
+
+def heading(record):
+    account = record["account_id"] or "unknown account"
+    if record.get("account_name"):
+        account = f"{account} ({safe_text(record['account_name'])})"
+    return f"{account} {record['region']}"
+
+
+def converge_target(planned, guard, target, connection, check_mode):
+    """Converge one planned target (or say what would change), and record it.
+
+    Returns {"target": record with rows, "changed": bool, "diff": compact diff or {}, "requests": counts}.
+    """
+    record = dict(planned["target"])
+    requests = dict(planned.get("requests") or dict.fromkeys(aws.RequestStats.FIELDS, 0))
+    plan = planned.get("plan")
+    if record["status"] != "ok" or plan is None:
+        return {"target": dict(record, requests=requests), "changed": False, "diff": {}, "requests": requests}
+    owner = (guard.get("duplicates") or {}).get(record["host"])
+    if owner is not None:
+        record = duplicate_record(record, owner)
+        return {"target": dict(record, requests=requests), "changed": False, "diff": {}, "requests": requests}
+
+    refused = None
+    if guard.get("refused"):
+        refused = (
+            f"refused: {guard['planned_changes']} changes planned in this run, more than tracing_sweep_max_changes={guard['max_changes']}; "
+            "nothing was changed"
+        )
+    converged = None
+    diffs = []
+    if plan["changes"] and not check_mode and refused is None:
+        converged, diffs = _converge(clean_target(target), plan["changes"], connection, requests)
+    elif plan["changes"] and check_mode:
+        diffs = [
+            {"before_header": f"{change['rest_api_id']}/{change['stage_name']}", "before": {"tracing_enabled": change["observed_tracing_enabled"]},
+             "after": {"tracing_enabled": change["tracing_enabled"]}}
+            for change in plan["changes"]
+        ]
+    rows = target_rows(plan, converge=converged, check_mode=check_mode, refused=refused)
+    if converged is not None and "stages" not in converged:
+        # The account could not be reached again to make the changes: the target failed. A stage whose change
+        # failed is a stage error (its row says why), not a failed target, so that it is counted once.
+        record.update(status="error", error=converged["msg"])
+    record["rows"] = rows
+    changed = any(row["action"] in ("enabled", "disabled", "would_enable", "would_disable") for row in rows)
+    return {
+        "target": dict(record, requests=requests),
+        "changed": changed,
+        "diff": compact_diff(heading(record), diffs, check_mode),
+        "requests": requests,
+    }
+
+
+def _converge(target, changes, connection, requests):
+    """(converge result shaped like apigw_stage_tracing's, its diffs) for the planned changes; never raises.
+
+    The account is reached again (the plan step's credentials are not kept between tasks): with a role, one
+    more AssumeRole, which API Gateway's quota does not count.
+    """
+    try:
+        reach = reach_account(target, connection)
+    except TargetError as error:
+        return {"failed": True, "msg": f"the changes were not made: {error}"}, []
+    try:
+        apigw, stats = apigateway(reach, connection)
+    except aws.SDK_ERRORS as error:
+        return {"failed": True, "msg": f"the changes were not made: {aws.describe_cause(error)}"}, []
+    outcome = converge(apigw, changes, check_mode=False, concurrency=connection.concurrency)
+    _add_requests(requests, stats.as_dict())
+    result = {"stages": outcome.stages, "missing": outcome.missing, "failures": outcome.failures, "changed": outcome.changed}
+    if outcome.failures:
+        result.update(failed=True, msg=f"{len(outcome.failures)} of {len(changes)} stages could not be converged")
+    return result, outcome.diff
+
+
+def restore(reach, stages, connection, check_mode):
+    """(Convergence, request counts) of putting ``stages`` (apigw_stage_tracing items) back, read first in check
+    mode too, so that a stage someone changed back since the enforcement is reported as such."""
+    apigw, stats = apigateway(reach, connection)
+    outcome = converge(apigw, stages, check_mode=check_mode, concurrency=connection.concurrency)
+    return outcome, stats.as_dict()

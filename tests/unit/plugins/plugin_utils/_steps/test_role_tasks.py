@@ -1,0 +1,146 @@
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role's tasks as the private action runs them: settings read from the role's variables and checked once for the
+run, the engine's state kept in the run's workspace, and where each failure is raised."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import role_tasks as tasks
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_context import SETTING_VARIABLES
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_context import Workspace
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_context import WorkspaceError
+
+DEFAULTS = {
+    "tracing_sweep_desired": True, "tracing_sweep_rules": [], "tracing_sweep_exemptions": [], "tracing_sweep_exempt_tag": "",
+    "tracing_sweep_max_changes": 100, "tracing_sweep_report_formats": ["json"], "tracing_sweep_endpoint_url": "",
+    "tracing_sweep_sts_endpoint_url": "", "tracing_sweep_max_requests_per_second": 9.5, "tracing_sweep_concurrency": 4,
+    "tracing_sweep_role_session_name": "cloudops-tracing-sweep", "tracing_sweep_fail_on_error": True, "tracing_sweep_fail_on_noncompliant": False,
+    "tracing_sweep_history": "", "tracing_sweep_fail_on_regression": False, "tracing_sweep_regression_includes_new": False,
+    "tracing_sweep_security_hub": False, "tracing_sweep_allow_unknown_regions": [],
+}
+
+
+def identity(value):
+    return value
+
+
+def context(tmp_path, host="a", hosts=("a", "b"), step_args=None, check_mode=True, per_host=None, **variables):
+    values = dict(DEFAULTS, tracing_sweep_report_dir=str(tmp_path / "reports"), ansible_play_hosts=list(hosts), ansible_play_hosts_all=list(hosts))
+    values.update(variables)
+
+    def host_variables(name):
+        return dict(values, **(per_host or {}).get(name, {})), identity
+
+    return tasks.TaskContext(host, check_mode, step_args or {}, dict(values, **(per_host or {}).get(host, {})), identity, host_variables)
+
+
+def test_every_setting_is_read_from_its_role_variable():
+    assert set(SETTING_VARIABLES.values()) - {"tracing_sweep_rollback_report", "tracing_sweep_merge_reports", "tracing_sweep_report_dir"} == set(DEFAULTS)
+
+
+def test_start_checks_every_hosts_settings_once_and_makes_the_workspace(tmp_path):
+    result = tasks.start(context(tmp_path, step_args={"entry_point": "main"}))
+    assert result["failed"] is not True if "failed" in result else True
+    assert os.path.isdir(result["workspace"]) and (tmp_path / "reports").is_dir()
+    Workspace(result["workspace"], result["run_id"]).remove()
+
+
+def test_start_names_the_hosts_of_a_problem_only_some_have_before_anything_is_made(tmp_path):
+    per_host = {"b": {"tracing_sweep_desired": "ture"}}
+    result = tasks.start(context(tmp_path, step_args={"entry_point": "main"}, per_host=per_host))
+    assert result["failed"] is True
+    assert result["msg"] == ("Invalid sweep settings, nothing was done: tracing_sweep_desired: must be a boolean: true or false (also yes/no, 1/0), "
+                             "got 'ture' (host b)")
+    assert not (tmp_path / "reports").exists()
+
+
+def test_start_refuses_a_misspelt_variable(tmp_path):
+    result = tasks.start(context(tmp_path, step_args={"entry_point": "main"}, tracing_sweep_exemption=[]))
+    assert result["failed"] is True and "tracing_sweep_exemption: unknown variable (did you mean tracing_sweep_exemptions?)" in result["msg"]
+
+
+def test_a_step_without_the_start_steps_workspace_says_so(tmp_path):
+    with pytest.raises(WorkspaceError, match="after the role's start step"):
+        tasks.sweep(context(tmp_path))
+
+
+def started(tmp_path, **kwargs):
+    workspace = Workspace.create()
+    ctx = context(tmp_path, tracing_sweep__run=workspace.describe(), **kwargs)
+    return ctx, workspace
+
+
+def test_a_target_that_failed_is_marked_so_that_the_report_leaves_it_to_the_rescue(tmp_path):
+    ctx, workspace = started(tmp_path)
+    outcome = {"target": {"status": "error", "error": "Could not assume role"}, "changed": False}
+    result = tasks._target_result(ctx, workspace, outcome, {"fail_on_error": True})  # pylint: disable=protected-access
+    assert result == {"changed": False, "failed": True, "msg": "Could not assume role"}
+    assert tasks._failed_already(ctx, workspace) == {"a"}  # pylint: disable=protected-access
+    workspace.remove()
+
+
+@pytest.mark.parametrize("fail_on_error, failed", [(True, True), (False, False)])
+def test_stage_errors_fail_the_targets_step_with_fail_on_error(tmp_path, fail_on_error, failed):
+    ctx, workspace = started(tmp_path)
+    outcome = {"target": {"status": "ok", "rows": [{"action": "error"}, {"action": "none"}]}, "changed": False, "diff": {}}
+    result = tasks._target_result(ctx, workspace, outcome, {"fail_on_error": fail_on_error})  # pylint: disable=protected-access
+    assert bool(result.get("failed")) is failed
+    if failed:
+        assert result["msg"] == "1 stage of this target failed: the report says which and why"
+    workspace.remove()
+
+
+def judged(tmp_path, host_failures, failed_already=(), defer=False, hosts=("a", "b")):
+    ctx, workspace = started(tmp_path, hosts=hosts)
+    workspace.remove()
+    result = {"summary_lines": ["Summary"], "verdict": "error", "files": {}}
+    args = {"step": "report", "settings": {}, "live": list(hosts), "judged_on_localhost": False}
+    original = tasks._run_status.host_status  # pylint: disable=protected-access
+    try:
+        tasks._run_status.host_status = lambda *a: {"host_failures": host_failures, "localhost_failure": None}  # pylint: disable=protected-access
+        stats = {"tracing_sweep_verdict": "error"}
+        return tasks._judged(ctx, result, args, stats, defer=defer, failed_already=failed_already)  # pylint: disable=protected-access
+    finally:
+        tasks._run_status.host_status = original  # pylint: disable=protected-access
+
+
+def test_the_report_publishes_when_only_hosts_whose_step_failed_must_fail(tmp_path):
+    task = judged(tmp_path, {"b": "b failed"}, failed_already={"b"})
+    assert "failed" not in task and task["published"] is True
+    assert task["ansible_stats"] == {"data": {"tracing_sweep_verdict": "error"}, "per_host": False, "aggregate": False}
+
+
+def test_the_report_fails_when_a_healthy_host_must_carry_the_runs_failure(tmp_path):
+    task = judged(tmp_path, {"a": "the run failed"})
+    assert task["failed"] is True and task["msg"] == "the run failed" and task["published"] is False and "ansible_stats" not in task
+
+
+def test_a_deferred_report_never_fails(tmp_path):
+    assert "failed" not in judged(tmp_path, {"a": "the run failed"}, defer=True, hosts=("a",))
+
+
+def test_the_rescue_publishes_what_a_failed_report_could_not(tmp_path):
+    ctx, workspace = started(tmp_path)
+    workspace.remove()
+    unpublished = {"run_id": workspace.run_id, "stats": {"x": 1}, "facts": {}, "published": False, "failed": True, "msg": "m", "host_failures": {}}
+    ctx.variables[tasks.REPORTED] = unpublished
+    again = tasks.report(ctx)
+    assert again["published"] is True and again["ansible_stats"]["data"] == {"x": 1} and "failed" not in again
+    # Set again, never added up (aggregate false): publishing twice is harmless.
+    ctx.variables[tasks.REPORTED] = dict(unpublished, published=True, failed=False)
+    assert tasks.report(ctx)["ansible_stats"]["aggregate"] is False
+
+
+def test_target_status_fails_a_host_with_its_own_failure_of_this_run_only(tmp_path):
+    ctx, workspace = started(tmp_path)
+    workspace.remove()
+    ctx.variables[tasks.REPORTED] = {"run_id": "an earlier run", "host_failures": {"a": "old"}}
+    assert tasks.target_status(ctx)["msg"].startswith("the report of this run was not written")
+    ctx.variables[tasks.REPORTED] = {"run_id": workspace.run_id, "host_failures": {"a": "a failed"}}
+    assert tasks.target_status(ctx) == {"failed": True, "msg": "a failed"}
+    ctx.variables[tasks.REPORTED] = {"run_id": workspace.run_id, "host_failures": {"b": "b failed"}}
+    assert tasks.target_status(ctx) == {"changed": False}
