@@ -3,6 +3,8 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to this collection: not an API, may change in any release (the modules that use it are the API).
+
 """The API Gateway (REST API, apigateway v1) calls this collection makes, and how they are retried.
 
 One retry layer: botocore's own, in "legacy" mode, at most MAX_ATTEMPTS attempts per request in all. It retries

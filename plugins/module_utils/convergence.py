@@ -3,6 +3,8 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to this collection: not an API, may change in any release (the modules that use it are the API).
+
 """Bringing many stages to their desired tracing state in one module run.
 
 Reads come first and cost at most one call per API: GetStage when one stage of the API is asked for,

@@ -3,6 +3,8 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to this collection: not an API, may change in any release (the modules that use it are the API).
+
 """Reading stages for apigw_stage_tracing_info with the fewest calls that answer the question.
 
 The stages of the APIs are read on a few threads at once (one GetStages per API). An API whose stages

@@ -3,6 +3,8 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to this collection: not an API, may change in any release (the modules that use it are the API).
+
 """Turning API Gateway's errors into messages that tell the user what to do about them (the causes themselves,
 error_code and describe_cause, are module_utils/_aws.py's)."""
 

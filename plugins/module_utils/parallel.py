@@ -3,6 +3,8 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# Private to this collection: not an API, may change in any release (the modules that use it are the API).
+
 """Running one function over many items on a few threads, results in the items' order.
 
 API calls spend most of their time waiting for the answer, so a handful of threads keeps the request
