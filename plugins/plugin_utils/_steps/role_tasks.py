@@ -115,13 +115,12 @@ def start(context):
         if name == context.host:
             own = settings
     judged = _sweep_run.settings_problems_step({"hosts": hosts, "records": problems_by_host})
-    # Each host's own problems, as its variables give them (the message says each once).
-    judged["problems_by_host"] = dict(zip(hosts, problems_by_host))
     if judged.get("failed"):
-        return judged
+        # Each host's own problems too, as its variables give them (the message says each once).
+        return dict(judged, problems_by_host=dict(zip(hosts, problems_by_host)))
     if own is None:
         own, dummy = context.settings(entry_point)
-    result = {"changed": False, "check_mode": context.check_mode, "problems_by_host": judged["problems_by_host"]}
+    result = {"changed": False, "check_mode": context.check_mode}
     if entry_point == "main":
         prepared = _sweep_run.prepare_step({"dest": own["report_dir"], "settings": own})
         if prepared.get("failed"):
