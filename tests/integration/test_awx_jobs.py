@@ -45,7 +45,7 @@ HOST_ACCOUNT_REGION = {host_name(account, region): (account["id"], region) for a
 # How a target's diff is headed: '<account id> (<account name>) <region>'.
 HOST_HEADING = {host_name(account, region): "%s (%s) %s" % (account["id"], account["name"], region) for account in ACCOUNTS for region in REGIONS}
 CONVERGE_TASK = "Converge the stages that differ from their desired state"
-# An audit changes nothing: its plan step is the whole sweep of a target, and shows what would change.
+# An audit changes nothing: its sweep step is the whole sweep of a target, and shows what would change.
 PLAN_TASK = "Reach the target's account, read every REST API stage and decide each one's tracing state"
 HOSTS = sorted(HOST_ACCOUNT_REGION)
 WOULD_CHANGE = {key for key, (dummy, action) in AUDIT_TRUTH.items() if action == "would_enable"}
@@ -97,7 +97,7 @@ def stages_of_diffs(diffs):
 
 
 def assert_one_diff_per_changed_target(diffs, verb):
-    """One diff per target with a stage to change, from the converge task (the plan task in an audit), headed with
+    """One diff per target with a stage to change, from the converge task (the sweep task in an audit), headed with
     the target's account and region; every stage line a change of tracing from off to on."""
     hosts = [diff.host for diff in diffs]
     assert sorted(hosts) == sorted({host for host, (account_id, region) in HOST_ACCOUNT_REGION.items()

@@ -429,9 +429,12 @@ def rollback_plan(context):
     """Once, before any AWS call: the changes of the enforcement to roll back, and the rollback's report directory."""
     settings = _own_settings_of(context, "rollback")
     planned = _rollback_steps.rollback_plan_step({"report": str(settings.get("rollback_report") or ""), "dest": settings["report_dir"]})
+    workspace = context.workspace()
     if planned.get("failed"):
+        # The rollback stops here, before any AWS call: nothing will read the workspace.
+        workspace.remove()
         return planned
-    context.workspace().save("rollback_plan", planned)
+    workspace.save("rollback_plan", planned)
     if planned.get("message"):
         context.say(planned["message"])
     return {"changed": False, "changes": len(planned["changes"]), "file": planned["file"]}

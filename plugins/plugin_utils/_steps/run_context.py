@@ -61,6 +61,8 @@ TARGET_VARIABLES = {
     "allow_unknown_regions": "tracing_sweep_allow_unknown_regions",
 }
 ROLE_VARIABLE_PREFIX = "tracing_sweep_"
+# A workspace older than this was left by a run that stopped before its report; the next run removes it.
+STALE_SECONDS = 24 * 3600
 
 
 class VariableError(Exception):
@@ -124,7 +126,25 @@ class Workspace:
     @classmethod
     def create(cls):
         run_id = "%.6f" % time.time()
+        cls.prune(tempfile.gettempdir())
         return cls(tempfile.mkdtemp(prefix=cls.PREFIX), run_id)
+
+    @classmethod
+    def prune(cls, parent, older_than=STALE_SECONDS):
+        """Remove the workspaces of earlier runs that stopped before their report (a run killed, or stopped by a step
+        that failed the whole run), once they are older than ``older_than`` seconds: a run in progress is never touched."""
+        now = time.time()
+        try:
+            names = [name for name in os.listdir(parent) if name.startswith(cls.PREFIX)]
+        except OSError:
+            return
+        for name in names:
+            path = os.path.join(parent, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path) and now - os.path.getmtime(path) > older_than:
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError:
+                continue
 
     @classmethod
     def of(cls, started):

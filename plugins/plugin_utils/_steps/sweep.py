@@ -223,7 +223,7 @@ def converge_step(args, host=None, check_mode=False, say=None):
     target = args.get("target") or {}
     planned = args.get("planned") or {}
     if not isinstance(planned, dict) or "target" not in planned:
-        return _failed("planned: must be the registered result of the plan step")
+        return _failed("planned: must be the plan the sweep step kept in the run's workspace")
     started = time.monotonic()
     outcome = engine.converge_target(planned, args.get("guard") or {}, target, engine.connection_of(settings, target), check_mode)
     if say is not None:

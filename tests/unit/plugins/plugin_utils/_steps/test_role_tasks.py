@@ -144,3 +144,15 @@ def test_target_status_fails_a_host_with_its_own_failure_of_this_run_only(tmp_pa
     assert tasks.target_status(ctx) == {"failed": True, "msg": "a failed"}
     ctx.variables[tasks.REPORTED] = {"run_id": workspace.run_id, "host_failures": {"b": "b failed"}}
     assert tasks.target_status(ctx) == {"changed": False}
+
+
+def test_workspaces_left_by_stopped_runs_are_pruned_once_stale_and_never_a_running_one(tmp_path):
+    stale = tmp_path / (Workspace.PREFIX + "old")
+    running = tmp_path / (Workspace.PREFIX + "new")
+    other = tmp_path / "unrelated"
+    for path in (stale, running, other):
+        path.mkdir()
+    os.utime(stale, (0, 0))
+    os.utime(other, (0, 0))
+    Workspace.prune(str(tmp_path))
+    assert not stale.exists() and running.is_dir() and other.is_dir()

@@ -148,7 +148,7 @@ def test_guard_step_reads_max_changes_from_the_settings_and_ignores_empty_claims
 
 
 def test_converge_step_needs_a_plan_result():
-    assert run.converge_step({"planned": {"plan": None}}) == {"failed": True, "msg": "planned: must be the registered result of the plan step"}
+    assert run.converge_step({"planned": {"plan": None}}) == {"failed": True, "msg": "planned: must be the plan the sweep step kept in the run's workspace"}
 
 
 def test_request_totals_ignore_what_is_not_a_count():
