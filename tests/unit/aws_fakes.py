@@ -52,6 +52,21 @@ class RecordingTime:
         return getattr(time, name)
 
 
+class FakeTime:
+    """A request pacer's clock, moved only by the pacer's own sleeps (or by the test)."""
+
+    def __init__(self):
+        self.now = 100.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 class _Body:
     """The ``raw`` of an AWSResponse: what botocore reads the body from."""
 

@@ -284,8 +284,20 @@ def _again(context):
     done = context.this_run(REPORTED)
     if done is None:
         return None
+    if done.get("unwritten"):
+        # The report could not be built: its failure (the changes named, report.json saved elsewhere) was said once; it
+        # is not built and said again. Nothing will read the workspace now.
+        _remove_workspace(context)
+        return dict(done, failed=True)
     # Published again, the same data (set, not added up): what a failed report task could not publish is published now.
     return _published({key: value for key, value in done.items() if key not in ("failed", "msg", "ansible_stats", "ansible_facts", "published")})
+
+
+def _remove_workspace(context):
+    try:
+        context.workspace().remove()
+    except WorkspaceError:
+        pass
 
 
 def _sweep_stats(result):
@@ -329,7 +341,7 @@ def report(context):
         args["live"] = _live(context, workspace)
     result = _sweep_run.report_step(dict(args, live=None), host=context.host, check_mode=context.check_mode)
     if result.get("failed"):
-        return result
+        return dict(result, run_id=workspace.run_id, unwritten=True)
     failed_already = _failed_already(context, workspace)
     workspace.remove()
     return _judged(context, result, args, _sweep_stats(result), facts={"tracing_sweep_report": result["report"]}, defer=context.args["no_targets"],

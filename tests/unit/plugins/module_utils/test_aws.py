@@ -28,27 +28,13 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import TESTING_CREDENTIALS
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeHttp
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import make_client
+from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeTime
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
 OTHER_ACCOUNT = "222222222222"
 ROLE = "arn:aws:iam::111111111111:role/TracingAudit"
 ASSUMED = {"AccessKeyId": "ASIAEXAMPLEEXAMPLE01", "SecretAccessKey": "secret", "SessionToken": "token"}
-
-
-class FakeTime:
-    """A clock that only moves when the pacer sleeps (or the test says so)."""
-
-    def __init__(self):
-        self.now = 100.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 # ---- pacing: the token bucket ------------------------------------------------------------------------------

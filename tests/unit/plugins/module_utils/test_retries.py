@@ -30,6 +30,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import RequestPacer
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeHttp
 from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import make_client
+from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import FakeTime
 
 API = "a1b2c3d4e5"
 STAGES = f"/restapis/{API}/stages"
@@ -46,21 +47,6 @@ def assert_legacy_backoff(waits):
     """Before attempt n+1 botocore's legacy mode (and our conflict handler) waits random() * 2**(n-1) seconds."""
     for attempt, wait in enumerate(waits, start=1):
         assert 0 <= wait < 2 ** (attempt - 1), f"wait {wait} before attempt {attempt + 1} is outside [0, {2 ** (attempt - 1)})"
-
-
-class FakeTime:
-    """The pacer's clock, moved only by the pacer's own sleeps."""
-
-    def __init__(self):
-        self.now = 100.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 # ---- what is retried --------------------------------------------------------------------------------------

@@ -156,3 +156,12 @@ def test_workspaces_left_by_stopped_runs_are_pruned_once_stale_and_never_a_runni
     os.utime(other, (0, 0))
     Workspace.prune(str(tmp_path))
     assert not stale.exists() and running.is_dir() and other.is_dir()
+
+
+def test_a_report_that_could_not_be_built_is_not_built_again_by_the_rescue(tmp_path):
+    ctx, workspace = started(tmp_path)
+    failed = {"failed": True, "msg": "The report could not be built: ...", "run_id": workspace.run_id, "unwritten": True}
+    ctx.variables[tasks.REPORTED] = failed
+    again = tasks.report(ctx)
+    assert again["failed"] is True and again["msg"] == failed["msg"] and "ansible_stats" not in again
+    assert not os.path.isdir(workspace.path)
