@@ -281,7 +281,11 @@ def shared_session():
             # A first client loads what every client needs besides the model (endpoint rules, partitions,
             # defaults) into the session's caches: about 60 ms of CPU that each worker would otherwise spend.
             # Explicit placeholder keys: no credential lookup, and the client never sends a request.
-            session.create_client(service, region_name="us-east-1", aws_access_key_id="warm-up", aws_secret_access_key="warm-up")
+            warm = session.create_client(service, region_name="us-east-1", aws_access_key_id="warm-up", aws_secret_access_key="warm-up")
+            # And its paginators' model (a paginator reads it once per loader, keyed by the model's API version).
+            warm.can_paginate(next(iter(warm.meta.method_to_api_mapping)))
+        # The legacy retry handler's data, which a client in that retry mode (API Gateway's: apigateway_config) reads.
+        session.get_component("data_loader").load_data("_retry")
         _SESSION = session
     return _SESSION
 

@@ -34,6 +34,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import ACCOUNT_ID_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import REGION_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import matches
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import partition_regions
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_config
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import paced_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import compact_diff
@@ -63,6 +64,8 @@ if aws.HAS_BOTOCORE:
     try:
         # Made when the _sweep action's code is imported, before ansible-core forks its workers (see shared_session).
         aws.shared_session()
+        # The regions botocore knows (its endpoints data, 1 MB of JSON), read once here rather than in every worker.
+        partition_regions()
     except Exception:  # pylint: disable=broad-exception-caught
         pass  # a damaged botocore install: the first step that needs AWS reports it
 

@@ -39,6 +39,9 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_
 # The registered results the tasks read back: the start task's (the run's workspace) and the report's.
 STARTED = "tracing_sweep__run"
 REPORTED = "tracing_sweep__reported"
+# The fact the report sets for the playbook's last play (the judge): the run's id and its failure, and nothing else,
+# so that the judge never reads (and templates) the report itself through hostvars.
+JUDGED = "tracing_sweep__judged"
 # What the report step publishes with set_stats (AWX/Tower artifacts), and the rollback's summary.
 STATS = ("tracing_sweep_mode", "tracing_sweep_verdict", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports",
          "tracing_sweep_since_baseline")
@@ -275,7 +278,11 @@ def _judged(context, result, step_args, stats, facts=None, defer=False, failed_a
 
 
 def _published(task):
-    return dict(task, published=True, ansible_stats={"data": task["stats"], "per_host": False, "aggregate": False}, ansible_facts=task["facts"])
+    """The task's result with its stats and facts published. The facts (the report) are kept under ``facts`` only until
+    they are published: the registered result then holds the report once, in ansible_facts."""
+    facts = dict(task.get("facts") or {}, **{JUDGED: {"run_id": task.get("run_id"), "localhost_failure": task.get("localhost_failure")}})
+    kept = {key: value for key, value in task.items() if key != "facts"}
+    return dict(kept, published=True, ansible_stats={"data": task["stats"], "per_host": False, "aggregate": False}, ansible_facts=facts)
 
 
 def _again(context):
@@ -399,9 +406,13 @@ def _latest_report(context):
     latest = None
     for name in names:
         try:
-            if name not in hostvars or REPORTED not in hostvars[name]:
+            if name not in hostvars:
                 continue
-            value = context.template(hostvars[name][REPORTED])
+            # Each hostvars[name] computes that host's variables: asked once.
+            variables = hostvars[name]
+            if JUDGED not in variables:
+                continue
+            value = context.template(variables[JUDGED])
         except Exception:  # pylint: disable=broad-exception-caught  # a host whose variables cannot be read judged nothing
             continue
         if isinstance(value, dict) and value.get("run_id") and (latest is None or float(value["run_id"]) > float(latest["run_id"])):

@@ -697,3 +697,33 @@ def test_heading_shows_names_safely():
 def test_stage_arn_of_the_samples_matches_the_engine_rows(no_aws):
     result = engine.converge_target(planned_target(), {}, {"region": REGION}, CONNECTION, check_mode=True)
     assert [row["arn"] for row in result["target"]["rows"]] == [stage_arn(API, "prod"), stage_arn(API, "dev")]
+
+
+def test_what_every_targets_worker_needs_is_read_once_before_the_workers_are_forked():
+    """ansible-core forks a worker per target from the process that imported the engine: a worker must find
+    botocore's models, the paginators' model and the regions botocore knows already read (each costs milliseconds of
+    JSON per target otherwise)."""
+    import os  # pylint: disable=import-outside-toplevel
+
+    import botocore.loaders  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import known_regions  # pylint: disable=import-outside-toplevel
+
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # the worker: count the files botocore reads while a target's clients are made and used
+        read = []
+        original = botocore.loaders.JSONFileLoader.load_file
+        botocore.loaders.JSONFileLoader.load_file = lambda self, path: read.append(path) or original(self, path)
+        try:
+            aws.client("sts", "eu-west-3", "http://127.0.0.1:1", aws.client_config("sts"), TESTING_CREDENTIALS)
+            apigw = aws.client("apigateway", "eu-west-3", "http://127.0.0.1:1", apigateway_config(4), TESTING_CREDENTIALS)
+            apigw.get_paginator("get_rest_apis")
+            assert "eu-west-3" in known_regions()
+            os.write(writing, ("\n".join(read) or "none").encode())
+        finally:
+            os._exit(0)  # pylint: disable=protected-access
+    os.close(writing)
+    os.waitpid(child, 0)
+    with os.fdopen(reading) as answer:
+        assert answer.read() == "none"

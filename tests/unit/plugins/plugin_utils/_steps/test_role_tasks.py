@@ -165,3 +165,39 @@ def test_a_report_that_could_not_be_built_is_not_built_again_by_the_rescue(tmp_p
     again = tasks.report(ctx)
     assert again["failed"] is True and again["msg"] == failed["msg"] and "ansible_stats" not in again
     assert not os.path.isdir(workspace.path)
+
+
+def test_the_judge_reads_the_small_verdict_fact_of_the_latest_run_never_the_report(tmp_path):
+    ctx, workspace = started(tmp_path)
+    workspace.remove()
+    publish = tasks._published  # pylint: disable=protected-access
+    published = publish({"run_id": "2", "localhost_failure": "3 stages regressed", "stats": {}, "facts": {"big": 1}})
+    assert published["ansible_facts"][tasks.JUDGED] == {"run_id": "2", "localhost_failure": "3 stages regressed"}
+
+    class Untemplatable(dict):
+        """A registered report: reading it through hostvars would template every row of the report."""
+
+    read = []
+
+    def template(value):
+        read.append(value)
+        return value
+
+    hostvars = {
+        "localhost": {tasks.JUDGED: {"run_id": "1", "localhost_failure": "an earlier run's failure"}},
+        "a": {tasks.REPORTED: Untemplatable(report=["row"] * 1000), tasks.JUDGED: published["ansible_facts"][tasks.JUDGED]},
+    }
+    judging = tasks.TaskContext("localhost", True, {}, {"hostvars": hostvars, "groups": {"all": ["a", "b"]}}, template)
+    assert tasks.judge(judging) == {"failed": True, "msg": "3 stages regressed"}
+    assert not any(isinstance(value, Untemplatable) for value in read)
+    hostvars["a"][tasks.JUDGED] = {"run_id": "3", "localhost_failure": None}
+    assert tasks.judge(judging) == {"changed": False}
+
+
+def test_a_published_report_holds_the_report_once_in_its_facts():
+    publish = tasks._published  # pylint: disable=protected-access
+    published = publish({"run_id": "2", "stats": {}, "facts": {"tracing_sweep_report": {"rows": 1}}})
+    assert "facts" not in published and published["ansible_facts"]["tracing_sweep_report"] == {"rows": 1}
+    # Published again by the rescue: the report fact set before stays; the judge's fact is set again.
+    again = publish({key: value for key, value in published.items() if key not in ("ansible_facts", "ansible_stats")})
+    assert set(again["ansible_facts"]) == {tasks.JUDGED}
