@@ -14,8 +14,10 @@ The action owns check mode: a task's check mode (--check, or a play's check_mode
 
 from __future__ import annotations
 
+from ansible.inventory.helpers import get_group_vars
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+from ansible.utils.vars import combine_vars
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import role_tasks as tasks
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_context import WorkspaceError
@@ -43,6 +45,8 @@ STEPS = {
     "rollback_plan": (tasks.rollback_plan, {}),
     "restore": (tasks.restore, {}),
     "rollback_summary": (tasks.rollback_summary, {}),
+    # The remediate playbook: the target an event names, found in the inventory.
+    "event_target": (tasks.event_target, {}),
 }
 
 
@@ -67,12 +71,27 @@ class ActionModule(ActionBase):
             template=self._templar.template,
             host_variables=self._host_variables(task_vars),
             say=display.display,
+            inventory_variables=self._inventory_variables(task_vars),
         )
         try:
             result.update(function(context))
         except WorkspaceError as error:
             result.update(failed=True, msg=str(error))
         return result
+
+    @staticmethod
+    def _inventory_variables(task_vars):
+        """A function giving [(host name, its inventory variables)] for every host of the inventory: the variables
+        its inventory sources give it (its groups' and its own, not templated), without computing every host's
+        variables as the strategy would (an organisation's inventory has thousands of hosts)."""
+        inventory = getattr(task_vars.get("hostvars"), "_inventory", None)
+        if inventory is None:
+            return None
+
+        def inventory_variables():
+            return [(host.name, combine_vars(get_group_vars(host.get_groups()), host.get_vars())) for host in inventory.get_hosts(ignore_restrictions=True)]
+
+        return inventory_variables
 
     def _host_variables(self, task_vars):
         """A host name -> (its variables for this task, a templating function with them), as the strategy would give

@@ -16,7 +16,8 @@ APIs are converged on a few threads at once; within an API, the read comes befor
 In check mode, a stage whose state the caller observed moments ago (observed_tracing_enabled, from
 apigw_stage_tracing_info in the same play) is not read again: nothing will be written, so there is no
 write to guard, and an audit then costs no calls beyond the read that found the stages. Outside check
-mode the read always happens, because it guards the write and makes `changed` honest.
+mode the read happens, because it guards the write and makes `changed` honest, unless the caller made that read
+itself moments before in the same step (trust_observed: the sweep's remediation of named stages).
 """
 
 from __future__ import annotations
@@ -119,9 +120,9 @@ def _observed_stages(api_requests):
     return {request["stage_name"]: {"stageName": request["stage_name"], "tracingEnabled": request["observed_tracing_enabled"]} for request in api_requests}
 
 
-def _converge_api(client, rest_api_id, api_requests, check_mode, partition, region):
+def _converge_api(client, rest_api_id, api_requests, check_mode, partition, region, trust_observed=False):
     outcome = Convergence()
-    current = _observed_stages(api_requests) if check_mode else None
+    current = _observed_stages(api_requests) if check_mode or trust_observed else None
     if current is None:
         try:
             current = _read_api_stages(client, rest_api_id, [request["stage_name"] for request in api_requests])
@@ -142,15 +143,21 @@ def _converge_api(client, rest_api_id, api_requests, check_mode, partition, regi
     return outcome
 
 
-def converge(client, requests, check_mode, concurrency=1):
+def converge(client, requests, check_mode, concurrency=1, trust_observed=False):
     """Converge every requested stage; never raises for AWS errors, records them in the outcome.
 
     A request is {rest_api_id, stage_name, tracing_enabled} and may carry observed_tracing_enabled.
+    trust_observed: the caller read the stages moments ago, in the same step (a remediation of named stages): that
+    read guards the write, which is not preceded by another (UpdateStage's answer is still checked).
     """
     partition, region = partition_and_region(client)
     groups = list(_group_by_api(requests).items())
     outcome = Convergence()
-    for part in ordered_map(lambda group: _converge_api(client, group[0], group[1], check_mode, partition, region), groups, concurrency):
+
+    def one_api(group):
+        return _converge_api(client, group[0], group[1], check_mode, partition, region, trust_observed=trust_observed)
+
+    for part in ordered_map(one_api, groups, concurrency):
         outcome.stages.extend(part.stages)
         outcome.missing.extend(part.missing)
         outcome.failures.extend(part.failures)

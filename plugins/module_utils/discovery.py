@@ -37,10 +37,11 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage impor
 class Discovery:
     """Stages found (normalized, in API order) and the APIs whose stages could not be read."""
 
-    def __init__(self, stages, failures, apis):
+    def __init__(self, stages, failures, apis, missing=None):
         self.stages = stages
         self.failures = failures  # {rest_api_id, rest_api_name, arn, error_code, message} per API
         self.apis = apis  # how many REST APIs were looked at
+        self.missing = missing or []  # named stages that do not exist: {rest_api_id, stage_name, arn}
 
 
 def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1, progress=None):
@@ -95,3 +96,45 @@ def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1, pr
         for stage in api_stages or []:
             stages.append(normalize_stage(stage, api["id"], api.get("name"), partition, region))
     return Discovery(stages, failures, len(apis))
+
+
+def describe_named_stages(client, named, with_api_names=False, concurrency=1):
+    """The stages ``named`` ([{rest_api_id, stage_name}]), each read with one GetStage, on a few threads; never a
+    region-wide read. A stage (or API) that does not exist is in Discovery.missing; one that cannot be read is a
+    failure naming that stage. with_api_names: also read each distinct API once (GetRestApi), for its name (a
+    policy that selects by api_name needs it); otherwise the stages have no API name.
+    """
+    partition, region = partition_and_region(client)
+    names = {}
+    if with_api_names:
+        api_ids = list(dict.fromkeys(entry["rest_api_id"] for entry in named))
+
+        def api_name(rest_api_id):
+            try:
+                api = get_rest_api(client, rest_api_id)
+            except (BotoCoreError, ClientError):
+                return None  # the stage's own read says what is wrong with the API, or reads it anyway
+            return api.get("name") if api else None
+
+        names = dict(zip(api_ids, ordered_map(api_name, api_ids, concurrency)))
+
+    def read(entry):
+        rest_api_id, stage_name = entry["rest_api_id"], entry["stage_name"]
+        try:
+            return get_stage(client, rest_api_id, stage_name), None
+        except (BotoCoreError, ClientError) as e:
+            arn = stage_arn(partition, region, rest_api_id, stage_name)
+            code, message = describe_read_error(e, f"the stage {stage_name} of REST API {rest_api_id}", arn)
+            return None, {"rest_api_id": rest_api_id, "rest_api_name": names.get(rest_api_id), "stage_name": stage_name, "arn": arn,
+                          "error_code": code, "message": message}
+
+    stages, failures, missing = [], [], []
+    for entry, (stage, failure) in zip(named, ordered_map(read, named, concurrency)):
+        if failure is not None:
+            failures.append(failure)
+        elif stage is None:
+            missing.append({"rest_api_id": entry["rest_api_id"], "stage_name": entry["stage_name"],
+                            "arn": stage_arn(partition, region, entry["rest_api_id"], entry["stage_name"])})
+        else:
+            stages.append(normalize_stage(stage, entry["rest_api_id"], names.get(entry["rest_api_id"]), partition, region))
+    return Discovery(stages, failures, len({entry["rest_api_id"] for entry in named}), missing=missing)

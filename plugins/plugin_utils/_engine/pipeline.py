@@ -39,11 +39,13 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import paced_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import compact_diff
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import converge
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_named_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import target_rows
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_target
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import selects_by_api_name
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.safe_text import safe_text
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_account_id
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_problems
@@ -225,8 +227,12 @@ def sweep_target(host, target, settings, connection, say=None):
     stats = None
     try:
         apigw, stats = apigateway(reach, connection)
-        progress = ReadProgress(host, connection.max_requests_per_second, say) if say is not None else None
-        found = describe_stages(apigw, concurrency=connection.concurrency, progress=progress)
+        if settings.get("stages"):
+            # A run of named stages (a remediation): one GetStage each, never a region-wide read.
+            found = describe_named_stages(apigw, settings["stages"], with_api_names=selects_by_api_name(settings), concurrency=connection.concurrency)
+        else:
+            progress = ReadProgress(host, connection.max_requests_per_second, say) if say is not None else None
+            found = describe_stages(apigw, concurrency=connection.concurrency, progress=progress)
     except aws.AWS_ERRORS as error:
         if stats is not None:
             _add_requests(requests, stats.as_dict())
@@ -244,6 +250,7 @@ def sweep_target(host, target, settings, connection, say=None):
         exemptions=settings.get("exemptions") or [],
         exempt_tag=settings.get("exempt_tag") or None,
         read_failures=found.failures,
+        missing=found.missing,
     )
     record = dict(identity, status="ok", error=None, planned_changes=len(plan["changes"]), exemptions=plan["exemptions"], rows=None)
     return {
@@ -329,9 +336,11 @@ def heading(record):
     return f"{account} {record['region']}"
 
 
-def converge_target(planned, guard, target, connection, check_mode):
+def converge_target(planned, guard, target, connection, check_mode, reach=None):
     """Converge one planned target (or say what would change), and record it.
 
+    reach: the account as the plan step reached it, when this runs in that same step (a run of named stages on one
+    target): no second AssumeRole, and the stages read moments ago are not read again before their change.
     Returns {"target": record with rows, "changed": bool, "diff": compact diff or {}, "requests": counts}.
     """
     record = dict(planned["target"])
@@ -353,7 +362,7 @@ def converge_target(planned, guard, target, connection, check_mode):
     converged = None
     diffs = []
     if plan["changes"] and not check_mode and refused is None:
-        converged, diffs = _converge(clean_target(target), plan["changes"], connection, requests)
+        converged, diffs = _converge(clean_target(target), plan["changes"], connection, requests, reach=reach)
     elif plan["changes"] and check_mode:
         diffs = [
             {"before_header": f"{change['rest_api_id']}/{change['stage_name']}", "before": {"tracing_enabled": change["observed_tracing_enabled"]},
@@ -375,21 +384,23 @@ def converge_target(planned, guard, target, connection, check_mode):
     }
 
 
-def _converge(target, changes, connection, requests):
+def _converge(target, changes, connection, requests, reach=None):
     """(converge result shaped like apigw_stage_tracing's, its diffs) for the planned changes; never raises.
 
-    The account is reached again (the plan step's credentials are not kept between tasks): with a role, one
-    more AssumeRole, which API Gateway's quota does not count.
+    Without ``reach`` the account is reached again (the plan step's credentials are not kept between tasks): with a
+    role, one more AssumeRole, which API Gateway's quota does not count, and each API's stages are read again to
+    guard the write. With it (the same step as the read) neither happens.
     """
+    fresh = reach is not None
     try:
-        reach = reach_account(target, connection)
+        reach = reach or reach_account(target, connection)
     except TargetError as error:
         return {"failed": True, "msg": f"the changes were not made: {error}"}, []
     try:
         apigw, stats = apigateway(reach, connection)
     except aws.SDK_ERRORS as error:
         return {"failed": True, "msg": f"the changes were not made: {aws.describe_cause(error)}"}, []
-    outcome = converge(apigw, changes, check_mode=False, concurrency=connection.concurrency)
+    outcome = converge(apigw, changes, check_mode=False, concurrency=connection.concurrency, trust_observed=fresh)
     _add_requests(requests, stats.as_dict())
     result = {"stages": outcome.stages, "missing": outcome.missing, "failures": outcome.failures, "changed": outcome.changed}
     if outcome.failures:

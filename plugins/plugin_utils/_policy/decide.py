@@ -200,6 +200,19 @@ def _decide(facts, active, desired, rules, exempt_tag):
 UNREAD_STAGE = "*"
 
 
+def selects_by_api_name(settings):
+    """Whether a rule or an exemption of the (checked) settings selects stages by their REST API's name: a run that
+    reads stages by name must then read their APIs' names too."""
+    rules = settings.get("rules") or []
+    exemptions = settings.get("exemptions") or []
+    return any(isinstance(rule, Mapping) and isinstance(rule.get("match"), Mapping) and "api_name" in rule["match"] for rule in rules) or any(
+        isinstance(exemption, Mapping) and "api_name" in exemption for exemption in exemptions
+    )
+
+
+MISSING_NAMED_REASON = "not found: the stage (or its REST API) no longer exists; there is nothing to decide or change"
+
+
 def _unread_api_entry(index, failure, account_id, region):
     """The plan entry of a REST API whose stages could not be read: its stages are unknown, never compliant."""
     if not isinstance(failure, Mapping) or not failure.get("rest_api_id") or not failure.get("message"):
@@ -209,7 +222,7 @@ def _unread_api_entry(index, failure, account_id, region):
         "region": region,
         "rest_api_id": str(failure["rest_api_id"]),
         "rest_api_name": _text(failure.get("rest_api_name")),
-        "stage_name": UNREAD_STAGE,
+        "stage_name": str(failure.get("stage_name") or UNREAD_STAGE),
         "arn": str(failure.get("arn") or ""),
         "tracing_enabled_before": None,
         "desired": None,
@@ -220,11 +233,14 @@ def _unread_api_entry(index, failure, account_id, region):
     }
 
 
-def plan_target(stages, target, desired=True, rules=None, exemptions=None, exempt_tag=None, today=None, read_failures=None):
+def plan_target(stages, target, desired=True, rules=None, exemptions=None, exempt_tag=None, today=None, read_failures=None, missing=None):
     """Decide every stage of one target; see the module docstring for precedence. Inputs are not modified.
 
     read_failures: the REST APIs whose stages could not be read (apigw_stage_tracing_info's failures); each
-    is planned as one entry with decision "error" and stage_name "*", so that it is reported, not lost.
+    is planned as one entry with decision "error" and stage_name "*" (or the stage, for a stage read by name), so
+    that it is reported, not lost.
+    missing: the stages a run named that do not exist ({rest_api_id, stage_name, arn}); each is planned as skipped, with
+    MISSING_NAMED_REASON, so that the report says what became of it.
     Raises ValueError when the policy, the target or a stage is malformed (the message names the field).
     """
     rules = rules or []
@@ -287,4 +303,23 @@ def plan_target(stages, target, desired=True, rules=None, exemptions=None, exemp
     if read_failures is not None and not is_list(read_failures):
         raise ValueError("read_failures: must be the failures list of apigw_stage_tracing_info")
     planned.extend(_unread_api_entry(index, failure, account_id, region) for index, failure in enumerate(read_failures or []))
+    planned.extend(_missing_entry(entry, account_id, region) for entry in missing or [])
     return {"stages": planned, "changes": changes, "exemptions": exemption_state.summary()}
+
+
+def _missing_entry(entry, account_id, region):
+    """The plan entry of a named stage that does not exist: nothing to decide, reported as skipped."""
+    return {
+        "account_id": account_id,
+        "region": region,
+        "rest_api_id": str(entry["rest_api_id"]),
+        "rest_api_name": None,
+        "stage_name": str(entry["stage_name"]),
+        "arn": str(entry["arn"]),
+        "tracing_enabled_before": None,
+        "desired": None,
+        "decision": "skip",
+        "reason": MISSING_NAMED_REASON,
+        "exemption": None,
+        "expired_exemption": None,
+    }

@@ -59,7 +59,7 @@ COMPLIANCE_RULE = (
     "failed stages and the stages of failed targets are not in it; n/a when no stage was evaluated"
 )
 COLLECTION = "cloudops.apigw_tracing"
-RUN_KEYS = ("collection_version", "policy", "errors", "failed_steps", "judged_with")
+RUN_KEYS = ("collection_version", "policy", "errors", "failed_steps", "judged_with", "named_stages")
 # The settings a run is judged with (what fails it besides its verdict), recorded so that the merge of a sliced
 # run's reports judges it as the unsliced run would have been; each with its default.
 JUDGEMENT_SETTINGS = {"fail_on_error": True, "fail_on_noncompliant": False, "fail_on_regression": False}
@@ -386,7 +386,13 @@ def run_section(run):
         or not all(isinstance(value, bool) for value in judged_with.values())
     ):
         raise ValueError(f"run.judged_with: must be a mapping of {', '.join(JUDGEMENT_SETTINGS)} to booleans")
-    return {
+    named = run.get("named_stages")
+    if named is not None and (not is_list(named) or not all(
+        isinstance(entry, Mapping) and sorted(entry) == ["rest_api_id", "stage_name"] and all(isinstance(value, str) and value for value in entry.values())
+        for entry in named
+    )):
+        raise ValueError("run.named_stages: must be a list of {rest_api_id, stage_name} mappings, or null")
+    section = {
         "collection": COLLECTION,
         "collection_version": _text(run.get("collection_version")) or collection_version(),
         "policy": dict(policy),
@@ -394,6 +400,10 @@ def run_section(run):
         "failed_steps": [dict(step) for step in failed_steps],
         "judged_with": dict(judged_with) if judged_with is not None else None,
     }
+    if named:
+        # Only in the report of a run that named its stages (a remediation): other reports are as they were.
+        section["named_stages"] = [dict(entry) for entry in named]
+    return section
 
 
 def judged_with(settings):

@@ -57,6 +57,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules impo
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import rest_api_id_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import role_arn_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import stage_arn_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import stage_name_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import whole_number_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import CONCURRENCY_MAX
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import CONCURRENCY_MIN
@@ -81,7 +82,7 @@ SETTING_KEYS = (
     "desired", "rules", "exemptions", "exempt_tag", "max_changes", "report_dir", "endpoint_url", "sts_endpoint_url",
     "max_requests_per_second", "concurrency", "role_session_name", "fail_on_error", "fail_on_noncompliant",
     "history", "fail_on_regression", "regression_includes_new",
-    "security_hub", "report_formats", "allow_unknown_regions", "rollback_report", "merge_reports",
+    "security_hub", "report_formats", "allow_unknown_regions", "rollback_report", "merge_reports", "stages",
 )
 # The formats tracing_sweep_report_formats may name (report.json is always written): _report.formats.FILE_NAMES's keys.
 REPORT_FORMATS = ("json", "markdown", "junit", "csv", "html")
@@ -400,6 +401,57 @@ def allow_unknown_regions_problems(value, path=ALLOW_UNKNOWN_REGIONS):
     return problems
 
 
+# The most stages one run may name (a remediation's batch is far smaller): beyond it, sweep the targets whole.
+MAX_NAMED_STAGES = 1000
+NAMED_STAGES_RULE = (
+    "must be a list of the stages to sweep, each {rest_api_id: ..., stage_name: ...} or 'REST_API_ID/STAGE_NAME' "
+    "(several separated by commas as -e gives them), at most %d; empty sweeps every stage of each target" % MAX_NAMED_STAGES
+)
+
+
+def _named_stage(item):
+    """(rest_api_id, stage_name) of one entry of tracing_sweep_stages as given, or None when it has neither shape."""
+    if isinstance(item, Mapping) and set(item) == {"rest_api_id", "stage_name"}:
+        return item["rest_api_id"], item["stage_name"]
+    if isinstance(item, str) and item.count("/") == 1:
+        api, stage = item.strip().split("/")
+        return api, stage
+    return None
+
+
+def named_stages_problems(value, path="tracing_sweep_stages"):
+    """tracing_sweep_stages: the stages a run is limited to (a remediation of the stages an event named)."""
+    if value in (None, ""):
+        return []
+    items = _names(value)
+    if items is None:
+        return [_problem(path, NAMED_STAGES_RULE, value)]
+    if len(items) > MAX_NAMED_STAGES:
+        return [f"{path}: {NAMED_STAGES_RULE}, got {len(items)} stages"]
+    problems = []
+    for index, item in enumerate(items):
+        where = path if isinstance(value, str) else f"{path}[{index}]"
+        pair = _named_stage(item)
+        if pair is None:
+            problems.append(_problem(where, NAMED_STAGES_RULE, item))
+            continue
+        for problem in (rest_api_id_problem(pair[0], f"{where}.rest_api_id"), stage_name_problem(pair[1], f"{where}.stage_name")):
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def named_stages(value):
+    """The checked tracing_sweep_stages as [{rest_api_id, stage_name}], each once, in the order given."""
+    if value in (None, ""):
+        return []
+    seen = {}
+    for item in _names(value):
+        pair = _named_stage(item)
+        seen.setdefault(pair, {"rest_api_id": pair[0], "stage_name": pair[1]})
+    return list(seen.values())
+
+
 def _not_given(value):
     """An empty value: what an entry point requires is then reported as missing (entry_point_problems), once."""
     return value is None or (isinstance(value, str) and not value.strip()) or (is_list(value) and not value)
@@ -482,6 +534,7 @@ SETTING_CHECKS = {
     "allow_unknown_regions": allow_unknown_regions_problems,
     "rollback_report": _rollback_report_problems,
     "merge_reports": _merge_reports_problems,
+    "stages": named_stages_problems,
     # Not a setting: the names of the variables defined for the host, to find misspelt ones.
     "variables": unknown_variable_problems,
 }
@@ -541,6 +594,7 @@ def normalized_settings(settings):
         "max_requests_per_second": parse_positive_number,
         "report_formats": lambda value: [] if value in (None, "") else _names(value, strip=False),
         "allow_unknown_regions": lambda value: [] if value in (None, "") else [name for name in _names(value) if name],
+        "stages": named_stages,
     }
     return {key: converters[key](value) if key in converters else value for key, value in settings.items() if key not in ("variables", "entry_point")}
 

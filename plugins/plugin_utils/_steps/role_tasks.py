@@ -27,6 +27,7 @@ import os
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import merge as _merge_steps
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import rollback as _rollback_steps
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import remediation as _remediation
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import run_status as _run_status
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import sweep as _sweep_run
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_context import VariableError
@@ -50,15 +51,17 @@ STATS = ("tracing_sweep_mode", "tracing_sweep_verdict", "tracing_sweep_summary",
 class TaskContext:
     """What a task function knows: ``host``, ``check_mode``, ``args`` (the task's own, checked by the action),
     ``variables`` (the task's variables), ``template`` (a value -> its templated value), ``host_variables`` (a host
-    name -> (variables, template) of that host, for the start task's check of every host), ``say`` (a line to print)."""
+    name -> (variables, template) of that host, for the start task's check of every host), ``say`` (a line to print),
+    ``inventory_variables`` (None, or a function giving [(host name, its inventory variables)] of every inventory host)."""
 
-    def __init__(self, host, check_mode, args, variables, template, host_variables=None, say=None):
+    def __init__(self, host, check_mode, args, variables, template, host_variables=None, say=None, inventory_variables=None):
         self.host = host
         self.check_mode = bool(check_mode)
         self.args = args
         self.variables = variables
         self.template = template
         self.host_variables = host_variables
+        self.inventory_variables = inventory_variables
         self.say = say or (lambda line: None)
 
     def hosts(self, name="ansible_play_hosts_all"):
@@ -180,12 +183,15 @@ def sweep(context):
     workspace = context.workspace()
     settings = _own_settings(context)
     target = context.target()
+    # A remediation of named stages on its one target converges in this step: the run's guard is this plan's own.
+    alone = bool(settings.get("stages")) and context.hosts() == [context.host]
+    args = {"settings": settings, "target": target, "alone": alone}
     try:
-        planned = _sweep_run.plan_step({"settings": settings, "target": target}, host=context.host, check_mode=context.check_mode, say=context.say)
+        planned = _sweep_run.plan_step(args, host=context.host, check_mode=context.check_mode, say=context.say)
     except Exception as error:
         workspace.save("record", _broken(context, target, error), context.host)
         raise
-    if context.check_mode or planned["target"]["status"] != "ok":
+    if context.check_mode or planned["target"]["status"] != "ok" or planned.get("converged"):
         workspace.save("record", planned["target"], context.host)
     else:
         workspace.save("plan", planned, context.host)
@@ -211,7 +217,8 @@ def converge(context):
     workspace = context.workspace()
     planned = workspace.load("plan", context.host)
     if planned is None:
-        # Its sweep failed (and recorded it): nothing to converge. Unreachable in the role, which rescues that host.
+        # Its sweep converged it already (a remediation of named stages on one target), or failed (and recorded it;
+        # the role rescues that host): nothing to converge.
         return {"changed": False}
     settings = _own_settings(context)
     target = context.target()
@@ -443,6 +450,47 @@ def region(context):
     if not result.get("failed"):
         context.say(result["line"])
     return result
+
+
+# ---- the remediate playbook ------------------------------------------------------------------------------------------
+
+
+def event_target(context):
+    """The remediate playbook's first task, on localhost: check the event's variables and find its target in the
+    inventory, before any AWS call; the target host joins the group of the playbook's second play, with the run's own
+    report directory."""
+    variables = context.variables
+
+    def value(name, default=None):
+        try:
+            return context.template(variables[name]) if name in variables else default
+        except Exception as error:  # pylint: disable=broad-exception-caught  # any template error is the variable's problem
+            raise VariableError(f"{name}: could not be templated: {error}") from None
+
+    try:
+        event = {
+            "account_id": value(_remediation.ACCOUNT_VARIABLE),
+            "region": value(_remediation.REGION_VARIABLE),
+            "mode": value(_remediation.MODE_VARIABLE, "enforce"),
+            "stages": value("tracing_sweep_stages"),
+            "allow_unknown_regions": value("tracing_sweep_allow_unknown_regions"),
+            "base_dir": value(_remediation.BASE_DIR_VARIABLE, _remediation.DEFAULT_BASE_DIR),
+        }
+    except VariableError as error:
+        return _failed("Invalid remediation variables, nothing was done and no AWS call was made: %s" % error)
+    if context.inventory_variables is None:
+        return _failed("the inventory could not be read from this task (an ansible-core this collection does not support?)")
+    found = _remediation.event_target_step(event, context.inventory_variables())
+    if found.get("failed"):
+        return found
+    context.say("\n".join(found["lines"]))
+    host_vars = {"tracing_sweep_report_dir": found["report_dir"]}
+    return {
+        "changed": False,
+        "target": found["host"],
+        "report_dir": found["report_dir"],
+        "add_host": {"host_name": found["host"], "groups": [_remediation.TARGET_GROUP], "host_vars": host_vars},
+    }
 
 
 # ---- the rollback -------------------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ SETTING_VARIABLES = {
     "allow_unknown_regions": "tracing_sweep_allow_unknown_regions",
     "rollback_report": "tracing_sweep_rollback_report",
     "merge_reports": "tracing_sweep_merge_reports",
+    "stages": "tracing_sweep_stages",
 }
 # This host's target, as the inventory sets it.
 TARGET_VARIABLES = {

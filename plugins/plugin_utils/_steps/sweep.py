@@ -90,6 +90,18 @@ def settings_problems_step(args, host=None, check_mode=False, say=None):
     return {"changed": False}
 
 
+# What the run says of its history when it named its stages (tracing_sweep_stages).
+NAMED_STAGES_HISTORY = "not read or written: a run of named stages (tracing_sweep_stages) is never a baseline of the scheduled sweep"
+
+
+def _history_store(settings):
+    """The run history's store, or None: none is set, or the run named its stages (a remediation), which is never a
+    baseline of the scheduled sweep and compares nothing."""
+    if settings.get("stages"):
+        return None
+    return history.open_store(settings)
+
+
 def prepare_step(args, host=None, check_mode=False, say=None):
     """Create the report directory (and a local history directory) and prove it writable, before any AWS call of the run."""
     dest = controller_path(args.get("dest") or "")
@@ -101,7 +113,7 @@ def prepare_step(args, host=None, check_mode=False, say=None):
             "can write in, so that the run's report (and an enforcement's record of its changes) can be kept",
             dest=dest,
         )
-    store = history.open_store(args.get("settings") or {})
+    store = _history_store(args.get("settings") or {})
     if store is not None:
         try:
             store.prepare()
@@ -174,6 +186,9 @@ def region_step(args, host=None, check_mode=False, say=None):
 
 
 def plan_step(args, host=None, check_mode=False, say=None):
+    """Sweep one target. In an audit, also its outcome. With ``alone`` (an enforcement of named stages whose play has
+    this one target: the run's guard is this plan's own), also its changes, at once, with the same credentials and
+    the read just made (the result then says converged)."""
     settings = args.get("settings") or {}
     target = args.get("target") or {}
     connection = engine.connection_of(settings, target)
@@ -183,6 +198,14 @@ def plan_step(args, host=None, check_mode=False, say=None):
     result = dict(planned, changed=False)
     if planned["target"]["status"] != "ok":
         result.update(failed=True, msg=planned["target"]["error"])
+    elif args.get("alone") and not check_mode:
+        started = time.monotonic()
+        guard = engine.guard_claims([planned["claim"]], settings.get("max_changes"), check_mode=False)
+        outcome = engine.converge_target(planned, guard, target, connection, check_mode=False, reach=reach)
+        result.update(target=outcome["target"], changed=outcome["changed"], diff=outcome["diff"], guard=guard, converged=True)
+        if say is not None:
+            say(engine.finished_line(outcome["target"], (planned.get("seconds") or 0) + time.monotonic() - started, False))
+        _publish_findings(result, settings, target, connection, reach)
     elif check_mode:
         # An audit changes nothing, so there is nothing to guard: the target's outcome is known now (its would-be
         # changes, its diff), and the converge step is skipped. Duplicate targets are found by the report.
@@ -531,6 +554,7 @@ def report_step(args, host=None, check_mode=False, say=None):
                 run={
                     "policy": policy_in_force(settings.get("desired", True), settings.get("rules"), settings.get("exemptions"), settings.get("exempt_tag")),
                     "errors": run_errors,
+                    "named_stages": settings.get("stages") or None,
                 },
             )
         except Exception as error:  # pylint: disable=broad-exception-caught  # the changes are still named and saved
@@ -539,7 +563,7 @@ def report_step(args, host=None, check_mode=False, say=None):
     finish_report(report)
     result = {"changed": False, "report": report, "dest": dest, "write_error": None, "history_error": None, "history": None}
     comparison = None
-    store = history.open_store(settings)
+    store = _history_store(settings)
     if store is not None:
         # A merged report is the whole run: the merge job's own inventory says nothing of its targets.
         inventory_hosts = None if merged_from is not None else args.get("inventory_hosts")
@@ -564,6 +588,8 @@ def report_step(args, host=None, check_mode=False, say=None):
                 _write(report, render_report(report, formats), dest, result)
     result["verdict"] = report["verdict"]
     result["summary_lines"] = summary_lines(report, dest, requests=requests, merged_from=merged_from)
+    if settings.get("stages") and merged_from is None:
+        result["summary_lines"].append("Named stages: %s; history %s" % (_counted(len(settings["stages"]), "stage"), NAMED_STAGES_HISTORY))
     if result["history"]:
         result["summary_lines"].append("History: " + result["history"])
     result["since_baseline"] = since_baseline_stats(report.get("since_baseline"))

@@ -20,7 +20,7 @@ DEFAULTS = {
     "tracing_sweep_sts_endpoint_url": "", "tracing_sweep_max_requests_per_second": 9.5, "tracing_sweep_concurrency": 4,
     "tracing_sweep_role_session_name": "cloudops-tracing-sweep", "tracing_sweep_fail_on_error": True, "tracing_sweep_fail_on_noncompliant": False,
     "tracing_sweep_history": "", "tracing_sweep_fail_on_regression": False, "tracing_sweep_regression_includes_new": False,
-    "tracing_sweep_security_hub": False, "tracing_sweep_allow_unknown_regions": [],
+    "tracing_sweep_security_hub": False, "tracing_sweep_allow_unknown_regions": [], "tracing_sweep_stages": [],
 }
 
 

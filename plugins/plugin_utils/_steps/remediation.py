@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: not an API, may change in any release.
+
+"""The remediate playbook's first step: the target an event names, found in the accounts inventory.
+
+The playbook is given the event's account and region (apigw_tracing_event_account_id, apigw_tracing_event_region),
+the stages (tracing_sweep_stages) and a mode (apigw_tracing_remediate_mode: enforce or audit). This module checks
+them before any AWS call, finds the one inventory host whose tracing_sweep_account_id and tracing_sweep_region are
+the event's (the role to assume comes from that host, as in the scheduled sweep), and names the run's own report
+directory, so that each remediation keeps its report set (its report.json the rollback's input). The sweep itself
+is the role's, unchanged: the same policy, guard, reports and findings, limited to the named stages.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import account_id_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import allowed_regions
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import describe
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import region_problem
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import named_stages
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import named_stages_problems
+
+MODES = ("enforce", "audit")
+# The playbook's own variables (the role's are tracing_sweep_*).
+ACCOUNT_VARIABLE = "apigw_tracing_event_account_id"
+REGION_VARIABLE = "apigw_tracing_event_region"
+MODE_VARIABLE = "apigw_tracing_remediate_mode"
+BASE_DIR_VARIABLE = "apigw_tracing_remediation_dir"
+DEFAULT_BASE_DIR = "tracing-sweep-remediations"
+# The group the target host joins for the playbook's second play.
+TARGET_GROUP = "tracing_sweep_event_target"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def event_problems(event):
+    """Problems of the event's variables {account_id, region, mode, stages, allow_unknown_regions}, each naming its
+    variable and rule; none may be missing."""
+    problems = []
+    account_id = event.get("account_id")
+    if account_id in (None, ""):
+        problems.append(f"{ACCOUNT_VARIABLE}: must be given: the 12-digit account id of the event (the EventBridge event's account)")
+    else:
+        problem = account_id_problem(account_id, ACCOUNT_VARIABLE)
+        if problem:
+            problems.append(problem)
+    region = event.get("region")
+    if region in (None, ""):
+        problems.append(f"{REGION_VARIABLE}: must be given: the region of the event (the EventBridge event's region)")
+    else:
+        problem = region_problem(region, REGION_VARIABLE, allowed=allowed_regions(event.get("allow_unknown_regions")),
+                                 opt_out="tracing_sweep_allow_unknown_regions")
+        if problem:
+            problems.append(problem)
+    mode = event.get("mode")
+    if mode not in MODES:
+        problems.append(f"{MODE_VARIABLE}: must be one of {', '.join(MODES)} (audit changes nothing), got {describe(mode)}")
+    stages = event.get("stages")
+    if stages in (None, "", []):
+        problems.append("tracing_sweep_stages: must name the stages to remediate (the event's), each {rest_api_id, stage_name}; "
+                        "the remediate playbook never sweeps a whole region")
+    else:
+        problems.extend(named_stages_problems(stages))
+    return problems
+
+
+def find_target(account_id, region, inventory):
+    """(host name or None, the names of every matching host) among ``inventory`` [(name, variables)]: the hosts whose
+    tracing_sweep_account_id and tracing_sweep_region are the event's. An account id the inventory gives as a number
+    (unquoted in YAML) is compared as the digits it has."""
+    wanted = (str(account_id), str(region))
+    matching = sorted(
+        str(name) for name, variables in inventory
+        if (str(variables.get("tracing_sweep_account_id", "")), str(variables.get("tracing_sweep_region", ""))) == wanted
+    )
+    return (matching[0] if matching else None), matching
+
+
+def no_target_message(account_id, region):
+    return (
+        f"No inventory host is the target of this event: none has tracing_sweep_account_id {account_id} and tracing_sweep_region "
+        f"{region}. Nothing was done and no AWS call was made. Add the account and region to the accounts inventory that "
+        "ansible-rulebook (or the job template) is given, or leave the region out of the EventBridge rule; the scheduled sweep "
+        "does not cover them either."
+    )
+
+
+def report_dir(base, account_id, region, now=None):
+    """The run's own report directory, under ``base``: time, account and region, e.g.
+    tracing-sweep-remediations/20261205T090000.123456Z-123456789012-eu-west-1 (never an earlier run's)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    name = "%s-%s-%s" % (now.strftime("%Y%m%dT%H%M%S.%fZ"), account_id, region)
+    return os.path.join(str(base or DEFAULT_BASE_DIR), _UNSAFE.sub("_", name))
+
+
+def event_target_step(event, inventory):
+    """The remediate playbook's target: {"host", "report_dir", "stages", "lines"} or a failure (the message names
+    the variable and the rule, or says that no host matches)."""
+    problems = event_problems(event)
+    if problems:
+        return {"failed": True, "msg": "Invalid remediation variables, nothing was done and no AWS call was made: " + "; ".join(problems)}
+    account_id, region = str(event["account_id"]), str(event["region"])
+    host, matching = find_target(account_id, region, inventory)
+    if host is None:
+        return {"failed": True, "msg": no_target_message(account_id, region)}
+    stages = named_stages(event["stages"])
+    lines = ["Remediation (%s) of %d stage%s of account %s in %s, on inventory host %s" % (
+        event["mode"], len(stages), "" if len(stages) == 1 else "s", account_id, region, host)]
+    if len(matching) > 1:
+        lines.append("Warning: %d inventory hosts have this account and region (%s); %s, the first by name, is used"
+                     % (len(matching), ", ".join(matching), host))
+    return {"host": host, "report_dir": report_dir(event.get("base_dir"), account_id, region), "stages": stages, "lines": lines}
