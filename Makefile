@@ -13,6 +13,7 @@
 #
 #   make deps            venv + tools, amazon.aws, get-pip shims (idempotent, stamped)
 #   make lint            ansible-lint --profile production (offline)
+#   make cfn-lint        cfn-lint on the CloudFormation templates of extensions/eda/cloudformation (continuous remediation)
 #   make static          pytest tests/static: checks that run no playbook (IAM policies, AWX files, EE definition,
 #                        the test harness's local AWS and proxy), on the checkout, in seconds; 2.19 leg only
 #   make sanity          ansible-test sanity on a staged copy of the collection
@@ -107,9 +108,9 @@ TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 # The 2.21 leg runs the gates that prove the code on that ansible-core and Python; lint, the static
 # checks and the changelog and docs checks are about the files, so they run once, on the 2.19 leg.
 MATRIX_GATES := sanity units integration
-GATES := lint static sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
+GATES := lint cfn-lint static sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
 
-.PHONY: all deps browser self-link lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
+.PHONY: all deps browser self-link lint cfn-lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
 	$(addsuffix -2.21,$(MATRIX_GATES) deps)
 
 all: test
@@ -171,6 +172,14 @@ lint: deps
 	echo "+ shellcheck .ci/run"; \
 	$(TOOL_ENV) shellcheck .ci/run && echo "shellcheck: ok" || rc=1; \
 	exit $$rc
+
+# cfn-lint on the templates users deploy for continuous remediation (docs/eda.md): the EventBridge rule, its queue
+# and dead-letter queue, the central bus and the member accounts' forwarder. Their event pattern is checked against
+# the event source by tests/static/test_eda_cloudformation.py (make static).
+CFN_TEMPLATES := $(wildcard extensions/eda/cloudformation/*.yaml)
+cfn-lint: deps
+	@if [ -z "$(CFN_TEMPLATES)" ]; then echo "ERROR: no CloudFormation templates under extensions/eda/cloudformation" >&2; exit 1; fi
+	$(TOOL_ENV) cfn-lint --format parseable $(CFN_TEMPLATES) && echo "cfn-lint: ok ($(words $(CFN_TEMPLATES)) templates)"
 
 # Checks that need no Ansible run, with the venv's pytest on the checkout itself (they read docs/, tools/ and
 # tests/support/, which the tarball does not ship, so they are not unit tests): the IAM policies against the AWS

@@ -1,11 +1,13 @@
 # Copyright: Contributors to the cloudops.apigw_tracing collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Execution environment definitions: what ansible-builder makes of them, without building an image.
+"""Execution and decision environment definitions: what ansible-builder makes of them, without building an image.
 
 ``ansible-builder create`` writes the build context (Containerfile plus _build/) and needs no container
 engine. The image's Python requirements are only gathered during a build, by the context's own
 introspect.py running over the installed collections; the last test runs that same script over our
-collection as ``ansible-galaxy collection build`` packs it, which is what an image gets from Galaxy.
+collection as ``ansible-galaxy collection build`` packs it, which is what an image gets from Galaxy. The decision
+environment (decision-environment.yml, for the EDA controller) is checked the same way: ansible-rulebook, Java 17
+for its rules engine, the runtime requirements and the collection with its event source.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from packaging.requirements import Requirement
 REPO = Path(__file__).resolve().parents[2]
 EE_FILE = REPO / "execution-environment.yml"
 META_EE_FILE = REPO / "meta" / "execution-environment.yml"
+DE_FILE = REPO / "decision-environment.yml"
+# The ansible-rulebook the tests run the rulebooks with, and the first release of the collection with extensions/eda.
+ANSIBLE_RULEBOOK = "ansible-rulebook==1.3.2"
+EDA_RELEASE = "1.2.0"
+EVENT_SOURCE = "extensions/eda/plugins/event_source/stage_events.py"
 COLLECTION = "cloudops.apigw_tracing"
 # Python packages the modules import at runtime; each must have a floor and no upper pin.
 RUNTIME_PACKAGES = ("boto3", "botocore")
@@ -90,17 +97,25 @@ def _galaxy_floor(collections, name):
     return version
 
 
+def _create(definition, work):
+    """`ansible-builder create` of ``definition`` into ``work``/context. Run from an unrelated directory so the files
+    named in the definition are proven to be found relative to the definition, as they are when users build from
+    anywhere."""
+    context = work / "context"
+    _run([_tool("ansible-builder"), "create", "-f", str(definition), "-c", str(context), "--output-filename", "Containerfile"], cwd=work)
+    return context
+
+
 @pytest.fixture(name="context", scope="module")
 def fixture_context(tmp_path_factory):
-    """The build context `ansible-builder create` writes for the root execution-environment.yml.
+    """The build context `ansible-builder create` writes for the root execution-environment.yml."""
+    return _create(EE_FILE, tmp_path_factory.mktemp("ee"))
 
-    Run from an unrelated directory so the files named in the definition are proven to be found relative
-    to the definition, as they are when users build from anywhere.
-    """
-    work = tmp_path_factory.mktemp("ee")
-    context = work / "context"
-    _run([_tool("ansible-builder"), "create", "-f", str(EE_FILE), "-c", str(context), "--output-filename", "Containerfile"], cwd=work)
-    return context
+
+@pytest.fixture(name="de_context", scope="module")
+def fixture_de_context(tmp_path_factory):
+    """The build context `ansible-builder create` writes for the root decision-environment.yml."""
+    return _create(DE_FILE, tmp_path_factory.mktemp("de"))
 
 
 def test_collection_ee_metadata_names_runtime_requirements():
@@ -170,3 +185,40 @@ def test_image_build_picks_up_requirements_of_built_collection(context, tmp_path
 
 def _requirements_from_lines(lines):
     return {req.name.lower(): req for req in (Requirement(line.split("#", 1)[0].strip()) for line in lines)}
+
+
+# ---- the decision environment ---------------------------------------------------------------------
+
+
+def test_decision_environment_has_ansible_rulebook_and_java_17(de_context):
+    definition = _load_yaml(DE_FILE)
+    assert definition.get("version") == 3
+    containerfile = (de_context / "Containerfile").read_text(encoding="utf-8")
+    assert f'ARG EE_BASE_IMAGE="{definition["images"]["base_image"]["name"]}"' in containerfile
+    # ansible-rulebook refuses to start without ansible-galaxy (ansible-core) on PATH; the same core as the EE.
+    install_refs = next(line for line in containerfile.splitlines() if line.startswith("ARG ANSIBLE_INSTALL_REFS="))
+    assert definition["dependencies"]["ansible_core"]["package_pip"] in install_refs
+    assert definition["dependencies"]["ansible_core"] == _load_yaml(EE_FILE)["dependencies"]["ansible_core"]
+    build = de_context / "_build"
+    python = _requirements(build / "requirements.txt")
+    assert str(python["ansible-rulebook"]) == ANSIBLE_RULEBOOK
+    # The event source's boto3 and botocore, with the floors every other install gets.
+    assert _floors(python) == _floors(_requirements(REPO / "requirements.txt"))
+    # Drools (drools_jpy) runs in a Java 17 virtual machine, found through JAVA_HOME.
+    system = (build / "bindep.txt").read_text(encoding="utf-8").splitlines()
+    assert "java-17-openjdk-headless [platform:rpm]" in system
+    assert "ENV JAVA_HOME=/usr/lib/jvm/jre-17-openjdk" in containerfile.splitlines()
+
+
+def test_decision_environment_installs_the_collection_with_its_event_source(de_context):
+    collections = _load_yaml(de_context / "_build" / "requirements.yml")["collections"]
+    assert [entry["name"] for entry in collections] == [COLLECTION]
+    assert _galaxy_floor(collections, COLLECTION) == f">={EDA_RELEASE}"
+    galaxy = _load_yaml(REPO / "galaxy.yml")
+    # The floor is the first release with extensions/eda, not older than the collection being developed.
+    assert tuple(map(int, EDA_RELEASE.split("."))) >= tuple(map(int, galaxy["version"].split(".")))
+    assert (REPO / EVENT_SOURCE).is_file()
+    # The event source ships in the tarball (the DE gets it from Galaxy); the image definitions themselves do not.
+    ignored = galaxy.get("build_ignore") or []
+    assert not [pattern for pattern in ignored if pattern.startswith("extensions")], ignored
+    assert {"decision-environment.yml", "de"} <= set(ignored)

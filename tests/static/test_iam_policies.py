@@ -5,7 +5,8 @@
 The operations are read from the code with ast (client method calls and the operation names given to
 paginators), not listed by hand, so a new call that a policy does not allow fails here. Every Python file
 under plugins/ is read: the modules and the inventory, and the controller-side sweep engine the role runs
-through the private action cloudops.apigw_tracing._sweep (plugins/plugin_utils). The policies are evaluated
+through the private action cloudops.apigw_tracing._sweep (plugins/plugin_utils); and the Event-Driven Ansible
+event source under extensions/eda/plugins/ (its SQS calls, made by whoever runs ansible-rulebook). The policies are evaluated
 by a small matcher of IAM wildcards; conditions are checked separately where they matter. No AWS and no
 local AWS is needed.
 """
@@ -16,6 +17,7 @@ import ast
 import importlib.util
 import json
 import re
+from pathlib import PurePosixPath
 from urllib.parse import quote
 
 import botocore.session
@@ -31,8 +33,10 @@ IAM_DOC = guide("iam")
 ROLE_TASKS = REPO / "roles" / "tracing_sweep" / "tasks"
 PLAYBOOK_DIRS = (REPO / "playbooks", REPO / "docs" / "awx" / "project")
 # Every plugin type's code: modules, module_utils, inventory, action, filter, plugin_utils (the sweep engine,
-# in subpackages by concern: docs/architecture.md).
-CODE_GLOB = "plugins/**/*.py"
+# in subpackages by concern: docs/architecture.md); and the event source of continuous remediation (docs/eda.md).
+CODE_GLOBS = ("plugins/**/*.py", "extensions/eda/plugins/**/*.py")
+# Keys (paths without .py) of the files of extensions/eda/plugins/event_source/ start with this.
+EVENT_SOURCE_KEY = ("extensions", "eda", "plugins", "event_source")
 PLUGINS_PREFIX = "ansible_collections.cloudops.apigw_tracing.plugins."
 # The folders whose files other files import (and so inherit the AWS clients of).
 SHARED_CODE = ("module_utils", "plugin_utils")
@@ -43,10 +47,13 @@ AWS_ACCESS = "plugins/module_utils/_aws.py"
 REGION_DISCOVERY = "plugins/plugin_utils/_inventory/region_discovery.py"
 INVENTORY = ("inventory", "accounts")
 
-POLICY_FILES = ("audit-policy.json", "enforce-policy.json", "hub-policy.json", "trust-policy.json")
+POLICY_FILES = ("audit-policy.json", "enforce-policy.json", "hub-policy.json", "trust-policy.json", "eda-source-policy.json")
 
 # Functions that take the operation as a string rather than calling it: name -> index of that argument.
 OPERATION_NAME_ARGUMENTS = {"get_paginator": 0, "paginated_query_with_retries": 1}
+# Calls that make an AWS client of the service named by their first argument: boto3 (``boto3.client("sqs")``,
+# ``session.client(...)``) and aiobotocore (``session.create_client("sqs")``).
+CLIENT_FACTORIES = ("client", "create_client")
 
 REGION = "us-east-1"
 ACCOUNT = "111122223333"
@@ -87,6 +94,16 @@ TARGET_OPERATIONS = {
     ("securityhub", "GetFindings"): (("audit-policy.json", "enforce-policy.json"), ("arn:aws:securityhub:%s:%s:hub/default" % (REGION, ACCOUNT),)),
 }
 SECURITY_HUB = "plugins/plugin_utils/_findings/security_hub.py"
+# The queue the event source reads, as stage-events-queue.yaml creates it (a stack named apigw-tracing-stage-events;
+# CloudFormation appends the logical id and a random suffix), and its dead-letter queue, which it never reads.
+EDA_QUEUE = "arn:aws:sqs:%s:%s:apigw-tracing-stage-events-StageEventsQueue-1A2B3C4D5E6F" % (REGION, ACCOUNT)
+EDA_DEAD_LETTER_QUEUE = "arn:aws:sqs:%s:%s:apigw-tracing-stage-events-StageEventsDeadLetterQueue-1A2B3C4D5E6F" % (REGION, ACCOUNT)
+# Operations the event source of continuous remediation makes, with the credentials of whoever runs ansible-rulebook
+# (not the sweep's: docs/iam.md) -> (policy, resources it is made on).
+EDA_SOURCE_OPERATIONS = {
+    ("sqs", "ReceiveMessage"): ("eda-source-policy.json", (EDA_QUEUE,)),
+    ("sqs", "DeleteMessage"): ("eda-source-policy.json", (EDA_QUEUE,)),
+}
 # Operations whose IAM action is not named after them.
 IAM_ACTIONS = {("s3", "ListObjectsV2"): "s3:ListBucket"}
 
@@ -147,23 +164,32 @@ def _imported_code(tree):
     return imported
 
 
+def _key(relative):
+    """A file's key: its path under plugins/ without .py, ("action", "_sweep"), ("plugin_utils", "_engine",
+    "pipeline"), as the collection's imports name it; elsewhere its path in the repository without .py:
+    ("extensions", "eda", "plugins", "event_source", "stage_events")."""
+    parts = relative.with_suffix("").parts
+    return parts[1:] if parts[0] == "plugins" else parts
+
+
 class CodeFile:
     """One Python file of the collection: the services it creates clients of, what it imports, its calls."""
 
-    def __init__(self, path):
-        self.path = path
-        self.label = str(path.relative_to(REPO))
-        # Its path under plugins/ without .py: ("action", "_sweep"), ("plugin_utils", "_engine", "pipeline").
-        self.key = path.relative_to(REPO / "plugins").with_suffix("").parts
-        self.tree = ast.parse(path.read_text(encoding="utf-8"), filename=self.label)
+    def __init__(self, label, source):
+        self.label = label
+        self.key = _key(PurePosixPath(label))
+        self.tree = ast.parse(source, filename=label)
         self.calls = [node for node in ast.walk(self.tree) if isinstance(node, ast.Call)]
-        self.own_services = {_string(call.args[0]) for call in self.calls if _called_name(call) == "client" and call.args and _string(call.args[0])}
+        self.own_services = {
+            _string(call.args[0]) for call in self.calls if _called_name(call) in CLIENT_FACTORIES and call.args and _string(call.args[0])
+        }
         self.services = set(self.own_services)
         self.imported = _imported_code(self.tree)
 
 
 def code_files():
-    return {code.key: code for code in (CodeFile(path) for path in sorted(REPO.glob(CODE_GLOB)))}
+    paths = sorted({path for pattern in CODE_GLOBS for path in REPO.glob(pattern)})
+    return {code.key: code for code in (CodeFile(path.relative_to(REPO).as_posix(), path.read_text(encoding="utf-8")) for path in paths)}
 
 
 def _resolve_services(files):
@@ -180,9 +206,8 @@ def _resolve_services(files):
                     changed = True
 
 
-def derive_operations():
-    """({service: {operation: [where called]}}, [problems]) for every AWS call in the collection's code."""
-    files = FILES
+def derive_operations(files):
+    """({service: {operation: [where called]}}, [problems]) for every AWS call in ``files`` (the collection's code)."""
     _resolve_services(files)
     all_services = set().union(*(code.services for code in files.values()))
     methods = {service: _operations_by_method(service) for service in all_services}
@@ -208,11 +233,20 @@ def derive_operations():
                     record(code, call, argument)
             elif isinstance(call.func, ast.Attribute):
                 record(code, call, name)
+            # A client method handed to another function to call, as asyncio code does with blocking botocore
+            # calls: ``asyncio.to_thread(client.receive_message, ...)``, ``run_in_executor(None, partial(...))``.
+            for argument in list(call.args) + [keyword.value for keyword in call.keywords]:
+                if isinstance(argument, ast.Attribute):
+                    record(code, call, argument.attr)
     return found, problems
 
 
 FILES = code_files()
-DERIVED, DERIVATION_PROBLEMS = derive_operations()
+DERIVED, DERIVATION_PROBLEMS = derive_operations(FILES)
+# The event source is written when a file of extensions/eda/plugins/event_source/ makes an AWS client; until then
+# (a stub holding EVENT_NAMES only) there is no SQS call to derive, and the checks of the derived SQS calls wait.
+EVENT_SOURCE_FILES = [code for key, code in FILES.items() if key[: len(EVENT_SOURCE_KEY)] == EVENT_SOURCE_KEY]
+EVENT_SOURCE_WRITTEN = any(code.services for code in EVENT_SOURCE_FILES)
 APIGATEWAY = BOTOCORE.get_service_model("apigateway")
 DERIVED_APIGATEWAY = sorted(DERIVED.get("apigateway", {}))
 DERIVED_READS = [name for name in DERIVED_APIGATEWAY if APIGATEWAY.operation_model(name).http["method"] == "GET"]
@@ -309,7 +343,8 @@ def test_operations_are_derived_from_the_code():
     assert not DERIVATION_PROBLEMS
     assert {"GetRestApis", "GetRestApi", "GetStages", "GetStage", "UpdateStage"} <= set(DERIVED_APIGATEWAY)
     assert "ListAccounts" in DERIVED.get("organizations", {})
-    assert set(DERIVED) == {"apigateway", "ec2", "organizations", "s3", "securityhub", "sts"}, "a new AWS service needs its policy here and in docs/iam.md"
+    services = {"apigateway", "ec2", "organizations", "s3", "securityhub", "sts"} | ({"sqs"} if EVENT_SOURCE_WRITTEN else set())
+    assert set(DERIVED) == services, "a new AWS service needs its policy here and in docs/iam.md"
     # The run history: listed, read and written in plugins/plugin_utils/_run_history/runs.py alone.
     assert set(DERIVED["s3"]) == {"ListObjectsV2", "GetObject", "PutObject"}
     assert {where.rsplit(":", 1)[0] for wheres in DERIVED["s3"].values() for where in wheres} == {"plugins/plugin_utils/_run_history/runs.py"}
@@ -323,6 +358,54 @@ def test_operations_are_derived_from_the_code():
     assert _callers("sts", "GetCallerIdentity") == {AWS_ACCESS, "plugins/modules/apigw_stage_tracing.py"}
     assert set(DERIVED["ec2"]) == {"DescribeRegions"}
     assert _callers("ec2", "DescribeRegions") == {REGION_DISCOVERY}
+
+
+@pytest.mark.skipif(not EVENT_SOURCE_WRITTEN, reason="extensions/eda/plugins/event_source/ makes no AWS client yet (the stub of EVENT_NAMES)")
+def test_the_event_source_makes_exactly_the_sqs_calls_of_the_contract():
+    """ReceiveMessage and DeleteMessage, nothing else, and only in the event source: the principal that runs
+    ansible-rulebook needs eda-source-policy.json for them and no more."""
+    assert set(DERIVED["sqs"]) == {"ReceiveMessage", "DeleteMessage"}
+    assert {where.rsplit(":", 1)[0] for wheres in DERIVED["sqs"].values() for where in wheres} <= {code.label for code in EVENT_SOURCE_FILES}
+    assert set().union(*(code.services for code in EVENT_SOURCE_FILES)) == {"sqs"}
+
+
+# The ways an event source may call SQS: boto3, aiobotocore, and a blocking call handed to a thread.
+SQS_SOURCE_SAMPLE = """
+import asyncio
+import functools
+import boto3
+from aiobotocore.session import get_session
+
+
+def blocking(queue_url):
+    client = boto3.client("sqs", region_name="eu-west-1")
+    client.receive_message(QueueUrl=queue_url, WaitTimeSeconds=20)
+
+
+async def threaded(queue_url):
+    client = boto3.session.Session().client("sqs")
+    await asyncio.to_thread(client.receive_message, QueueUrl=queue_url)
+    await asyncio.get_running_loop().run_in_executor(None, functools.partial(client.delete_message, QueueUrl=queue_url, ReceiptHandle="x"))
+
+
+async def native(queue_url):
+    async with get_session().create_client("sqs") as client:
+        await client.delete_message(QueueUrl=queue_url, ReceiptHandle="x")
+"""
+
+
+def test_the_derivation_finds_the_sqs_calls_of_an_event_source_however_it_makes_them():
+    sample = CodeFile("extensions/eda/plugins/event_source/sample.py", SQS_SOURCE_SAMPLE)
+    assert sample.key == EVENT_SOURCE_KEY + ("sample",)
+    found, problems = derive_operations({sample.key: sample})
+    assert not problems
+    label = sample.label
+    assert found == {
+        "sqs": {
+            "ReceiveMessage": ["%s:10" % label, "%s:15" % label],
+            "DeleteMessage": ["%s:16" % label, "%s:21" % label],
+        }
+    }
 
 
 def _reached(key):
@@ -368,15 +451,18 @@ def test_every_derived_operation_is_accounted_for():
     """API Gateway's operations are checked against the audit and enforce policies below; every other one is a
     hub operation checked against the hub policy, or one that needs no permission."""
     others = {(service, operation) for service, operations in DERIVED.items() if service != "apigateway" for operation in operations}
-    unknown = sorted(others - set(HUB_OPERATIONS) - set(TARGET_OPERATIONS) - NO_PERMISSION_NEEDED)
-    assert not unknown, "add these operations' permissions to HUB_OPERATIONS or TARGET_OPERATIONS and the policies: %s" % unknown
-    stale = sorted((set(HUB_OPERATIONS) | set(TARGET_OPERATIONS) | NO_PERMISSION_NEEDED) - others)
-    assert not stale, "HUB_OPERATIONS, TARGET_OPERATIONS or NO_PERMISSION_NEEDED lists operations the code no longer makes: %s" % stale
+    unknown = sorted(others - set(HUB_OPERATIONS) - set(TARGET_OPERATIONS) - set(EDA_SOURCE_OPERATIONS) - NO_PERMISSION_NEEDED)
+    assert not unknown, "add these operations' permissions to HUB_OPERATIONS, TARGET_OPERATIONS or EDA_SOURCE_OPERATIONS and the policies: %s" % unknown
+    # Until the event source is written (a stub of EVENT_NAMES), its SQS calls are the contract's, not derived yet.
+    listed = set(HUB_OPERATIONS) | set(TARGET_OPERATIONS) | NO_PERMISSION_NEEDED | (set(EDA_SOURCE_OPERATIONS) if EVENT_SOURCE_WRITTEN else set())
+    stale = sorted(listed - others)
+    assert not stale, "HUB_OPERATIONS, TARGET_OPERATIONS, EDA_SOURCE_OPERATIONS or NO_PERMISSION_NEEDED lists operations the code no longer makes: %s" % stale
 
 
 def test_docs_name_every_derived_operation():
     text = IAM_DOC.read_text(encoding="utf-8")
-    missing = [operation for operations in DERIVED.values() for operation in operations if "`%s`" % operation not in text]
+    operations = set(operation for operations in DERIVED.values() for operation in operations) | {operation for _service, operation in EDA_SOURCE_OPERATIONS}
+    missing = sorted(operation for operation in operations if "`%s`" % operation not in text)
     assert not missing, "%s does not list %s" % (IAM_DOC.relative_to(REPO), missing)
     assert not [name for name in POLICY_FILES if "iam/%s" % name not in text]
 
@@ -418,6 +504,7 @@ def test_enforce_policy_holds_the_audit_policy():
         ("audit-policy.json", set(DERIVED_READS) | STAGE_WILDCARD_SPILLOVER),
         ("enforce-policy.json", set(DERIVED_APIGATEWAY) | STAGE_WILDCARD_SPILLOVER),
         ("hub-policy.json", set()),
+        ("eda-source-policy.json", set()),
     ],
 )
 def test_policy_allows_no_other_api_gateway_operation(name, expected):
@@ -638,3 +725,27 @@ def test_trust_policy_needs_the_external_id():
         assert all(principal.startswith("arn:aws:iam::%s:" % ACCOUNT) for principal in principals)
         external_id = statement["Condition"]["StringEquals"]["sts:ExternalId"]
         assert isinstance(external_id, str) and len(external_id) >= 2
+
+
+# ---- the event source of continuous remediation (ansible-rulebook's principal) ------------------
+
+
+@pytest.mark.parametrize("operation", sorted(EDA_SOURCE_OPERATIONS), ids=lambda operation: "%s:%s" % operation)
+def test_eda_source_policy_allows_what_the_event_source_calls(operation):
+    name, resources = EDA_SOURCE_OPERATIONS[operation]
+    for resource in resources:
+        assert allows(load_policy(name), iam_action(operation), resource), (operation, resource)
+    # Its dead-letter queue holds what it could not take: for a person to look at, not for the source to read again.
+    assert not allows(load_policy(name), iam_action(operation), EDA_DEAD_LETTER_QUEUE)
+    # The sweep's principals do not read the queue.
+    for other in POLICY_FILES:
+        if other not in (name, "trust-policy.json"):
+            assert not allows(load_policy(other), iam_action(operation), EDA_QUEUE), other
+
+
+def test_eda_source_policy_grants_only_the_event_sources_calls():
+    granted = {action for statement in load_policy("eda-source-policy.json")["Statement"] for action in _as_list(statement["Action"])}
+    assert granted == {iam_action(operation) for operation in EDA_SOURCE_OPERATIONS} == {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
+    for name in POLICY_FILES:
+        if name != "eda-source-policy.json":
+            assert not [action for statement in load_policy(name)["Statement"] for action in _as_list(statement["Action"]) if action.startswith("sqs:")], name
