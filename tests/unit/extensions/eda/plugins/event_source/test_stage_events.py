@@ -318,7 +318,7 @@ def test_two_targets_never_share_a_batch():
 def test_backoff_doubles_and_is_capped():
     backoff = se.Backoff(maximum=10)
     assert backoff.failure() == (1, True)
-    assert [backoff.failure()[0] for _ in range(5)] == [2, 4, 8, 10, 10]
+    assert [backoff.failure()[0] for attempt in range(5)] == [2, 4, 8, 10, 10]
     assert backoff.success() == 6
     assert backoff.failure() == (1, True)
     assert backoff.success() == 1
@@ -393,7 +393,7 @@ class ScriptedSqs:
         self.receives.append(WaitTimeSeconds)
         answer = self.script.pop(0) if self.script else []
         if isinstance(answer, Exception):
-            raise answer
+            raise answer  # pylint: disable=raising-bad-type
         if not answer:
             self.clock.now += WaitTimeSeconds
         return {"Messages": answer} if answer else {}
@@ -430,7 +430,7 @@ def run_steps(script, steps, **args):
     source = se.StageEventSource(queue, sqs, settings, clock=clock, sleep=sleep)
 
     async def drive():
-        for _ in range(steps):
+        for _step in range(steps):
             await source.step()
 
     asyncio.run(drive())
@@ -505,7 +505,7 @@ def test_cancelled_loop_deletes_nothing_of_an_open_group():
     async def drive():
         source = se.StageEventSource(queue, sqs, settings, clock=clock, sleep=sleep)
         task = asyncio.ensure_future(source.run())
-        for _ in range(1000):
+        for _turn in range(1000):
             if waiting:
                 break
             await asyncio.sleep(0.01)
