@@ -519,3 +519,39 @@ def test_cancelled_loop_deletes_nothing_of_an_open_group():
     assert source.batcher.pending() == 1
     assert queue.events == []
     assert sqs.deleted == []
+
+
+def test_a_failed_delete_is_logged_and_the_loop_goes_on(caplog):
+    clock = FakeClock()
+    sqs = ScriptedSqs(clock, [[message(1, detail=record("UpdateStage", {"restApiId": API, "stageName": "prod"},
+                                                        identity=assumed_role("cloudops-tracing-sweep")))], [message(2)]])
+    failures = [ConnectionError("connection reset")]
+
+    def delete_message(QueueUrl, ReceiptHandle):  # pylint: disable=invalid-name,unused-argument
+        if failures:
+            raise failures.pop()
+        sqs.deleted.append(ReceiptHandle)
+        return {}
+
+    sqs.delete_message = delete_message
+    queue = ListQueue()
+
+    async def sleep(seconds):
+        clock.now += seconds
+
+    settings = se.validate_args({"queue_url": QUEUE_URL, "coalesce_seconds": 0}, environ={})
+    source = se.StageEventSource(queue, sqs, settings, clock=clock, sleep=sleep)
+
+    async def drive():
+        for _step in range(4):
+            await source.step()
+
+    asyncio.run(drive())
+    # The own-session event was put, its message not deleted (SQS gives it again later); the next message went through.
+    assert [e["stage"]["stage_name"] for e in queue.events] == ["prod", "s2"]
+    assert sqs.deleted == ["h2"]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "SQS is failing (DeleteMessage on %s): ConnectionError: connection reset; retrying with backoff from 1 s up to 60 s" % QUEUE_URL,
+        "message m1 not deleted: SQS will deliver it again after the visibility timeout",
+        "SQS answers again (ReceiveMessage on %s) after 1 failed attempt(s)" % QUEUE_URL,
+    ]
