@@ -12,6 +12,7 @@
 # the 2.21 leg's sanity, units and integration too (the *-2.21 gates).
 #
 #   make deps            venv + tools, amazon.aws, get-pip shims (idempotent, stamped)
+#   make eda-deps        ansible-rulebook 1.3.2 in a venv of its own ($(BUILD)/eda-venv) for the event source's test (stamped)
 #   make lint            ansible-lint --profile production (offline)
 #   make cfn-lint        cfn-lint on the CloudFormation templates of extensions/eda/cloudformation (continuous remediation)
 #   make static          pytest tests/static: checks that run no playbook (IAM policies, AWX files, EE definition,
@@ -110,7 +111,7 @@ TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 MATRIX_GATES := sanity units integration
 GATES := lint cfn-lint static sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
 
-.PHONY: all deps browser self-link lint cfn-lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
+.PHONY: all deps eda-deps browser self-link lint cfn-lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
 	$(addsuffix -2.21,$(MATRIX_GATES) deps)
 
 all: test
@@ -156,6 +157,26 @@ $(AWS_STAMP): tools/bootstrap/fetch_amazon_aws.py | $(DEMO_STAMP)
 	"$(VPY)" tools/bootstrap/fetch_amazon_aws.py --python "$(VPY)" --ansible-version $(ANSIBLE_PKG_VERSION) \
 		--cache "$(DL_CACHE)" --dest "$(COLLECTIONS)" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 	@touch "$@"
+
+# ansible-rulebook (tests/requirements/eda.txt) with the leg venv's own ansible-core, in a venv of its own: never in
+# the leg's venv, whose pins it must not move. tests/integration/test_eda_source.py runs the event source under it (and
+# skips, saying why, without it or without Java 17, which this target does not install). Reinstalled when eda.txt or
+# the leg's ansible-core version changes; a no-op otherwise.
+EDA_PYTHON ?= python3.11
+EDA_VENV := $(BUILD)/eda-venv
+EDA_REQ := tests/requirements/eda.txt
+eda-deps: $(DEMO_STAMP)
+	@core=$$("$(VPY)" -c 'import ansible.release; print(ansible.release.__version__)'); \
+	want="ansible-core==$$core $$(sha256sum < "$(EDA_REQ)" | cut -c1-16)"; stamp="$(EDA_VENV)/.eda-deps.stamp"; \
+	if [ -x "$(EDA_VENV)/bin/ansible-rulebook" ] && [ "$$(cat "$$stamp" 2>/dev/null)" = "$$want" ]; then exit 0; fi; \
+	if ! "$(EDA_VENV)/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then \
+		echo "creating $(EDA_VENV) with $$("$(EDA_PYTHON)" -V)"; rm -rf "$(EDA_VENV)"; "$(EDA_PYTHON)" -m venv "$(EDA_VENV)"; fi; \
+	echo "installing ansible-rulebook (tests/requirements/eda.txt) and ansible-core==$$core into $(EDA_VENV)"; \
+	"$(EDA_VENV)/bin/python" -m pip install --disable-pip-version-check --quiet -r "$(EDA_REQ)" "ansible-core==$$core" \
+		2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); \
+	"$(EDA_VENV)/bin/python" -m pip check; \
+	java -version >/dev/null 2>&1 || echo "eda-deps: no java on PATH: ansible-rulebook needs Java 17 (Debian: openjdk-17-jre-headless); the event source's test will skip"; \
+	echo "$$want" > "$$stamp"
 
 # Cheap when done: only fetches a missing wheel or rewrites a changed shim.
 get-pip-shims: | $(DEPS_STAMP)
@@ -221,12 +242,14 @@ browser:
 
 # Integration test files whose subject is not ansible-core run on the 2.19 leg alone: the harness reaching the
 # local AWS (test_harness) and `make demo` (which runs in the 2.19 leg's venv). The browser test of report.html
-# (test_report_html_browser) is about the page, not ansible-core: 2.19 leg only too. (Checks that run no playbook
+# (test_report_html_browser) is about the page, not ansible-core: 2.19 leg only too; so is the event source's test
+# (test_eda_source), which runs ansible-rulebook from the venv of eda-deps. (Checks that run no playbook
 # at all are in tests/static, `make static`.)
 ifeq ($(LEG),2.21)
-INTEGRATION_PRIMARY_ONLY := test_harness test_demo test_report_html_browser
+INTEGRATION_PRIMARY_ONLY := test_harness test_demo test_report_html_browser test_eda_source
 endif
-integration: deps
+# The event source's test (2.19 leg only: it runs ansible-rulebook from its own venv, whatever the leg) needs eda-deps.
+integration: deps $(if $(filter 2.19,$(LEG)),eda-deps)
 	$(TOOL_ENV) "$(VPY)" -m pytest tests/integration -n $(INTEGRATION_WORKERS) --dist loadgroup \
 		$(foreach name,$(INTEGRATION_PRIMARY_ONLY),--ignore=tests/integration/$(name).py) $(PYTEST_OPTS)
 
