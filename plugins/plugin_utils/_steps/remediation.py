@@ -35,9 +35,30 @@ REGION_VARIABLE = "apigw_tracing_event_region"
 MODE_VARIABLE = "apigw_tracing_remediate_mode"
 BASE_DIR_VARIABLE = "apigw_tracing_remediation_dir"
 DEFAULT_BASE_DIR = "tracing-sweep-remediations"
+# Under ansible-rulebook a playbook runs in a temporary directory that is removed after it: its reports go under the
+# home directory of the user running ansible-rulebook unless the rulebook's remediation_dir says where.
+DEFAULT_EDA_BASE_DIR = "~/tracing-sweep-remediations"
+STAGES_VARIABLE = "tracing_sweep_stages"
+EVENT_VARIABLES = (ACCOUNT_VARIABLE, REGION_VARIABLE, MODE_VARIABLE, STAGES_VARIABLE)
 # The group the target host joins for the playbook's second play.
 TARGET_GROUP = "tracing_sweep_event_target"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def event_of(given, eda_event=None):
+    """The remediation's {account_id, region, mode, stages}: the playbook's variables ``given``, else what the event
+    source's event (ansible_eda.event, under ansible-rulebook) says: its stage's account and region, its batch's
+    stages. An event's values stay as the source wrote them (an account id keeps its digits as a string)."""
+    stage = (eda_event or {}).get("stage") if isinstance(eda_event, dict) else None
+    batch = (eda_event or {}).get("batch") if isinstance(eda_event, dict) else None
+    stage = stage if isinstance(stage, dict) else {}
+    batch = batch if isinstance(batch, dict) else {}
+    return {
+        "account_id": given.get(ACCOUNT_VARIABLE, stage.get("account_id")),
+        "region": given.get(REGION_VARIABLE, stage.get("region")),
+        "mode": given.get(MODE_VARIABLE, "enforce"),
+        "stages": given.get(STAGES_VARIABLE) or batch.get("stages"),
+    }
 
 
 def event_problems(event):
@@ -62,6 +83,14 @@ def event_problems(event):
     mode = event.get("mode")
     if mode not in MODES:
         problems.append(f"{MODE_VARIABLE}: must be one of {', '.join(MODES)} (audit changes nothing), got {describe(mode)}")
+    base = event.get("base_dir")
+    if base not in (None, "") and not isinstance(base, str):
+        problems.append(f"{BASE_DIR_VARIABLE}: must be a directory path, got {describe(base)}")
+    elif event.get("under_rulebook") and base and not os.path.isabs(os.path.expanduser(base)):
+        problems.append(
+            f"{BASE_DIR_VARIABLE}: must be an absolute path when ansible-rulebook runs the playbook (it runs it in a temporary "
+            f"directory, removed afterwards: the reports would be lost), got {describe(base)}"
+        )
     stages = event.get("stages")
     if stages in (None, "", []):
         problems.append("tracing_sweep_stages: must name the stages to remediate (the event's), each {rest_api_id, stage_name}; "
@@ -92,12 +121,14 @@ def no_target_message(account_id, region):
     )
 
 
-def report_dir(base, account_id, region, now=None):
-    """The run's own report directory, under ``base``: time, account and region, e.g.
+def report_dir(base, account_id, region, now=None, under_rulebook=False):
+    """The run's own report directory, under ``base`` (empty: DEFAULT_BASE_DIR, or DEFAULT_EDA_BASE_DIR under
+    ansible-rulebook): time, account and region, e.g.
     tracing-sweep-remediations/20261205T090000.123456Z-123456789012-eu-west-1 (never an earlier run's)."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     name = "%s-%s-%s" % (now.strftime("%Y%m%dT%H%M%S.%fZ"), account_id, region)
-    return os.path.join(str(base or DEFAULT_BASE_DIR), _UNSAFE.sub("_", name))
+    base = base or (DEFAULT_EDA_BASE_DIR if under_rulebook else DEFAULT_BASE_DIR)
+    return os.path.join(os.path.expanduser(str(base)), _UNSAFE.sub("_", name))
 
 
 def event_target_step(event, inventory):
@@ -116,4 +147,5 @@ def event_target_step(event, inventory):
     if len(matching) > 1:
         lines.append("Warning: %d inventory hosts have this account and region (%s); %s, the first by name, is used"
                      % (len(matching), ", ".join(matching), host))
-    return {"host": host, "report_dir": report_dir(event.get("base_dir"), account_id, region), "stages": stages, "lines": lines}
+    where = report_dir(event.get("base_dir"), account_id, region, under_rulebook=event.get("under_rulebook"))
+    return {"host": host, "report_dir": where, "stages": stages, "lines": lines + ["Reports: %s" % where]}

@@ -468,14 +468,18 @@ def event_target(context):
             raise VariableError(f"{name}: could not be templated: {error}") from None
 
     try:
-        event = {
-            "account_id": value(_remediation.ACCOUNT_VARIABLE),
-            "region": value(_remediation.REGION_VARIABLE),
-            "mode": value(_remediation.MODE_VARIABLE, "enforce"),
-            "stages": value("tracing_sweep_stages"),
-            "allow_unknown_regions": value("tracing_sweep_allow_unknown_regions"),
-            "base_dir": value(_remediation.BASE_DIR_VARIABLE, _remediation.DEFAULT_BASE_DIR),
-        }
+        # ansible-rulebook gives the playbook the event that fired the rule as ansible_eda.event: the event source's,
+        # whose stage names the target and whose batch the stages. The playbook's own variables, when given, win.
+        eda = value("ansible_eda")
+        event = _remediation.event_of(
+            {name: value(name) for name in _remediation.EVENT_VARIABLES if name in variables},
+            eda.get("event") if isinstance(eda, dict) else None,
+        )
+        event.update(
+            allow_unknown_regions=value("tracing_sweep_allow_unknown_regions"),
+            base_dir=value(_remediation.BASE_DIR_VARIABLE),
+            under_rulebook=eda is not None,
+        )
     except VariableError as error:
         return _failed("Invalid remediation variables, nothing was done and no AWS call was made: %s" % error)
     if context.inventory_variables is None:
@@ -484,7 +488,9 @@ def event_target(context):
     if found.get("failed"):
         return found
     context.say("\n".join(found["lines"]))
-    host_vars = {"tracing_sweep_report_dir": found["report_dir"]}
+    # The target sweeps exactly these stages (from the event when ansible-rulebook runs the playbook) and writes this
+    # run's own report set: host variables of this run's inventory, above the role's defaults and the inventory's.
+    host_vars = {"tracing_sweep_report_dir": found["report_dir"], "tracing_sweep_stages": found["stages"]}
     return {
         "changed": False,
         "target": found["host"],

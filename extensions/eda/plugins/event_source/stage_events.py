@@ -21,6 +21,7 @@ functions and classes that the unit tests load from this file.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -526,9 +527,13 @@ class StageEventSource:
 
     async def _call(self, operation, **params):
         """One SQS call in a thread; returns its response, or None when it failed (logged, backoff started)."""
-        method = self.client.receive_message if operation == "ReceiveMessage" else self.client.delete_message
+        # Each client method named where it is called: docs/iam's policy test derives the SQS permissions from them.
+        if operation == "ReceiveMessage":
+            call = functools.partial(self.client.receive_message, QueueUrl=self.settings["queue_url"], **params)
+        else:
+            call = functools.partial(self.client.delete_message, QueueUrl=self.settings["queue_url"], **params)
         try:
-            response = await asyncio.to_thread(method, QueueUrl=self.settings["queue_url"], **params)
+            response = await asyncio.to_thread(call)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # pylint: disable=broad-exception-caught

@@ -97,3 +97,22 @@ def test_each_run_has_a_report_directory_of_its_own():
     now = datetime.datetime(2026, 12, 5, 9, 0, 0, 123456, tzinfo=datetime.timezone.utc)
     assert remediation.report_dir("base", "111111111111", "us-east-1", now) == "base/20261205T090000.123456Z-111111111111-us-east-1"
     assert remediation.report_dir(None, "1", "../x", now).startswith(remediation.DEFAULT_BASE_DIR + "/20261205T090000.123456Z-1-.._x")
+
+
+def test_under_ansible_rulebook_the_reports_go_to_an_absolute_directory(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/eda")
+    found = remediation.event_target_step(event(base_dir="", under_rulebook=True), INVENTORY)
+    assert found["report_dir"].startswith("/home/eda/tracing-sweep-remediations/")
+    refused = remediation.event_target_step(event(base_dir="reports", under_rulebook=True), INVENTORY)
+    assert refused["failed"] is True and "apigw_tracing_remediation_dir: must be an absolute path when ansible-rulebook runs" in refused["msg"]
+    assert remediation.event_target_step(event(base_dir="reports"), INVENTORY)["report_dir"].startswith("reports/")
+
+
+def test_under_ansible_rulebook_the_event_names_the_target_and_the_stages():
+    eda_event = {"stage": {"account_id": "011111111111", "region": "eu-west-1", "rest_api_id": "a1b2c3d4e5", "stage_name": "prod"},
+                 "batch": {"stages": [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod"}, {"rest_api_id": "a1b2c3d4e5", "stage_name": "dev"}]}}
+    event = remediation.event_of({"tracing_sweep_stages": []}, eda_event)
+    assert event == {"account_id": "011111111111", "region": "eu-west-1", "mode": "enforce", "stages": eda_event["batch"]["stages"]}
+    given = {"apigw_tracing_event_account_id": "222222222222", "apigw_tracing_remediate_mode": "audit", "tracing_sweep_stages": ["b/c"]}
+    assert remediation.event_of(given, eda_event) == {"account_id": "222222222222", "region": "eu-west-1", "mode": "audit", "stages": ["b/c"]}
+    assert remediation.event_of({}, None) == {"account_id": None, "region": None, "mode": "enforce", "stages": None}
