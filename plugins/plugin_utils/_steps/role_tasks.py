@@ -405,14 +405,37 @@ def judge(context):
     return {"changed": False}
 
 
+def _fact_cache(hostvars):
+    """The facts of each host as ansible-core keeps them (where the report's JUDGED fact is set), or None when this
+    ansible-core does not expose them: each host's variables are then computed through hostvars."""
+    cache = getattr(getattr(hostvars, "_variable_manager", None), "_fact_cache", None)
+    if cache is None or not callable(getattr(cache, "get", None)):
+        return None
+
+    class Facts:
+        @staticmethod
+        def get(name):
+            try:
+                return cache.get(name)
+            except Exception:  # pylint: disable=broad-exception-caught  # a cache that cannot say: look through hostvars
+                return {JUDGED: None}
+
+    return Facts
+
+
 def _latest_report(context):
     hostvars = context.variables.get("hostvars")
     if hostvars is None:
         return None
     names = ["localhost"] + [str(name) for name in (context.variables.get("groups") or {}).get("all", [])]
+    facts = _fact_cache(hostvars)
     latest = None
     for name in names:
         try:
+            if facts is not None and JUDGED not in (facts.get(name) or {}):
+                # Its facts say no report of a run was published on it: its variables need not be computed (an
+                # organisation's inventory has thousands of hosts; a remediation's target may be any of them).
+                continue
             if name not in hostvars:
                 continue
             # Each hostvars[name] computes that host's variables: asked once.

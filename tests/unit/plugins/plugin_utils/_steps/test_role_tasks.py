@@ -201,3 +201,19 @@ def test_a_published_report_holds_the_report_once_in_its_facts():
     # Published again by the rescue: the report fact set before stays; the judge's fact is set again.
     again = publish({key: value for key, value in published.items() if key not in ("ansible_facts", "ansible_stats")})
     assert set(again["ansible_facts"]) == {tasks.JUDGED}
+
+
+def test_the_judge_computes_only_the_variables_of_hosts_whose_facts_hold_a_verdict():
+    computed = []
+
+    class HostVars(dict):
+        def __getitem__(self, name):
+            computed.append(name)
+            return dict.__getitem__(self, name)
+
+    hostvars = HostVars({"h%d" % n: {} for n in range(1000)})
+    hostvars["h999"] = {tasks.JUDGED: {"run_id": "5", "localhost_failure": "the run failed"}}
+    hostvars._variable_manager = type("Manager", (), {"_fact_cache": {"h999": {tasks.JUDGED: {}}}})()  # pylint: disable=protected-access
+    judging = tasks.TaskContext("localhost", True, {}, {"hostvars": hostvars, "groups": {"all": sorted(hostvars)}}, identity)
+    assert tasks.judge(judging) == {"failed": True, "msg": "the run failed"}
+    assert computed == ["h999"]
