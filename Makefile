@@ -111,7 +111,7 @@ TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 MATRIX_GATES := sanity units integration
 GATES := lint cfn-lint static sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
 
-.PHONY: all deps eda-deps browser self-link lint cfn-lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
+.PHONY: all deps eda-deps java browser self-link lint cfn-lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
 	$(addsuffix -2.21,$(MATRIX_GATES) deps)
 
 all: test
@@ -159,8 +159,8 @@ $(AWS_STAMP): tools/bootstrap/fetch_amazon_aws.py | $(DEMO_STAMP)
 	@touch "$@"
 
 # ansible-rulebook (tests/requirements/eda.txt) with the leg venv's own ansible-core, in a venv of its own: never in
-# the leg's venv, whose pins it must not move. tests/integration/test_eda_source.py runs the event source under it (and
-# skips, saying why, without it or without Java 17, which this target does not install). Reinstalled when eda.txt or
+# the leg's venv, whose pins it must not move. tests/integration/test_eda_source.py runs the event source under it, and
+# test_eda_remediation.py the shipped rulebook (both skip, saying why, without it or without Java 17: `make java`). Reinstalled when eda.txt or
 # the leg's ansible-core version changes; a no-op otherwise.
 EDA_PYTHON ?= python3.11
 EDA_VENV := $(BUILD)/eda-venv
@@ -175,8 +175,29 @@ eda-deps: $(DEMO_STAMP)
 	"$(EDA_VENV)/bin/python" -m pip install --disable-pip-version-check --quiet -r "$(EDA_REQ)" "ansible-core==$$core" \
 		2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); \
 	"$(EDA_VENV)/bin/python" -m pip check; \
-	java -version >/dev/null 2>&1 || echo "eda-deps: no java on PATH: ansible-rulebook needs Java 17 (Debian: openjdk-17-jre-headless); the event source's test will skip"; \
 	echo "$$want" > "$$stamp"
+	@$(MAKE) --no-print-directory java
+
+# $(call apt_install,WHAT,PACKAGE,WHY,WITHOUT): install PACKAGE with apt-get when this is a root Debian machine;
+# never fails the run (WITHOUT says what then skips).
+define apt_install
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "$(1): none on PATH and no way to install one here (needs root and apt-get): $(4)"; \
+	else \
+		echo "$(1): installing Debian's $(2) with apt-get ($(3))"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q --no-install-recommends $(2) \
+			|| { apt-get update -q && apt-get install -y -q --no-install-recommends $(2); } \
+			|| echo "$(1): apt-get could not install $(2): $(4)"; \
+	fi
+endef
+
+# ansible-rulebook's rules engine needs a Java 17 runtime: installed with apt-get where it is missing and this is a root
+# Debian machine (as `make browser` installs Chromium); never fatal, the rulebook tests skip, saying why, without it.
+JAVA_PACKAGE ?= openjdk-17-jre-headless
+java:
+	@if java -version >/dev/null 2>&1; then echo "java: $$(java -version 2>&1 | head -1)"; else \
+		$(call apt_install,java,$(JAVA_PACKAGE),ansible-rulebook needs Java 17,the rulebook tests will skip); fi
 
 # Cheap when done: only fetches a missing wheel or rewrites a changed shim.
 get-pip-shims: | $(DEPS_STAMP)
@@ -228,17 +249,8 @@ units: stage
 # from Debian's packages when we are root and have apt-get; never fails the run (a machine without apt has no browser test).
 BROWSER_PACKAGE := chromium-headless-shell
 browser:
-	@if found=$$(command -v chromium-headless-shell || command -v chromium || command -v chromium-browser); then \
-		echo "browser: $$found"; \
-	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
-		echo "browser: no chromium on PATH and no way to install one here (needs root and apt-get): the browser test of report.html will skip"; \
-	else \
-		echo "browser: installing Debian's $(BROWSER_PACKAGE) with apt-get (for the browser test of report.html)"; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGE) \
-			|| { apt-get update -q && apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGE); } \
-			|| echo "browser: apt-get could not install $(BROWSER_PACKAGE): the browser test of report.html will skip"; \
-	fi
+	@if found=$$(command -v chromium-headless-shell || command -v chromium || command -v chromium-browser); then echo "browser: $$found"; else \
+		$(call apt_install,browser,$(BROWSER_PACKAGE),for the browser test of report.html,the browser test of report.html will skip); fi
 
 # Integration test files whose subject is not ansible-core run on the 2.19 leg alone: the harness reaching the
 # local AWS (test_harness) and `make demo` (which runs in the 2.19 leg's venv). The browser test of report.html

@@ -29,6 +29,7 @@ SENTINEL_STAGE = "stop-here"
 # Only stops a hung run; no test measures time.
 GUARD_SECONDS = 180
 
+
 def _java_problem():
     """Why ansible-rulebook cannot run here (no Java 17+), or None."""
     try:
@@ -172,5 +173,3 @@ class Queue:
         attributes = self.sqs.get_queue_attributes(
             QueueUrl=self.url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-

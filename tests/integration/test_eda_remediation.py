@@ -48,6 +48,8 @@ def cloudtrail(event_name, api, stage, session="deploy-pipeline", account=PROD, 
     request = {"restApiId": api, "stageName": stage}
     if event_name == "CreateStage":
         request = {"restApiId": api, "createStageInput": {"stageName": stage, "deploymentId": "d1"}}
+    elif event_name == "CreateDeployment":
+        request = {"restApiId": api, "createDeploymentInput": {"stageName": stage}}
     return {
         "eventVersion": "1.09",
         "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLE:%s" % session,
@@ -175,13 +177,16 @@ def test_a_stage_shipped_untraced_is_traced_and_the_collections_own_change_is_ig
 
 def test_exempt_tagged_and_rule_skipped_stages_are_left_alone(world, rulebook):
     run = rulebook(world)
-    world.put(cloudtrail("UpdateStage", "ord1111euw", "canary", region="eu-west-1"), cloudtrail("CreateStage", "irp2222use", "dev", account="222222222222"))
+    # The exempt tag (canary), a rule that skips by API name (internal-reports), an exemption by ARN (the legacy SOAP
+    # stage, in the account the controller's own credentials reach: no role).
+    world.put(cloudtrail("UpdateStage", "ord1111euw", "canary", region="eu-west-1"), cloudtrail("CreateStage", "irp2222use", "dev", account="222222222222"),
+              cloudtrail("CreateDeployment", "leg0000use", "v1", account="123456789012"))
 
-    wait(run, "two runs", lambda: len(world.runs()) >= 2)
+    wait(run, "three runs", lambda: len(world.runs()) >= 3)
     run.kill()
 
     rows = {(row["rest_api_id"], row["stage_name"]): row["action"] for report in world.runs() for row in report["stages"]}
-    assert rows == {("ord1111euw", "canary"): "exempt", ("irp2222use", "dev"): "skipped"}
+    assert rows == {("ord1111euw", "canary"): "exempt", ("irp2222use", "dev"): "skipped", ("leg0000use", "v1"): "exempt"}
     state = tracing_state(world.aws)
     assert not state[(PROD, "eu-west-1", "ord1111euw", "canary")] and not state[("222222222222", REGION, "irp2222use", "dev")]
 

@@ -9,7 +9,8 @@
 reading the role's variables itself; run_context.py: those variables and the run's workspace, where the engine's
 state is kept between tasks), and the steps they call: the sweep's run-wide steps around the engine (sweep.py:
 settings, prepare, plan, guard, converge, report, with the history and the findings), the rollback's (rollback.py),
-the merge of a sliced run's reports (merge.py), and which host fails with what once a run is judged (run_status.py).
+the merge of a sliced run's reports (merge.py), the remediate playbook's target (remediation.py), and which host fails
+with what once a run is judged (run_status.py).
 The top of plugin_utils: no package here imports it. May import: _engine, _findings, _policy, _report, _run_history,
 _settings, _testing, module_utils.
 """

@@ -279,3 +279,26 @@ def test_compact_diff_of_thousands_of_stages_stays_one_line_each():
     assert len(lines) == 2501
     assert lines[0] == "us-east-1: X-Ray tracing of 2500 stages changed"
     assert lines[-1] == f"  {API_A}/s2499: tracing_enabled false -> true"
+
+
+def test_a_change_right_after_the_callers_own_read_is_not_read_again(stubbed):
+    # trust_observed: the sweep of named stages read them a moment ago in the same step; the write is checked by its answer.
+    client, stubber = stubbed
+    stubber.add_response("update_stage", {"stageName": "prod", "tracingEnabled": True}, patch(API_A, "prod", "true"))
+    observed = dict(request(API_A, "prod"), observed_tracing_enabled=False)
+
+    outcome = converge(client, [observed], check_mode=False, trust_observed=True)
+
+    assert [(s["stage_name"], s["tracing_enabled_before"], s["tracing_enabled"], s["changed"]) for s in outcome.stages] == [("prod", False, True, True)]
+    assert outcome.failures == []
+
+
+def test_without_trust_the_write_is_guarded_by_a_fresh_read(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stage", {"stageName": "prod", "tracingEnabled": True}, {"restApiId": API_A, "stageName": "prod"})
+    observed = dict(request(API_A, "prod"), observed_tracing_enabled=False)
+
+    outcome = converge(client, [observed], check_mode=False)
+
+    # Someone traced it since the plan's read: nothing to change.
+    assert [(s["stage_name"], s["changed"]) for s in outcome.stages] == [("prod", False)]

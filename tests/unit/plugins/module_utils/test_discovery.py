@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_named_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
 
 
@@ -129,3 +130,39 @@ def test_no_api_no_progress(stubbed):
     calls = []
     assert describe_stages(client, progress=lambda done, total: calls.append((done, total))).apis == 0
     assert calls == []
+
+
+# ---- named stages (a remediation): one GetStage each, never a region-wide read ----------------------------------------
+
+
+def test_named_stages_are_one_get_stage_each_and_a_missing_one_is_kept_as_missing(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_stage", {"stageName": "prod", "tracingEnabled": True}, {"restApiId": "a1b2c3d4e5", "stageName": "prod"})
+    stubber.add_client_error("get_stage", "NotFoundException", "Invalid stage identifier specified", 404)
+    stubber.add_client_error("get_stage", "AccessDeniedException", "not authorized", 403)
+    named = [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod"}, {"rest_api_id": "a1b2c3d4e5", "stage_name": "gone"},
+             {"rest_api_id": "b1b2c3d4e5", "stage_name": "dev"}]
+
+    found = describe_named_stages(client, named)
+
+    stubber.assert_no_pending_responses()
+    assert [(s["rest_api_id"], s["stage_name"], s["tracing_enabled"], s["rest_api_name"]) for s in found.stages] == [
+        ("a1b2c3d4e5", "prod", True, None)]
+    assert found.missing == [{"rest_api_id": "a1b2c3d4e5", "stage_name": "gone",
+                              "arn": "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/gone"}]
+    [failure] = found.failures
+    assert (failure["rest_api_id"], failure["stage_name"], failure["error_code"]) == ("b1b2c3d4e5", "dev", "AccessDeniedException")
+    assert found.apis == 2
+
+
+def test_named_stages_read_each_apis_name_once_only_when_the_policy_needs_it(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("get_rest_api", {"id": "a1b2c3d4e5", "name": "orders"}, {"restApiId": "a1b2c3d4e5"})
+    stubber.add_response("get_stage", {"stageName": "prod"}, {"restApiId": "a1b2c3d4e5", "stageName": "prod"})
+    stubber.add_response("get_stage", {"stageName": "dev"}, {"restApiId": "a1b2c3d4e5", "stageName": "dev"})
+
+    found = describe_named_stages(client, [{"rest_api_id": "a1b2c3d4e5", "stage_name": "prod"}, {"rest_api_id": "a1b2c3d4e5", "stage_name": "dev"}],
+                                  with_api_names=True)
+
+    stubber.assert_no_pending_responses()
+    assert [s["rest_api_name"] for s in found.stages] == ["orders", "orders"]
