@@ -24,6 +24,7 @@ Imports: the plugin_utils modules named above; never ansible itself (the action 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import merge as _merge_steps
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import rollback as _rollback_steps
@@ -40,9 +41,6 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_
 # The registered results the tasks read back: the start task's (the run's workspace) and the report's.
 STARTED = "tracing_sweep__run"
 REPORTED = "tracing_sweep__reported"
-# The fact the report sets for the playbook's last play (the judge): the run's id and its failure, and nothing else,
-# so that the judge never reads (and templates) the report itself through hostvars.
-JUDGED = "tracing_sweep__judged"
 # What the report step publishes with set_stats (AWX/Tower artifacts), and the rollback's summary.
 STATS = ("tracing_sweep_mode", "tracing_sweep_verdict", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports",
          "tracing_sweep_since_baseline")
@@ -287,9 +285,8 @@ def _judged(context, result, step_args, stats, facts=None, defer=False, failed_a
 def _published(task):
     """The task's result with its stats and facts published. The facts (the report) are kept under ``facts`` only until
     they are published: the registered result then holds the report once, in ansible_facts."""
-    facts = dict(task.get("facts") or {}, **{JUDGED: {"run_id": task.get("run_id"), "localhost_failure": task.get("localhost_failure")}})
     kept = {key: value for key, value in task.items() if key != "facts"}
-    return dict(kept, published=True, ansible_stats={"data": task["stats"], "per_host": False, "aggregate": False}, ansible_facts=facts)
+    return dict(kept, published=True, ansible_stats={"data": task["stats"], "per_host": False, "aggregate": False}, ansible_facts=task.get("facts") or {})
 
 
 def _again(context):
@@ -405,47 +402,37 @@ def judge(context):
     return {"changed": False}
 
 
-def _fact_cache(hostvars):
-    """The facts of each host as ansible-core keeps them (where the report's JUDGED fact is set), or None when this
-    ansible-core does not expose them: each host's variables are then computed through hostvars."""
-    cache = getattr(getattr(hostvars, "_variable_manager", None), "_fact_cache", None)
-    if cache is None or not callable(getattr(cache, "get", None)):
-        return None
-
-    class Facts:
-        @staticmethod
-        def get(name):
-            try:
-                return cache.get(name)
-            except Exception:  # pylint: disable=broad-exception-caught  # a cache that cannot say: look through hostvars
-                return {JUDGED: None}
-
-    return Facts
+def _registered_values(hostvars):
+    """Each host's registered results of this run as ansible-core keeps them in memory (never in a fact cache, so
+    never an earlier run's), or None when this ansible-core does not expose them: the judge then reads them through
+    hostvars, which computes each host's variables and templates the whole result."""
+    cache = getattr(getattr(hostvars, "_variable_manager", None), "_nonpersistent_fact_cache", None)
+    return cache if isinstance(cache, Mapping) else None
 
 
 def _latest_report(context):
+    """The report result (REPORTED) of the latest run of this playbook on any host, or None. Only its run id and its
+    run's failure are read: the registered result holds the whole report (its facts), which is never templated here."""
     hostvars = context.variables.get("hostvars")
     if hostvars is None:
         return None
     names = ["localhost"] + [str(name) for name in (context.variables.get("groups") or {}).get("all", [])]
-    facts = _fact_cache(hostvars)
+    registered = _registered_values(hostvars)
     latest = None
     for name in names:
         try:
-            if facts is not None and JUDGED not in (facts.get(name) or {}):
-                # Its facts say no report of a run was published on it: its variables need not be computed (an
-                # organisation's inventory has thousands of hosts; a remediation's target may be any of them).
+            if registered is not None:
+                # No host's variables computed: an organisation's inventory has thousands of hosts, and a
+                # remediation's target may be any of them.
+                value = (registered.get(name) or {}).get(REPORTED)
+            elif name in hostvars and REPORTED in hostvars[name]:
+                value = context.template(hostvars[name][REPORTED])
+            else:
                 continue
-            if name not in hostvars:
-                continue
-            # Each hostvars[name] computes that host's variables: asked once.
-            variables = hostvars[name]
-            if JUDGED not in variables:
-                continue
-            value = context.template(variables[JUDGED])
+            value = {"run_id": value.get("run_id"), "localhost_failure": value.get("localhost_failure")} if isinstance(value, Mapping) else None
         except Exception:  # pylint: disable=broad-exception-caught  # a host whose variables cannot be read judged nothing
             continue
-        if isinstance(value, dict) and value.get("run_id") and (latest is None or float(value["run_id"]) > float(latest["run_id"])):
+        if value and value["run_id"] and (latest is None or float(value["run_id"]) > float(latest["run_id"])):
             latest = value
         if latest is not None and name != "localhost":
             break

@@ -167,53 +167,61 @@ def test_a_report_that_could_not_be_built_is_not_built_again_by_the_rescue(tmp_p
     assert not os.path.isdir(workspace.path)
 
 
-def test_the_judge_reads_the_small_verdict_fact_of_the_latest_run_never_the_report(tmp_path):
-    ctx, workspace = started(tmp_path)
-    workspace.remove()
-    publish = tasks._published  # pylint: disable=protected-access
-    published = publish({"run_id": "2", "localhost_failure": "3 stages regressed", "stats": {}, "facts": {"big": 1}})
-    assert published["ansible_facts"][tasks.JUDGED] == {"run_id": "2", "localhost_failure": "3 stages regressed"}
+def registered_values_of(hostvars, registered):
+    """hostvars as the action sees them, with ansible-core's in-memory registered results of this run."""
+    hostvars._variable_manager = type("Manager", (), {"_nonpersistent_fact_cache": registered})()  # pylint: disable=protected-access
+    return hostvars
 
-    class Untemplatable(dict):
-        """A registered report: reading it through hostvars would template every row of the report."""
 
-    read = []
+class CountedHostVars(dict):
+    """hostvars whose every read of a host's variables (which ansible-core computes and templates) is counted."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.computed = []
+
+    def __getitem__(self, name):
+        self.computed.append(name)
+        return dict.__getitem__(self, name)
+
+
+def test_the_judge_reads_the_run_id_and_failure_of_the_registered_report_never_templating_it():
+    report = {"run_id": "2", "localhost_failure": "3 stages regressed", "ansible_facts": {"tracing_sweep_report": {"stages": ["row"] * 1000}}}
+    hostvars = registered_values_of(CountedHostVars({"localhost": {}, "a": {}, "b": {}}), {
+        "localhost": {tasks.REPORTED: {"run_id": "1", "localhost_failure": "an earlier play's failure"}},
+        "a": {tasks.REPORTED: report},
+    })
+    templated = []
 
     def template(value):
-        read.append(value)
+        templated.append(value)
         return value
 
-    hostvars = {
-        "localhost": {tasks.JUDGED: {"run_id": "1", "localhost_failure": "an earlier run's failure"}},
-        "a": {tasks.REPORTED: Untemplatable(report=["row"] * 1000), tasks.JUDGED: published["ansible_facts"][tasks.JUDGED]},
-    }
     judging = tasks.TaskContext("localhost", True, {}, {"hostvars": hostvars, "groups": {"all": ["a", "b"]}}, template)
     assert tasks.judge(judging) == {"failed": True, "msg": "3 stages regressed"}
-    assert not any(isinstance(value, Untemplatable) for value in read)
-    hostvars["a"][tasks.JUDGED] = {"run_id": "3", "localhost_failure": None}
+    assert templated == [] and hostvars.computed == []
+    report["localhost_failure"] = None
     assert tasks.judge(judging) == {"changed": False}
+
+
+def test_the_judge_computes_no_hosts_variables_in_a_large_inventory():
+    hostvars = CountedHostVars({"h%d" % n: {} for n in range(1000)})
+    registered_values_of(hostvars, {"h999": {tasks.REPORTED: {"run_id": "5", "localhost_failure": "the run failed"}}})
+    judging = tasks.TaskContext("localhost", True, {}, {"hostvars": hostvars, "groups": {"all": sorted(hostvars)}}, identity)
+    assert tasks.judge(judging) == {"failed": True, "msg": "the run failed"}
+    assert hostvars.computed == []
+
+
+def test_without_the_registered_values_the_judge_reads_hostvars():
+    hostvars = {"localhost": {}, "a": {tasks.REPORTED: {"run_id": "7", "localhost_failure": "failed"}}}
+    judging = tasks.TaskContext("localhost", True, {}, {"hostvars": hostvars, "groups": {"all": ["a"]}}, identity)
+    assert tasks.judge(judging) == {"failed": True, "msg": "failed"}
 
 
 def test_a_published_report_holds_the_report_once_in_its_facts():
     publish = tasks._published  # pylint: disable=protected-access
     published = publish({"run_id": "2", "stats": {}, "facts": {"tracing_sweep_report": {"rows": 1}}})
-    assert "facts" not in published and published["ansible_facts"]["tracing_sweep_report"] == {"rows": 1}
-    # Published again by the rescue: the report fact set before stays; the judge's fact is set again.
+    assert "facts" not in published and published["ansible_facts"] == {"tracing_sweep_report": {"rows": 1}}
+    # Published again by the rescue: the report fact set before stays (a later result without it does not unset it).
     again = publish({key: value for key, value in published.items() if key not in ("ansible_facts", "ansible_stats")})
-    assert set(again["ansible_facts"]) == {tasks.JUDGED}
-
-
-def test_the_judge_computes_only_the_variables_of_hosts_whose_facts_hold_a_verdict():
-    computed = []
-
-    class HostVars(dict):
-        def __getitem__(self, name):
-            computed.append(name)
-            return dict.__getitem__(self, name)
-
-    hostvars = HostVars({"h%d" % n: {} for n in range(1000)})
-    hostvars["h999"] = {tasks.JUDGED: {"run_id": "5", "localhost_failure": "the run failed"}}
-    hostvars._variable_manager = type("Manager", (), {"_fact_cache": {"h999": {tasks.JUDGED: {}}}})()  # pylint: disable=protected-access
-    judging = tasks.TaskContext("localhost", True, {}, {"hostvars": hostvars, "groups": {"all": sorted(hostvars)}}, identity)
-    assert tasks.judge(judging) == {"failed": True, "msg": "the run failed"}
-    assert computed == ["h999"]
+    assert again["ansible_facts"] == {} and again["ansible_stats"]["data"] == {}
