@@ -27,6 +27,7 @@
 #   make test            deps, then every gate above; non-zero if any gate failed
 #   make browser         Debian's chromium-headless-shell for the browser test of report.html, when root with apt-get (never fails)
 #   make demo            tools/demo.py; installs only what it needs (ansible-core, boto3, moto), not the test toolchain
+#   make demo-events     tools/demo_events.py: a stage shipped untraced is traced by the shipped rulebook (eda-deps; needs Java 17)
 #   make bench           tests/bench/bench.py: the speed goals, 3 runs, met / NOT met (not part of test; never fails on a goal)
 #   make clean           remove .venv, .build, tests/output and tool caches
 
@@ -111,7 +112,7 @@ TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 MATRIX_GATES := sanity units integration
 GATES := lint cfn-lint static sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
 
-.PHONY: all deps eda-deps browser self-link lint cfn-lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
+.PHONY: all deps eda-deps browser self-link lint cfn-lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo demo-events bench clean stage get-pip-shims \
 	$(addsuffix -2.21,$(MATRIX_GATES) deps)
 
 all: test
@@ -350,11 +351,17 @@ test: deps
 demo: $(DEMO_STAMP) $(AWS_STAMP) self-link
 	$(TOOL_ENV) "$(VPY)" tools/demo.py
 
+# Continuous remediation end to end on the local AWS: the shipped rulebook under ansible-rulebook (eda-deps) traces a
+# stage that shipped untraced, and the demo prints the seconds from the event to the fix. Without Java 17 it says so and
+# fails; eda-deps does not install Java.
+demo-events: $(DEMO_STAMP) $(AWS_STAMP) self-link eda-deps
+	$(TOOL_ENV) "$(VPY)" tools/demo_events.py
+
 # About 15 minutes: three runs of each world, some paced under the same request quota as AWS; installs c7n-org into its
 # own venv under .build/bench/ the first time. Ends with a Markdown table, also in .build/bench/results.md.
 # BENCH_OPTS, e.g. --quick (one run of smaller worlds, to iterate), --runs 5, --no-c7n-org, --keep.
 BENCH_OPTS ?=
-bench: deps
+bench: deps eda-deps
 	$(TOOL_ENV) "$(VPY)" tests/bench/bench.py $(BENCH_OPTS)
 
 clean:
