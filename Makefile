@@ -242,12 +242,12 @@ browser:
 	fi
 
 # Integration test files whose subject is not ansible-core run on the 2.19 leg alone: the harness reaching the
-# local AWS (test_harness) and `make demo` (which runs in the 2.19 leg's venv). The browser test of report.html
+# local AWS (test_harness), `make demo` and `make demo-events` (which run in the 2.19 leg's venv). The browser test of report.html
 # (test_report_html_browser) is about the page, not ansible-core: 2.19 leg only too; so is the event source's test
 # (test_eda_source), which runs ansible-rulebook from the venv of eda-deps. (Checks that run no playbook
 # at all are in tests/static, `make static`.)
 ifeq ($(LEG),2.21)
-INTEGRATION_PRIMARY_ONLY := test_harness test_demo test_report_html_browser test_eda_source
+INTEGRATION_PRIMARY_ONLY := test_harness test_demo test_demo_events test_report_html_browser test_eda_source
 endif
 # The event source's test (2.19 leg only: it runs ansible-rulebook from its own venv, whatever the leg) needs eda-deps.
 integration: deps $(if $(filter 2.19,$(LEG)),eda-deps)
