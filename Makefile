@@ -358,7 +358,8 @@ demo-events: $(DEMO_STAMP) $(AWS_STAMP) self-link eda-deps
 	$(TOOL_ENV) "$(VPY)" tools/demo_events.py
 
 # About 15 minutes: three runs of each world, some paced under the same request quota as AWS; installs c7n-org into its
-# own venv under .build/bench/ the first time. Ends with a Markdown table, also in .build/bench/results.md.
+# own venv under .build/bench/ the first time; world E2 times continuous remediation under ansible-rulebook (eda-deps;
+# reported as not run, with the reason, without Java 17). Ends with a Markdown table, also in .build/bench/results.md.
 # BENCH_OPTS, e.g. --quick (one run of smaller worlds, to iterate), --runs 5, --no-c7n-org, --keep.
 BENCH_OPTS ?=
 bench: deps eda-deps
