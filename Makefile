@@ -27,6 +27,7 @@
 #   make test            deps, then every gate above; non-zero if any gate failed
 #   make browser         Debian's chromium-headless-shell for the browser test of report.html, when root with apt-get (never fails)
 #   make demo            tools/demo.py; installs only what it needs (ansible-core, boto3, moto), not the test toolchain
+#   make demo-events     tools/demo_events.py: a stage shipped untraced is traced by the shipped rulebook (eda-deps; needs Java 17)
 #   make bench           tests/bench/bench.py: the speed goals, 3 runs, met / NOT met (not part of test; never fails on a goal)
 #   make clean           remove .venv, .build, tests/output and tool caches
 
@@ -111,7 +112,7 @@ TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 MATRIX_GATES := sanity units integration
 GATES := lint cfn-lint static sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
 
-.PHONY: all deps eda-deps java browser self-link lint cfn-lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo bench clean stage get-pip-shims \
+.PHONY: all deps eda-deps java browser self-link lint cfn-lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo demo-events bench clean stage get-pip-shims \
 	$(addsuffix -2.21,$(MATRIX_GATES) deps)
 
 all: test
@@ -253,12 +254,12 @@ browser:
 		$(call apt_install,browser,$(BROWSER_PACKAGE),for the browser test of report.html,the browser test of report.html will skip); fi
 
 # Integration test files whose subject is not ansible-core run on the 2.19 leg alone: the harness reaching the
-# local AWS (test_harness) and `make demo` (which runs in the 2.19 leg's venv). The browser test of report.html
+# local AWS (test_harness), `make demo` and `make demo-events` (which run in the 2.19 leg's venv). The browser test of report.html
 # (test_report_html_browser) is about the page, not ansible-core: 2.19 leg only too; so is the event source's test
-# (test_eda_source), which runs ansible-rulebook from the venv of eda-deps. (Checks that run no playbook
+# (test_eda_source) and the shipped rulebook's (test_eda_remediation), which run ansible-rulebook from the venv of eda-deps. (Checks that run no playbook
 # at all are in tests/static, `make static`.)
 ifeq ($(LEG),2.21)
-INTEGRATION_PRIMARY_ONLY := test_harness test_demo test_report_html_browser test_eda_source
+INTEGRATION_PRIMARY_ONLY := test_harness test_demo test_demo_events test_report_html_browser test_eda_source test_eda_remediation
 endif
 # The event source's test (2.19 leg only: it runs ansible-rulebook from its own venv, whatever the leg) needs eda-deps.
 integration: deps $(if $(filter 2.19,$(LEG)),eda-deps)
@@ -362,11 +363,18 @@ test: deps
 demo: $(DEMO_STAMP) $(AWS_STAMP) self-link
 	$(TOOL_ENV) "$(VPY)" tools/demo.py
 
+# Continuous remediation end to end on the local AWS: the shipped rulebook under ansible-rulebook (eda-deps) traces a
+# stage that shipped untraced, and the demo prints the seconds from the event to the fix. Without Java 17 it says so and
+# fails; eda-deps does not install Java.
+demo-events: $(DEMO_STAMP) $(AWS_STAMP) self-link eda-deps
+	$(TOOL_ENV) "$(VPY)" tools/demo_events.py
+
 # About 15 minutes: three runs of each world, some paced under the same request quota as AWS; installs c7n-org into its
-# own venv under .build/bench/ the first time. Ends with a Markdown table, also in .build/bench/results.md.
+# own venv under .build/bench/ the first time; world E2 times continuous remediation under ansible-rulebook (eda-deps;
+# reported as not run, with the reason, without Java 17). Ends with a Markdown table, also in .build/bench/results.md.
 # BENCH_OPTS, e.g. --quick (one run of smaller worlds, to iterate), --runs 5, --no-c7n-org, --keep.
 BENCH_OPTS ?=
-bench: deps
+bench: deps eda-deps
 	$(TOOL_ENV) "$(VPY)" tests/bench/bench.py $(BENCH_OPTS)
 
 clean:

@@ -19,12 +19,19 @@ World W  wide: 10 accounts x 17 regions = 170 targets, 80% of them empty, quota 
 World B  large: 1 target, 600 REST APIs x 2 stages, no quota: the role's audit against the minimal boto3 script.
 World A  the same world behind the quota: audit wall time / floor, where floor = (calls - 40) / 10 s is the quota's
          physical limit; the calls must be exactly ceil(APIs/500) GetRestApis + one GetStages per API.
+World E2 continuous remediation: the shipped rulebook cloudops.apigw_tracing.remediate_stages under the real
+         ansible-rulebook (.build/eda-venv of `make eda-deps`, Java 17), started once for the whole bench, fed by an
+         EventBridge rule with the templates' pattern and an SQS queue, one target behind the quota. Each run: one
+         CreateStage event, seconds from put_events to its UpdateStage at the proxy; a burst of 50 CreateStage events
+         of the target, seconds from the first put_events to the 50th UpdateStage; the calls per remediated stage.
+         Without Java 17 or the venv, it says why and is not run.
 Opt-in (--worlds): E, an enforce of the large target behind the quota (after the runs: it changes the world);
 C, 12 account-regions x 50 APIs x 2 stages at forks 12 against the slowest single target (parallel efficiency).
 
 Goals (issue 18): W audit / minimal boto3 <= 3.0 and <= 0.5 x c7n-org; CPU per empty target <= 0.15 s;
 B audit / minimal boto3 <= 1.5; A audit / floor <= 1.10 with the exact calls; projection for 500 accounts x 17
-regions on 2 cores <= 10 minutes; Ansible tasks per target: audit 1, enforce 2. Nothing fails on a goal (the machine
+regions on 2 cores <= 10 minutes; Ansible tasks per target: audit 1, enforce 2. Issue 19: event to UpdateStage
+<= 10 s, a burst of 50 <= 20 s, and per remediated stage one GetStage and one UpdateStage, one AssumeRole per run. Nothing fails on a goal (the machine
 is shared and noisy); the bench fails only when a run does not do its job (a wrong report, a failed playbook).
 It ends with a Markdown table of the goals, also written to .build/bench/results.md (raw figures: results.json).
 
@@ -53,6 +60,12 @@ sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from aws_proxy import AwsProxy  # noqa: E402  pylint: disable=wrong-import-position
+from eda_world import EventBus  # noqa: E402  pylint: disable=wrong-import-position
+from eda_world import Rulebook  # noqa: E402  pylint: disable=wrong-import-position
+from eda_world import cloudtrail  # noqa: E402  pylint: disable=wrong-import-position
+from eda_world import reports  # noqa: E402  pylint: disable=wrong-import-position
+from eda_world import rulebook_problem  # noqa: E402  pylint: disable=wrong-import-position
+from eda_world import write_inventory  # noqa: E402  pylint: disable=wrong-import-position
 from aws_proxy import Quota  # noqa: E402  pylint: disable=wrong-import-position
 from local_aws import LocalAws  # noqa: E402  pylint: disable=wrong-import-position
 from local_aws import seed  # noqa: E402  pylint: disable=wrong-import-position
@@ -92,7 +105,21 @@ GOALS = [
     ("quota_calls", "Behind the quota: API Gateway calls", "exactly GetRestApis %(pages)d + GetStages %(large)s", None, None, None),
     ("projection", "Projection: %(org)s accounts x 17 regions on 2 cores", "<= 10 min", 10.0, "%.0f", " min"),
     ("tasks", "Ansible tasks per target:", "audit 1, enforce 2", None, None, None),
+    # Issue 19, continuous remediation (World E2).
+    ("eda_event", "Continuous remediation (quota on): one CreateStage event to its UpdateStage", "<= 10 s", 10.0, "%.1f", " s"),
+    ("eda_burst", "Continuous remediation: a burst of 50 CreateStage events of one target, first event to the 50th UpdateStage",
+     "<= 20 s", 20.0, "%.1f", " s"),
+    ("eda_calls", "Continuous remediation: API calls per remediated stage", "GetStage 1, UpdateStage 1; AssumeRole 1 per run", None, None, None),
 ]
+# The worlds a plain `make bench` runs (E and C are opt-in).
+DEFAULT_WORLDS = "W,B,A,E2"
+# World E2: the target, and the size of the burst.
+EDA_ACCOUNT = "500000000001"
+EDA_REGION = "us-east-1"
+EDA_API = "e2orders01"  # REST API ids are 10 lowercase letters and digits
+EDA_BURST = 50  # as the goal eda_burst says
+# Only stops a hung run; the bench reports the time, it does not fail on it.
+EDA_GUARD_SECONDS = 300
 
 
 def _children_cpu():
@@ -311,6 +338,8 @@ class Results:
         self.sizes = sizes
         self.values = {key: [] for key, *_rest in GOALS}
         self.c7n_org_reason = None
+        # Why World E2 (continuous remediation) did not run, when it did not.
+        self.eda_reason = None
         self.tasks = {}
         self.info = {}
 
@@ -546,14 +575,109 @@ def world_c_run(bench, singles):
         wall, max(seconds), wall / max(seconds), spread(seconds)))
 
 
+class EdaWorld:
+    """World E2: one target behind the quota, the rule and queue, and the shipped rulebook, started once per bench."""
+
+    def __init__(self, bench):
+        self.bench = bench
+        bench.aws.reset()
+        seed(bench.aws.client("apigateway", EDA_REGION, account=EDA_ACCOUNT), [{"name": "orders", "id": EDA_API, "stages": {"prod": {"tracing": True}}}])
+        self.apigw = bench.aws.client("apigateway", EDA_REGION, account=EDA_ACCOUNT)
+        self.bus = EventBus(bench.aws, EDA_REGION)
+        workdir = bench.run_dir("eda")
+        inventory = write_inventory(workdir / "inventory", {
+            "plugin": "cloudops.apigw_tracing.accounts", "regions": [EDA_REGION],
+            "accounts": [{"id": EDA_ACCOUNT, "name": "eda", "role_arn": role_arn(EDA_ACCOUNT)}]}, {"tracing_sweep_desired": True})
+        self.remediations = workdir / "remediations"
+        started = time.monotonic()
+        # API Gateway and STS through the proxy (its quota, its counts); the source's SQS polls straight to the local AWS.
+        self.rulebook = Rulebook(workdir, self.bus, inventory, bench.proxy.endpoint_url, bench.aws.endpoint_url, self.remediations)
+        self.rulebook.wait_for("the event source's first poll of the queue",
+                               lambda: any(request.operation == "ReceiveMessage" for request in bench.aws.requests), EDA_GUARD_SECONDS)
+        bench.say("World E2: the shipped rulebook under ansible-rulebook, one target (%s %s) behind the quota; polling the queue %.1f s after it started" % (
+            EDA_ACCOUNT, EDA_REGION, time.monotonic() - started))
+
+    def close(self):
+        self.rulebook.stop()
+
+    def remediate(self, stages, what):
+        """Ship `stages` untraced, put their CreateStage events on the bus; wait until each has its UpdateStage and the
+        runs' reports cover them. Returns (seconds from the first put_events to the last UpdateStage, calls, runs)."""
+        for stage in stages:
+            self.apigw.create_stage(restApiId=EDA_API, stageName=stage, deploymentId="dep-%s" % stage)
+        done = len(reports(self.remediations))
+        self.bench.loads.append(os.getloadavg()[0])
+        self.bench.fresh_quota()
+        self.bench.proxy.clear()
+        sent = self.bus.put(*[cloudtrail("CreateStage", EDA_ACCOUNT, EDA_REGION, EDA_API, stage, deployment_id="dep-%s" % stage) for stage in stages])
+        wanted = {"/restapis/%s/stages/%s" % (EDA_API, stage) for stage in stages}
+
+        def updated():
+            seen = [request for request in self.bench.proxy.requests
+                    if request.operation == "UpdateStage" and request.outcome == "forwarded" and request.path.rstrip("/") in wanted]
+            return seen if len({request.path for request in seen}) >= len(wanted) else None
+
+        last = max(request.received_at for request in self.rulebook.wait_for("%s: an UpdateStage of each stage" % what, updated, EDA_GUARD_SECONDS))
+
+        def covered():
+            new = [report for _path, report in reports(self.remediations)[done:]]
+            return new if sum(len(report["stages"]) for report in new) >= len(stages) else None
+
+        runs = self.rulebook.wait_for("%s: the runs' reports" % what, covered, EDA_GUARD_SECONDS)
+        rows = {(row["stage_name"], row["action"]) for report in runs for row in report["stages"]}
+        if rows != {(stage, "enabled") for stage in stages}:
+            raise RuntimeError("World E2 %s: the reports say %s" % (what, sorted(rows)))
+        calls = {request.operation: 0 for request in self.bench.proxy.requests}
+        throttled = 0
+        for request in self.bench.proxy.requests:
+            if request.outcome == "forwarded":
+                calls[request.operation] += 1
+            else:
+                throttled += 1
+        calls = {operation: count for operation, count in calls.items() if count}
+        return last - sent, calls, len(runs), throttled
+
+
+def eda_calls(stages, runs, calls, throttled=0):
+    """The calls of remediating `stages` in `runs` playbook runs, against the minimum: one GetStage and one UpdateStage
+    per stage, one AssumeRole per run (and GetRestApi, at most one per API and run); nothing else, never a region-wide read.
+    `calls` are the requests the proxy forwarded; those it answered 429 (the quota's, retried by the client) are `throttled`."""
+    allowed = {"GetStage", "UpdateStage", "AssumeRole", "GetRestApi"}
+    others = sum(count for operation, count in calls.items() if operation not in allowed)
+    exact = (calls.get("GetStage") == stages and calls.get("UpdateStage") == stages and calls.get("AssumeRole") == runs
+             and calls.get("GetRestApi", 0) <= runs and not others)
+    return {"stages": stages, "runs": runs, "GetStage": calls.get("GetStage", 0), "UpdateStage": calls.get("UpdateStage", 0),
+            "AssumeRole": calls.get("AssumeRole", 0), "GetRestApi": calls.get("GetRestApi", 0), "other": others, "throttled": throttled,
+            "exact": exact}
+
+
+def world_e2_run(bench, results, world, run):
+    """One CreateStage event, then a burst of EDA_BURST of the same target; the seconds to their UpdateStages, the calls."""
+    single, calls, runs, throttled = world.remediate(["r%d-single" % run], "one event")
+    results.add("eda_event", single)
+    bench.figure("E2: one CreateStage event to its UpdateStage", "%.1f s (%d run%s; %s; 429: %d)" % (
+        single, runs, "" if runs == 1 else "s", ", ".join("%s %d" % item for item in sorted(calls.items())), throttled), "<= 10 s")
+    counted = eda_calls(1, runs, calls, throttled)
+    burst, calls, burst_runs, throttled = world.remediate(["r%d-b%02d" % (run, index) for index in range(EDA_BURST)], "burst")
+    results.add("eda_burst", burst)
+    bench.figure("E2: burst of %d CreateStage events, first event to the last UpdateStage" % EDA_BURST, "%.1f s (%d run%s; %s; 429: %d)" % (
+        burst, burst_runs, "" if burst_runs == 1 else "s", ", ".join("%s %d" % item for item in sorted(calls.items())), throttled), "<= 20 s")
+    both = eda_calls(EDA_BURST, burst_runs, calls, throttled)
+    results.add("eda_calls", {key: counted[key] + both[key] for key in counted if key != "exact"} | {"exact": counted["exact"] and both["exact"]})
+
+
 # ---- the summary --------------------------------------------------------------------------------
 def judge(results, key, limit, value_format, unit=""):
     """(measured range, verdict) of a goal over the runs: met only when every run meets it."""
     values = results.values[key]
     if key == "wide_c7n" and not values and results.values["wide_boto3"]:
         return "c7n-org: not run (%s)" % (results.c7n_org_reason or "--no-c7n-org"), "not run"
+    if key.startswith("eda_") and not values and results.eda_reason:
+        return "not run (%s)" % results.eda_reason, "not run"
     if not values:
         return "not measured", "not measured"
+    if key == "eda_calls":
+        return judge_eda_calls(values)
     if key == "quota_calls":
         first = values[0]
         exact = sum(1 for value in values if value["exact"])
@@ -569,6 +693,24 @@ def judge(results, key, limit, value_format, unit=""):
     if within:
         return measured, "NOT met (%d of %d runs within)" % (within, len(values))
     return measured, "NOT met"
+
+
+def judge_eda_calls(values):
+    """Calls per remediated stage over the runs: met only when every run made exactly the minimum."""
+    def said(value):
+        text = "GetStage %s, UpdateStage %s per stage; AssumeRole %s per run" % tuple(
+            "%g" % round(value[name] / value[per], 2) for name, per in (("GetStage", "stages"), ("UpdateStage", "stages"), ("AssumeRole", "runs")))
+        if value["GetRestApi"]:
+            text += " (GetRestApi %g per run)" % round(value["GetRestApi"] / value["runs"], 2)
+        if value["other"]:
+            text += ", %d other calls" % value["other"]
+        if value.get("throttled"):
+            text += " (%d answered 429 and retried)" % value["throttled"]
+        return text
+
+    texts = sorted({said(value) for value in values})
+    exact = sum(1 for value in values if value["exact"])
+    return "%s: exact in %d of %d runs" % ("; ".join(texts), exact, len(values)), "met" if exact == len(values) else "NOT met"
 
 
 def judge_tasks(results):
@@ -603,8 +745,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, help="how many times to measure every goal (default 3; 1 with --quick)")
     parser.add_argument("--quick", action="store_true", help="smaller worlds (2 accounts x 17 regions, 120 APIs), one run: to iterate")
-    parser.add_argument("--worlds", default="W,B,A",
-                        help="which worlds to run: W (wide), B (large, no quota), A (large, quota); opt-in: E (enforce large), C (parallel)")
+    parser.add_argument("--worlds", default=DEFAULT_WORLDS,
+                        help="which worlds to run: W (wide), B (large, no quota), A (large, quota), E2 (continuous remediation, "
+                             "ansible-rulebook); opt-in: E (enforce large), C (parallel)")
     parser.add_argument("--no-c7n-org", action="store_true", help="do not install or run c7n-org")
     parser.add_argument("--world-c-singles", type=int, default=4, help="how many World C targets to time alone (all are the same size)")
     parser.add_argument("--keep", action="store_true", help="keep the run directories (inventories, output, reports) under .build/bench/")
@@ -649,6 +792,18 @@ def main():
             for run in range(runs):
                 bench.say("World C, run %d of %d" % (run + 1, runs))
                 world_c_run(bench, args.world_c_singles)
+        if "E2" in worlds:
+            results.eda_reason = rulebook_problem()
+            if results.eda_reason:
+                bench.say("World E2 (continuous remediation): not run (%s)" % results.eda_reason)
+            else:
+                eda = EdaWorld(bench)
+                try:
+                    for run in range(runs):
+                        bench.say("World E2, run %d of %d" % (run + 1, runs))
+                        world_e2_run(bench, results, eda, run + 1)
+                finally:
+                    eda.close()
     finally:
         bench.close()
 

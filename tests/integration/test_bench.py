@@ -113,3 +113,37 @@ def test_the_table_says_why_c7n_org_did_not_run_and_judges_the_tasks_per_target(
     assert not [row for row in bench.table(results_of(bench, 1, quota_floor=[1.05])) if "c7n-org" in row]
     results.tasks = {"audit": (1, 1), "enforce": (2, 2)}
     assert "| Ansible tasks per target: audit 1, enforce 2 | audit 1, enforce 2 | met |" in bench.table(results)
+
+
+def test_the_continuous_remediation_goals_are_judged_like_the_others_and_run_by_default():
+    bench = load_bench()
+    assert "E2" in bench.DEFAULT_WORLDS.split(",")
+    results = results_of(bench, 3, eda_event=[4.1, 4.0, 11.2], eda_burst=[10.5, 12.0, 10.6])
+    assert bench.judge(results, "eda_event", 10.0, "%.1f", " s") == ("4.0-11.2 s", "NOT met (2 of 3 runs within)")
+    assert bench.judge(results, "eda_burst", 20.0, "%.1f", " s") == ("10.5-12.0 s", "met")
+    rows = bench.table(results)
+    assert "| Continuous remediation (quota on): one CreateStage event to its UpdateStage <= 10 s | 4.0-11.2 s | NOT met (2 of 3 runs within) |" in rows
+    # Without Java 17 or the rulebook's venv the world is not run, and the table says why, as for c7n-org.
+    skipped = results_of(bench, 3)
+    skipped.eda_reason = "no ansible-rulebook at /x/bin/ansible-rulebook: run `make eda-deps`"
+    assert bench.judge(skipped, "eda_burst", 20.0, "%.1f", " s") == (
+        "not run (no ansible-rulebook at /x/bin/ansible-rulebook: run `make eda-deps`)", "not run")
+
+
+def test_the_calls_per_remediated_stage_are_exact_only_at_the_minimum():
+    bench = load_bench()
+    single = bench.eda_calls(1, 1, {"AssumeRole": 1, "GetStage": 1, "UpdateStage": 1})
+    burst = bench.eda_calls(50, 2, {"AssumeRole": 2, "GetStage": 50, "UpdateStage": 50, "GetRestApi": 2}, throttled=1)
+    assert single["exact"] and burst["exact"]
+    # A region-wide read, a second GetStage of a stage, or an STS call too many is not the minimum.
+    assert not bench.eda_calls(50, 1, {"AssumeRole": 1, "GetStage": 50, "UpdateStage": 50, "GetStages": 1})["exact"]
+    assert not bench.eda_calls(50, 1, {"AssumeRole": 1, "GetStage": 51, "UpdateStage": 50})["exact"]
+    assert not bench.eda_calls(1, 1, {"AssumeRole": 2, "GetStage": 1, "UpdateStage": 1})["exact"]
+    values = [{"stages": 51, "runs": 2, "GetStage": 51, "UpdateStage": 51, "AssumeRole": 2, "GetRestApi": 0, "other": 0, "throttled": 0, "exact": True}]
+    results = results_of(bench, 1, eda_calls=values)
+    assert bench.judge(results, "eda_calls", None, None) == (
+        "GetStage 1, UpdateStage 1 per stage; AssumeRole 1 per run: exact in 1 of 1 runs", "met")
+    results.add("eda_calls", dict(values[0], GetStage=52, throttled=1, exact=False))
+    measured, verdict = bench.judge(results, "eda_calls", None, None)
+    assert verdict == "NOT met" and "exact in 1 of 2 runs" in measured and "GetStage 1.02, UpdateStage 1 per stage" in measured
+    assert "(1 answered 429 and retried)" in measured
