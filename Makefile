@@ -254,10 +254,10 @@ browser:
 		$(call apt_install,browser,$(BROWSER_PACKAGE),for the browser test of report.html,the browser test of report.html will skip); fi
 
 # Integration test files whose subject is not ansible-core run on the 2.19 leg alone: the harness reaching the
-# local AWS (test_harness), `make demo` and `make demo-events` (which run in the 2.19 leg's venv). The browser test of report.html
-# (test_report_html_browser) is about the page, not ansible-core: 2.19 leg only too; so is the event source's test
-# (test_eda_source) and the shipped rulebook's (test_eda_remediation), which run ansible-rulebook from the venv of eda-deps. (Checks that run no playbook
-# at all are in tests/static, `make static`.)
+# local AWS (test_harness), `make demo` and `make demo-events` (which run in the 2.19 leg's venv). The browser test
+# of report.html (test_report_html_browser) is about the page, not ansible-core: 2.19 leg only too; so are the event
+# source's test (test_eda_source) and the shipped rulebook's (test_eda_remediation), which run ansible-rulebook from
+# the venv of eda-deps. (Checks that run no playbook at all are in tests/static, `make static`.)
 ifeq ($(LEG),2.21)
 INTEGRATION_PRIMARY_ONLY := test_harness test_demo test_demo_events test_report_html_browser test_eda_source test_eda_remediation
 endif
