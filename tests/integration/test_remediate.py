@@ -160,3 +160,27 @@ def test_bad_event_variables_stop_before_any_aws_call(remediate, estate, account
     assert message in run.stdout, run.describe()
     assert report is None
     assert not estate.requests
+
+
+def test_the_remediation_updates_the_named_stages_findings_and_no_other(remediate, run_playbook, estate, tmp_path):
+    estate.client("securityhub", "us-east-1", account=PROD).enable_security_hub()
+    # The scheduled audit published a finding for every stage of the target.
+    audit = run_playbook("cloudops.apigw_tracing.audit", dict(POLICY, tracing_sweep_security_hub=True, tracing_sweep_report_dir=str(tmp_path / "audit")),
+                         inventory=write_yaml(tmp_path / "audit.accounts.yml", accounts_inventory()))
+    assert audit.rc == 0, audit.describe()
+
+    run, report, dummy = remediate(PROD, "us-east-1", ["ord1111use/staging", "ord1111use/gone"], extra={"tracing_sweep_security_hub": True})
+
+    assert run.rc == 0, run.describe()
+    hub = estate.client("securityhub", "us-east-1", account=PROD)
+    found = {finding["Resources"][0]["Id"].rsplit("/restapis/", 1)[1]: (finding["Compliance"]["Status"], finding["RecordState"])
+             for page in hub.get_paginator("get_findings").paginate() for finding in page["Findings"]
+             if finding["GeneratorId"] == "cloudops.apigw_tracing/apigateway-stage-xray-tracing"}
+    # The named stage's finding says what it is now (traced); the target's other stages keep theirs, untouched.
+    assert found == {
+        "ord1111use/stages/staging": ("PASSED", "ACTIVE"),
+        "ord1111use/stages/prod": ("PASSED", "ACTIVE"),
+        "pay1111use/stages/prod": ("FAILED", "ACTIVE"),
+        "pay1111use/stages/v2": ("PASSED", "ACTIVE"),
+    }, found
+    assert report["targets"][0]["security_hub"]["status"] == "published", report["targets"][0]["security_hub"]

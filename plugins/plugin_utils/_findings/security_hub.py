@@ -93,9 +93,11 @@ def _status_of(row):
         return "FAILED", "LOW", "does not have X-Ray tracing as the policy requires"
     if category == "exempt":
         return "NOT_AVAILABLE", "INFORMATIONAL", "is exempt from the X-Ray tracing policy"
-    if category == "skipped" and row["desired"] is None:
+    if category == "skipped" and row["desired"] is None and row["tracing_enabled_before"] is not None:
         return "NOT_AVAILABLE", "INFORMATIONAL", "is left alone by a rule of the X-Ray tracing policy"
-    return None  # a stage error, or a stage deleted before its change
+    # A stage error, a stage deleted before its change, or a named stage not found (skipped, its state unknown: it
+    # does not exist, and its earlier finding is archived).
+    return None
 
 
 def _state(value):
@@ -148,12 +150,15 @@ def row_finding(row, account_id, partition, updated_at, created_at=None):
     return finding
 
 
-def target_findings(rows, account_id, region, partition, updated_at, active=()):
+def target_findings(rows, account_id, region, partition, updated_at, active=(), named=False):
     """(findings to import, ids of stages kept as they are) for one target's rows.
 
     active: this collection's ACTIVE findings already in the account and region (GetFindings). A finding of a
     stage that is not among the rows is archived, unless its REST API has an error row (its stages could not be
     read, or a change failed): those are kept as they are, never reported gone.
+    named: the rows are the stages a run named (tracing_sweep_stages, a remediation), not every stage of the target:
+    only their own findings may change (the finding of a named stage that no longer exists is archived); every other
+    stage's finding is kept as it is.
     """
     created = {found.get("Id"): found.get("CreatedAt") for found in active}
     findings = []
@@ -165,8 +170,11 @@ def target_findings(rows, account_id, region, partition, updated_at, active=()):
             findings.append(finding)
     current = {finding["Id"] for finding in findings}
     unread = {str(row["rest_api_id"]) for row in rows if row["action"] == "error"}
+    in_scope = {finding_id(account_id, row["arn"]) for row in rows} if named else None
     for found in active:
         if not _ours(found, account_id, region) or found["Id"] in current:
+            continue
+        if in_scope is not None and found["Id"] not in in_scope:
             continue
         if _rest_api_of(found) in unread:
             continue
@@ -266,7 +274,7 @@ def failed_message(failed):
     return f"Security Hub refused {len(failed)} finding{'' if len(failed) == 1 else 's'}: {named}{more}"
 
 
-def publish(client, rows, account_id, region, partition, updated_at=None):
+def publish(client, rows, account_id, region, partition, updated_at=None, named=False):
     """Publish one target's findings with ``client`` (paced: client_for); never raises for what AWS answers. Returns
     the section (see ``section``).
 
@@ -282,7 +290,7 @@ def publish(client, rows, account_id, region, partition, updated_at=None):
         if code in NOT_ENABLED_CODES:
             return section("not_enabled", message=f"Security Hub is not enabled in {where}, no finding was published there: {aws.describe_cause(error)}")
         return section("failed", message=f"the findings of {where} were not published: GetFindings failed: {aws.describe_cause(error)}")
-    findings = target_findings(rows, account_id, region, partition, updated_at, active)
+    findings = target_findings(rows, account_id, region, partition, updated_at, active, named=named)
     done = Imported()
     try:
         import_findings(client, findings, done)
@@ -309,8 +317,10 @@ def client_for(reach, connection):
     return aws.pace_service(made)[0]
 
 
-def publish_target(record, target, connection, updated_at=None, reach=None):
+def publish_target(record, target, connection, updated_at=None, reach=None, named=False):
     """The security_hub section of a swept target (None for a target that failed: nothing is known to publish).
+
+    named: the target's rows are the stages its run named (see target_findings): no other stage's finding changes.
 
     reach: the account as the same step reached it (the audit's plan step), else it is reached again as the
     converge step reaches it (one more sts:AssumeRole with a role). The Security Hub client goes to
@@ -330,7 +340,7 @@ def publish_target(record, target, connection, updated_at=None, reach=None):
         client = client_for(reach, connection)
     except aws.SDK_ERRORS as error:
         return section("failed", message=f"the findings of {where} were not published: {aws.describe_cause(error)}")
-    return publish(client, record["rows"], reach.account_id, connection.region, partition, updated_at)
+    return publish(client, record["rows"], reach.account_id, connection.region, partition, updated_at, named=named)
 
 
 def warning(record):

@@ -227,7 +227,7 @@ def _publish_findings(result, settings, target, connection, reach=None):
     record = result["target"]
     try:
         faults.check("security_hub")
-        record["security_hub"] = security_hub.publish_target(record, target, connection, reach=reach)
+        record["security_hub"] = security_hub.publish_target(record, target, connection, reach=reach, named=bool(settings.get("stages")))
     except Exception as error:  # pylint: disable=broad-exception-caught  # nothing may cost the run its record of changes
         record["security_hub"] = security_hub.section("failed", message=f"the findings of {record.get('host')} were not published: {step_failure(error)}")
     line = security_hub.warning(record)

@@ -428,7 +428,7 @@ def test_the_plan_step_publishes_in_check_mode_and_warns(monkeypatch):
     def fake_converge(planned, guard, target, connection, check_mode):
         return {"target": dict(planned["target"], rows=[row()]), "changed": True, "diff": {}}
 
-    def fake_publish(record_, target, connection, reach=None):
+    def fake_publish(record_, target, connection, reach=None, named=False):
         # The audit publishes with the account its plan step reached: no second sts:AssumeRole.
         assert reach is reached
         calls.append(record_["host"])
@@ -455,7 +455,7 @@ def test_the_converge_step_publishes_what_the_enforcement_left(monkeypatch):
     def fake_converge(planned, guard, target, connection, check_mode):
         return {"target": dict(planned["target"], rows=[row(action="enabled", before=False, after=True)]), "changed": True, "diff": {}}
 
-    def fake_publish(record_, target, connection, reach=None):
+    def fake_publish(record_, target, connection, reach=None, named=False):
         published.append((record_["rows"][0]["action"], connection.region))
         return hub.section("published", imported=1)
 
@@ -471,3 +471,16 @@ def test_the_converge_step_publishes_what_the_enforcement_left(monkeypatch):
 def test_a_failed_target_publishes_nothing():
     record_ = {"host": "h", "status": "error", "error": "AccessDenied", "rows": []}
     assert hub.publish_target(record_, {"region": REGION}, run.engine.Connection(region=REGION)) is None
+
+
+def test_a_run_of_named_stages_changes_only_their_findings():
+    """A remediation's rows are the stages an event named: the other stages' findings stay as they are; the finding
+    of a named stage that no longer exists (skipped, its state unknown) is archived and no new one is made."""
+    named = [row(action="enabled", before=False, after=True), row(stage="gone", action="skipped", before=None, desired=None, reason="not found")]
+    other, gone = active_of(row(stage="other"), row(stage="gone"))
+    findings = hub.target_findings(named, ACCOUNT, REGION, "aws", NOW, active=[other, gone], named=True)
+    by_id = {finding["Id"]: finding.get("RecordState") for finding in findings}
+    assert by_id == {hub.finding_id(ACCOUNT, named[0]["arn"]): "ACTIVE", gone["Id"]: "ARCHIVED"}
+    # The same rows from a sweep of every stage: the other stage is gone too, its finding archived.
+    swept = hub.target_findings(named, ACCOUNT, REGION, "aws", NOW, active=[other, gone])
+    assert {finding["Id"]: finding.get("RecordState") for finding in swept}[other["Id"]] == "ARCHIVED"
