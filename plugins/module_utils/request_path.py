@@ -35,12 +35,16 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule, and by the sweep engine's own check
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import client_config
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import error_code
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import error_message
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import pace_service
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import REST_APIS_PAGE_SIZE
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.parallel import ordered_map
 
-# GetResources and GetAuthorizers return 25 items a page unless asked for more; 500 is the most they allow.
-PAGE_SIZE = 500
+# GetResources and GetAuthorizers return 25 items a page unless asked for more; 500 is the most they allow, as for
+# GetRestApis.
+PAGE_SIZE = REST_APIS_PAGE_SIZE
 HOP_KINDS = ("gateway", "integration", "authorizer")
 TRACING_STATES = ("traced", "not_traced", "not_applicable", "error")
 # arn:<partition>:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN or name>/invocations
@@ -69,6 +73,12 @@ PASS_THROUGH_NOTE = (
     "TracingConfig.Mode is {mode}: the function joins a trace only with Active tracing "
     "(and an execution role allowed xray:PutTraceSegments)"
 )
+
+
+def lambda_client(client):
+    """(client, stats): the Lambda client ``client(service, config)`` makes, paced under Lambda's own quota
+    (module_utils/_aws.py PACES) and counted; the caller's API Gateway client keeps its own pace."""
+    return pace_service(client("lambda", client_config("lambda")))
 
 
 def lambda_function(uri):

@@ -314,15 +314,14 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import DEFAULT_MAX_REQUESTS_PER_SECOND
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import client_config
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import describe_cause
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import error_code
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import pace_service
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import failures_summary
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import read_error_hint
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import lambda_client as paced_lambda_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_path_traced
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_paths
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
@@ -338,7 +337,7 @@ def add_whole_paths(module, client, stages, concurrency, stats):
     """Each stage's hops (module_utils/request_path.py), in place."""
     try:
         account_id = module.client("sts").get_caller_identity()["Account"]
-        lambda_client, dummy = pace_service(module.client("lambda", config=client_config("lambda")))
+        lambda_client, dummy = paced_lambda_client(lambda service, config: module.client(service, config=config))
     except (BotoCoreError, ClientError) as e:
         module.fail_json(msg=f"Reading the request paths failed: {describe_cause(e)}", stages=stages, requests=stats.as_dict())
     paths = whole_paths(client, lambda_client, stages, account_id, concurrency)
