@@ -89,3 +89,48 @@ def test_info_without_whole_path_makes_no_extra_call(aws, apigw, run_playbook):
     assert run.rc == 0, run.describe()
     assert all("hops" not in stage for stage in run.result("Info")["stages"])
     assert [aws.calls(name) for name in PATH_CALLS + ("GetCallerIdentity",)] == [0, 0, 0, 0]
+
+
+def _audit(run_playbook, tmp_path, name, extra):
+    from sweep_world import write_yaml  # pylint: disable=import-outside-toplevel
+    inventory = write_yaml(tmp_path / "hosts.yml", {"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "hosts": {"own_us-east-1": {"tracing_sweep_region": "us-east-1"}}}})
+    report_dir = tmp_path / name
+    run = run_playbook("cloudops.apigw_tracing.audit", dict(extra, tracing_sweep_report_dir=str(report_dir),
+                                                            tracing_sweep_report_formats=["json", "markdown", "html"]),
+                       check=True, inventory=inventory)
+    return run, report_dir
+
+
+def test_the_audit_judges_the_whole_path_only_when_asked(aws, apigw, run_playbook, tmp_path):
+    import json  # pylint: disable=import-outside-toplevel
+    seed_world(aws, apigw)
+    aws.clear()
+    run, report_dir = _audit(run_playbook, tmp_path, "off", {})
+    off = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    assert [aws.calls(name) for name in PATH_CALLS] == [0, 0, 0], run.describe()
+    assert "whole_path_coverage" not in off["summary"] and "whole_path" not in off["run"]
+    assert all("hops" not in row for row in off["stages"])
+    assert "Untraced hops" not in (report_dir / "report.md").read_text(encoding="utf-8")
+
+    aws.clear()
+    run, report_dir = _audit(run_playbook, tmp_path, "on", {"tracing_sweep_whole_path": True})
+    report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    assert [aws.calls(name) for name in PATH_CALLS] == [2, 2, 4], run.describe()
+    rows = {(row["rest_api_id"], row["stage_name"]): row for row in report["stages"]}
+    # users/v1: gateway and its one function trace; the orders stages have untraced or unknown Lambda hops.
+    assert rows[(USERS, "v1")]["action"] == "none" and "the whole path" not in rows[(USERS, "v1")]["reason"]
+    assert "the gateway traces, but not the whole path" in rows[(ORDERS, "prod")]["reason"]
+    assert function_arn("orders", "live") in rows[(ORDERS, "prod")]["reason"]
+    assert report["run"]["whole_path"] is True
+    # Evaluated: the 4 stages; only users/v1 traces end to end. Off, 3 of them were compliant.
+    assert off["summary"]["compliant"] == 3 and report["summary"]["compliant"] == 1
+    assert report["summary"]["whole_path_coverage"] == 25.0
+    assert report["verdict"] == "noncompliant" and "whole-path coverage 25.0%" in report["verdict_reason"]
+    markdown = (report_dir / "report.md").read_text(encoding="utf-8")
+    assert "## Untraced hops" in markdown and "Whole-path coverage: 25.0%" in markdown
+    # The authorizer is behind the three orders stages: one row that says so.
+    auth_line = next(line for line in markdown.splitlines() if function_arn("auth") + " |" in line)
+    assert "| 3 |" in auth_line
+    assert 'id="untraced-hops"' in (report_dir / "report.html").read_text(encoding="utf-8")
