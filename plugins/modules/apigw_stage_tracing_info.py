@@ -23,7 +23,7 @@ description:
     C(tracingEnabled) setting.
   - Throttling (C(TooManyRequestsException)), server errors (5xx) and dropped connections are retried with
     backoff.
-  - With O(whole_path=true), each stage also gets its request path (RV(stages[].hops)): the Lambda functions
+  - With O(whole_path=true), each stage also gets its request path (RV(stages[].hops)) - the Lambda functions
     and authorizers behind its methods and whether each one joins the X-Ray trace.
 author:
   - Cloudops Maintainers (@cloudops)

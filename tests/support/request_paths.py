@@ -52,8 +52,9 @@ def seed_methods(apigw, rest_api_id, methods, authorizers=()):
     authorizer name or None)], authorizers [(name, function ARN)] (TOKEN authorizers)."""
     authorizer_ids = {}
     for name, function in authorizers:
-        authorizer_ids[name] = apigw.create_authorizer(restApiId=rest_api_id, name=name, type="TOKEN", authorizerUri=invocation_uri(function),
-                                                        identitySource="method.request.header.Authorization")["id"]
+        authorizer = apigw.create_authorizer(restApiId=rest_api_id, name=name, type="TOKEN", authorizerUri=invocation_uri(function),
+                                             identitySource="method.request.header.Authorization")
+        authorizer_ids[name] = authorizer["id"]
     resources = {item["path"]: item["id"] for item in apigw.get_resources(restApiId=rest_api_id)["items"]}
     for path, http_method, kind, uri, authorizer in methods:
         if path not in resources:

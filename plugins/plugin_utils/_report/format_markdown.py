@@ -396,6 +396,11 @@ WHOLE_PATH_RULE = (
 HOP_STAGES_SHOWN = 5
 
 
+def _first_stages(stages):
+    more = len(stages) - HOP_STAGES_SHOWN
+    return ", ".join(stages[:HOP_STAGES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
 def whole_path_lines(report):
     """The whole-path coverage line and the '## Untraced hops' section (tracing_sweep_whole_path), one row per
     function with the stages behind it; nothing when the setting was off."""
@@ -410,7 +415,7 @@ def whole_path_lines(report):
     lines += table(
         ["Function", "Tracing", "Stages behind it", "Which", "Why"],
         [(entry["function_arn"] or "(unknown)", entry["tracing"], len(entry["stages"]),
-          ", ".join(entry["stages"][:HOP_STAGES_SHOWN]) + (f" and {len(entry['stages']) - HOP_STAGES_SHOWN} more" if len(entry["stages"]) > HOP_STAGES_SHOWN else ""),
+          _first_stages(entry["stages"]),
           entry["note"] or "")
          for entry in untraced],
     )
