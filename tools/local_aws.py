@@ -60,6 +60,14 @@ _APIGW_ROUTES = [
     ("POST", re.compile(r"^/restapis/[^/]+/stages/?$"), "CreateStage"),
     ("GET", re.compile(r"^/restapis/[^/]+/stages/[^/]+/?$"), "GetStage"),
     ("PATCH", re.compile(r"^/restapis/[^/]+/stages/[^/]+/?$"), "UpdateStage"),
+    # The whole request path (tracing_sweep_whole_path).
+    ("GET", re.compile(r"^/restapis/[^/]+/resources/?$"), "GetResources"),
+    ("GET", re.compile(r"^/restapis/[^/]+/authorizers/?$"), "GetAuthorizers"),
+]
+
+# Lambda (REST-JSON): the call the whole-path read makes, named by path.
+_LAMBDA_ROUTES = [
+    ("GET", re.compile(r"^/2015-03-31/functions/[^/]+/configuration/?$"), "GetFunctionConfiguration"),
 ]
 
 # Security Hub (REST-JSON, no X-Amz-Target): the calls this collection makes, named by path.
@@ -109,8 +117,9 @@ def operation_name(method, path, service=None, target=None, action=None):
         for route_method, pattern, name in _APIGW_ROUTES:
             if method == route_method and pattern.match(path):
                 return name
-    if service == "securityhub":
-        for route_method, pattern, name in _SECURITY_HUB_ROUTES:
+    routes = {"securityhub": _SECURITY_HUB_ROUTES, "lambda": _LAMBDA_ROUTES}.get(service)
+    if routes:
+        for route_method, pattern, name in routes:
             if method == route_method and pattern.match(path):
                 return name
     return "%s %s" % (method, path)

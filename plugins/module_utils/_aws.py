@@ -129,6 +129,11 @@ PACES = {
         "BatchImportFindings": Pace(rate=5.0, burst=10, aws_rate=10, aws_burst=30),
         "GetFindings": Pace(rate=2.0, burst=4, aws_rate=3, aws_burst=6),
     },
+    # Lambda's control plane (the whole-path read, module_utils/request_path.py): GetFunctionConfiguration counts
+    # in the "Control plane API request rate (excludes invocation, GetFunction, and GetPolicy requests)" of 15
+    # requests per second per account and region (AWS Lambda Developer Guide, "Lambda quotas", API requests).
+    # AWS documents no burst for it: one second of the rate is taken as the burst.
+    "lambda": {"GetFunctionConfiguration": Pace(rate=12.0, burst=12, aws_rate=15, aws_burst=15)},
 }
 
 
@@ -252,6 +257,8 @@ CLIENT_CONFIGS = {
     "securityhub": {"retries": {"mode": "standard", "max_attempts": 5}, "connect_timeout": 10, "read_timeout": 30},
     # The run history: a few small reads before the report is written, the files of the set after it.
     "s3": {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 10, "read_timeout": 60},
+    # The functions behind the stages (tracing_sweep_whole_path): one GetFunctionConfiguration per distinct function.
+    "lambda": {"retries": {"mode": "standard", "max_attempts": 5}, "connect_timeout": 10, "read_timeout": 30},
 }
 # The services whose models the shared session loads when it is made.
 WARM_SERVICES = ("sts", "apigateway")

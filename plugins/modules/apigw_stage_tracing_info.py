@@ -23,6 +23,8 @@ description:
     C(tracingEnabled) setting.
   - Throttling (C(TooManyRequestsException)), server errors (5xx) and dropped connections are retried with
     backoff.
+  - With O(whole_path=true), each stage also gets its request path (RV(stages[].hops)) - the Lambda functions
+    and authorizers behind its methods and whether each one joins the X-Ray trace.
 author:
   - Cloudops Maintainers (@cloudops)
 options:
@@ -37,9 +39,25 @@ options:
       - Name of one stage of O(rest_api_id) to read; 1 to 128 letters, digits, V(-) or V(_).
       - Requires O(rest_api_id).
     type: str
+  whole_path:
+    description:
+      - Also read the whole request path of each stage found, and return it in RV(stages[].hops).
+      - Per REST API with stages, GetResources (with its methods embedded) and GetAuthorizers, every page, paced
+        with the stages' reads under API Gateway's quota; then each distinct Lambda function behind them once
+        (GetFunctionConfiguration, paced under Lambda's own quota), for its C(TracingConfig.Mode) and execution
+        role; and C(sts:GetCallerIdentity) once, to know the account the functions should be in.
+      - C(${stageVariables.NAME}) in an integration's function is resolved with each stage's own variables.
+      - Integrations that are not Lambda functions (HTTP, HTTP proxy, mock, other AWS services, VPC links) are
+        listed with what X-Ray sees of them. A function in another account, or one that cannot be read, is a hop
+        whose C(tracing) is V(error), with the cause in its C(note); the task does not fail for it.
+      - When V(false) (the default), none of these calls is made.
+    type: bool
+    default: false
+    version_added: 1.2.0
 notes:
   - Needs C(apigateway:GET) on C(arn:<partition>:apigateway:<region>::/restapis) and
     C(arn:<partition>:apigateway:<region>::/restapis/*).
+  - With O(whole_path=true), also needs C(lambda:GetFunctionConfiguration) on the functions behind the stages.
   - Supports check mode; it never changes anything.
 seealso:
   - module: cloudops.apigw_tracing.apigw_stage_tracing
@@ -78,6 +96,18 @@ EXAMPLES = r"""
 - name: Show whether it is traced
   ansible.builtin.debug:
     msg: "{{ prod_stage.stages[0].tracing_enabled | default('no such stage') }}"
+
+- name: Read the stages of one REST API with the Lambda functions behind them
+  cloudops.apigw_tracing.apigw_stage_tracing_info:
+    region: us-east-1
+    rest_api_id: a1b2c3d4e5
+    whole_path: true
+  register: paths
+
+- name: List the functions behind these stages that do not trace
+  ansible.builtin.debug:
+    msg: "{{ paths.stages | map(attribute='hops') | flatten | selectattr('tracing', 'equalto', 'not_traced')
+             | map(attribute='function_arn') | select | unique | list }}"
 """
 
 RETURN = r"""
@@ -219,6 +249,60 @@ stages:
       type: dict
       returned: always
       sample: {"*/*": {"metrics_enabled": true, "logging_level": "ERROR"}}
+    whole_path_traced:
+      description:
+        - Whether the gateway and every Lambda hop of the stage trace (a hop in error does not).
+      type: bool
+      returned: when O(whole_path=true)
+      sample: false
+      version_added: 1.2.0
+    hops:
+      description:
+        - The stage's request path, in order - the gateway, one hop per method's integration (by resource path and
+          method), one per Lambda or Cognito authorizer its methods use.
+      type: list
+      elements: dict
+      returned: when O(whole_path=true)
+      version_added: 1.2.0
+      contains:
+        kind:
+          description: V(gateway), V(integration) or V(authorizer).
+          type: str
+          sample: integration
+        http_method:
+          description: The method of an integration hop; null for the others.
+          type: str
+          sample: GET
+        resource_path:
+          description: The resource path of an integration hop; null for the others.
+          type: str
+          sample: /orders
+        integration_type:
+          description: The integration type (C(AWS_PROXY), C(AWS), C(HTTP), C(HTTP_PROXY), C(MOCK)), or an authorizer's type.
+          type: str
+          sample: AWS_PROXY
+        name:
+          description: The authorizer's name; null for the other hops.
+          type: str
+          sample: tokens
+        function_arn:
+          description: The Lambda function, with its alias or version when the URI names one, stage variables resolved.
+          type: str
+          sample: arn:aws:lambda:us-east-1:111122223333:function:orders:live
+        role_arn:
+          description: The function's execution role, when its configuration was read.
+          type: str
+          sample: arn:aws:iam::111122223333:role/orders
+        tracing:
+          description:
+            - V(traced), V(not_traced), V(not_applicable) (X-Ray cannot join this hop) or V(error) (the function
+              cannot be known or read).
+          type: str
+          sample: not_traced
+        note:
+          description: Why the hop has that state, or what X-Ray sees of a hop it cannot join.
+          type: str
+          sample: "TracingConfig.Mode is PassThrough: the function joins a trace only with Active tracing"
 """
 
 try:
@@ -230,12 +314,16 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import DEFAULT_MAX_REQUESTS_PER_SECOND
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import describe_cause
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import error_code
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import apigateway_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import partition_and_region
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import failures_summary
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import read_error_hint
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import lambda_client as paced_lambda_client
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_path_traced
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_paths
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_reference_problems
@@ -245,6 +333,19 @@ def failure_message(failures, apis):
     return f"The stages of {len(failures)} of {apis} REST APIs could not be read: {failures_summary(failures)}"
 
 
+def add_whole_paths(module, client, stages, concurrency, stats):
+    """Each stage's hops (module_utils/request_path.py), in place."""
+    try:
+        account_id = module.client("sts").get_caller_identity()["Account"]
+        lambda_client, dummy = paced_lambda_client(lambda service, config: module.client(service, config=config))
+    except (BotoCoreError, ClientError) as e:
+        module.fail_json(msg=f"Reading the request paths failed: {describe_cause(e)}", stages=stages, requests=stats.as_dict())
+    paths = whole_paths(client, lambda_client, stages, account_id, concurrency)
+    for stage in stages:
+        stage["hops"] = paths[(stage["rest_api_id"], stage["stage_name"])]
+        stage["whole_path_traced"] = whole_path_traced(stage["hops"])
+
+
 def main():
     argument_spec = dict(
         rest_api_id=dict(type="str"),
@@ -252,6 +353,7 @@ def main():
         # raw: a float type would read `true` as 1.0; validation.request_pacing reads numbers and decimal strings.
         max_requests_per_second=dict(type="raw", default=DEFAULT_MAX_REQUESTS_PER_SECOND),
         concurrency=dict(type="int", default=4),
+        whole_path=dict(type="bool", default=False),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -275,6 +377,9 @@ def main():
         hint = read_error_hint(error_code(e), api_arn(partition, region, rest_api_id))
         what = f"Reading REST API {rest_api_id} in {region}" if rest_api_id else f"Listing the REST APIs of {region}"
         module.fail_json_aws(e, msg=f"{what} failed{hint}", requests=stats.as_dict())
+
+    if module.params["whole_path"] and found.stages:
+        add_whole_paths(module, client, found.stages, concurrency, stats)
 
     result = dict(changed=False, stages=found.stages, failures=found.failures, requests=stats.as_dict())
     if found.failures:

@@ -92,6 +92,12 @@ TARGET_OPERATIONS = {
         ("audit-policy.json", "enforce-policy.json"), ("arn:aws:securityhub:%s:%s:product/%s/default" % (REGION, ACCOUNT, ACCOUNT),)
     ),
     ("securityhub", "GetFindings"): (("audit-policy.json", "enforce-policy.json"), ("arn:aws:securityhub:%s:%s:hub/default" % (REGION, ACCOUNT),)),
+    # tracing_sweep_whole_path (and apigw_stage_tracing_info's whole_path): each function behind a stage, by its ARN
+    # with the alias or version the integration names.
+    ("lambda", "GetFunctionConfiguration"): (
+        ("audit-policy.json", "enforce-policy.json"),
+        ("arn:aws:lambda:%s:%s:function:orders" % (REGION, ACCOUNT), "arn:aws:lambda:%s:%s:function:orders:live" % (REGION, ACCOUNT)),
+    ),
 }
 SECURITY_HUB = "plugins/plugin_utils/_findings/security_hub.py"
 # The queue the event source reads, as stage-events-queue.yaml creates it (a stack named apigw-tracing-stage-events;
@@ -343,7 +349,7 @@ def test_operations_are_derived_from_the_code():
     assert not DERIVATION_PROBLEMS
     assert {"GetRestApis", "GetRestApi", "GetStages", "GetStage", "UpdateStage"} <= set(DERIVED_APIGATEWAY)
     assert "ListAccounts" in DERIVED.get("organizations", {})
-    services = {"apigateway", "ec2", "organizations", "s3", "securityhub", "sts"} | ({"sqs"} if EVENT_SOURCE_WRITTEN else set())
+    services = {"apigateway", "ec2", "lambda", "organizations", "s3", "securityhub", "sts"} | ({"sqs"} if EVENT_SOURCE_WRITTEN else set())
     assert set(DERIVED) == services, "a new AWS service needs its policy here and in docs/iam.md"
     # The run history: listed, read and written in plugins/plugin_utils/_run_history/runs.py alone.
     assert set(DERIVED["s3"]) == {"ListObjectsV2", "GetObject", "PutObject"}
@@ -355,7 +361,11 @@ def test_operations_are_derived_from_the_code():
     # accounts inventory for regions: enabled, both through module_utils/_aws.py.
     assert set(DERIVED["sts"]) == {"AssumeRole", "GetCallerIdentity"}
     assert _callers("sts", "AssumeRole") == {AWS_ACCESS}
-    assert _callers("sts", "GetCallerIdentity") == {AWS_ACCESS, "plugins/modules/apigw_stage_tracing.py"}
+    # apigw_stage_tracing_info with whole_path: the account its functions should be in.
+    assert _callers("sts", "GetCallerIdentity") == {AWS_ACCESS, "plugins/modules/apigw_stage_tracing.py", "plugins/modules/apigw_stage_tracing_info.py"}
+    # The whole request path (tracing_sweep_whole_path, whole_path): one call of Lambda's, in one place.
+    assert set(DERIVED["lambda"]) == {"GetFunctionConfiguration"}
+    assert _callers("lambda", "GetFunctionConfiguration") == {"plugins/module_utils/request_path.py"}
     assert set(DERIVED["ec2"]) == {"DescribeRegions"}
     assert _callers("ec2", "DescribeRegions") == {REGION_DISCOVERY}
 
@@ -428,7 +438,7 @@ def test_the_derivation_follows_the_engine_to_its_api_gateway_calls():
     assert engine.own_services == {"apigateway"}
     assert FILES[("module_utils", "_aws")].own_services == {"sts"}
     assert FILES[("plugin_utils", "_findings", "security_hub")].own_services == {"securityhub"}
-    assert action.services == {"sts", "apigateway", "s3", "securityhub"}
+    assert action.services == {"sts", "apigateway", "lambda", "s3", "securityhub"}
     reached = _reached(("action", "_sweep"))
     assert ENGINE in reached and AWS_ACCESS in reached
     assert AWS_ACCESS in _reached(INVENTORY)
@@ -439,7 +449,8 @@ def test_the_derivation_follows_the_engine_to_its_api_gateway_calls():
         for where in wheres
     }
     # The modules make their own calls, the accounts inventory its own (in the inventory, not the role).
-    assert callers - {"plugins/modules/apigw_stage_tracing.py"} - _reached(INVENTORY) <= reached, sorted(callers - reached)
+    modules = {"plugins/modules/apigw_stage_tracing.py", "plugins/modules/apigw_stage_tracing_info.py"}
+    assert callers - modules - _reached(INVENTORY) <= reached, sorted(callers - reached)
     # What the engine reads and writes: every stage read and the tracing change.
     apigateway_reached = {
         operation for operation, wheres in DERIVED["apigateway"].items() if any(where.rsplit(":", 1)[0] in reached for where in wheres)
@@ -516,10 +527,8 @@ def test_policy_allows_no_other_api_gateway_operation(name, expected):
 @pytest.mark.parametrize(
     "path",
     [
-        "/restapis/a1b2c3d4e5/resources",
         "/restapis/a1b2c3d4e5/resources/abc123/methods/GET/integration",
         "/restapis/a1b2c3d4e5/deployments",
-        "/restapis/a1b2c3d4e5/authorizers",
         "/restapis/a1b2c3d4e",
         "/restapis/a1b2c3d4e5f",
         "/apikeys",
@@ -617,7 +626,7 @@ def test_the_collections_plugins_the_role_runs_are_in_the_derived_code():
         name = module.rsplit(".", 1)[1]
         code = [FILES[key] for key in (("action", name), ("modules", name)) if key in FILES]
         assert code, "%s: no plugins/action/%s.py nor plugins/modules/%s.py" % (module, name, name)
-    assert FILES[("action", "_sweep")].services == {"sts", "apigateway", "s3", "securityhub"}
+    assert FILES[("action", "_sweep")].services == {"sts", "apigateway", "lambda", "s3", "securityhub"}
 
 
 def test_the_shipped_playbooks_run_no_amazon_aws_module():

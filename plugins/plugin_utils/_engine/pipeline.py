@@ -42,8 +42,11 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_named_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import request_path
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_paths
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import target_rows
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import with_hops
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_target
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import selects_by_api_name
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.safe_text import safe_text
@@ -233,6 +236,8 @@ def sweep_target(host, target, settings, connection, say=None):
         else:
             progress = ReadProgress(host, connection.max_requests_per_second, say) if say is not None else None
             found = describe_stages(apigw, concurrency=connection.concurrency, progress=progress)
+        # tracing_sweep_whole_path: each stage's hops; off, not one call more.
+        hops = read_whole_paths(apigw, reach, connection, found.stages) if settings.get("whole_path") else None
     except aws.AWS_ERRORS as error:
         if stats is not None:
             _add_requests(requests, stats.as_dict())
@@ -252,6 +257,8 @@ def sweep_target(host, target, settings, connection, say=None):
         read_failures=found.failures,
         missing=found.missing,
     )
+    if hops is not None:
+        plan["hops"] = hops
     record = dict(identity, status="ok", error=None, planned_changes=len(plan["changes"]), exemptions=plan["exemptions"], rows=None)
     return {
         "target": record,
@@ -262,6 +269,17 @@ def sweep_target(host, target, settings, connection, say=None):
         "claim": _claim(record),
         "reach": reach,
     }
+
+
+def read_whole_paths(apigw, reach, connection, stages):
+    """{"<rest_api_id>/<stage_name>": hops} of the stages (module_utils/request_path.py): API Gateway's reads on the
+    target's paced client, Lambda's on a client of their own, paced under Lambda's quota."""
+    if not stages:
+        return {}
+    lambda_client, dummy = request_path.lambda_client(
+        lambda service, config: aws.client(service, connection.region, connection.endpoint_url, config, reach.credentials))
+    paths = whole_paths(apigw, lambda_client, stages, reach.account_id, concurrency=connection.concurrency)
+    return {f"{rest_api_id}/{stage_name}": hops for (rest_api_id, stage_name), hops in paths.items()}
 
 
 def _failed_plan(identity, message, requests, started):
@@ -370,6 +388,8 @@ def converge_target(planned, guard, target, connection, check_mode, reach=None):
             for change in plan["changes"]
         ]
     rows = target_rows(plan, converge=converged, check_mode=check_mode, refused=refused)
+    if plan.get("hops") is not None:
+        rows = with_hops(rows, plan["hops"])
     if converged is not None and "stages" not in converged:
         # The account could not be reached again to make the changes: the target failed. A stage whose change
         # failed is a stage error (its row says why), not a failed target, so that it is counted once.

@@ -34,6 +34,8 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.mod
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import COMPLIANCE_RULE
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import category_counts
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import row_category
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import untraced_hops
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_markdown import WHOLE_PATH_RULE
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_markdown import CHANGE_LISTS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_markdown import MODE_NOTES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_markdown import SUMMARY_LABELS
@@ -569,6 +571,29 @@ def _security_hub(report):
     return out
 
 
+def _whole_path(report):
+    """The whole-path coverage and the untraced hops grouped by function (tracing_sweep_whole_path), as report.md has
+    them; nothing when off."""
+    summary = report["summary"]
+    if "whole_path_coverage" not in summary:
+        return []
+    coverage = summary["whole_path_coverage"]
+    untraced = untraced_hops(report["stages"])
+    out = ['<section id="untraced-hops">', f"<h2>Untraced hops ({len(untraced)})</h2>",
+           f"<p>Whole-path coverage: {esc('n/a' if coverage is None else coverage)}%. How it is counted: {esc(WHOLE_PATH_RULE)}.</p>"]
+    if not untraced:
+        out.append("<p>Every Lambda hop behind the stages traces.</p>")
+    else:
+        out += _table(
+            [("Function", "text"), ("Tracing", "text"), ("Stages behind it", "number"), ("Which", "text"), ("Why", "text")],
+            [(entry["function_arn"] or "(unknown)", entry["tracing"], len(entry["stages"]), ", ".join(entry["stages"]), entry["note"] or "")
+             for entry in untraced],
+            table_id="untraced-hops-functions",
+        )
+    out.append("</section>")
+    return out
+
+
 def render_html(report):
     """The report as one self-contained HTML page (str, ends with a newline)."""
     run = report.get("run") or {}
@@ -598,6 +623,7 @@ def render_html(report):
     parts += _stages(report)
     parts += _exemptions(report)
     parts += _security_hub(report)
+    parts += _whole_path(report)
     parts.append("</main>")
     parts.append(
         f"<footer>Written by {esc(run.get('collection', 'cloudops.apigw_tracing'))} {esc(run.get('collection_version'))}. "

@@ -20,6 +20,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.mod
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import COMPLIANCE_RULE
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import category_counts
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import row_category
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import untraced_hops
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.safe_text import safe_text
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import EXEMPTION_SELECTORS
 
@@ -387,6 +388,40 @@ def _security_hub_section(report):
     return lines
 
 
+WHOLE_PATH_RULE = (
+    "whole-path coverage = stages whose gateway and every Lambda hop (integration or authorizer) trace, over the evaluated "
+    "stages (tracing_sweep_whole_path); a stage meant to be traced whose Lambda hops do not all trace is non-compliant"
+)
+# The stages named in a row of the untraced hops; the count says how many there are in all.
+HOP_STAGES_SHOWN = 5
+
+
+def _first_stages(stages):
+    more = len(stages) - HOP_STAGES_SHOWN
+    return ", ".join(stages[:HOP_STAGES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+def whole_path_lines(report):
+    """The whole-path coverage line and the '## Untraced hops' section (tracing_sweep_whole_path), one row per
+    function with the stages behind it; nothing when the setting was off."""
+    summary = report["summary"]
+    if "whole_path_coverage" not in summary:
+        return []
+    lines = ["", f"Whole-path coverage: {percent(summary['whole_path_coverage'])}%. How it is counted: {WHOLE_PATH_RULE}."]
+    untraced = untraced_hops(report["stages"])
+    lines += ["", f"## Untraced hops ({len(untraced)})", ""]
+    if not untraced:
+        return lines + ["Every Lambda hop behind the stages traces."]
+    lines += table(
+        ["Function", "Tracing", "Stages behind it", "Which", "Why"],
+        [(entry["function_arn"] or "(unknown)", entry["tracing"], len(entry["stages"]),
+          _first_stages(entry["stages"]),
+          entry["note"] or "")
+         for entry in untraced],
+    )
+    return lines
+
+
 def render_markdown(report):
     """The report as GitHub-flavoured Markdown (str, ends with a newline)."""
     summary = report["summary"]
@@ -398,6 +433,7 @@ def render_markdown(report):
         [(label, percent(summary.get(key)) if key == "compliance_percent" else summary.get(key)) for key, label in SUMMARY_LABELS],
     )
     lines += ["", "How it is counted: " + COMPLIANCE_RULE + "."]
+    lines += whole_path_lines(report)
     lines += account_chart(report)
 
     lines += ["", "## By account and region", ""]

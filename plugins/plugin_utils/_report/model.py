@@ -38,6 +38,8 @@ from collections.abc import Mapping
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import ACTIONS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import ROW_FIELDS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import is_refused
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import whole_path_breaks
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_path_traced
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import exemption_definition
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import ACCOUNT_ID_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import REGION_PATTERN
@@ -59,7 +61,7 @@ COMPLIANCE_RULE = (
     "failed stages and the stages of failed targets are not in it; n/a when no stage was evaluated"
 )
 COLLECTION = "cloudops.apigw_tracing"
-RUN_KEYS = ("collection_version", "policy", "errors", "failed_steps", "judged_with", "named_stages")
+RUN_KEYS = ("collection_version", "policy", "errors", "failed_steps", "judged_with", "named_stages", "whole_path")
 # The settings a run is judged with (what fails it besides its verdict), recorded so that the merge of a sliced
 # run's reports judges it as the unsliced run would have been; each with its default.
 JUDGEMENT_SETTINGS = {"fail_on_error": True, "fail_on_noncompliant": False, "fail_on_regression": False}
@@ -79,7 +81,8 @@ def row_category(row):
         return "skipped"
     # would_* rows carry the state they would have; the stage itself is not (yet) as desired.
     if action not in PENDING_ACTIONS and action != "refused" and not is_refused(row) and row["tracing_enabled_after"] == row["desired"]:
-        return "compliant"
+        # tracing_sweep_whole_path: a stage meant to be traced is compliant only when every Lambda hop traces too.
+        return "noncompliant" if whole_path_breaks(row) else "compliant"
     return "noncompliant"
 
 
@@ -117,11 +120,16 @@ def verdict(summary, run_errors=(), failed_steps=()):
         if summary["stage_errors"]:
             parts.append(_counted(summary["stage_errors"], "stage error"))
         return "error", ", ".join(parts) + ": what failed was not evaluated, so the run cannot vouch for it"
+    whole_path = ""
+    if "whole_path_coverage" in summary:
+        coverage = summary["whole_path_coverage"]
+        whole_path = "; judged on the whole path (tracing_sweep_whole_path): a stage meant to be traced counts only when its gateway " \
+            "and every Lambda hop trace, whole-path coverage %s" % ("n/a" if coverage is None else "%s%%" % coverage)
     if summary["noncompliant"]:
         count = summary["noncompliant"]
-        return "noncompliant", "%s not have %s desired tracing state" % (
-            "1 stage does" if count == 1 else "%d stages do" % count, "its" if count == 1 else "their")
-    return "compliant", "every evaluated stage has its desired tracing state (%s evaluated)" % (summary["compliant"],)
+        return "noncompliant", "%s not have %s desired tracing state%s" % (
+            "1 stage does" if count == 1 else "%d stages do" % count, "its" if count == 1 else "their", whole_path)
+    return "compliant", "every evaluated stage has its desired tracing state (%s evaluated)%s" % (summary["compliant"], whole_path)
 
 
 def _counted(number, noun):
@@ -186,6 +194,9 @@ def report_row(row, where, account_name=None):
         unknown = out[field] is None and out["action"] == "error"
         out[field] = None if unknown else bool(out[field])
     out["desired"] = None if out["desired"] is None else bool(out["desired"])
+    if row.get("hops") is not None:
+        # Only in the report of a run with tracing_sweep_whole_path: other reports are as they were.
+        out["hops"] = [dict(hop) for hop in row["hops"]]
     return out
 
 
@@ -334,6 +345,31 @@ def _merge_reported(reported, record_index, record, exemptions):
         stages.update(str(arn) for arn in item.get("matched") or [])
 
 
+def whole_path_coverage(rows):
+    """Percent (one decimal) of the evaluated stages (compliant + non-compliant) whose gateway and every Lambda hop
+    trace; None when none was evaluated."""
+    evaluated = [row for row in rows if row_category(row) in ("compliant", "noncompliant")]
+    if not evaluated:
+        return None
+    covered = sum(1 for row in evaluated if row.get("hops") is not None and whole_path_traced(row["hops"]))
+    return round(100.0 * covered / len(evaluated), 1)
+
+
+def untraced_hops(rows):
+    """[{function, tracing, note, stages: [arn...]}]: one entry per function (or hop in error) that does not trace,
+    with the stages behind it, most stages first."""
+    by_function = {}
+    for row in rows:
+        for hop in row.get("hops") or []:
+            if hop["kind"] == "gateway" or hop["tracing"] not in ("not_traced", "error"):
+                continue
+            key = hop.get("function_arn") or hop.get("note")
+            entry = by_function.setdefault(key, {"function_arn": hop.get("function_arn"), "tracing": hop["tracing"], "note": hop.get("note"), "stages": []})
+            if row["arn"] not in entry["stages"]:
+                entry["stages"].append(row["arn"])
+    return sorted(by_function.values(), key=lambda entry: (-len(entry["stages"]), str(entry["function_arn"] or entry["note"])))
+
+
 def report_summary(target_summaries, rows, planned_changes, max_changes):
     """The report's summary section, counted from its targets and stage rows."""
     counts = category_counts(rows)
@@ -356,6 +392,8 @@ def report_summary(target_summaries, rows, planned_changes, max_changes):
         "max_changes": max_changes,
         "refused": any(is_refused(row) for row in rows),
     }
+    if any("hops" in row for row in rows):
+        summary["whole_path_coverage"] = whole_path_coverage(rows)
     hub = security_hub_summary(target_summaries)
     if hub is not None:
         summary["security_hub"] = hub
@@ -403,6 +441,10 @@ def run_section(run):
     if named:
         # Only in the report of a run that named its stages (a remediation): other reports are as they were.
         section["named_stages"] = [dict(entry) for entry in named]
+    if run.get("whole_path"):
+        # Only with tracing_sweep_whole_path: the verdict counted a stage meant to be traced whose Lambda hops do not
+        # trace as non-compliant. Other reports are as they were.
+        section["whole_path"] = True
     return section
 
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_path_traced
+
 ROW_FIELDS = (
     "account_id",
     "region",
@@ -111,6 +113,40 @@ def _changed_row(row, converge, index, check_mode):
         return dict(row, action=_change_action(after, check_mode))
     # Already as desired when the change came: someone else converged it between the read and the write.
     return dict(row, action="none")
+
+
+def untraced_functions(hops):
+    """The function ARNs (or the notes of hops in error without one) of the Lambda hops that do not trace."""
+    return [hop.get("function_arn") or hop.get("note") for hop in hops or [] if hop["kind"] != "gateway" and hop["tracing"] in ("not_traced", "error")]
+
+
+def with_hops(rows, hops):
+    """The rows with their stage's hops (tracing_sweep_whole_path): ``hops`` {"<api id>/<stage>": hops}. The gateway
+    hop says the stage's tracing after this run. A stage meant to be traced whose gateway traces but a Lambda hop
+    does not gets a reason that names the functions (model.row_category counts it non-compliant)."""
+    out = []
+    for row in rows:
+        stage_hops = hops.get(f"{row['rest_api_id']}/{row['stage_name']}")
+        if stage_hops is None or row["action"] == "error":
+            out.append(row)
+            continue
+        after = row["tracing_enabled_after"]
+        stage_hops = [
+            dict(hop, tracing="traced" if after else "not_traced") if hop["kind"] == "gateway" and after is not None else dict(hop)
+            for hop in stage_hops
+        ]
+        row = dict(row, hops=stage_hops)
+        untraced = untraced_functions(stage_hops)
+        if row["desired"] is True and after is True and untraced:
+            row["reason"] = "the gateway traces, but not the whole path: %s %s" % (
+                "Lambda hop" if len(untraced) == 1 else "Lambda hops", "; ".join(sorted(set(str(item) for item in untraced))))
+        out.append(row)
+    return out
+
+
+def whole_path_breaks(row):
+    """Whether tracing_sweep_whole_path makes a row that should be traced non-compliant: a Lambda hop does not trace."""
+    return row.get("hops") is not None and row["desired"] is True and not whole_path_traced(row["hops"])
 
 
 def target_rows(plan, converge=None, check_mode=False, refused=None):

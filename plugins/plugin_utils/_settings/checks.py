@@ -83,6 +83,7 @@ SETTING_KEYS = (
     "max_requests_per_second", "concurrency", "role_session_name", "fail_on_error", "fail_on_noncompliant",
     "history", "fail_on_regression", "regression_includes_new",
     "security_hub", "report_formats", "allow_unknown_regions", "rollback_report", "merge_reports", "stages",
+    "whole_path",
 )
 # The formats tracing_sweep_report_formats may name (report.json is always written): _report.formats.FILE_NAMES's keys.
 REPORT_FORMATS = ("json", "markdown", "junit", "csv", "html")
@@ -477,6 +478,10 @@ def _merge_reports_problems(value, path="tracing_sweep_merge_reports"):
     return problems
 
 
+def _whole_path_problems(value):
+    return desired_problems(value, "tracing_sweep_whole_path")
+
+
 def entry_point_problems(settings):
     """The values an entry point of the role cannot run without (``entry_point``: main, rollback or merge)."""
     entry_point = settings.get("entry_point", "main")
@@ -535,6 +540,7 @@ SETTING_CHECKS = {
     "rollback_report": _rollback_report_problems,
     "merge_reports": _merge_reports_problems,
     "stages": named_stages_problems,
+    "whole_path": _whole_path_problems,
     # Not a setting: the names of the variables defined for the host, to find misspelt ones.
     "variables": unknown_variable_problems,
 }
@@ -589,6 +595,7 @@ def normalized_settings(settings):
         "fail_on_regression": parse_bool,
         "regression_includes_new": parse_bool,
         "security_hub": parse_bool,
+        "whole_path": parse_bool,
         "max_changes": lambda value: None if value is None else parse_whole_number(value),
         "concurrency": parse_whole_number,
         "max_requests_per_second": parse_positive_number,

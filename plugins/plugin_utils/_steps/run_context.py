@@ -51,6 +51,7 @@ SETTING_VARIABLES = {
     "rollback_report": "tracing_sweep_rollback_report",
     "merge_reports": "tracing_sweep_merge_reports",
     "stages": "tracing_sweep_stages",
+    "whole_path": "tracing_sweep_whole_path",
 }
 # This host's target, as the inventory sets it.
 TARGET_VARIABLES = {

@@ -555,6 +555,7 @@ def report_step(args, host=None, check_mode=False, say=None):
                     "policy": policy_in_force(settings.get("desired", True), settings.get("rules"), settings.get("exemptions"), settings.get("exempt_tag")),
                     "errors": run_errors,
                     "named_stages": settings.get("stages") or None,
+                    "whole_path": bool(settings.get("whole_path")),
                 },
             )
         except Exception as error:  # pylint: disable=broad-exception-caught  # the changes are still named and saved

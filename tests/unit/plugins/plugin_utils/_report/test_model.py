@@ -626,7 +626,7 @@ def test_policy_in_force_defaults():
 @pytest.mark.parametrize(
     "run, message",
     [
-        ({"version": "1"}, r"^run: unknown key 'version'; run takes collection_version, policy, errors, failed_steps, judged_with, named_stages$"),
+        ({"version": "1"}, r"^run: unknown key 'version'; run takes collection_version, policy, errors, failed_steps, judged_with, named_stages, whole_path$"),
         ({"policy": {"desired": True}}, r"^run\.policy: must be a mapping of desired, rules, exemptions, exempt_tag"),
         ({"policy": "strict"}, r"^run\.policy: must be a mapping"),
         ({"errors": "boom"}, r"^run\.errors: must be a list of messages$"),

@@ -1,0 +1,274 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to this collection: not an API, may change in any release (the modules that use it are the API).
+
+"""The whole request path of a stage: the hops behind the gateway and whether X-Ray follows a request through them.
+
+It owns reading the path (opt-in: apigw_stage_tracing_info's whole_path, the role's tracing_sweep_whole_path) and
+nothing else: no policy, no report. For the REST APIs that have stages in scope it reads, with the caller's paced
+API Gateway client, each API's resources with their methods (GetResources, embed=methods, 500 a page, every page)
+and its authorizers (GetAuthorizers, every page); then, with a Lambda client of its own paced under Lambda's quota
+(module_utils/_aws.py, PACES["lambda"]), each distinct function once (GetFunctionConfiguration): its
+TracingConfig.Mode and execution role.
+
+A stage's hops, in order: the gateway itself, then one hop per method's integration, then one per Lambda
+authorizer its methods use. A hop's ``tracing`` is one of:
+  traced          the gateway traces (tracingEnabled), or the function's TracingConfig.Mode is Active
+  not_traced      the gateway does not, or the function's mode is PassThrough
+  not_applicable  a hop X-Ray cannot join (HTTP, mock, another AWS service, a VPC link: the note says what it sees)
+  error           the function cannot be known: a stage variable the stage does not set, a function in another
+                  account than the target, or a read that failed (the error code and message)
+Integrations of other types are listed, never dropped. ``${stageVariables.NAME}`` in an integration's function is
+resolved with each stage's own variables, so two stages of one API may reach different functions.
+"""
+
+from __future__ import annotations
+
+import re
+
+try:
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
+except ImportError:
+    pass  # Handled by AnsibleAWSModule, and by the sweep engine's own check
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import client_config
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import error_code
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import error_message
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._aws import pace_service
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway import REST_APIS_PAGE_SIZE
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.parallel import ordered_map
+
+# GetResources and GetAuthorizers return 25 items a page unless asked for more; 500 is the most they allow, as for
+# GetRestApis.
+PAGE_SIZE = REST_APIS_PAGE_SIZE
+HOP_KINDS = ("gateway", "integration", "authorizer")
+TRACING_STATES = ("traced", "not_traced", "not_applicable", "error")
+# arn:<partition>:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN or name>/invocations
+LAMBDA_URI = re.compile(r"arn:(?P<partition>[^:]+):apigateway:(?P<region>[^:]+):lambda:path/2015-03-31/functions/(?P<function>.+)/invocations")
+STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([^}]+)\}")
+# A function's ARN, with or without a qualifier (an alias or a version).
+FUNCTION_ARN = re.compile(r"arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?")
+# What X-Ray sees of a hop it cannot join, by integration type (VPC_LINK: an HTTP integration through a VPC link).
+NOT_LAMBDA_NOTES = {
+    "HTTP": "an HTTP backend: X-Ray sees the gateway's call to it (a subsegment with the URL and status), not the backend itself "
+            "unless the backend is instrumented and reads the X-Amzn-Trace-Id header",
+    "HTTP_PROXY": "an HTTP proxy backend: X-Ray sees the gateway's call to it (a subsegment with the URL and status), not the backend "
+                  "itself unless the backend is instrumented and reads the X-Amzn-Trace-Id header",
+    "MOCK": "a mock integration: API Gateway answers by itself, there is nothing behind the gateway to trace",
+    "AWS": "an AWS service integration: X-Ray sees the gateway's call to the service, not what the service does with it",
+    "VPC_LINK": "a private backend through a VPC link: X-Ray sees the gateway's call through the link, not the backend itself "
+                "unless the backend is instrumented and reads the X-Amzn-Trace-Id header",
+    None: "a method without an integration: requests end at the gateway",
+}
+GATEWAY_NOTES = {
+    True: "the stage's X-Ray active tracing is on",
+    False: "the stage's X-Ray active tracing is off: no trace starts here",
+}
+ACTIVE_NOTE = "TracingConfig.Mode is Active"
+PASS_THROUGH_NOTE = (
+    "TracingConfig.Mode is {mode}: the function joins a trace only with Active tracing "
+    "(and an execution role allowed xray:PutTraceSegments)"
+)
+
+
+def lambda_client(client):
+    """(client, stats): the Lambda client ``client(service, config)`` makes, paced under Lambda's own quota
+    (module_utils/_aws.py PACES) and counted; the caller's API Gateway client keeps its own pace."""
+    return pace_service(client("lambda", client_config("lambda")))
+
+
+def lambda_function(uri):
+    """The function part of a Lambda invocation URI (an ARN or a name, perhaps with stage variables), or None."""
+    found = LAMBDA_URI.fullmatch(uri or "")
+    return None if found is None else (found.group("function"), found.group("partition"), found.group("region"))
+
+
+def resolve_stage_variables(text, variables):
+    """(text with every ${stageVariables.NAME} replaced from ``variables``, names the stage does not set)."""
+    missing = []
+
+    def value(match):
+        name = match.group(1)
+        if name not in (variables or {}):
+            missing.append(name)
+            return match.group(0)
+        return str(variables[name])
+
+    return STAGE_VARIABLE.sub(value, text), missing
+
+
+def function_arn(function, partition, region, account_id):
+    """The function's ARN with its qualifier, from an ARN or a name (``name``, ``name:alias``), in the URI's
+    partition and region and the target's account; None when it is neither."""
+    if function.startswith("arn:"):
+        return function if FUNCTION_ARN.fullmatch(function) else None
+    # A partial ARN (account:function:name) or a name with or without its qualifier.
+    parts = function.split(":")
+    if len(parts) >= 3 and parts[1] == "function" and re.fullmatch(r"\d{12}", parts[0]):
+        return f"arn:{partition}:lambda:{region}:{':'.join(parts)}"
+    if 1 <= len(parts) <= 2 and all(parts):
+        return f"arn:{partition}:lambda:{region}:{account_id}:function:{function}"
+    return None
+
+
+def function_account(arn):
+    found = FUNCTION_ARN.fullmatch(arn or "")
+    return found.group("account") if found else None
+
+
+class ApiPath:
+    """What one REST API's path is made of: its methods ([(http_method, resource_path, method)]) and its authorizers
+    ({id: authorizer}); or the error that kept them from being read."""
+
+    def __init__(self, methods=None, authorizers=None, error=None):
+        self.methods = methods or []
+        self.authorizers = authorizers or {}
+        self.error = error
+
+
+def read_api_path(apigw, rest_api_id):
+    """The ApiPath of one REST API: GetResources (embed=methods) and GetAuthorizers, every page. Never raises for
+    what AWS answers: the error is in ApiPath.error."""
+    try:
+        resources = apigw.get_paginator("get_resources").paginate(
+            restApiId=rest_api_id, embed=["methods"], PaginationConfig={"PageSize": PAGE_SIZE}
+        ).build_full_result().get("items", [])
+        authorizers = apigw.get_paginator("get_authorizers").paginate(
+            restApiId=rest_api_id, PaginationConfig={"PageSize": PAGE_SIZE}
+        ).build_full_result().get("items", [])
+    except (BotoCoreError, ClientError) as e:
+        return ApiPath(error=f"Reading the resources and authorizers of REST API {rest_api_id} failed: {error_code(e)}: {error_message(e)}")
+    methods = []
+    for resource in sorted(resources, key=lambda item: item.get("path") or ""):
+        for http_method, method in sorted((resource.get("resourceMethods") or {}).items()):
+            methods.append((http_method, resource.get("path"), method or {}))
+    return ApiPath(methods, {item["id"]: item for item in authorizers if item.get("id")})
+
+
+def _hop(kind, tracing, note, http_method=None, resource_path=None, integration_type=None, function_arn_=None, name=None):
+    return {
+        "kind": kind,
+        "http_method": http_method,
+        "resource_path": resource_path,
+        "integration_type": integration_type,
+        "name": name,
+        "function_arn": function_arn_,
+        "role_arn": None,
+        "tracing": tracing,
+        "note": note,
+    }
+
+
+def _lambda_hop(kind, uri, stage, account_id, **where):
+    """A hop whose target is a Lambda invocation URI: the function resolved for this stage, or an error hop."""
+    function, partition, region = lambda_function(uri)
+    resolved, missing = resolve_stage_variables(function, stage.get("variables"))
+    if missing:
+        note = "stage variable%s %s not set on stage %s, so the function of %s cannot be known" % (
+            "" if len(missing) == 1 else "s", ", ".join(missing), stage["stage_name"], uri)
+        return _hop(kind, "error", note, **where)
+    arn = function_arn(resolved, partition, region, account_id)
+    if arn is None:
+        return _hop(kind, "error", f"{resolved!r} is not a Lambda function name or ARN (from {uri})", **where)
+    return _hop(kind, "pending", None, function_arn_=arn, **where)
+
+
+def _integration_hop(http_method, path, method, stage, account_id):
+    integration = method.get("methodIntegration") or {}
+    kind = integration.get("type")
+    where = {"http_method": http_method, "resource_path": path, "integration_type": kind}
+    if kind in ("AWS", "AWS_PROXY") and lambda_function(integration.get("uri")) is not None:
+        return _lambda_hop("integration", integration["uri"], stage, account_id, **where)
+    if integration.get("connectionType") == "VPC_LINK":
+        note = NOT_LAMBDA_NOTES["VPC_LINK"]
+    elif kind in ("AWS", "AWS_PROXY"):
+        note = NOT_LAMBDA_NOTES["AWS"] + (f" ({integration['uri']})" if integration.get("uri") else "")
+    else:
+        note = NOT_LAMBDA_NOTES.get(kind) or f"a {kind} integration: X-Ray does not follow requests into it"
+    return _hop("integration", "not_applicable", note, **where)
+
+
+def _authorizer_hops(api_path, stage, account_id):
+    used = []
+    for dummy, dummy2, method in api_path.methods:
+        authorizer_id = method.get("authorizerId")
+        if authorizer_id and authorizer_id not in used:
+            used.append(authorizer_id)
+    hops = []
+    for authorizer_id in used:
+        authorizer = api_path.authorizers.get(authorizer_id)
+        if authorizer is None:
+            continue
+        where = {"name": authorizer.get("name") or authorizer_id, "integration_type": authorizer.get("type")}
+        if authorizer.get("type") in ("TOKEN", "REQUEST") and lambda_function(authorizer.get("authorizerUri")) is not None:
+            hops.append(_lambda_hop("authorizer", authorizer["authorizerUri"], stage, account_id, **where))
+        else:
+            hops.append(_hop("authorizer", "not_applicable", "a Cognito user pool authorizer: API Gateway checks the token itself, no hop to trace", **where))
+    return hops
+
+
+def stage_hops(api_path, stage, account_id):
+    """The hops of one stage (normalized, with its ``variables`` and ``tracing_enabled``), Lambda hops still
+    ``pending`` (read_functions then fills them in)."""
+    traced = bool(stage.get("tracing_enabled"))
+    hops = [_hop("gateway", "traced" if traced else "not_traced", GATEWAY_NOTES[traced])]
+    if api_path.error:
+        return hops + [_hop("integration", "error", api_path.error)]
+    hops.extend(_integration_hop(http_method, path, method, stage, account_id) for http_method, path, method in api_path.methods)
+    hops.extend(_authorizer_hops(api_path, stage, account_id))
+    return hops
+
+
+def read_functions(lambda_client, arns, concurrency=1):
+    """{function ARN: {"mode", "role_arn"} or {"error"}}: one GetFunctionConfiguration per ARN."""
+
+    def read(arn):
+        try:
+            answer = lambda_client.get_function_configuration(FunctionName=arn)
+        except (BotoCoreError, ClientError) as e:
+            return {"error": f"GetFunctionConfiguration failed: {error_code(e)}: {error_message(e)}"}
+        return {"mode": (answer.get("TracingConfig") or {}).get("Mode") or "PassThrough", "role_arn": answer.get("Role")}
+
+    arns = list(arns)
+    return dict(zip(arns, ordered_map(read, arns, concurrency)))
+
+
+def _finished(hop, functions, account_id):
+    if hop["tracing"] != "pending":
+        return hop
+    arn = hop["function_arn"]
+    owner = function_account(arn)
+    if owner != account_id:
+        return dict(hop, tracing="error", note=(
+            f"the function is in account {owner}, not in the target's account {account_id}: its tracing cannot be read with the "
+            "target's credentials; audit that account too"))
+    found = functions[arn]
+    if "error" in found:
+        return dict(hop, tracing="error", note=found["error"])
+    if found["mode"] == "Active":
+        return dict(hop, tracing="traced", note=ACTIVE_NOTE, role_arn=found["role_arn"])
+    return dict(hop, tracing="not_traced", note=PASS_THROUGH_NOTE.format(mode=found["mode"]), role_arn=found["role_arn"])
+
+
+def whole_paths(apigw, lambda_client, stages, account_id, concurrency=1):
+    """{(rest_api_id, stage_name): hops} for the stages (normalized: rest_api_id, stage_name, variables,
+    tracing_enabled). Each API with stages is read once, each distinct function of the target's account once."""
+    api_ids = list(dict.fromkeys(stage["rest_api_id"] for stage in stages))
+    paths = dict(zip(api_ids, ordered_map(lambda rest_api_id: read_api_path(apigw, rest_api_id), api_ids, concurrency)))
+    hops = {(stage["rest_api_id"], stage["stage_name"]): stage_hops(paths[stage["rest_api_id"]], stage, account_id) for stage in stages}
+    arns = sorted({
+        hop["function_arn"] for stage_path in hops.values() for hop in stage_path
+        if hop["tracing"] == "pending" and function_account(hop["function_arn"]) == account_id
+    })
+    functions = read_functions(lambda_client, arns, concurrency) if arns else {}
+    return {key: [_finished(hop, functions, account_id) for hop in stage_path] for key, stage_path in hops.items()}
+
+
+def whole_path_traced(hops):
+    """Whether a request is traced from end to end: the gateway and every Lambda hop (any hop with a function, or
+    an error hop) trace."""
+    return all(hop["tracing"] in ("traced", "not_applicable") for hop in hops or [])

@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the cloudops.apigw_tracing collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The whole request path (module_utils/request_path.py): parsing Lambda URIs, resolving stage variables, reading
+each API and each function once (botocore Stubbers: pages, calls and their parameters asserted)."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.stub import Stubber
+
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws as aws
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import request_path as rp
+from ansible_collections.cloudops.apigw_tracing.tests.unit.aws_fakes import make_client
+
+ACCOUNT = "111122223333"
+OTHER = "444455556666"
+REGION = "us-east-1"
+
+
+def uri(function):
+    return f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function}/invocations"
+
+
+def fn(name, account=ACCOUNT):
+    return f"arn:aws:lambda:{REGION}:{account}:function:{name}"
+
+
+def method(kind, target_uri=None, authorizer_id=None, connection_type=None):
+    integration = {"type": kind}
+    if target_uri:
+        integration["uri"] = target_uri
+    if connection_type:
+        integration["connectionType"] = connection_type
+    out = {"httpMethod": "GET", "methodIntegration": integration}
+    if authorizer_id:
+        out.update(authorizationType="CUSTOM", authorizerId=authorizer_id)
+    return out
+
+
+def stage(name, traced=True, variables=None, api="a1b2c3d4e5"):
+    return {"rest_api_id": api, "stage_name": name, "tracing_enabled": traced, "variables": variables or {}}
+
+
+@pytest.fixture(name="clients")
+def clients_fixture():
+    apigw = make_client()
+    lam = make_client("lambda")
+    with Stubber(apigw) as apigw_stub, Stubber(lam) as lambda_stub:
+        yield apigw, apigw_stub, lam, lambda_stub
+        apigw_stub.assert_no_pending_responses()
+        lambda_stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (uri(fn("orders")), (fn("orders"), "aws", REGION)),
+        (uri(fn("orders") + ":live"), (fn("orders") + ":live", "aws", REGION)),
+        (uri("orders"), ("orders", "aws", REGION)),
+        ("arn:aws-cn:apigateway:cn-north-1:lambda:path/2015-03-31/functions/f/invocations", ("f", "aws-cn", "cn-north-1")),
+        ("arn:aws:apigateway:us-east-1:dynamodb:action/PutItem", None),
+        ("https://example.com/orders", None),
+        (None, None),
+    ],
+)
+def test_lambda_invocation_uris(text, expected):
+    assert rp.lambda_function(text) == expected
+
+
+def test_stage_variables_are_resolved_and_missing_ones_named():
+    assert rp.resolve_stage_variables(fn("orders") + ":${stageVariables.alias}", {"alias": "live"}) == (fn("orders") + ":live", [])
+    assert rp.resolve_stage_variables("${stageVariables.fn}", {}) == ("${stageVariables.fn}", ["fn"])
+
+
+@pytest.mark.parametrize(
+    "function, expected",
+    [
+        (fn("orders"), fn("orders")),
+        (fn("orders") + ":7", fn("orders") + ":7"),
+        ("orders", fn("orders")),
+        ("orders:live", fn("orders") + ":live"),
+        (f"{OTHER}:function:orders", fn("orders", OTHER)),
+        ("arn:aws:s3:::bucket", None),
+        ("a:b:c:d", None),
+    ],
+)
+def test_function_arns_keep_their_qualifier(function, expected):
+    assert rp.function_arn(function, "aws", REGION, ACCOUNT) == expected
+
+
+def _api(apigw_stub, resources, authorizers=(), api="a1b2c3d4e5"):
+    apigw_stub.add_response("get_resources", {"items": list(resources)}, {"restApiId": api, "embed": ["methods"], "limit": 500})
+    apigw_stub.add_response("get_authorizers", {"items": list(authorizers)}, {"restApiId": api, "limit": 500})
+
+
+def test_resources_are_paged_and_every_hop_is_listed(clients):
+    apigw, apigw_stub, lam, lambda_stub = clients
+    apigw_stub.add_response(
+        "get_resources", {"items": [{"id": "r1", "path": "/orders", "resourceMethods": {"GET": method("AWS_PROXY", uri(fn("orders")), "au1")}}],
+                          "position": "p2"},
+        {"restApiId": "a1b2c3d4e5", "embed": ["methods"], "limit": 500},
+    )
+    apigw_stub.add_response(
+        "get_resources",
+        {"items": [
+            {"id": "r2", "path": "/legacy", "resourceMethods": {"POST": method("AWS", uri("billing:live"))}},
+            {"id": "r3", "path": "/health", "resourceMethods": {"GET": method("MOCK")}},
+            {"id": "r4", "path": "/proxy", "resourceMethods": {"ANY": method("HTTP_PROXY", "http://example.com", connection_type="VPC_LINK")}},
+            {"id": "r5", "path": "/table", "resourceMethods": {"PUT": method("AWS", "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem")}},
+        ]},
+        {"restApiId": "a1b2c3d4e5", "embed": ["methods"], "limit": 500, "position": "p2"},
+    )
+    apigw_stub.add_response("get_authorizers", {"items": [{"id": "au1", "name": "tokens", "type": "TOKEN", "authorizerUri": uri(fn("auth"))}]},
+                            {"restApiId": "a1b2c3d4e5", "limit": 500})
+    # Each distinct function once, in ARN order, with its qualifier.
+    lambda_stub.add_response("get_function_configuration", {"TracingConfig": {"Mode": "PassThrough"}, "Role": "arn:aws:iam::111122223333:role/a"},
+                             {"FunctionName": fn("auth")})
+    lambda_stub.add_response("get_function_configuration", {"TracingConfig": {"Mode": "Active"}, "Role": "arn:aws:iam::111122223333:role/b"},
+                             {"FunctionName": fn("billing") + ":live"})
+    lambda_stub.add_response("get_function_configuration", {"TracingConfig": {"Mode": "Active"}, "Role": "arn:aws:iam::111122223333:role/o"},
+                             {"FunctionName": fn("orders")})
+
+    hops = rp.whole_paths(apigw, lam, [stage("prod"), stage("dev", traced=False)], ACCOUNT)
+
+    prod = hops[("a1b2c3d4e5", "prod")]
+    assert [(hop["kind"], hop["resource_path"], hop["integration_type"], hop["function_arn"], hop["tracing"]) for hop in prod] == [
+        ("gateway", None, None, None, "traced"),
+        ("integration", "/health", "MOCK", None, "not_applicable"),
+        ("integration", "/legacy", "AWS", fn("billing") + ":live", "traced"),
+        ("integration", "/orders", "AWS_PROXY", fn("orders"), "traced"),
+        ("integration", "/proxy", "HTTP_PROXY", None, "not_applicable"),
+        ("integration", "/table", "AWS", None, "not_applicable"),
+        ("authorizer", None, "TOKEN", fn("auth"), "not_traced"),
+    ]
+    assert "VPC link" in prod[4]["note"] and "dynamodb" in prod[5]["note"] and "PassThrough" in prod[6]["note"]
+    assert prod[6]["name"] == "tokens" and prod[6]["role_arn"] == "arn:aws:iam::111122223333:role/a"
+    assert rp.whole_path_traced(prod) is False
+    assert hops[("a1b2c3d4e5", "dev")][0]["tracing"] == "not_traced"
+
+
+def test_a_stage_variable_resolves_per_stage_and_a_shared_function_is_read_once(clients):
+    apigw, apigw_stub, lam, lambda_stub = clients
+    resources = [{"id": "r1", "path": "/", "resourceMethods": {"GET": method("AWS_PROXY", uri(fn("orders") + ":${stageVariables.alias}"))}}]
+    _api(apigw_stub, resources)
+    _api(apigw_stub, [{"id": "r1", "path": "/", "resourceMethods": {"GET": method("AWS_PROXY", uri(fn("orders") + ":live"))}}], api="b1b2c3d4e5")
+    lambda_stub.add_response("get_function_configuration", {"TracingConfig": {"Mode": "Active"}}, {"FunctionName": fn("orders") + ":beta"})
+    lambda_stub.add_response("get_function_configuration", {"TracingConfig": {"Mode": "PassThrough"}}, {"FunctionName": fn("orders") + ":live"})
+
+    stages = [stage("prod", variables={"alias": "live"}), stage("beta", variables={"alias": "beta"}), stage("ci"),
+              stage("v1", api="b1b2c3d4e5")]
+    hops = rp.whole_paths(apigw, lam, stages, ACCOUNT)
+
+    assert [hops[("a1b2c3d4e5", name)][1]["function_arn"] for name in ("prod", "beta")] == [fn("orders") + ":live", fn("orders") + ":beta"]
+    assert [hops[("a1b2c3d4e5", name)][1]["tracing"] for name in ("prod", "beta")] == ["not_traced", "traced"]
+    unresolved = hops[("a1b2c3d4e5", "ci")][1]
+    assert unresolved["tracing"] == "error" and "stage variable alias not set on stage ci" in unresolved["note"]
+    # The function behind prod is behind b1b2c3d4e5/v1 too: read once (the Stubber refuses a second call).
+    assert hops[("b1b2c3d4e5", "v1")][1]["tracing"] == "not_traced"
+
+
+def test_a_function_of_another_account_or_unreadable_is_an_error_of_its_hop(clients):
+    apigw, apigw_stub, lam, lambda_stub = clients
+    _api(apigw_stub, [
+        {"id": "r1", "path": "/a", "resourceMethods": {"GET": method("AWS_PROXY", uri(fn("theirs", OTHER)))}},
+        {"id": "r2", "path": "/b", "resourceMethods": {"GET": method("AWS_PROXY", uri(fn("gone")))}},
+    ])
+    lambda_stub.add_client_error("get_function_configuration", "ResourceNotFoundException", "Function not found", 404,
+                                 expected_params={"FunctionName": fn("gone")})
+
+    hops = rp.whole_paths(apigw, lam, [stage("prod")], ACCOUNT)[("a1b2c3d4e5", "prod")]
+
+    assert [hop["tracing"] for hop in hops] == ["traced", "error", "error"]
+    assert f"in account {OTHER}, not in the target's account {ACCOUNT}" in hops[1]["note"]
+    assert hops[2]["note"] == "GetFunctionConfiguration failed: ResourceNotFoundException: Function not found"
+
+
+def test_an_api_that_cannot_be_read_is_an_error_hop_of_its_stages(clients):
+    apigw, apigw_stub, lam, dummy = clients
+    apigw_stub.add_client_error("get_resources", "AccessDeniedException", "not authorized", 403)
+
+    hops = rp.whole_paths(apigw, lam, [stage("prod")], ACCOUNT)[("a1b2c3d4e5", "prod")]
+
+    assert [hop["tracing"] for hop in hops] == ["traced", "error"]
+    assert "AccessDeniedException: not authorized" in hops[1]["note"]
+
+
+def test_an_unused_or_cognito_authorizer(clients):
+    apigw, apigw_stub, lam, dummy = clients
+    _api(apigw_stub, [{"id": "r1", "path": "/", "resourceMethods": {"GET": method("MOCK", authorizer_id="c1")}}],
+         [{"id": "c1", "name": "users", "type": "COGNITO_USER_POOLS"}, {"id": "u1", "name": "unused", "type": "TOKEN", "authorizerUri": uri("x")}])
+
+    hops = rp.whole_paths(apigw, lam, [stage("prod")], ACCOUNT)[("a1b2c3d4e5", "prod")]
+
+    assert [(hop["kind"], hop["name"], hop["tracing"]) for hop in hops] == [
+        ("gateway", None, "traced"), ("integration", None, "not_applicable"), ("authorizer", "users", "not_applicable")]
+    assert rp.whole_path_traced(hops) is True
+
+
+def test_lambda_is_paced_under_its_own_quota():
+    pace = aws.PACES["lambda"]["GetFunctionConfiguration"]
+    assert pace.rate < pace.aws_rate == 15 and pace.burst <= pace.aws_burst
+    assert aws.client_config("lambda").retries == {"mode": "standard", "max_attempts": 5}
