@@ -35,7 +35,7 @@ def remediate(run_playbook, tmp_path, estate):
     inventory = write_yaml(tmp_path / "estate.accounts.yml", accounts_inventory())
     base = tmp_path / "remediations"
 
-    def run(account, region, stages, mode=None, extra=None, policy=None):
+    def run(account, region, stages, mode=None, extra=None, policy=None, check=False):
         extra_vars = copy.deepcopy(POLICY if policy is None else policy)
         extra_vars.update({
             "apigw_tracing_event_account_id": account,
@@ -47,7 +47,7 @@ def remediate(run_playbook, tmp_path, estate):
             extra_vars["apigw_tracing_remediate_mode"] = mode
         extra_vars.update(extra or {})
         estate.clear()
-        result = run_playbook(REMEDIATE, extra_vars, inventory=inventory)
+        result = run_playbook(REMEDIATE, extra_vars, inventory=inventory, check=check)
         runs = sorted(base.iterdir()) if base.is_dir() else []
         if not runs:
             return result, None, None
@@ -107,6 +107,14 @@ def test_audit_mode_changes_nothing_and_reports_what_would_change(remediate, est
     assert run.rc == 0, run.describe()
     assert report["mode"] == "audit" and actions(report) == {("ord1111use", "staging"): "would_enable"}
     assert not tracing_state(estate)[(PROD, "us-east-1", "ord1111use", "staging")]
+    assert "UpdateStage" not in calls(estate)
+
+
+def test_check_mode_changes_nothing_whatever_the_mode_says(remediate, estate):
+    run, report, dummy = remediate(PROD, "us-east-1", ["ord1111use/staging"], mode="enforce", check=True)
+
+    assert run.rc == 0, run.describe()
+    assert report["mode"] == "audit" and actions(report) == {("ord1111use", "staging"): "would_enable"}
     assert "UpdateStage" not in calls(estate)
 
 
