@@ -205,7 +205,6 @@ def test_lambda_is_paced_under_its_own_quota():
     assert aws.client_config("lambda").retries == {"mode": "standard", "max_attempts": 5}
 
 
-
 class _FakeApigw:
     """GetResources and GetAuthorizers (every page at once) of REST APIs whose one method reaches function f<N % 3>,
     N being the API id's last two digits; thread-safe (each paginate call answers its own API)."""
