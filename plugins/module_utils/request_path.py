@@ -28,6 +28,8 @@ resolved with each stage's own variables, so two stages of one API may reach dif
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 try:
     from botocore.exceptions import BotoCoreError
@@ -223,18 +225,19 @@ def stage_hops(api_path, stage, account_id):
     return hops
 
 
+def read_function(lambda_client, arn):
+    """{"mode", "role_arn"} or {"error"} of one function: one GetFunctionConfiguration."""
+    try:
+        answer = lambda_client.get_function_configuration(FunctionName=arn)
+    except (BotoCoreError, ClientError) as e:
+        return {"error": f"GetFunctionConfiguration failed: {error_code(e)}: {error_message(e)}"}
+    return {"mode": (answer.get("TracingConfig") or {}).get("Mode") or "PassThrough", "role_arn": answer.get("Role")}
+
+
 def read_functions(lambda_client, arns, concurrency=1):
     """{function ARN: {"mode", "role_arn"} or {"error"}}: one GetFunctionConfiguration per ARN."""
-
-    def read(arn):
-        try:
-            answer = lambda_client.get_function_configuration(FunctionName=arn)
-        except (BotoCoreError, ClientError) as e:
-            return {"error": f"GetFunctionConfiguration failed: {error_code(e)}: {error_message(e)}"}
-        return {"mode": (answer.get("TracingConfig") or {}).get("Mode") or "PassThrough", "role_arn": answer.get("Role")}
-
     arns = list(arns)
-    return dict(zip(arns, ordered_map(read, arns, concurrency)))
+    return dict(zip(arns, ordered_map(lambda arn: read_function(lambda_client, arn), arns, concurrency)))
 
 
 def _finished(hop, functions, account_id):
@@ -256,15 +259,54 @@ def _finished(hop, functions, account_id):
 
 def whole_paths(apigw, lambda_client, stages, account_id, concurrency=1):
     """{(rest_api_id, stage_name): hops} for the stages (normalized: rest_api_id, stage_name, variables,
-    tracing_enabled). Each API with stages is read once, each distinct function of the target's account once."""
+    tracing_enabled). Each API with stages is read once, each distinct function of the target's account once.
+
+    With concurrency above 1 the two reads overlap: a function is read (on threads of its own, paced under Lambda's
+    quota) as soon as the first API behind it has been read, not after every API. With 1, the functions are read
+    after the APIs, in ARN order."""
+    if concurrency <= 1:
+        return _whole_paths_in_turn(apigw, lambda_client, stages, account_id)
+    by_api = {}
+    for stage in stages:
+        by_api.setdefault(stage["rest_api_id"], []).append(stage)
+    functions = {}
+    lock = threading.Lock()
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as lambda_pool:
+
+        def read_api(rest_api_id):
+            api_path = read_api_path(apigw, rest_api_id)
+            found = {(stage["rest_api_id"], stage["stage_name"]): stage_hops(api_path, stage, account_id) for stage in by_api[rest_api_id]}
+            arns = [
+                hop["function_arn"] for stage_path in found.values() for hop in stage_path
+                if hop["tracing"] == "pending" and function_account(hop["function_arn"]) == account_id
+            ]
+            with lock:
+                for arn in arns:
+                    if arn not in functions:
+                        functions[arn] = lambda_pool.submit(read_function, lambda_client, arn)
+            return found
+
+        hops = {}
+        for found in ordered_map(read_api, list(by_api), concurrency):
+            hops.update(found)
+        read = {arn: future.result() for arn, future in functions.items()}
+    return {
+        (stage["rest_api_id"], stage["stage_name"]): [
+            _finished(hop, read, account_id) for hop in hops[(stage["rest_api_id"], stage["stage_name"])]
+        ]
+        for stage in stages
+    }
+
+
+def _whole_paths_in_turn(apigw, lambda_client, stages, account_id):
     api_ids = list(dict.fromkeys(stage["rest_api_id"] for stage in stages))
-    paths = dict(zip(api_ids, ordered_map(lambda rest_api_id: read_api_path(apigw, rest_api_id), api_ids, concurrency)))
+    paths = {rest_api_id: read_api_path(apigw, rest_api_id) for rest_api_id in api_ids}
     hops = {(stage["rest_api_id"], stage["stage_name"]): stage_hops(paths[stage["rest_api_id"]], stage, account_id) for stage in stages}
     arns = sorted({
         hop["function_arn"] for stage_path in hops.values() for hop in stage_path
         if hop["tracing"] == "pending" and function_account(hop["function_arn"]) == account_id
     })
-    functions = read_functions(lambda_client, arns, concurrency) if arns else {}
+    functions = read_functions(lambda_client, arns) if arns else {}
     return {key: [_finished(hop, functions, account_id) for hop in stage_path] for key, stage_path in hops.items()}
 
 

@@ -25,22 +25,33 @@ World E2 continuous remediation: the shipped rulebook cloudops.apigw_tracing.rem
          CreateStage event, seconds from put_events to its UpdateStage at the proxy; a burst of 50 CreateStage events
          of the target, seconds from the first put_events to the 50th UpdateStage; the calls per remediated stage.
          Without Java 17 or the venv, it says why and is not run.
+World L  the whole request path (issue 20): 1 target, 200 REST APIs x 2 stages behind 40 Lambda functions (one
+         proxy integration each, a Lambda authorizer on every 40th API), no quota and the role unpaced, as World B: the
+         audit with tracing_sweep_whole_path / the same audit without it, run one after the other; and the calls of
+         both, exact: without it, GetRestApis ceil(APIs/500) + one GetStages per API and no Lambda call; with it, one
+         GetResources page and one GetAuthorizers per API more, and one GetFunctionConfiguration per distinct function
+         (counted from the local AWS's request log). No quota, because behind API Gateway's 10 requests/s the ratio is
+         the ratio of calls (the path reads about 3x as many), which the calls goal already pins; without it the ratio
+         measures what the read costs beyond its calls (Lambda's own pace of 12 requests/s included).
 Opt-in (--worlds): E, an enforce of the large target behind the quota (after the runs: it changes the world);
 C, 12 account-regions x 50 APIs x 2 stages at forks 12 against the slowest single target (parallel efficiency).
 
 Goals (issue 18): W audit / minimal boto3 <= 3.0 and <= 0.5 x c7n-org; CPU per empty target <= 0.15 s;
 B audit / minimal boto3 <= 1.5; A audit / floor <= 1.10 with the exact calls; projection for 500 accounts x 17
 regions on 2 cores <= 10 minutes; Ansible tasks per target: audit 1, enforce 2. Issue 19: event to UpdateStage
-<= 10 s, a burst of 50 <= 20 s, and per remediated stage one GetStage and one UpdateStage, one AssumeRole per run. Nothing fails on a goal (the machine
+<= 10 s, a burst of 50 <= 20 s, and per remediated stage one GetStage and one UpdateStage, one AssumeRole per run. Issue 20:
+whole-path audit / audit <= 2.2, with the exact calls. Nothing fails on a goal (the machine
 is shared and noisy); the bench fails only when a run does not do its job (a wrong report, a failed playbook).
 It ends with a Markdown table of the goals, also written to .build/bench/results.md (raw figures: results.json).
 
---quick: one run of smaller worlds (2 accounts x 17 regions, 120 APIs), to iterate; its verdicts are indicative only.
+--quick: one run of smaller worlds (2 accounts x 17 regions, 120 APIs, 40 APIs behind 8 functions), to iterate; its
+verdicts are indicative only.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime
 import json
 import math
@@ -91,8 +102,10 @@ C7N_ORG_VENV = BENCH_DIR / "c7n-org-venv"
 C7N_ORG_PINS = ("c7n==0.9.53", "c7n-org==0.6.52")
 C7N_POLICY = "rest-stage-tracing-off"
 
-FULL = {"accounts": 10, "large_apis": 600}
-QUICK = {"accounts": 2, "large_apis": 120}
+FULL = {"accounts": 10, "large_apis": 600, "path_apis": 200, "path_functions": 40}
+QUICK = {"accounts": 2, "large_apis": 120, "path_apis": 40, "path_functions": 8}
+# World L: a Lambda authorizer on every PATH_AUTHORIZER_EVERY-th API.
+PATH_AUTHORIZER_EVERY = 40
 
 # The goals of issue 18, in the order of the table: key, what is measured, the goal as said, the limit, the format of
 # a value and its unit.
@@ -110,9 +123,14 @@ GOALS = [
     ("eda_burst", "Continuous remediation: a burst of 50 CreateStage events of one target, first event to the 50th UpdateStage",
      "<= 20 s", 20.0, "%.1f", " s"),
     ("eda_calls", "Continuous remediation: API calls per remediated stage", "GetStage 1, UpdateStage 1; AssumeRole 1 per run", None, None, None),
+    # Issue 20, the whole request path (World L).
+    ("path_ratio", "Whole path (%(path)s REST APIs x 2 stages behind %(path_functions)s functions, no quota): audit with "
+     "tracing_sweep_whole_path / without", "<= 2.2", 2.2, "%.2f", ""),
+    ("path_calls", "Whole path: calls", "off: GetRestApis %(path_pages)d + GetStages %(path)s, no Lambda call; on: + GetResources %(path)s, "
+     "GetAuthorizers %(path)s, GetFunctionConfiguration %(path_functions)s", None, None, None),
 ]
 # The worlds a plain `make bench` runs (E and C are opt-in).
-DEFAULT_WORLDS = "W,B,A,E2"
+DEFAULT_WORLDS = "W,B,A,L,E2"
 # World E2: the target, and the size of the burst.
 EDA_ACCOUNT = "500000000001"
 EDA_REGION = "us-east-1"
@@ -525,6 +543,80 @@ def world_a_run(bench, results, world):
     bench.figure("A: audit answers 429 (retried)", str(bench.proxy.outcomes().get("throttled", 0)))
 
 
+def world_l(bench, config):
+    """World L: 1 target, REST APIs x 2 stages behind Lambda functions (AWS_PROXY integrations), half of the functions
+    with active tracing, a Lambda authorizer on every PATH_AUTHORIZER_EVERY-th API."""
+    from request_paths import function_arn  # pylint: disable=import-outside-toplevel
+    from request_paths import invocation_uri  # pylint: disable=import-outside-toplevel
+    from request_paths import seed_functions  # pylint: disable=import-outside-toplevel
+    from request_paths import seed_methods  # pylint: disable=import-outside-toplevel
+
+    apis, functions = config["path_apis"], config["path_functions"]
+    bench.aws.reset()
+    started = time.monotonic()
+    apigw = bench.aws.client("apigateway", "us-east-1")
+    seed(apigw, api_specs(apis, "p"))
+    names = ["fn-%02d" % index for index in range(functions)]
+    seed_functions(bench.aws, {name: {"mode": "Active" if index % 2 == 0 else "PassThrough"} for index, name in enumerate(names)})
+    listed = apigw.get_paginator("get_rest_apis").paginate(PaginationConfig={"PageSize": 500}).build_full_result()["items"]
+    for index, api in enumerate(sorted(listed, key=lambda item: item["name"])):
+        function = names[index % functions]
+        authorizer = "tokens" if index % PATH_AUTHORIZER_EVERY == 0 else None
+        seed_methods(apigw, api["id"], [("/items", "GET", "AWS_PROXY", invocation_uri(function_arn(function)), authorizer)],
+                     authorizers=[("tokens", function_arn(names[(index + 1) % functions]))] if authorizer else ())
+    bench.say("World L: 1 target, %d REST APIs x 2 stages behind %d Lambda functions (seeded in %.0f s)" % (apis, functions, time.monotonic() - started))
+    hosts = {"path_us-east-1": {"tracing_sweep_region": "us-east-1", "tracing_sweep_account_id": CALLER_ACCOUNT}}
+    return {"apis": apis, "functions": functions, "stages": apis * 2, "hosts": hosts, "off": untraced(apis)}
+
+
+PATH_OPERATIONS = ("GetRestApis", "GetStages", "GetResources", "GetAuthorizers", "GetFunctionConfiguration")
+
+
+def path_calls(apis, functions, off, on):
+    """The calls of World L's two audits (``off``, ``on``: {operation: requests} of the local AWS's log, STS left out)
+    against the minimum: off, GetRestApis ceil(apis/500) + GetStages per API and nothing else; on, also one
+    GetResources and one GetAuthorizers per API and one GetFunctionConfiguration per distinct function."""
+    pages = math.ceil(apis / 500)
+    want_off = {"GetRestApis": pages, "GetStages": apis}
+    want_on = dict(want_off, GetResources=apis, GetAuthorizers=apis, GetFunctionConfiguration=functions)
+    said = {}
+    for name, calls, want in (("off", off, want_off), ("on", on, want_on)):
+        said[name] = {operation: calls.get(operation, 0) for operation in PATH_OPERATIONS}
+        said[name]["other"] = sum(count for operation, count in calls.items() if operation not in PATH_OPERATIONS)
+    exact = all(said[name] == dict(dict.fromkeys(PATH_OPERATIONS, 0), other=0, **want) for name, want in (("off", want_off), ("on", want_on)))
+    return {"off": said["off"], "on": said["on"], "exact": exact}
+
+
+def world_l_run(bench, results, world):
+    bench.proxy.quota = None
+    unpaced = {"tracing_sweep_max_requests_per_second": 100000}
+    logged = []
+    reports = {}
+    seconds = {}
+    for name, extra in (("off", {}), ("on", {"tracing_sweep_whole_path": True})):
+        bench.aws.clear()
+        seconds[name], reports[name] = bench.sweep("audit", world["hosts"], dict(unpaced, **extra))
+        logged.append({operation: count for operation, count in collections.Counter(r.operation for r in bench.aws.requests).items()
+                       if operation not in ("GetCallerIdentity", "AssumeRole")})
+    check_report(reports["off"], world["stages"], world["off"], "World L audit")
+    summary = reports["on"]["summary"]
+    if summary["stages"] != world["stages"] or summary["errors"] or summary.get("whole_path_coverage") is None:
+        raise RuntimeError("World L whole-path audit: unexpected report summary %s" % json.dumps(summary))
+    ratio = seconds["on"] / seconds["off"]
+    results.add("path_ratio", ratio)
+    bench.figure("L: audit with tracing_sweep_whole_path / without, no quota", "%.1f s / %.1f s = %.2f (whole-path coverage %s%%)" % (
+        seconds["on"], seconds["off"], ratio, summary["whole_path_coverage"]), "<= 2.2")
+    counted = path_calls(world["apis"], world["functions"], *logged)
+    results.add("path_calls", counted)
+    bench.figure("L: calls", "%s: %s" % (said_path_calls(counted), "exact" if counted["exact"] else "NOT exact"))
+
+
+def said_path_calls(value):
+    def one(calls):
+        return ", ".join("%s %d" % (operation, calls[operation]) for operation in PATH_OPERATIONS + ("other",) if calls[operation])
+    return "off: %s; on: %s" % (one(value["off"]), one(value["on"]))
+
+
 def world_e(bench, world):
     """Enforce the large target behind the quota, once (it changes the world)."""
     bench.fresh_quota()
@@ -678,6 +770,10 @@ def judge(results, key, limit, value_format, unit=""):
         return "not measured", "not measured"
     if key == "eda_calls":
         return judge_eda_calls(values)
+    if key == "path_calls":
+        texts = sorted({said_path_calls(value) for value in values})
+        exact = sum(1 for value in values if value["exact"])
+        return "%s: exact in %d of %d runs" % ("; ".join(texts), exact, len(values)), "met" if exact == len(values) else "NOT met"
     if key == "quota_calls":
         first = values[0]
         exact = sum(1 for value in values if value["exact"])
@@ -746,8 +842,8 @@ def main():
     parser.add_argument("--runs", type=int, help="how many times to measure every goal (default 3; 1 with --quick)")
     parser.add_argument("--quick", action="store_true", help="smaller worlds (2 accounts x 17 regions, 120 APIs), one run: to iterate")
     parser.add_argument("--worlds", default=DEFAULT_WORLDS,
-                        help="which worlds to run: W (wide), B (large, no quota), A (large, quota), E2 (continuous remediation, "
-                             "ansible-rulebook); opt-in: E (enforce large), C (parallel)")
+                        help="which worlds to run: W (wide), B (large, no quota), A (large, quota), L (the whole request path), "
+                             "E2 (continuous remediation, ansible-rulebook); opt-in: E (enforce large), C (parallel)")
     parser.add_argument("--no-c7n-org", action="store_true", help="do not install or run c7n-org")
     parser.add_argument("--world-c-singles", type=int, default=4, help="how many World C targets to time alone (all are the same size)")
     parser.add_argument("--keep", action="store_true", help="keep the run directories (inventories, output, reports) under .build/bench/")
@@ -761,7 +857,8 @@ def main():
     print("cloudops.apigw_tracing benchmark: %d run%s%s on %d cores (runs in %s)" % (
         runs, "" if runs == 1 else "s", ", quick (smaller worlds)" if args.quick else "", os.cpu_count() or 1, workdir), flush=True)
     sizes = {"wide": "%d accounts x %d regions" % (config["accounts"], len(WIDE_REGIONS)), "large": config["large_apis"],
-             "pages": math.ceil(config["large_apis"] / 500), "org": ORG_ACCOUNTS}
+             "pages": math.ceil(config["large_apis"] / 500), "org": ORG_ACCOUNTS,
+             "path": config["path_apis"], "path_functions": config["path_functions"], "path_pages": math.ceil(config["path_apis"] / 500)}
     results = Results(runs, args.quick, sizes)
     c7n_org = None
     if args.no_c7n_org:
@@ -788,6 +885,11 @@ def main():
                     world_a_run(bench, results, large)
             if "E" in worlds:
                 world_e(bench, large)
+        if "L" in worlds:
+            path = world_l(bench, config)
+            for run in range(runs):
+                bench.say("World L, run %d of %d" % (run + 1, runs))
+                world_l_run(bench, results, path)
         if "C" in worlds:
             for run in range(runs):
                 bench.say("World C, run %d of %d" % (run + 1, runs))

@@ -68,7 +68,8 @@ def test_task_times_counts_each_hosts_tasks_leaving_out_run_once(tmp_path):
 
 
 def results_of(bench, runs, **values):
-    results = bench.Results(runs, False, {"wide": "10 accounts x 17 regions", "large": 600, "pages": 2, "org": 500})
+    results = bench.Results(runs, False, {"wide": "10 accounts x 17 regions", "large": 600, "pages": 2, "org": 500, "path": 200, "path_functions": 40,
+                                          "path_pages": 1})
     for key, figures in values.items():
         for figure in figures:
             results.add(key, figure)
@@ -147,3 +148,21 @@ def test_the_calls_per_remediated_stage_are_exact_only_at_the_minimum():
     measured, verdict = bench.judge(results, "eda_calls", None, None)
     assert verdict == "NOT met" and "exact in 1 of 2 runs" in measured and "GetStage 1.02, UpdateStage 1 per stage" in measured
     assert "(1 answered 429 and retried)" in measured
+
+
+def test_the_whole_path_world_runs_by_default_and_its_calls_are_exact_only_at_the_minimum():
+    bench = load_bench()
+    assert "L" in bench.DEFAULT_WORLDS.split(",")
+    off = {"GetRestApis": 1, "GetStages": 200}
+    on = dict(off, GetResources=200, GetAuthorizers=200, GetFunctionConfiguration=40)
+    assert bench.path_calls(200, 40, off, on)["exact"]
+    # A Lambda call with the setting off, a function read twice, a second GetResources page or another call is not.
+    assert not bench.path_calls(200, 40, dict(off, GetFunctionConfiguration=1), on)["exact"]
+    assert not bench.path_calls(200, 40, off, dict(on, GetFunctionConfiguration=41))["exact"]
+    assert not bench.path_calls(200, 40, off, dict(on, GetResources=201))["exact"]
+    assert not bench.path_calls(200, 40, off, dict(on, GetRestApi=1))["exact"]
+    results = results_of(bench, 2, path_ratio=[1.9, 2.4], path_calls=[bench.path_calls(200, 40, off, on), bench.path_calls(200, 40, off, on)])
+    assert bench.judge(results, "path_ratio", 2.2, "%.2f") == ("1.90-2.40", "NOT met (1 of 2 runs within)")
+    measured, verdict = bench.judge(results, "path_calls", None, None)
+    assert verdict == "met" and measured.endswith("GetFunctionConfiguration 40: exact in 2 of 2 runs"), measured
+    assert any(row.startswith("| Whole path (200 REST APIs x 2 stages behind 40 functions, no quota)") for row in bench.table(results))

@@ -9,6 +9,15 @@ TracingConfig as created; UpdateFunctionConfiguration does not change TracingCon
 
 from __future__ import annotations
 
+import collections
+import csv
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+
 from local_aws import seed
 from request_paths import function_arn
 from request_paths import invocation_uri
@@ -19,6 +28,9 @@ ORDERS = "a1b2c3d4e5"
 USERS = "f6g7h8i9j0"
 OTHER_ACCOUNT = "999988887777"
 PATH_CALLS = ("GetResources", "GetAuthorizers", "GetFunctionConfiguration")
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text(encoding="utf-8"))
+ALL_FORMATS = ["json", "markdown", "html", "csv", "junit"]
+LAMBDA_LINE = re.compile(r"Lambda requests: (\d+) sent; answers throttled (\d+), server errors (\d+), no answer (\d+)")
 
 
 def seed_world(aws, apigw):
@@ -91,16 +103,31 @@ def test_info_without_whole_path_makes_no_extra_call(aws, apigw, run_playbook):
     assert [aws.calls(name) for name in PATH_CALLS + ("GetCallerIdentity",)] == [0, 0, 0, 0]
 
 
-def _audit(run_playbook, tmp_path, name, extra):
+def _inventory(tmp_path):
     from sweep_world import write_yaml  # pylint: disable=import-outside-toplevel
-    inventory = write_yaml(tmp_path / "hosts.yml", {"all": {
+    return write_yaml(tmp_path / "hosts.yml", {"all": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-        "hosts": {"own_us-east-1": {"tracing_sweep_region": "us-east-1"}}}})
+        "hosts": {"own_us-east-1": {"tracing_sweep_region": "us-east-1", "tracing_sweep_account_id": "123456789012"},
+                  "own_us-west-2": {"tracing_sweep_region": "us-west-2", "tracing_sweep_account_id": "123456789012"}}}})
+
+
+def _audit(run_playbook, tmp_path, name, extra, playbook="cloudops.apigw_tracing.audit", check=True, limit="own_us-east-1"):
+    """Run an audit (or another sweep playbook) writing every format; its report.json must validate against the schema."""
     report_dir = tmp_path / name
-    run = run_playbook("cloudops.apigw_tracing.audit", dict(extra, tracing_sweep_report_dir=str(report_dir),
-                                                            tracing_sweep_report_formats=["json", "markdown", "html"]),
-                       check=True, inventory=inventory)
+    run = run_playbook(playbook, dict(extra, tracing_sweep_report_dir=str(report_dir), tracing_sweep_report_formats=ALL_FORMATS),
+                       check=check, inventory=_inventory(tmp_path), args=("--limit", limit) if limit else ())
+    if (report_dir / "report.json").exists():
+        jsonschema.validate(json.loads((report_dir / "report.json").read_text(encoding="utf-8")), SCHEMA)
     return run, report_dir
+
+
+def _report(report_dir):
+    return json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+
+
+def _csv(report_dir):
+    with open(report_dir / "report.csv", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def test_the_audit_judges_the_whole_path_only_when_asked(aws, apigw, run_playbook, tmp_path):
@@ -134,3 +161,122 @@ def test_the_audit_judges_the_whole_path_only_when_asked(aws, apigw, run_playboo
     auth_line = next(line for line in markdown.splitlines() if function_arn("auth") + " |" in line)
     assert "| 3 |" in auth_line
     assert 'id="untraced-hops"' in (report_dir / "report.html").read_text(encoding="utf-8")
+
+
+def test_csv_junit_and_the_summary_say_the_whole_path_only_when_asked(aws, apigw, run_playbook, tmp_path):
+    """report.csv gains an untraced_hops column, report.xml names the Lambda hops that break a stage's path, and the
+    run's summary counts its Lambda requests beside API Gateway's; with the setting off none of them changes."""
+    seed_world(aws, apigw)
+    aws.clear()
+    run, report_dir = _audit(run_playbook, tmp_path, "off", {})
+    assert run.rc == 0, run.describe()
+    header = (report_dir / "report.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert "untraced_hops" not in header and header.endswith(",action,reason"), header
+    assert 'type="whole_path"' not in (report_dir / "report.xml").read_text(encoding="utf-8")
+    assert "Lambda requests" not in run.stdout and "API Gateway requests" in run.stdout
+
+    aws.clear()
+    run, report_dir = _audit(run_playbook, tmp_path, "on", {"tracing_sweep_whole_path": True})
+    assert run.rc == 0, run.describe()
+    report = _report(report_dir)
+    lines = {(line["rest_api_id"], line["stage_name"]): line for line in _csv(report_dir)}
+    assert list(next(iter(lines.values())))[-1] == "untraced_hops"
+    assert lines[(USERS, "v1")]["status"] == "PASS" and lines[(USERS, "v1")]["untraced_hops"] == ""
+    prod = lines[(ORDERS, "prod")]["untraced_hops"].split("; ")
+    assert prod == [function_arn("orders", "live"), function_arn("theirs", account=OTHER_ACCOUNT), function_arn("auth")], prod
+    assert lines[(ORDERS, "prod")]["status"] == "FAIL"
+
+    cases = {case.get("name"): case for case in ET.parse(report_dir / "report.xml").getroot().iter("testcase")}
+    failure = cases["orders/prod (%s)" % ORDERS].find("failure")
+    # Before: type noncompliant, text "tracing_enabled is true, desired true (none)" and nothing of the hops.
+    assert failure.get("type") == "whole_path" and function_arn("orders", "live") in failure.get("message")
+    text = failure.text.splitlines()
+    assert "GET /orders -> %s (not_traced: TracingConfig.Mode is PassThrough" % function_arn("orders", "live") in text[1], text
+    assert any(line.startswith("authorizer tokens -> %s (not_traced" % function_arn("auth")) for line in text), text
+    assert any(line.startswith("GET /partner -> %s (error" % function_arn("theirs", account=OTHER_ACCOUNT)) for line in text), text
+    assert cases["users/v1 (%s)" % USERS].find("failure") is None
+    # orders/ci would be enabled: it fails on its gateway, and says the path would still break after it.
+    ci = cases["orders/ci (%s)" % ORDERS].find("failure")
+    assert ci.get("type") == "noncompliant" and "authorizer tokens -> %s" % function_arn("auth") in ci.text
+    ci_row = next(row for row in report["stages"] if row["stage_name"] == "ci")
+    assert ci_row["action"] == "would_enable" and "; with the gateway traced, the whole path still does not trace: Lambda hops" in ci_row["reason"]
+    assert not ci_row["reason"].startswith("the gateway traces")
+
+    counted = LAMBDA_LINE.findall(run.stdout)
+    assert counted == [("4", "0", "0", "0")], run.stdout
+    assert aws.calls("GetFunctionConfiguration") == 4
+
+
+def test_the_enforcement_reports_the_hops_after_its_changes(aws, apigw, run_playbook, tmp_path):
+    seed_world(aws, apigw)
+    aws.clear()
+
+    run, report_dir = _audit(run_playbook, tmp_path, "enforce", {"tracing_sweep_whole_path": True}, playbook="cloudops.apigw_tracing.enforce", check=False)
+
+    assert run.rc == 0, run.describe()
+    report = _report(report_dir)
+    assert report["mode"] == "enforce" and report["run"]["whole_path"] is True
+    rows = {(row["rest_api_id"], row["stage_name"]): row for row in report["stages"]}
+    # The gateway changes as without the setting: orders/ci is enabled, the others were traced already.
+    assert {key: row["action"] for key, row in rows.items()} == {
+        (ORDERS, "beta"): "none", (ORDERS, "ci"): "enabled", (ORDERS, "prod"): "none", (USERS, "v1"): "none"}
+    assert aws.calls("UpdateStage") == 1 and aws.calls("UpdateFunctionConfiguration") == 0
+    # ci's gateway hop says the state after the change.
+    gateway = rows[(ORDERS, "ci")]["hops"][0]
+    assert (gateway["kind"], gateway["tracing"], gateway["note"]) == ("gateway", "traced", "the stage's X-Ray active tracing is on")
+    assert report["summary"]["whole_path_coverage"] == 25.0 and report["summary"]["compliant"] == 1
+    assert [aws.calls(name) for name in PATH_CALLS] == [2, 2, 4]
+    assert LAMBDA_LINE.findall(run.stdout) == [("4", "0", "0", "0")], run.stdout
+
+
+def test_a_remediation_reads_the_path_of_the_named_stages_only(aws, apigw, run_playbook, tmp_path):
+    seed_world(aws, apigw)
+    aws.clear()
+    base = tmp_path / "remediations"
+
+    run = run_playbook("cloudops.apigw_tracing.remediate", {
+        "apigw_tracing_event_account_id": "123456789012", "apigw_tracing_event_region": "us-east-1",
+        "tracing_sweep_stages": ["%s/ci" % ORDERS], "apigw_tracing_remediation_dir": str(base), "tracing_sweep_whole_path": True,
+        "tracing_sweep_report_formats": ALL_FORMATS}, inventory=_inventory(tmp_path))
+
+    assert run.rc == 0, run.describe()
+    made = collections.Counter(r.operation for r in aws.requests)
+    (where,) = sorted(base.iterdir())
+    report = _report(where)
+    jsonschema.validate(report, SCHEMA)
+    assert [(row["stage_name"], row["action"]) for row in report["stages"]] == [("ci", "enabled")], run.describe()
+    assert report["run"]["whole_path"] is True and report["run"]["named_stages"] == [{"rest_api_id": ORDERS, "stage_name": "ci"}]
+    hops = report["stages"][0]["hops"]
+    assert [(hop["kind"], hop["resource_path"], hop["tracing"]) for hop in hops] == [
+        ("gateway", None, "traced"), ("integration", "/health", "not_applicable"), ("integration", "/legacy", "traced"),
+        ("integration", "/orders", "error"), ("integration", "/partner", "error"), ("integration", "/site", "not_applicable"),
+        ("authorizer", None, "not_traced")]
+    assert report["summary"]["whole_path_coverage"] == 0.0
+    # Only the named stage's API is read; only its functions (shared and auth: its stage variable is not set).
+    assert {name: made[name] for name in ("GetResources", "GetAuthorizers", "GetFunctionConfiguration", "GetRestApis", "GetStages")} == {
+        "GetResources": 1, "GetAuthorizers": 1, "GetFunctionConfiguration": 2, "GetRestApis": 0, "GetStages": 0}, made
+    assert all(ORDERS in r.path for r in aws.requests if r.operation in ("GetResources", "GetAuthorizers"))
+    assert LAMBDA_LINE.findall(run.stdout) == [("2", "0", "0", "0")], run.stdout
+
+
+def test_the_merge_of_two_slices_keeps_the_whole_path(aws, apigw, run_playbook, tmp_path):
+    seed_world(aws, apigw)
+    aws.clear()
+    setting = {"tracing_sweep_whole_path": True}
+    east_run, east = _audit(run_playbook, tmp_path, "east", setting, limit="own_us-east-1")
+    west_run, west = _audit(run_playbook, tmp_path, "west", setting, limit="own_us-west-2")
+    assert _report(east)["run"]["whole_path"] is True and _report(west)["run"]["whole_path"] is True, east_run.describe() + west_run.describe()
+
+    merged_dir = tmp_path / "merged"
+    run = run_playbook("cloudops.apigw_tracing.merge_reports", {
+        "tracing_sweep_merge_reports": [str(east), str(west)], "tracing_sweep_report_dir": str(merged_dir),
+        "tracing_sweep_report_formats": ALL_FORMATS}, aws_env=False, inventory="localhost,", args=("-c", "local"))
+
+    assert (merged_dir / "report.json").exists(), run.describe()
+    merged = _report(merged_dir)
+    jsonschema.validate(merged, SCHEMA)
+    assert merged["run"]["whole_path"] is True
+    assert merged["summary"]["whole_path_coverage"] == _report(east)["summary"]["whole_path_coverage"] == 25.0
+    assert "whole-path coverage 25.0%" in merged["verdict_reason"]
+    assert [row.get("hops") for row in merged["stages"]] == [row.get("hops") for row in _report(east)["stages"]]
+    assert list(_csv(merged_dir)[0])[-1] == "untraced_hops"

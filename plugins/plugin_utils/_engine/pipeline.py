@@ -155,12 +155,13 @@ def _add_requests(total, stats):
     return total
 
 
-def request_totals(records):
-    """The API Gateway requests of several targets' records, added up by kind (what each record's ``requests`` says)."""
+def request_totals(records, key="requests"):
+    """The API Gateway requests of several targets' records, added up by kind (what each record's ``requests`` says);
+    with key="lambda_requests", their Lambda requests (tracing_sweep_whole_path)."""
     totals = dict.fromkeys(aws.RequestStats.FIELDS, 0)
     for record in records:
         for field in aws.RequestStats.FIELDS:
-            value = ((record or {}).get("requests") or {}).get(field, 0)
+            value = ((record or {}).get(key) or {}).get(field, 0)
             totals[field] += value if isinstance(value, int) and not isinstance(value, bool) else 0
     return totals
 
@@ -228,6 +229,8 @@ def sweep_target(host, target, settings, connection, say=None):
         return _failed_plan(identity, str(error), requests, started)
     identity = dict(identity, account_id=reach.account_id, caller_arn=reach.caller_arn)
     stats = None
+    # tracing_sweep_whole_path: the Lambda requests of the read, counted apart from API Gateway's (their own quota).
+    lambda_requests = dict.fromkeys(aws.RequestStats.FIELDS, 0) if settings.get("whole_path") else None
     try:
         apigw, stats = apigateway(reach, connection)
         if settings.get("stages"):
@@ -237,7 +240,7 @@ def sweep_target(host, target, settings, connection, say=None):
             progress = ReadProgress(host, connection.max_requests_per_second, say) if say is not None else None
             found = describe_stages(apigw, concurrency=connection.concurrency, progress=progress)
         # tracing_sweep_whole_path: each stage's hops; off, not one call more.
-        hops = read_whole_paths(apigw, reach, connection, found.stages) if settings.get("whole_path") else None
+        hops = read_whole_paths(apigw, reach, connection, found.stages, lambda_requests) if settings.get("whole_path") else None
     except aws.AWS_ERRORS as error:
         if stats is not None:
             _add_requests(requests, stats.as_dict())
@@ -260,6 +263,8 @@ def sweep_target(host, target, settings, connection, say=None):
     if hops is not None:
         plan["hops"] = hops
     record = dict(identity, status="ok", error=None, planned_changes=len(plan["changes"]), exemptions=plan["exemptions"], rows=None)
+    if lambda_requests is not None:
+        record["lambda_requests"] = lambda_requests
     return {
         "target": record,
         "plan": plan,
@@ -271,14 +276,19 @@ def sweep_target(host, target, settings, connection, say=None):
     }
 
 
-def read_whole_paths(apigw, reach, connection, stages):
+def read_whole_paths(apigw, reach, connection, stages, lambda_requests=None):
     """{"<rest_api_id>/<stage_name>": hops} of the stages (module_utils/request_path.py): API Gateway's reads on the
-    target's paced client, Lambda's on a client of their own, paced under Lambda's quota."""
+    target's paced client, Lambda's on a client of their own, paced under Lambda's quota and counted in
+    ``lambda_requests`` (by kind, as the target's API Gateway requests are)."""
     if not stages:
         return {}
-    lambda_client, dummy = request_path.lambda_client(
+    lambda_client, lambda_stats = request_path.lambda_client(
         lambda service, config: aws.client(service, connection.region, connection.endpoint_url, config, reach.credentials))
-    paths = whole_paths(apigw, lambda_client, stages, reach.account_id, concurrency=connection.concurrency)
+    try:
+        paths = whole_paths(apigw, lambda_client, stages, reach.account_id, concurrency=connection.concurrency)
+    finally:
+        if lambda_requests is not None:
+            _add_requests(lambda_requests, lambda_stats.as_dict())
     return {f"{rest_api_id}/{stage_name}": hops for (rest_api_id, stage_name), hops in paths.items()}
 
 

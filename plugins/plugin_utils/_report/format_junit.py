@@ -14,6 +14,9 @@ one that an enforcement put back passes, with the regression in its <system-out>
 A failed target adds one testcase with an <error> carrying the target's error. A run error (no target at
 all, for one) is a testcase with an <error> in a suite of its own, so that a run that swept nothing never
 shows as a green build.
+With tracing_sweep_whole_path, a stage whose gateway has its desired state but whose path breaks at a Lambda hop
+fails with type "whole_path", and its text names each hop that does not trace (where, the function, why); a stage
+that fails on its gateway names those hops too.
 Report rows do not carry the host, so a stage belongs to the target with its account id and region
 (the first by host name if two targets share both).
 """
@@ -24,6 +27,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import row_category
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import whole_path_breaks
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.safe_text import safe_text
 
 # Characters XML 1.0 cannot carry at all; an AWS error message is not supposed to hold any, but one
@@ -58,6 +62,21 @@ def _regressions(report):
     return found
 
 
+def _hop_place(hop):
+    if hop["kind"] == "authorizer":
+        return "authorizer %s" % (hop.get("name") or "-")
+    return "%s %s" % (hop.get("http_method") or "-", hop.get("resource_path") or "-")
+
+
+def untraced_hops_lines(row):
+    """The Lambda hops of the row's path that do not trace, one line each: where, the function, its state and why."""
+    return [
+        _clean("%s -> %s (%s: %s)" % (_hop_place(hop), hop.get("function_arn") or "function unknown", hop["tracing"], hop.get("note") or ""))
+        for hop in row.get("hops") or []
+        if hop["kind"] != "gateway" and hop["tracing"] in ("not_traced", "error")
+    ]
+
+
 def _stage_case(suite, counts, classname, row, regressions):
     case = _testcase(suite, classname, f"{row['rest_api_name'] or '-'}/{row['stage_name']} ({row['rest_api_id']})")
     counts["tests"] += 1
@@ -70,10 +89,17 @@ def _stage_case(suite, counts, classname, row, regressions):
         counts["failures"] += 1
         if regression is not None:
             reason = _clean(regression)
-        failure = ET.SubElement(case, "failure", {"message": reason, "type": "regression" if regression is not None else "noncompliant"})
+        # tracing_sweep_whole_path: the gateway is as desired, a Lambda hop behind it is not.
+        on_the_path = regression is None and row["action"] in ("none", "enabled") and whole_path_breaks(row)
+        kind = "regression" if regression is not None else "whole_path" if on_the_path else "noncompliant"
+        failure = ET.SubElement(case, "failure", {"message": reason, "type": kind})
         # In an audit, tracing_enabled_after is what the stage would become; the finding is its state now.
         now = row["tracing_enabled_before"] if row["action"].startswith("would_") else row["tracing_enabled_after"]
-        failure.text = _clean(f"{row['arn']}: tracing_enabled is {str(now).lower()}, desired {str(row['desired']).lower()} ({row['action']})")
+        text = _clean(f"{row['arn']}: tracing_enabled is {str(now).lower()}, desired {str(row['desired']).lower()} ({row['action']})")
+        hops = untraced_hops_lines(row) if whole_path_breaks(row) else []
+        if hops:
+            text = "\n".join([text + "; the whole path does not trace, these Lambda hops do not:"] + hops)
+        failure.text = text
     elif category == "stage_errors":
         counts["errors"] += 1
         ET.SubElement(case, "error", {"message": reason, "type": "error"}).text = _clean(row["arn"])

@@ -190,7 +190,8 @@ def _target(target):
 
 def _run(reports):
     """The run section of the merged report: the first slice's version and policy (the slices share their settings),
-    every slice's run errors and failed steps, and the settings the slices were judged with (see _judged_with)."""
+    every slice's run errors and failed steps, the settings the slices were judged with (see _judged_with), and
+    whole_path when a slice read the whole request path."""
     runs = [report["run"] for report in reports if isinstance(report.get("run"), Mapping)]
     first = runs[0] if runs else {}
     errors = [error for run in runs for error in run.get("errors") or []]
@@ -198,6 +199,8 @@ def _run(reports):
     return run_section({
         "collection_version": first.get("collection_version"), "policy": first.get("policy"), "errors": errors, "failed_steps": failed_steps,
         "judged_with": _judged_with(run.get("judged_with") for run in runs),
+        # tracing_sweep_whole_path: the slices share their settings; a slice that read the whole path says so for them all.
+        "whole_path": any(run.get("whole_path") is True for run in runs),
     })
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import GATEWAY_NOTES
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_path_traced
 
 ROW_FIELDS = (
@@ -132,14 +133,19 @@ def with_hops(rows, hops):
             continue
         after = row["tracing_enabled_after"]
         stage_hops = [
-            dict(hop, tracing="traced" if after else "not_traced") if hop["kind"] == "gateway" and after is not None else dict(hop)
+            dict(hop, tracing="traced" if after else "not_traced", note=GATEWAY_NOTES[bool(after)])
+            if hop["kind"] == "gateway" and after is not None else dict(hop)
             for hop in stage_hops
         ]
         row = dict(row, hops=stage_hops)
         untraced = untraced_functions(stage_hops)
         if row["desired"] is True and after is True and untraced:
-            row["reason"] = "the gateway traces, but not the whole path: %s %s" % (
-                "Lambda hop" if len(untraced) == 1 else "Lambda hops", "; ".join(sorted(set(str(item) for item in untraced))))
+            hops_said = "%s %s" % ("Lambda hop" if len(untraced) == 1 else "Lambda hops", "; ".join(sorted(set(str(item) for item in untraced))))
+            if row["action"] == "none":
+                row["reason"] = "the gateway traces, but not the whole path: " + hops_said
+            else:
+                # The gateway is (or would be) traced by this run: its reason stays, the path's break is said after it.
+                row["reason"] = "%s; with the gateway traced, the whole path still does not trace: %s" % (row["reason"], hops_said)
         out.append(row)
     return out
 

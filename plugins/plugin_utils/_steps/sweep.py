@@ -261,7 +261,7 @@ def converge_step(args, host=None, check_mode=False, say=None):
 # ---- the report of the run ----------------------------------------------------------------------------
 
 
-def summary_lines(report, dest, requests=None, merged_from=None):
+def summary_lines(report, dest, requests=None, merged_from=None, lambda_requests=None):
     """What the run says at its end: counts, changes, requests, verdict and where the reports are.
 
     A regression since the last run comes first. The compliance figure says what was not evaluated beside it (a
@@ -294,6 +294,13 @@ def summary_lines(report, dest, requests=None, merged_from=None):
             "API Gateway requests: %d sent; answers throttled %d, server errors %d, no answer %d (each retried; what still failed is counted in errors above)"
             % (requests["sent"], requests["throttled"], requests["server_errors"], requests["connection_errors"])
         )
+        if lambda_requests is not None:
+            # tracing_sweep_whole_path: the functions behind the stages, read under Lambda's own quota.
+            lines.append(
+                "Lambda requests: %d sent; answers throttled %d, server errors %d, no answer %d (each retried; a function that could not be read "
+                "is an error of its hops)"
+                % (lambda_requests["sent"], lambda_requests["throttled"], lambda_requests["server_errors"], lambda_requests["connection_errors"])
+            )
     lines.extend(since_baseline_lines(report.get("since_baseline")))
     lines.extend(headlines.expired_exemptions(report))
     if summary.get("security_hub"):
@@ -529,7 +536,7 @@ def report_step(args, host=None, check_mode=False, say=None):
                 f"tracing_sweep_report_dir: must be a directory of its own, not {dest}, which holds one of the merged reports "
                 "(it would be written over); nothing was written"
             )
-        requests = None
+        requests = lambda_requests = None
     else:
         records = [record if isinstance(record, dict) else {} for record in args.get("records") or []]
         # An audit records each target in its plan step (the converge step is skipped).
@@ -542,6 +549,7 @@ def report_step(args, host=None, check_mode=False, say=None):
             live = set(args["live"])
             records = [record if host in live else {} for host, record in zip(args["hosts"], records)]
         requests = engine.request_totals(records)
+        lambda_requests = engine.request_totals(records, "lambda_requests") if settings.get("whole_path") else None
         run_errors = [] if records else [NO_TARGET]
         try:
             report = build_report(
@@ -588,7 +596,7 @@ def report_step(args, host=None, check_mode=False, say=None):
             if result["write_error"] is None:
                 _write(report, render_report(report, formats), dest, result)
     result["verdict"] = report["verdict"]
-    result["summary_lines"] = summary_lines(report, dest, requests=requests, merged_from=merged_from)
+    result["summary_lines"] = summary_lines(report, dest, requests=requests, merged_from=merged_from, lambda_requests=lambda_requests)
     if settings.get("stages") and merged_from is None:
         result["summary_lines"].append("Named stages: %s; history %s" % (_counted(len(settings["stages"]), "stage"), NAMED_STAGES_HISTORY))
     if result["history"]:

@@ -203,3 +203,52 @@ def test_lambda_is_paced_under_its_own_quota():
     pace = aws.PACES["lambda"]["GetFunctionConfiguration"]
     assert pace.rate < pace.aws_rate == 15 and pace.burst <= pace.aws_burst
     assert aws.client_config("lambda").retries == {"mode": "standard", "max_attempts": 5}
+
+
+class _FakeApigw:
+    """GetResources and GetAuthorizers (every page at once) of REST APIs whose one method reaches function f<N % 3>,
+    N being the API id's last two digits; thread-safe (each paginate call answers its own API)."""
+
+    class _Pages:
+        def __init__(self, items):
+            self.items = items
+
+        def build_full_result(self):
+            return {"items": self.items}
+
+    class _Paginator:
+        def __init__(self, operation):
+            self.operation = operation
+
+        def paginate(self, restApiId, **kwargs):  # pylint: disable=invalid-name,unused-argument
+            if self.operation != "get_resources":
+                return _FakeApigw._Pages([])
+            target = uri(fn("f%d" % (int(restApiId[-2:]) % 3)))
+            return _FakeApigw._Pages([{"id": "r1", "path": "/", "resourceMethods": {"GET": method("AWS_PROXY", target)}}])
+
+    def get_paginator(self, operation):
+        return self._Paginator(operation)
+
+
+class _FakeLambda:
+    def __init__(self):
+        self.read = []
+
+    def get_function_configuration(self, FunctionName):  # pylint: disable=invalid-name
+        self.read.append(FunctionName)
+        return {"TracingConfig": {"Mode": "Active" if FunctionName.endswith("f0") else "PassThrough"}, "Role": "arn:aws:iam::%s:role/r" % ACCOUNT}
+
+
+def test_with_concurrency_the_functions_are_read_while_the_apis_are_and_the_hops_are_the_same():
+    """Concurrency above 1 overlaps the two reads (a function is read once its first API is read): each distinct
+    function is still read once, and every stage gets the hops the sequential read gives it, in the stages' order."""
+    stages = [stage(name, api="api00000%02d" % number) for number in range(12) for name in ("prod", "dev")]
+    runs = {}
+    for concurrency in (1, 4):
+        lam = _FakeLambda()
+        runs[concurrency] = (rp.whole_paths(_FakeApigw(), lam, stages, ACCOUNT, concurrency=concurrency), lam.read)
+    (in_turn, read_in_turn), (overlapped, read_overlapped) = runs[1], runs[4]
+    assert list(overlapped) == list(in_turn) and overlapped == in_turn
+    assert sorted(read_overlapped) == read_in_turn == [fn("f0"), fn("f1"), fn("f2")]
+    assert [hop["tracing"] for hop in overlapped[("api0000001", "prod")]] == ["traced", "not_traced"]
+    assert [hop["tracing"] for hop in overlapped[("api0000003", "dev")]] == ["traced", "traced"]
