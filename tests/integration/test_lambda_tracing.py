@@ -12,6 +12,9 @@ does while a function is being updated.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import jsonschema
 
 from local_aws import seed
 from request_paths import function_arn
@@ -21,6 +24,7 @@ from request_paths import seed_methods
 from sweep_world import write_yaml
 
 API_IDS = ["a%09d" % index for index in range(12)]
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text(encoding="utf-8"))
 
 
 def seed_world(aws, apigw, apis=3, stages=("prod", "beta"), functions=None):
@@ -51,7 +55,11 @@ def sweep(run_playbook, tmp_path, name, extra, check=False):
     playbook = "cloudops.apigw_tracing.audit" if check else "cloudops.apigw_tracing.enforce"
     run = run_playbook(playbook, variables, check=check, inventory=inventory)
     path = report_dir / "report.json"
-    return run, (json.loads(path.read_text(encoding="utf-8")) if path.exists() else None), report_dir
+    report = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if report is not None and "functions" in report:
+        # The functions list against docs/report.schema.json (the schema of the hops is another change's).
+        jsonschema.validate(report["functions"], dict(SCHEMA["properties"]["functions"], **{"$defs": SCHEMA["$defs"]}))
+    return run, report, report_dir
 
 
 def functions_of(report):
@@ -166,4 +174,48 @@ def test_refused_without_the_whole_path_before_any_aws_call(aws, apigw, run_play
 
     assert run.rc != 0
     assert "tracing_sweep_lambda_tracing: is active, but tracing_sweep_whole_path is not true" in run.stdout, run.describe()
+    assert aws.calls() == 0
+
+
+def test_the_rollback_puts_each_functions_mode_back(aws, apigw, run_playbook, tmp_path):
+    seed_world(aws, apigw, apis=1)
+    run, report, report_dir = sweep(run_playbook, tmp_path, "enforce", {})
+    assert run.rc == 0 and mode_of(aws, "shared") == "Active", run.describe()
+    # Someone put auth back by hand since: the rollback finds it so and leaves it.
+    aws.client("lambda").update_function_configuration(FunctionName="auth", TracingConfig={"Mode": "PassThrough"})
+    inventory = tmp_path / "hosts.yml"
+    aws.clear()
+
+    check = run_playbook("cloudops.apigw_tracing.rollback", {"tracing_sweep_rollback_report": str(report_dir / "report.json"),
+                                                             "tracing_sweep_report_dir": str(tmp_path / "rollback-check")}, check=True, inventory=inventory)
+    assert check.rc == 0, check.describe()
+    assert updates(aws) == [] and mode_of(aws, "shared") == "Active"
+    assert "Lambda functions it set to Active: 2; would put back 1, already at their mode before 1, failed 0" in check.stdout
+
+    undo = run_playbook("cloudops.apigw_tracing.rollback", {"tracing_sweep_rollback_report": str(report_dir / "report.json"),
+                                                            "tracing_sweep_report_dir": str(tmp_path / "rollback")}, inventory=inventory)
+
+    assert undo.rc == 0, undo.describe()
+    assert mode_of(aws, "shared") == "PassThrough" and updates(aws) == [function_arn("shared")]
+    rolled = json.loads((tmp_path / "rollback" / "report.json").read_text(encoding="utf-8"))
+    jsonschema.validate(rolled, SCHEMA)
+    assert {entry["function_arn"]: entry["action"] for entry in rolled["functions"]} == {function_arn("shared"): "restored", function_arn("auth"): "already"}
+
+
+def test_the_rollback_refuses_a_damaged_functions_list_before_any_aws_call(aws, apigw, run_playbook, tmp_path):
+    report = {"schema_version": "1.0", "mode": "enforce", "generated_at": "2026-12-01T00:00:00Z", "stages": [],
+              "functions": [{"action": "activated", "account_id": "123456789012", "region": "us-east-1", "function_arn": "f", "update_arn": "f",
+                             "mode_before": "Active"}]}
+    path = tmp_path / "old" / "report.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(report), encoding="utf-8")
+    write_yaml(tmp_path / "hosts.yml", {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                                                "hosts": {"own_us-east-1": {"tracing_sweep_region": "us-east-1"}}}})
+    aws.clear()
+
+    run = run_playbook("cloudops.apigw_tracing.rollback", {"tracing_sweep_rollback_report": str(path), "tracing_sweep_report_dir": str(tmp_path / "rb")},
+                       inventory=tmp_path / "hosts.yml")
+
+    assert run.rc != 0 and "functions[0].update_arn: must be a Lambda function's ARN" in run.stdout, run.describe()
+    assert "functions[0].mode_before: must be PassThrough" in run.stdout
     assert aws.calls() == 0

@@ -227,7 +227,8 @@ def test_set_tracing_mode_retries_a_function_being_updated_then_says_why():
     client = _UpdatingClient(conflicts=2)
     assert set_tracing_mode(client, "arn:aws:lambda:us-east-1:123456789012:function:f", sleep=waits.append) == {
         "mode_after": "Active", "changed": True, "error": None}
-    assert waits == [0.5, 1.0] and client.calls[0] == {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:f", "TracingConfig": {"Mode": "Active"}}
+    assert waits == [0.5, 1.0]
+    assert client.calls[0] == {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:f", "TracingConfig": {"Mode": "Active"}}
 
     waits = []
     outcome = set_tracing_mode(_UpdatingClient(conflicts=99), "f", sleep=waits.append)

@@ -446,7 +446,8 @@ def _hop(arn, tracing="not_traced", kind="integration"):
 
 def test_plan_functions_once_per_function_and_only_for_stages_meant_to_be_traced():
     from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_functions  # pylint: disable=import-outside-toplevel
-    stages = [_stage("a%09d" % index, "prod") for index in range(40)] + [_stage("off0000000", "prod", desired=False), _stage("exempt0000", "prod", None, "exempt")]
+    stages = [_stage("a%09d" % index, "prod") for index in range(40)]
+    stages += [_stage("off0000000", "prod", desired=False), _stage("exempt0000", "prod", None, "exempt")]
     hops = {f"{stage['rest_api_id']}/prod": [_hop(None, "traced", "gateway"), _hop(FN + "shared"), _hop(FN + "traced", "traced")] for stage in stages}
     hops["off0000000/prod"].append(_hop(FN + "only-off"))
     hops["exempt0000/prod"].append(_hop(FN + "only-exempt"))

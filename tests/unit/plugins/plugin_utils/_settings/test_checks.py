@@ -302,7 +302,8 @@ def test_exemption_must_be_a_mapping():
 def test_exemption_unknown_key():
     problem = one_problem({"exemptions": [{"arn": ARN, "reason": "r", "until": "2026-01-01"}]})
     assert problem == (
-        "tracing_sweep_exemptions[0]: unknown key 'until'; an exemption takes only arn, function_arn, account_id, region, api_id, api_name, stage_name, reason, expires"
+        "tracing_sweep_exemptions[0]: unknown key 'until'; an exemption takes only arn, function_arn, account_id, region, api_id, api_name, "
+        "stage_name, reason, expires"
     )
 
 
@@ -846,5 +847,6 @@ def test_function_arn_selector():
     mixed = rules_problems([{"match": {"function_arn": FUNCTION, "stage_name": "prod"}, "skip": True}])
     assert mixed == ["tracing_sweep_rules[0].match: function_arn names a Lambda function, not stages, so it cannot be combined with stage_name; "
                      "write a separate entry for the stages"]
-    assert exemptions_problems([{"function_arn": FUNCTION, "arn": "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod", "reason": "r"}])[-1].startswith(
+    stage = "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod"
+    assert exemptions_problems([{"function_arn": FUNCTION, "arn": stage, "reason": "r"}])[-1].startswith(
         "tracing_sweep_exemptions[0]: function_arn names a Lambda function, not stages, so it cannot be combined with arn")
