@@ -253,8 +253,10 @@ def report_function_changes(report):
         found = [f"{where}.{field}: must be {rule} in a function with action activated, got {describe(entry.get(field))}"
                  for field, pattern, rule in checks if not (isinstance(entry.get(field), str) and pattern.fullmatch(entry[field]))]
         if entry.get("mode_before") not in FUNCTION_MODES:
-            found.append(f"{where}.mode_before: must be {' or '.join(FUNCTION_MODES)} in a function with action activated, got {describe(entry.get('mode_before'))}")
+            found.append(f"{where}.mode_before: must be {' or '.join(FUNCTION_MODES)} in a function with action activated, "
+                         f"got {describe(entry.get('mode_before'))}")
         problems.extend(found)
         if not found:
-            functions.append({key: str(entry[key]) for key in ("account_id", "region", "function_arn", "update_arn", "mode_before") if entry.get(key) is not None})
+            keys = ("account_id", "region", "function_arn", "update_arn", "mode_before")
+            functions.append({key: str(entry[key]) for key in keys if entry.get(key) is not None})
     return ([] if problems else functions), problems

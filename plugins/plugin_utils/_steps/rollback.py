@@ -491,7 +491,8 @@ def rollback_summary_step(args, host=None, check_mode=False, say=None):
     failure = None
     function_failures = [f"{item['update_arn']}: {item['reason']}" for item in functions if item["action"] == "error"]
     if settings.get("fail_on_error", True) and function_failures and not (summary["failed"] or summary["targets_failed"]):
-        failure = "%s not put back: %s" % ("1 Lambda function was" if len(function_failures) == 1 else "%d Lambda functions were" % len(function_failures), " | ".join(function_failures))
+        count = "1 Lambda function was" if len(function_failures) == 1 else "%d Lambda functions were" % len(function_failures)
+        failure = "%s not put back: %s" % (count, " | ".join(function_failures))
     if settings.get("fail_on_error", True) and (summary["failed"] or summary["targets_failed"]):
         failure = (
             f"{summary['failed']} of {summary['changes']} stages were not rolled back and {summary['targets_failed']} of "
@@ -589,7 +590,8 @@ def restore_functions(reach, functions, connection, check_mode):
         elif found["mode"] == entry["mode_before"]:
             records.append(dict(entry, action="already", mode_after=found["mode"], reason=f"already {found['mode']}: changed back since the enforcement"))
         elif check_mode:
-            records.append(dict(entry, action="would_restore", mode_after=entry["mode_before"], reason=f"{found['mode']} would be put back to {entry['mode_before']}"))
+            records.append(dict(entry, action="would_restore", mode_after=entry["mode_before"],
+                                reason=f"{found['mode']} would be put back to {entry['mode_before']}"))
         else:
             outcome = request_path.set_tracing_mode(client, entry["update_arn"], entry["mode_before"])
             if outcome["changed"]:

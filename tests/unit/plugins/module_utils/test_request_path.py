@@ -240,4 +240,5 @@ def test_set_tracing_mode_retries_a_function_being_updated_then_says_why():
 def test_set_tracing_mode_checks_the_answer():
     from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import set_tracing_mode  # pylint: disable=import-outside-toplevel
     outcome = set_tracing_mode(_UpdatingClient(conflicts=0, mode="PassThrough"), "f", sleep=None)
-    assert outcome == {"mode_after": "PassThrough", "changed": False, "error": "UpdateFunctionConfiguration answered TracingConfig.Mode PassThrough, not Active"}
+    assert outcome == {"mode_after": "PassThrough", "changed": False,
+                       "error": "UpdateFunctionConfiguration answered TracingConfig.Mode PassThrough, not Active"}
