@@ -13,7 +13,11 @@ Deliberate differences from plain moto: GET /restapis is paged like real API Gat
 every API in one page and code that forgets to follow ``position`` would otherwise pass; and Security
 Hub's GetFindings and BatchImportFindings answer InvalidAccessException ("Account ... is not subscribed
 to AWS Security Hub", HTTP 401) in an account and region that has not called EnableSecurityHub, as AWS
-does (moto answers them anyway).
+does (moto answers them anyway); and Lambda's UpdateFunctionConfiguration changes the function's TracingConfig
+and answers the new one, as AWS does (moto 5.2.5 keeps the TracingConfig the function was created with and
+answers that). ``conflict()`` makes UpdateFunctionConfiguration answer ResourceConflictException (HTTP 409, "The
+operation cannot be performed at this time. An update is in progress for resource: ...") a number of times, as
+AWS does while a function is being updated.
 
 Typical use::
 
@@ -68,6 +72,8 @@ _APIGW_ROUTES = [
 # Lambda (REST-JSON): the call the whole-path read makes, named by path.
 _LAMBDA_ROUTES = [
     ("GET", re.compile(r"^/2015-03-31/functions/[^/]+/configuration/?$"), "GetFunctionConfiguration"),
+    # tracing_sweep_lambda_tracing: Active tracing set on a function, and put back by the rollback.
+    ("PUT", re.compile(r"^/2015-03-31/functions/[^/]+/configuration/?$"), "UpdateFunctionConfiguration"),
 ]
 
 # Security Hub (REST-JSON, no X-Amz-Target): the calls this collection makes, named by path.
@@ -203,6 +209,8 @@ class _Recorder:
             return self._not_subscribed(start_response, record)
         if record.operation == "GetRestApis":
             return self._paged_rest_apis(environ, start_response, record, query)
+        if record.operation == "UpdateFunctionConfiguration":
+            return self._update_function_configuration(environ, start_response, record)
 
         def recording_start_response(status, headers, exc_info=None):
             record.status = int(status.split(" ", 1)[0])
@@ -315,11 +323,55 @@ class _Recorder:
         start_response(status, headers)
         return [body]
 
+    def _update_function_configuration(self, environ, start_response, record):
+        """moto's UpdateFunctionConfiguration, with the TracingConfig applied and answered as AWS does; or the
+        ResourceConflictException conflict() asked for."""
+        name = urllib.parse.unquote(record.path.split("/")[3])
+        if self.owner.takes_conflict(name):
+            return self._error(start_response, record, 409, "ResourceConflictException",
+                               "The operation cannot be performed at this time. An update is in progress for resource: %s" % name)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if 0 < length <= _MAX_FORM_BODY else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            mode = (json.loads(body or b"{}").get("TracingConfig") or {}).get("Mode")
+        except ValueError:
+            mode = None
+        captured = {}
+
+        def capture(status, headers, exc_info=None):  # pylint: disable=unused-argument
+            captured["status"] = status
+            captured["headers"] = headers
+            return lambda data: None
+
+        chunks = self.app(environ, capture)
+        try:
+            answer = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        status = captured.get("status", "500 INTERNAL SERVER ERROR")
+        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
+        if status.startswith("200") and mode:
+            from moto.awslambda.models import lambda_backends  # pylint: disable=import-outside-toplevel
+            function = lambda_backends[record.account][record.region].get_function(name)
+            function.tracing_config = {"Mode": mode}
+            document = json.loads(answer or b"{}")
+            document["TracingConfig"] = {"Mode": mode}
+            answer = json.dumps(document).encode()
+        headers.append(("Content-Length", str(len(answer))))
+        record.status = int(status.split(" ", 1)[0])
+        start_response(status, headers)
+        return [answer]
+
     @staticmethod
     def _error(start_response, record, code, error_type, message):
         body = json.dumps({"message": message}).encode()
         record.status = code
-        start_response("%d Bad Request" % code, [
+        start_response("%d %s" % (code, "Conflict" if code == 409 else "Bad Request"), [
             ("Content-Type", "application/json"),
             ("x-amzn-ErrorType", error_type),
             ("Content-Length", str(len(body))),
@@ -357,6 +409,7 @@ class LocalAws:
         self.endpoint_url = None
         self._denials = []
         self._hooks = []
+        self._conflicts = {}
 
     # Life cycle
     def start(self):
@@ -403,6 +456,7 @@ class LocalAws:
         self.allow_all()
         with self._lock:
             self._hooks = []
+            self._conflicts = {}
 
     # Access control
     def deny(self, operation, account=None, region=None, role_arn=None):
@@ -430,6 +484,22 @@ class LocalAws:
             if any(rule[key] is not None and rule[key] != getattr(request, key) for key in ("account", "region", "role_arn")):
                 continue
             return True
+        return False
+
+    # Lambda functions being updated
+    def conflict(self, function_name, times=1):
+        """Answer ResourceConflictException to the next ``times`` UpdateFunctionConfiguration requests of the
+        function ``function_name`` (its name, as in the request path: a name or an ARN)."""
+        with self._lock:
+            self._conflicts[function_name] = times
+
+    def takes_conflict(self, name):
+        """Whether this UpdateFunctionConfiguration request of ``name`` is answered with a conflict (one is used up)."""
+        with self._lock:
+            for key, left in self._conflicts.items():
+                if left > 0 and (key == name or name.endswith(":function:" + key)):
+                    self._conflicts[key] = left - 1
+                    return True
         return False
 
     # Races

@@ -133,7 +133,12 @@ PACES = {
     # in the "Control plane API request rate (excludes invocation, GetFunction, and GetPolicy requests)" of 15
     # requests per second per account and region (AWS Lambda Developer Guide, "Lambda quotas", API requests).
     # AWS documents no burst for it: one second of the rate is taken as the burst.
-    "lambda": {"GetFunctionConfiguration": Pace(rate=12.0, burst=12, aws_rate=15, aws_burst=15)},
+    # UpdateFunctionConfiguration (tracing_sweep_lambda_tracing) counts in the same quota; the enforcement writes after
+    # the reads are done, and its own bucket keeps both together under the 15 requests per second.
+    "lambda": {
+        "GetFunctionConfiguration": Pace(rate=12.0, burst=12, aws_rate=15, aws_burst=15),
+        "UpdateFunctionConfiguration": Pace(rate=3.0, burst=3, aws_rate=15, aws_burst=15),
+    },
 }
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -314,3 +315,36 @@ def whole_path_traced(hops):
     """Whether a request is traced from end to end: the gateway and every Lambda hop (any hop with a function, or
     an error hop) trace."""
     return all(hop["tracing"] in ("traced", "not_applicable") for hop in hops or [])
+
+
+# A function being updated (or just created) answers ResourceConflictException to another update until it is done:
+# retried this many times, waiting CONFLICT_WAIT_SECONDS, doubled each time.
+CONFLICT_RETRIES = 5
+CONFLICT_WAIT_SECONDS = 0.5
+
+
+def set_tracing_mode(lambda_client, function_arn_, mode="Active", sleep=time.sleep):
+    """Set a function's TracingConfig.Mode ($LATEST: ``function_arn_`` without a qualifier) and check the answer:
+    Active for tracing_sweep_lambda_tracing, the mode before for the rollback. A function being updated
+    (ResourceConflictException) is tried again, CONFLICT_RETRIES times, with a doubling wait. Returns
+    {"mode_after": the mode the answer says or None, "changed": whether it is ``mode`` now, "error": None or the cause};
+    never raises for what AWS answers."""
+    wait = CONFLICT_WAIT_SECONDS
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            answer = lambda_client.update_function_configuration(FunctionName=function_arn_, TracingConfig={"Mode": mode})
+            break
+        except (BotoCoreError, ClientError) as e:
+            conflict = error_code(e) == "ResourceConflictException"
+            if conflict and attempt <= CONFLICT_RETRIES:
+                sleep(wait)
+                wait *= 2
+                continue
+            tries = f" after {attempt} attempts (the function was still being updated)" if conflict else ""
+            return {"mode_after": None, "changed": False, "error": f"UpdateFunctionConfiguration failed{tries}: {error_code(e)}: {error_message(e)}"}
+    after = (answer.get("TracingConfig") or {}).get("Mode") or "PassThrough"
+    if after != mode:
+        return {"mode_after": after, "changed": False, "error": f"UpdateFunctionConfiguration answered TracingConfig.Mode {after}, not {mode}"}
+    return {"mode_after": after, "changed": True, "error": None}

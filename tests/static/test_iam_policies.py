@@ -98,6 +98,9 @@ TARGET_OPERATIONS = {
         ("audit-policy.json", "enforce-policy.json"),
         ("arn:aws:lambda:%s:%s:function:orders" % (REGION, ACCOUNT), "arn:aws:lambda:%s:%s:function:orders:live" % (REGION, ACCOUNT)),
     ),
+    # tracing_sweep_lambda_tracing: Active tracing set on a function ($LATEST, its unqualified ARN) in an enforcement,
+    # and put back by the rollback; never in an audit.
+    ("lambda", "UpdateFunctionConfiguration"): (("enforce-policy.json",), ("arn:aws:lambda:%s:%s:function:orders" % (REGION, ACCOUNT),)),
 }
 SECURITY_HUB = "plugins/plugin_utils/_findings/security_hub.py"
 # The queue the event source reads, as stage-events-queue.yaml creates it (a stack named apigw-tracing-stage-events;
@@ -363,9 +366,10 @@ def test_operations_are_derived_from_the_code():
     assert _callers("sts", "AssumeRole") == {AWS_ACCESS}
     # apigw_stage_tracing_info with whole_path: the account its functions should be in.
     assert _callers("sts", "GetCallerIdentity") == {AWS_ACCESS, "plugins/modules/apigw_stage_tracing.py", "plugins/modules/apigw_stage_tracing_info.py"}
-    # The whole request path (tracing_sweep_whole_path, whole_path): one call of Lambda's, in one place.
-    assert set(DERIVED["lambda"]) == {"GetFunctionConfiguration"}
-    assert _callers("lambda", "GetFunctionConfiguration") == {"plugins/module_utils/request_path.py"}
+    # The whole request path (tracing_sweep_whole_path, whole_path): Lambda's read, and its one write
+    # (tracing_sweep_lambda_tracing and its rollback), in one place.
+    assert set(DERIVED["lambda"]) == {"GetFunctionConfiguration", "UpdateFunctionConfiguration"}
+    assert _callers("lambda", "GetFunctionConfiguration") == _callers("lambda", "UpdateFunctionConfiguration") == {"plugins/module_utils/request_path.py"}
     assert set(DERIVED["ec2"]) == {"DescribeRegions"}
     assert _callers("ec2", "DescribeRegions") == {REGION_DISCOVERY}
 
@@ -668,7 +672,7 @@ def test_target_policies_grant_only_api_gateway_and_the_target_operations(name, 
     """Besides API Gateway (checked operation by operation above) and the service-linked role, exactly the derived
     operations made with the account's role: a grant the code no longer needs fails here."""
     granted = {action for statement in load_policy(name)["Statement"] for action in _as_list(statement["Action"])}
-    assert granted == own | {"%s:%s" % operation for operation in TARGET_OPERATIONS}
+    assert granted == own | {"%s:%s" % operation for operation, (names, dummy) in TARGET_OPERATIONS.items() if name in names}
 
 
 @pytest.mark.parametrize("operation", sorted(op for op in TARGET_OPERATIONS if op[0] == "securityhub"), ids=lambda operation: "%s:%s" % operation)

@@ -47,6 +47,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_pat
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import target_rows
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import with_hops
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_functions
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_target
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import selects_by_api_name
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.safe_text import safe_text
@@ -260,9 +261,14 @@ def sweep_target(host, target, settings, connection, say=None):
         read_failures=found.failures,
         missing=found.missing,
     )
+    planned_changes = len(plan["changes"])
     if hops is not None:
         plan["hops"] = hops
-    record = dict(identity, status="ok", error=None, planned_changes=len(plan["changes"]), exemptions=plan["exemptions"], rows=None)
+        if settings.get("lambda_tracing") == "active":
+            # tracing_sweep_lambda_tracing: each function to set to Active is one change for the guard.
+            plan["functions"] = plan_functions(plan["stages"], hops, exemptions=settings.get("exemptions") or [], rules=settings.get("rules") or [])
+            planned_changes += len(function_changes(plan))
+    record = dict(identity, status="ok", error=None, planned_changes=planned_changes, exemptions=plan["exemptions"], rows=None)
     if lambda_requests is not None:
         record["lambda_requests"] = lambda_requests
     return {
@@ -290,6 +296,61 @@ def read_whole_paths(apigw, reach, connection, stages, lambda_requests=None):
         if lambda_requests is not None:
             _add_requests(lambda_requests, lambda_stats.as_dict())
     return {f"{rest_api_id}/{stage_name}": hops for (rest_api_id, stage_name), hops in paths.items()}
+
+
+def function_changes(plan):
+    """The functions of a plan whose tracing an enforcement sets to Active (tracing_sweep_lambda_tracing)."""
+    return [entry for entry in (plan or {}).get("functions") or [] if entry["decision"] == "change"]
+
+
+# What becomes of a function in the path (report.json's functions[].action), by its plan decision.
+FUNCTION_ACTIONS = {"exempt": "exempt", "skip": "skipped", "cannot_fix": "cannot_fix"}
+
+
+def _function_record(entry, action, mode_after=None, error=None):
+    return {
+        "function_arn": entry["function_arn"],
+        "update_arn": entry["update_arn"],
+        "stages": list(entry["stages"]),
+        "action": action,
+        "reason": error or entry["reason"],
+        "mode_before": entry["mode_before"],
+        "mode_after": mode_after if mode_after is not None else entry["mode_before"],
+    }
+
+
+def converge_functions(plan, reach, connection, check_mode, refused=None, failed=None, sleep=None):
+    """(records, diffs) of the plan's functions: an enforcement sets each one to change to Active (the answer
+    checked), an audit says it would; exempt, skipped and unfixable functions are recorded as such. Never raises."""
+    records = []
+    diffs = []
+    lambda_client = None
+    for entry in plan.get("functions") or []:
+        if entry["decision"] != "change":
+            records.append(_function_record(entry, FUNCTION_ACTIONS[entry["decision"]]))
+            continue
+        if refused is not None or failed is not None:
+            records.append(_function_record(entry, "refused" if failed is None else "error", error=refused or failed))
+            continue
+        diff = f"  {entry['update_arn']}: TracingConfig.Mode {entry['mode_before']} -> Active"
+        if check_mode:
+            records.append(_function_record(entry, "would_activate", mode_after="Active"))
+            diffs.append(diff)
+            continue
+        try:
+            if lambda_client is None:
+                lambda_client, dummy = request_path.lambda_client(
+                    lambda service, config: aws.client(service, connection.region, connection.endpoint_url, config, reach.credentials))
+            kwargs = {} if sleep is None else {"sleep": sleep}
+            outcome = request_path.set_tracing_mode(lambda_client, entry["update_arn"], "Active", **kwargs)
+        except aws.SDK_ERRORS as error:
+            outcome = {"changed": False, "mode_after": None, "error": f"the Lambda client could not be made: {aws.describe_cause(error)}"}
+        if outcome["changed"]:
+            records.append(_function_record(entry, "activated", mode_after="Active"))
+            diffs.append(diff)
+        else:
+            records.append(_function_record(entry, "error", mode_after=outcome["mode_after"], error=outcome["error"]))
+    return records, diffs
 
 
 def _failed_plan(identity, message, requests, started):
@@ -389,8 +450,16 @@ def converge_target(planned, guard, target, connection, check_mode, reach=None):
         )
     converged = None
     diffs = []
-    if plan["changes"] and not check_mode and refused is None:
-        converged, diffs = _converge(clean_target(target), plan["changes"], connection, requests, reach=reach)
+    functions = function_changes(plan) and not check_mode and refused is None
+    fresh = reach is not None
+    if functions and reach is None:
+        # The functions are changed with the account's credentials too: reached once for the stages and them.
+        try:
+            reach = reach_account(clean_target(target), connection)
+        except TargetError as error:
+            converged = {"failed": True, "msg": f"the changes were not made: {error}"}
+    if converged is None and plan["changes"] and not check_mode and refused is None:
+        converged, diffs = _converge(clean_target(target), plan["changes"], connection, requests, reach=reach, fresh=fresh)
     elif plan["changes"] and check_mode:
         diffs = [
             {"before_header": f"{change['rest_api_id']}/{change['stage_name']}", "before": {"tracing_enabled": change["observed_tracing_enabled"]},
@@ -406,22 +475,38 @@ def converge_target(planned, guard, target, connection, check_mode, reach=None):
         record.update(status="error", error=converged["msg"])
     record["rows"] = rows
     changed = any(row["action"] in ("enabled", "disabled", "would_enable", "would_disable") for row in rows)
+    function_diffs = []
+    if plan.get("functions") is not None:
+        if converged is not None and "stages" not in converged:
+            function_records, function_diffs = converge_functions(plan, None, connection, check_mode, failed=converged["msg"])
+        else:
+            function_records, function_diffs = converge_functions(plan, reach, connection, check_mode, refused=refused)
+        record["functions"] = function_records
+        changed = changed or any(item["action"] in ("activated", "would_activate") for item in function_records)
     return {
         "target": dict(record, requests=requests),
         "changed": changed,
-        "diff": compact_diff(heading(record), diffs, check_mode),
+        "diff": _with_function_diff(compact_diff(heading(record), diffs, check_mode), heading(record), function_diffs, check_mode),
         "requests": requests,
     }
 
 
-def _converge(target, changes, connection, requests, reach=None):
+def _with_function_diff(diff, where, lines, check_mode):
+    """The stages' compact diff with a line per function whose tracing changed (or would)."""
+    if not lines:
+        return diff
+    head = "%s: X-Ray tracing of %d Lambda function%s %s" % (where, len(lines), "" if len(lines) == 1 else "s", "would change" if check_mode else "changed")
+    return {"prepared": (diff.get("prepared") or "") + "\n".join([head] + lines) + "\n"}
+
+
+def _converge(target, changes, connection, requests, reach=None, fresh=None):
     """(converge result shaped like apigw_stage_tracing's, its diffs) for the planned changes; never raises.
 
     Without ``reach`` the account is reached again (the plan step's credentials are not kept between tasks): with a
     role, one more AssumeRole, which API Gateway's quota does not count, and each API's stages are read again to
     guard the write. With it (the same step as the read) neither happens.
     """
-    fresh = reach is not None
+    fresh = reach is not None if fresh is None else fresh
     try:
         reach = reach or reach_account(target, connection)
     except TargetError as error:

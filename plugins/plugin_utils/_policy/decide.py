@@ -55,7 +55,10 @@ def _exact_matches(wanted, value):
 
 
 def _selectors_match(selectors, stage):
-    """Whether every given selector (account_id, region, api_id, api_name, stage_name, tag) matches the stage."""
+    """Whether every given selector (account_id, region, api_id, api_name, stage_name, tag) matches the stage. A
+    rule that names a function (function_arn) is about that function, never about a stage."""
+    if selectors.get("function_arn") is not None:
+        return False
     for key, value in selectors.items():
         if value is None:
             continue
@@ -84,6 +87,8 @@ def _tag_matches(tag, tags):
 
 
 def _exemption_matches(exemption, stage):
+    if exemption.get("function_arn") is not None:
+        return False  # an exemption of a function (tracing_sweep_lambda_tracing), never of a stage
     if exemption.get("arn") is not None:
         return str(exemption["arn"]) == stage["arn"]
     selectors = {key: exemption.get(key) for key in ("account_id", "region", "api_id", "api_name", "stage_name")}
@@ -168,7 +173,7 @@ class _Exemptions:
 
 def exemption_definition(exemption):
     """An exemption as the report shows it: its selectors, reason and expiry date, as plain strings."""
-    definition = {key: str(exemption[key]) for key in ("arn",) + EXEMPTION_SELECTORS if exemption.get(key) is not None}
+    definition = {key: str(exemption[key]) for key in ("arn", "function_arn") + EXEMPTION_SELECTORS if exemption.get(key) is not None}
     expires = exemption.get("expires")
     definition.update(reason=str(exemption["reason"]).strip(), expires=parse_date(expires).isoformat() if expires is not None else None)
     return definition
@@ -323,3 +328,100 @@ def _missing_entry(entry, account_id, region):
         "exemption": None,
         "expired_exemption": None,
     }
+
+
+# ---- the Lambda functions in the path of stages (tracing_sweep_lambda_tracing) ------------------------------
+
+FUNCTION_DECISIONS = ("change", "exempt", "skip", "cannot_fix")
+PUBLISHED_VERSION = (
+    "a published version ({qualifier}) cannot change: its configuration is frozen when it is published. Set Active "
+    "tracing on {function} ($LATEST), publish a new version and point {alias} at it"
+)
+
+
+def function_parts(arn):
+    """(unqualified ARN, qualifier or None) of a function ARN."""
+    head, sep, rest = str(arn).partition(":function:")
+    name, dummy, qualifier = rest.partition(":")
+    return head + sep + name, qualifier or None
+
+
+def _function_selected(selector, arn):
+    """A function_arn selector matches the ARN itself, and, without a qualifier, the function under every qualifier."""
+    selector = str(selector)
+    return selector == arn or (function_parts(selector)[1] is None and function_parts(arn)[0] == selector)
+
+
+def _function_decision(arn, exemptions, rules, today):
+    """(decision, reason, exemption index) for one function by the policy: the first active exemption naming it,
+    then the first rule naming it (skip, or tracing_enabled false: left as it is), else change."""
+    expired = None
+    for index, exemption in enumerate(exemptions):
+        if exemption.get("function_arn") is None or not _function_selected(exemption["function_arn"], arn):
+            continue
+        expires = parse_date(exemption["expires"]) if exemption.get("expires") is not None else None
+        if expires is not None and today > expires:
+            expired = expired or (index, expires)
+            continue
+        until = f" until {expires.isoformat()}" if expires else ""
+        return "exempt", f"exemption {index + 1}{until}: {str(exemption['reason']).strip()}", index
+    suffix = f"; exemption {expired[0] + 1} expired on {expired[1].isoformat()}" if expired else ""
+    for index, rule in enumerate(rules):
+        selector = (rule.get("match") or {}).get("function_arn")
+        if selector is None or not _function_selected(selector, arn):
+            continue
+        if rule.get("skip"):
+            return "skip", f"{_rule_label(index, rule)}: skip" + suffix, None
+        if not rule["tracing_enabled"]:
+            return "skip", f"{_rule_label(index, rule)}: tracing_enabled=false: the function is left as it is" + suffix, None
+        return "change", f"{_rule_label(index, rule)}: tracing_enabled=true" + suffix, None
+    return "change", "tracing_sweep_lambda_tracing=active: a stage that should be traced reaches it" + suffix, None
+
+
+def plan_functions(planned_stages, hops, exemptions=None, rules=None, today=None):
+    """The Lambda functions to set to Active tracing, once each, for the stages of one target.
+
+    planned_stages: plan_target's "stages"; hops: {"<api id>/<stage>": hops} (module_utils/request_path.py). The
+    functions are those behind a stage whose desired state is traced (decision enforce, desired true) that do not
+    trace (hop not_traced). Each function is one entry however many stages reach it:
+    {function_arn, update_arn, mode_before, stages, decision, reason, exemption}. ``update_arn`` is the ARN to
+    change: the function's own ($LATEST), for a hop without a qualifier or with $LATEST. A published version cannot
+    change (decision cannot_fix, naming the alias of the path that serves it when one does); an alias serves a
+    published version too, so the same applies to it. Exemptions and rules name a function with function_arn.
+    """
+    exemptions = exemptions or []
+    rules = rules or []
+    today = utc_today() if today is None else parse_date(today)
+    by_function = {}
+    for stage in planned_stages:
+        if stage.get("decision") != "enforce" or stage.get("desired") is not True:
+            continue
+        for hop in hops.get(f"{stage['rest_api_id']}/{stage['stage_name']}") or []:
+            if hop.get("kind") == "gateway" or hop.get("tracing") != "not_traced" or not hop.get("function_arn"):
+                continue
+            entry = by_function.setdefault(hop["function_arn"], {"function_arn": hop["function_arn"], "stages": []})
+            if stage["arn"] not in entry["stages"]:
+                entry["stages"].append(stage["arn"])
+    aliases = {}
+    for stage_hops in hops.values():
+        for hop in stage_hops or []:
+            unqualified, qualifier = function_parts(hop.get("function_arn") or "")
+            if qualifier and not qualifier.isdigit() and qualifier != "$LATEST":
+                aliases.setdefault(unqualified, set()).add(hop["function_arn"])
+    planned = []
+    for arn in sorted(by_function):
+        entry = by_function[arn]
+        unqualified, qualifier = function_parts(arn)
+        entry.update(mode_before="PassThrough", update_arn=unqualified, exemption=None)
+        decision, reason, exemption = _function_decision(arn, exemptions, rules, today)
+        if decision == "change" and qualifier and qualifier != "$LATEST":
+            names = sorted(aliases.get(unqualified, ()))
+            if qualifier.isdigit():
+                alias = "the alias that serves it" + (f" (an alias of the path: {', '.join(names)})" if names else " (if one does)")
+                reason = PUBLISHED_VERSION.format(qualifier=f"version {qualifier}", function=unqualified, alias=alias)
+            else:
+                reason = PUBLISHED_VERSION.format(qualifier=f"the version alias {qualifier} serves", function=unqualified, alias=f"alias {qualifier}")
+            decision = "cannot_fix"
+        entry.update(decision=decision, reason=reason, exemption=exemption)
+        planned.append(entry)
+    return planned

@@ -36,6 +36,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.mod
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import row_category
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import untraced_hops
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_markdown import WHOLE_PATH_RULE
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_markdown import FUNCTION_ACTION_WORDS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_markdown import CHANGE_LISTS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_markdown import MODE_NOTES
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.format_markdown import SUMMARY_LABELS
@@ -594,6 +595,26 @@ def _whole_path(report):
     return out
 
 
+def _lambda_functions(report):
+    """The Lambda functions whose tracing the run set, or would set, to Active (tracing_sweep_lambda_tracing), as
+    report.md has them; nothing when off."""
+    functions = report.get("functions")
+    if functions is None:
+        return []
+    out = ['<section id="lambda-functions">', f"<h2>Lambda functions ({len(functions)})</h2>"]
+    if not functions:
+        out.append("<p>No function in the path of a stage that should be traced needs Active tracing.</p>")
+    else:
+        out += _table(
+            [("Function", "text"), ("What", "text"), ("Mode before", "text"), ("Mode after", "text"), ("Stages behind it", "number"), ("Why", "text")],
+            [(entry["function_arn"], FUNCTION_ACTION_WORDS.get(entry["action"], entry["action"]), entry["mode_before"], entry["mode_after"],
+              len(entry["stages"]), entry["reason"] or "") for entry in functions],
+            table_id="lambda-functions-table",
+        )
+    out.append("</section>")
+    return out
+
+
 def render_html(report):
     """The report as one self-contained HTML page (str, ends with a newline)."""
     run = report.get("run") or {}
@@ -624,6 +645,7 @@ def render_html(report):
     parts += _exemptions(report)
     parts += _security_hub(report)
     parts += _whole_path(report)
+    parts += _lambda_functions(report)
     parts.append("</main>")
     parts.append(
         f"<footer>Written by {esc(run.get('collection', 'cloudops.apigw_tracing'))} {esc(run.get('collection_version'))}. "

@@ -422,6 +422,28 @@ def whole_path_lines(report):
     return lines
 
 
+FUNCTION_ACTION_WORDS = {
+    "activated": "set to Active", "would_activate": "would be set to Active", "refused": "not changed (refused)",
+    "exempt": "exempt", "skipped": "left as it is (a rule)", "cannot_fix": "cannot be fixed there", "error": "error",
+}
+
+
+def lambda_tracing_lines(report):
+    """The '## Lambda functions' section (tracing_sweep_lambda_tracing): one row per function, what became of it."""
+    functions = report.get("functions")
+    if functions is None:
+        return []
+    lines = ["", f"## Lambda functions ({len(functions)})", ""]
+    if not functions:
+        return lines + ["No function in the path of a stage that should be traced needs Active tracing."]
+    lines += table(
+        ["Function", "What", "Mode before", "Mode after", "Stages behind it", "Why"],
+        [(entry["function_arn"], FUNCTION_ACTION_WORDS.get(entry["action"], entry["action"]), entry["mode_before"], entry["mode_after"],
+          len(entry["stages"]), entry["reason"] or "") for entry in functions],
+    )
+    return lines
+
+
 def render_markdown(report):
     """The report as GitHub-flavoured Markdown (str, ends with a newline)."""
     summary = report["summary"]
@@ -434,6 +456,7 @@ def render_markdown(report):
     )
     lines += ["", "How it is counted: " + COMPLIANCE_RULE + "."]
     lines += whole_path_lines(report)
+    lines += lambda_tracing_lines(report)
     lines += account_chart(report)
 
     lines += ["", "## By account and region", ""]

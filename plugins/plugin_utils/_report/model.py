@@ -504,6 +504,7 @@ def build_report(targets, mode, generated_at, exemptions=None, max_changes=None,
         planned_changes += int(record.get("planned_changes") or 0)
     target_summaries.sort(key=lambda target: target["host"])
     rows.sort(key=stage_sort_key)
+    functions = function_entries(targets)
 
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -519,4 +520,32 @@ def build_report(targets, mode, generated_at, exemptions=None, max_changes=None,
         # The comparison with the run before (tracing_sweep_history); the report step fills it in when history is kept.
         "since_baseline": None,
     }
+    if functions is not None:
+        # Only with tracing_sweep_lambda_tracing: each function in the path, what became of it, its mode before
+        # and after (what the rollback restores). A function whose change failed is a run error, with its cause.
+        report["functions"] = functions
+        report["summary"]["refused"] = report["summary"]["refused"] or any(entry["action"] == "refused" for entry in functions)
+        report["run"]["errors"].extend(
+            f"Lambda function {entry['update_arn']} ({entry['host']}): {entry['reason']}" for entry in functions if entry["action"] == "error")
     return finish_report(report)
+
+
+FUNCTION_ACTIONS = ("activated", "would_activate", "refused", "exempt", "skipped", "cannot_fix", "error")
+
+
+def function_entries(targets):
+    """The functions of every target's record (tracing_sweep_lambda_tracing), with their target; None when no
+    record has any (the setting was off)."""
+    entries = None
+    for record in targets:
+        if not isinstance(record, Mapping) or record.get("functions") is None:
+            continue
+        entries = entries or []
+        for item in record["functions"]:
+            entries.append(dict(
+                {key: item.get(key) for key in ("function_arn", "update_arn", "action", "reason", "mode_before", "mode_after")},
+                stages=list(item.get("stages") or []), host=str(record.get("host")), account_id=record.get("account_id"), region=record.get("region"),
+            ))
+    if entries is not None:
+        entries.sort(key=lambda entry: (str(entry["account_id"]), str(entry["region"]), entry["function_arn"]))
+    return entries

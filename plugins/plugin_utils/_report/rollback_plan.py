@@ -24,6 +24,7 @@ from collections.abc import Mapping
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils._rules import STAGE_NAME_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import ACCOUNT_ID_PATTERN
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import FUNCTION_ARN_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import REGION_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import REST_API_ID_PATTERN
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import describe
@@ -221,3 +222,41 @@ def rollback_plan(report, target=None, targets=None):
         "stages": [] if target is None else target_stages(changes, target),
         "not_in_run": [] if targets is None else changes_outside(changes, targets),
     }
+
+
+# The modes a function may be put back to (tracing_sweep_lambda_tracing changed it from one of them to Active).
+FUNCTION_MODES = ("PassThrough",)
+
+
+def report_function_changes(report):
+    """(functions, problems) of an enforcement's report (a mapping): its ``functions`` set to Active
+    (tracing_sweep_lambda_tracing), each {account_id, region, function_arn, update_arn, mode_before}. As for stages,
+    a report wrong anywhere is not rolled back anywhere: with problems, functions is empty."""
+    report, problems = loaded_report(report)
+    if problems or not isinstance(report, Mapping) or report.get("functions") is None:
+        return [], []
+    if not is_list(report["functions"]):
+        return [], [f"functions: must be a list of functions, got {describe(report['functions'])}"]
+    functions = []
+    for index, entry in enumerate(report["functions"]):
+        where = f"functions[{index}]"
+        if not isinstance(entry, Mapping):
+            problems.append(f"{where}: must be a mapping, got {describe(entry)}")
+            continue
+        if entry.get("action") != "activated":
+            continue
+        checks = (
+            ("account_id", ACCOUNT_ID_PATTERN, "a 12-digit account id"),
+            ("region", REGION_PATTERN, "an AWS region name such as us-east-1"),
+            ("update_arn", FUNCTION_ARN_PATTERN, "a Lambda function's ARN"),
+        )
+        found = [f"{where}.{field}: must be {rule} in a function with action activated, got {describe(entry.get(field))}"
+                 for field, pattern, rule in checks if not (isinstance(entry.get(field), str) and pattern.fullmatch(entry[field]))]
+        if entry.get("mode_before") not in FUNCTION_MODES:
+            found.append(f"{where}.mode_before: must be {' or '.join(FUNCTION_MODES)} in a function with action activated, "
+                         f"got {describe(entry.get('mode_before'))}")
+        problems.extend(found)
+        if not found:
+            keys = ("account_id", "region", "function_arn", "update_arn", "mode_before")
+            functions.append({key: str(entry[key]) for key in keys if entry.get(key) is not None})
+    return ([] if problems else functions), problems

@@ -83,7 +83,7 @@ SETTING_KEYS = (
     "max_requests_per_second", "concurrency", "role_session_name", "fail_on_error", "fail_on_noncompliant",
     "history", "fail_on_regression", "regression_includes_new",
     "security_hub", "report_formats", "allow_unknown_regions", "rollback_report", "merge_reports", "stages",
-    "whole_path",
+    "whole_path", "lambda_tracing",
 )
 # The formats tracing_sweep_report_formats may name (report.json is always written): _report.formats.FILE_NAMES's keys.
 REPORT_FORMATS = ("json", "markdown", "junit", "csv", "html")
@@ -128,10 +128,18 @@ ROLE_VARIABLES = frozenset(
 ROLE_VARIABLE_PREFIX = "tracing_sweep_"
 INTERNAL_VARIABLE_PREFIX = "tracing_sweep__"
 RULE_KEYS = ("name", "match", "tracing_enabled", "skip")
-MATCH_KEYS = ("account_id", "region", "api_name", "api_id", "stage_name", "tag")
+MATCH_KEYS = ("account_id", "region", "api_name", "api_id", "stage_name", "tag", "function_arn")
 TAG_KEYS = ("key", "value")
 EXEMPTION_SELECTORS = ("account_id", "region", "api_id", "api_name", "stage_name")
-EXEMPTION_KEYS = ("arn",) + EXEMPTION_SELECTORS + ("reason", "expires")
+EXEMPTION_KEYS = ("arn", "function_arn") + EXEMPTION_SELECTORS + ("reason", "expires")
+# A Lambda function's ARN, with or without its qualifier (an alias, a version or $LATEST): the selector that makes an
+# exemption or a rule about a function (tracing_sweep_lambda_tracing) instead of stages.
+FUNCTION_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,140}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?")
+FUNCTION_ARN_RULE = (
+    "must be a Lambda function's ARN, arn:aws:lambda:<region>:<12-digit account id>:function:<name>, optionally with "
+    ":<alias or version>; without a qualifier it names the function under every alias and version"
+)
+LAMBDA_TRACING_VALUES = ("", "active")
 
 
 def _unknown_key_problems(path, item, known, what):
@@ -203,7 +211,18 @@ def _selector_problems(path, item, keys, allowed_regions=None):
             problems.append(None if _is_text(value) else _problem(key_path, GLOB_RULE, value))
         elif key == "tag":
             problems.extend(_tag_match_problems(key_path, value))
+        elif key == "function_arn":
+            problems.append(None if _is_text(value) and FUNCTION_ARN_PATTERN.fullmatch(value) else _problem(key_path, FUNCTION_ARN_RULE, value))
     return [problem for problem in problems if problem]
+
+
+def _function_selector_problems(path, item, others):
+    """function_arn selects one function (tracing_sweep_lambda_tracing), never stages: it stands alone."""
+    given = [key for key in others if _given(item, key)]
+    if _given(item, "function_arn") and given:
+        return [f"{path}: function_arn names a Lambda function, not stages, so it cannot be combined with {', '.join(given)}; "
+                "write a separate entry for the stages"]
+    return []
 
 
 def _rule_problems(path, rule, allowed_regions=None):
@@ -217,6 +236,7 @@ def _rule_problems(path, rule, allowed_regions=None):
         if isinstance(match, Mapping):
             problems.extend(_unknown_key_problems(path + ".match", match, MATCH_KEYS, "match"))
             problems.extend(_selector_problems(path + ".match", match, MATCH_KEYS, allowed_regions))
+            problems.extend(_function_selector_problems(path + ".match", match, [key for key in MATCH_KEYS if key != "function_arn"]))
         else:
             problems.append(_problem(path + ".match", "must be a mapping of account_id, region, api_name, api_id, stage_name, tag", match))
     if _given(rule, "tracing_enabled") and not isinstance(rule["tracing_enabled"], bool):
@@ -247,12 +267,15 @@ def _exemption_problems(path, exemption, allowed_regions=None):
         return [_problem(path, "must be a mapping with arn or selectors, reason and optionally expires", exemption)]
     problems = _unknown_key_problems(path, exemption, EXEMPTION_KEYS, "an exemption")
     selectors = [key for key in EXEMPTION_SELECTORS if _given(exemption, key)]
-    if _given(exemption, "arn"):
+    if _given(exemption, "function_arn"):
+        problems.extend(_selector_problems(path, exemption, ("function_arn",)))
+        problems.extend(_function_selector_problems(path, exemption, ("arn",) + EXEMPTION_SELECTORS))
+    elif _given(exemption, "arn"):
         problems.append(stage_arn_problem(exemption["arn"], path + ".arn"))
         if selectors:
             problems.append(f"{path}: must give either arn or selectors ({', '.join(EXEMPTION_SELECTORS)}), not both, got arn and {', '.join(selectors)}")
     elif not selectors:
-        problems.append(f"{path}: must give arn or at least one of {', '.join(EXEMPTION_SELECTORS)}, got neither")
+        problems.append(f"{path}: must give arn, function_arn or at least one of {', '.join(EXEMPTION_SELECTORS)}, got none")
     problems.extend(_selector_problems(path, exemption, EXEMPTION_SELECTORS, allowed_regions))
     if not _given(exemption, "reason"):
         problems.append(f"{path}.reason: is required: a non-empty string saying why the stages are exempt")
@@ -482,6 +505,13 @@ def _whole_path_problems(value):
     return desired_problems(value, "tracing_sweep_whole_path")
 
 
+def _lambda_tracing_problems(value):
+    if value is None or (isinstance(value, str) and value in LAMBDA_TRACING_VALUES):
+        return []
+    return [_problem("tracing_sweep_lambda_tracing", "must be active (set Active tracing on the Lambda functions in the path of stages "
+                     "that should be traced, in an enforcement) or empty (never change a function)", value)]
+
+
 def entry_point_problems(settings):
     """The values an entry point of the role cannot run without (``entry_point``: main, rollback or merge)."""
     entry_point = settings.get("entry_point", "main")
@@ -541,6 +571,7 @@ SETTING_CHECKS = {
     "merge_reports": _merge_reports_problems,
     "stages": named_stages_problems,
     "whole_path": _whole_path_problems,
+    "lambda_tracing": _lambda_tracing_problems,
     # Not a setting: the names of the variables defined for the host, to find misspelt ones.
     "variables": unknown_variable_problems,
 }
@@ -575,6 +606,12 @@ def settings_problems(settings):
     for key, check in checks.items():
         if key in settings:
             problems.extend(check(settings[key]))
+    if not problems and settings.get("lambda_tracing") and not parse_bool(settings.get("whole_path", False)):
+        # The functions to change are the ones the whole-path read finds: without it there are none to know of.
+        problems.append(
+            f"tracing_sweep_lambda_tracing: is {settings['lambda_tracing']}, but tracing_sweep_whole_path is not true: the functions to change "
+            "are the ones the whole request path is read for; set tracing_sweep_whole_path to true, or leave tracing_sweep_lambda_tracing empty"
+        )
     for key in ("fail_on_regression", "regression_includes_new"):
         if not problems and key in settings and parse_bool(settings[key]) and not _set(settings, "history"):
             # Without a history nothing can regress: an alert that can never fire must not look armed.

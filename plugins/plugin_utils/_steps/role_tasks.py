@@ -542,7 +542,7 @@ def restore(context):
     changes = planned.get("changes") or []
     target = context.target()
     try:
-        args = {"settings": settings, "target": target, "changes": changes}
+        args = {"settings": settings, "target": target, "changes": changes, "functions": planned.get("functions") or []}
         restored = _rollback_steps.restore_step(args, host=context.host, check_mode=context.check_mode)
     except Exception as error:
         # Nothing is known of what a broken-off call did: every change of the target counts as not rolled back.

@@ -47,6 +47,9 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.mod
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.formats import RENDERERS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rollback_plan import changes_outside
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rollback_plan import report_changes
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rollback_plan import report_function_changes
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import request_path
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.convergence import Convergence
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rollback_plan import target_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_account_id
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_problems
@@ -76,16 +79,21 @@ def rollback_plan_step(args, host=None, check_mode=False, say=None):
     except OSError as error:
         return _refused(f"tracing_sweep_rollback_report {path} cannot be read: {error.strerror or error}")
     changes, problems, header = report_changes(text)
+    functions, function_problems = ([], []) if problems else report_function_changes(text)
+    problems = problems or function_problems
     if problems:
         return {"failed": True, "msg": f"Nothing was rolled back: {path} {'; '.join(problems)}"}
     result = {"changed": False, "file": path, "changes": changes, "generated_at": header["generated_at"]}
+    if functions:
+        # tracing_sweep_lambda_tracing: the functions the enforcement set to Active, put back to their mode before.
+        result["functions"] = functions
     if args.get("dest") is not None:
         dest = controller_path(args["dest"])
         problem = _report_dir_problem(dest, path)
         if problem:
             return {"failed": True, "dest": dest, "msg": f"Nothing was rolled back and no AWS call was made: tracing_sweep_report_dir: {problem}"}
         result["dest"] = dest
-    if not changes:
+    if not changes and not functions:
         result["message"] = f"Nothing to roll back: the enforcement of {header['generated_at']} changed no stage ({path})."
     return result
 
@@ -157,6 +165,7 @@ def target_lines(record, check_mode):
         ],
         "missing (deleted since the enforcement)": [_label(stage) for stage in record["missing"]],
         "not rolled back": [f"{_label(failure)}: {failure['message']}" for failure in record["failed"]],
+        "Lambda functions": [f"{item['update_arn']}: {item['reason']}" for item in record.get("functions") or []],
     }
     return {kind: items for kind, items in lines.items() if items}
 
@@ -306,7 +315,7 @@ def rollback_report(records, hosts, summary, changes, outside, settings, generat
     host without a record. Raises ValueError on a malformed record."""
     rows = _one_row_per_stage([record_rows(record, changes, summary["enforced_at"], check_mode) if record else [] for record in records])
     targets = [
-        dict({key: record.get(key) for key in ("host", "account_id", "account_name", "region", "status", "error", "caller_arn")}, rows=mine)
+        dict({key: record.get(key) for key in ("host", "account_id", "account_name", "region", "status", "error", "caller_arn", "functions")}, rows=mine)
         if record else {}
         for record, mine in zip(records, rows)
     ]
@@ -470,7 +479,20 @@ def rollback_summary_step(args, host=None, check_mode=False, say=None):
     lines.append(f"Verdict: {written['verdict']} ({written['report']['verdict_reason']})")
     if dest is not None:
         lines.append(f"Reports: {dest}" if written["files"] else f"Reports: none written in {dest} (see the failure below)")
+    functions = [item for record in recorded for item in record.get("functions") or []]
+    if plan.get("functions"):
+        # tracing_sweep_lambda_tracing: the functions the enforcement set to Active, and what became of them.
+        summary["functions"] = {action: sum(1 for item in functions if item["action"] == action)
+                                for action in ("restored", "would_restore", "already", "error")}
+        summary["functions"]["changes"] = len(plan["functions"])
+        lines.insert(2, "Lambda functions it set to Active: %d; %s %d, already at their mode before %d, failed %d" % (
+            len(plan["functions"]), verb, summary["functions"]["restored"] + summary["functions"]["would_restore"],
+            summary["functions"]["already"], summary["functions"]["error"]))
     failure = None
+    function_failures = [f"{item['update_arn']}: {item['reason']}" for item in functions if item["action"] == "error"]
+    if settings.get("fail_on_error", True) and function_failures and not (summary["failed"] or summary["targets_failed"]):
+        count = "1 Lambda function was" if len(function_failures) == 1 else "%d Lambda functions were" % len(function_failures)
+        failure = "%s not put back: %s" % (count, " | ".join(function_failures))
     if settings.get("fail_on_error", True) and (summary["failed"] or summary["targets_failed"]):
         failure = (
             f"{summary['failed']} of {summary['changes']} stages were not rolled back and {summary['targets_failed']} of "
@@ -497,6 +519,7 @@ def restore_step(args, host=None, check_mode=False, say=None):
     settings = args.get("settings") or {}
     target = engine.clean_target(args.get("target") or {})
     changes = args.get("changes") or []
+    functions = args.get("functions") or []
     connection = engine.connection_of(settings, target)
     identity = engine.identity_of(host, target)
     empty = {"changed": False, "stages": [], "missing": [], "failures": [], "chosen": [], "identity": identity}
@@ -510,7 +533,8 @@ def restore_step(args, host=None, check_mode=False, say=None):
         return failed("Invalid target variables, nothing was done on this target: " + "; ".join(problems), identity)
     named = target_account_id(target)
     # Nothing to put back (the enforcement changed nothing), or nothing in the account it names: no AWS call.
-    if not changes or (named and not target_stages(changes, {"account_id": named, "region": connection.region})):
+    if not (changes or functions) or (named and not target_stages(changes, {"account_id": named, "region": connection.region})
+                                      and not target_functions(functions, named, connection.region)):
         return dict(empty, record=restore_record(identity, empty, [], {}, host), lines={})
     try:
         reach = engine.reach_account(target, connection)
@@ -518,10 +542,14 @@ def restore_step(args, host=None, check_mode=False, say=None):
         return failed(str(error), identity)
     identity = dict(identity, account_id=reach.account_id, caller_arn=reach.caller_arn)
     stages = target_stages(changes, {"account_id": reach.account_id, "region": connection.region})
-    if not stages:
+    mine = target_functions(functions, reach.account_id, connection.region)
+    if not stages and not mine:
         return dict(empty, identity=identity, record=restore_record(identity, empty, [], {}, host), lines={})
     try:
-        outcome, requests = engine.restore(reach, stages, connection, check_mode)
+        if stages:
+            outcome, requests = engine.restore(reach, stages, connection, check_mode)
+        else:
+            outcome, requests = Convergence(), dict.fromkeys(aws.RequestStats.FIELDS, 0)
     except aws.SDK_ERRORS as error:
         return failed(f"the stages were not put back: {aws.describe_cause(error)}", identity)
     result = {
@@ -535,5 +563,39 @@ def restore_step(args, host=None, check_mode=False, say=None):
         "diff": engine.compact_diff(engine.heading(dict(identity, account_name=target.get("account_name"))), outcome.diff, check_mode),
     }
     result["record"] = restore_record(identity, result, stages, requests, host)
+    if mine:
+        result["record"]["functions"] = restore_functions(reach, mine, connection, check_mode)
+        result["changed"] = result["changed"] or any(item["action"] in ("restored", "would_restore") for item in result["record"]["functions"])
     result["lines"] = target_lines(result["record"], check_mode)
     return result
+
+
+def target_functions(functions, account_id, region):
+    return [entry for entry in functions if (entry["account_id"], entry["region"]) == (account_id, region)]
+
+
+def restore_functions(reach, functions, connection, check_mode):
+    """Put each function's TracingConfig.Mode back to its mode before the enforcement: read first (in check mode too),
+    so that a function someone changed since is reported as such. Never raises."""
+    records = []
+    try:
+        client, dummy = request_path.lambda_client(
+            lambda service, config: aws.client(service, connection.region, connection.endpoint_url, config, reach.credentials))
+    except aws.SDK_ERRORS as error:
+        return [dict(entry, action="error", mode_after=None, reason=f"not put back: {aws.describe_cause(error)}") for entry in functions]
+    for entry in functions:
+        found = request_path.read_functions(client, [entry["update_arn"]])[entry["update_arn"]]
+        if "error" in found:
+            records.append(dict(entry, action="error", mode_after=None, reason=f"not put back: {found['error']}"))
+        elif found["mode"] == entry["mode_before"]:
+            records.append(dict(entry, action="already", mode_after=found["mode"], reason=f"already {found['mode']}: changed back since the enforcement"))
+        elif check_mode:
+            records.append(dict(entry, action="would_restore", mode_after=entry["mode_before"],
+                                reason=f"{found['mode']} would be put back to {entry['mode_before']}"))
+        else:
+            outcome = request_path.set_tracing_mode(client, entry["update_arn"], entry["mode_before"])
+            if outcome["changed"]:
+                records.append(dict(entry, action="restored", mode_after=outcome["mode_after"], reason=f"{found['mode']} put back to {entry['mode_before']}"))
+            else:
+                records.append(dict(entry, action="error", mode_after=outcome["mode_after"], reason=f"not put back: {outcome['error']}"))
+    return records

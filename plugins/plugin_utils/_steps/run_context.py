@@ -52,6 +52,7 @@ SETTING_VARIABLES = {
     "merge_reports": "tracing_sweep_merge_reports",
     "stages": "tracing_sweep_stages",
     "whole_path": "tracing_sweep_whole_path",
+    "lambda_tracing": "tracing_sweep_lambda_tracing",
 }
 # This host's target, as the inventory sets it.
 TARGET_VARIABLES = {

@@ -252,3 +252,42 @@ def test_with_concurrency_the_functions_are_read_while_the_apis_are_and_the_hops
     assert sorted(read_overlapped) == read_in_turn == [fn("f0"), fn("f1"), fn("f2")]
     assert [hop["tracing"] for hop in overlapped[("api0000001", "prod")]] == ["traced", "not_traced"]
     assert [hop["tracing"] for hop in overlapped[("api0000003", "dev")]] == ["traced", "traced"]
+
+
+class _UpdatingClient:
+    """update_function_configuration answers ResourceConflictException ``conflicts`` times, then ``mode``."""
+
+    def __init__(self, conflicts, mode="Active"):
+        self.conflicts = conflicts
+        self.mode = mode
+        self.calls = []
+
+    def update_function_configuration(self, **kwargs):
+        from botocore.exceptions import ClientError  # pylint: disable=import-outside-toplevel
+        self.calls.append(kwargs)
+        if len(self.calls) <= self.conflicts:
+            raise ClientError({"Error": {"Code": "ResourceConflictException", "Message": "An update is in progress"}}, "UpdateFunctionConfiguration")
+        return {"TracingConfig": {"Mode": self.mode}}
+
+
+def test_set_tracing_mode_retries_a_function_being_updated_then_says_why():
+    from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import set_tracing_mode  # pylint: disable=import-outside-toplevel
+    waits = []
+    client = _UpdatingClient(conflicts=2)
+    assert set_tracing_mode(client, "arn:aws:lambda:us-east-1:123456789012:function:f", sleep=waits.append) == {
+        "mode_after": "Active", "changed": True, "error": None}
+    assert waits == [0.5, 1.0]
+    assert client.calls[0] == {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:f", "TracingConfig": {"Mode": "Active"}}
+
+    waits = []
+    outcome = set_tracing_mode(_UpdatingClient(conflicts=99), "f", sleep=waits.append)
+    assert len(waits) == 5 and outcome["changed"] is False
+    assert outcome["error"] == ("UpdateFunctionConfiguration failed after 6 attempts (the function was still being updated): "
+                                "ResourceConflictException: An update is in progress")
+
+
+def test_set_tracing_mode_checks_the_answer():
+    from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import set_tracing_mode  # pylint: disable=import-outside-toplevel
+    outcome = set_tracing_mode(_UpdatingClient(conflicts=0, mode="PassThrough"), "f", sleep=None)
+    assert outcome == {"mode_after": "PassThrough", "changed": False,
+                       "error": "UpdateFunctionConfiguration answered TracingConfig.Mode PassThrough, not Active"}

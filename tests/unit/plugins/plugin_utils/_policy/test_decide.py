@@ -428,3 +428,61 @@ def test_inputs_are_not_modified():
     result = plan(stages, target, rules=rules, exemptions=exemptions, exempt_tag="XrayExempt")
     assert (stages, rules, exemptions, target) == saved
     assert result["stages"][1]["desired"] is False
+
+
+# ---- the functions in the path (tracing_sweep_lambda_tracing) ----------------------------------------------
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+def _stage(api, name, desired=True, decision="enforce"):
+    return {"rest_api_id": api, "stage_name": name, "arn": f"arn:aws:apigateway:us-east-1::/restapis/{api}/stages/{name}",
+            "desired": desired, "decision": decision}
+
+
+def _hop(arn, tracing="not_traced", kind="integration"):
+    return {"kind": kind, "function_arn": arn, "tracing": tracing}
+
+
+def test_plan_functions_once_per_function_and_only_for_stages_meant_to_be_traced():
+    from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_functions  # pylint: disable=import-outside-toplevel
+    stages = [_stage("a%09d" % index, "prod") for index in range(40)]
+    stages += [_stage("off0000000", "prod", desired=False), _stage("exempt0000", "prod", None, "exempt")]
+    hops = {f"{stage['rest_api_id']}/prod": [_hop(None, "traced", "gateway"), _hop(FN + "shared"), _hop(FN + "traced", "traced")] for stage in stages}
+    hops["off0000000/prod"].append(_hop(FN + "only-off"))
+    hops["exempt0000/prod"].append(_hop(FN + "only-exempt"))
+    hops["a000000000/prod"] += [_hop(FN + "pinned:3"), _hop(FN + "pinned:live"), _hop(FN + "latest:$LATEST")]
+
+    planned = {entry["function_arn"]: entry for entry in plan_functions(stages, hops, today="2026-01-01")}
+
+    assert sorted(planned) == [FN + "latest:$LATEST", FN + "pinned:3", FN + "pinned:live", FN + "shared"]
+    assert planned[FN + "shared"]["decision"] == "change" and len(planned[FN + "shared"]["stages"]) == 40
+    assert planned[FN + "latest:$LATEST"]["update_arn"] == FN + "latest"
+    assert planned[FN + "pinned:3"]["decision"] == "cannot_fix" and FN + "pinned:live" in planned[FN + "pinned:3"]["reason"]
+    assert planned[FN + "pinned:live"]["decision"] == "cannot_fix" and "alias live" in planned[FN + "pinned:live"]["reason"]
+
+
+def test_plan_functions_policy_names_a_function():
+    from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_functions  # pylint: disable=import-outside-toplevel
+    stages = [_stage("a000000000", "prod")]
+    hops = {"a000000000/prod": [_hop(FN + "one"), _hop(FN + "two:$LATEST"), _hop(FN + "three"), _hop(FN + "four")]}
+    exemptions = [{"function_arn": FN + "one", "reason": "theirs", "expires": "2026-12-31"},
+                  {"function_arn": FN + "four", "reason": "old", "expires": "2025-01-01"}]
+    rules = [{"match": {"function_arn": FN + "two"}, "skip": True}, {"match": {"function_arn": FN + "three"}, "tracing_enabled": False}]
+
+    planned = {entry["function_arn"]: entry for entry in plan_functions(stages, hops, exemptions=exemptions, rules=rules, today="2026-01-01")}
+
+    assert (planned[FN + "one"]["decision"], planned[FN + "one"]["reason"]) == ("exempt", "exemption 1 until 2026-12-31: theirs")
+    # Without a qualifier, the selector names the function under every qualifier.
+    assert planned[FN + "two:$LATEST"]["decision"] == "skip"
+    assert planned[FN + "three"]["decision"] == "skip" and "tracing_enabled=false" in planned[FN + "three"]["reason"]
+    assert planned[FN + "four"]["decision"] == "change" and "exemption 2 expired on 2025-01-01" in planned[FN + "four"]["reason"]
+
+
+def test_a_function_exemption_or_rule_never_matches_a_stage():
+    stages = [{"rest_api_id": "a000000000", "stage_name": "prod", "arn": "arn:aws:apigateway:us-east-1::/restapis/a000000000/stages/prod",
+               "tracing_enabled": False}]
+    plan = plan_target(stages, {"account_id": "123456789012", "region": "us-east-1"},
+                       exemptions=[{"function_arn": FN + "one", "reason": "theirs"}],
+                       rules=[{"match": {"function_arn": FN + "one"}, "skip": True}])
+    assert plan["stages"][0]["decision"] == "enforce" and len(plan["changes"]) == 1

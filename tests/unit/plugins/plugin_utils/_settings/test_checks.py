@@ -20,6 +20,8 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.c
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import normalized_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import run_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import settings_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import exemptions_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import rules_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_account_id
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_problems
 
@@ -300,7 +302,8 @@ def test_exemption_must_be_a_mapping():
 def test_exemption_unknown_key():
     problem = one_problem({"exemptions": [{"arn": ARN, "reason": "r", "until": "2026-01-01"}]})
     assert problem == (
-        "tracing_sweep_exemptions[0]: unknown key 'until'; an exemption takes only arn, account_id, region, api_id, api_name, stage_name, reason, expires"
+        "tracing_sweep_exemptions[0]: unknown key 'until'; an exemption takes only arn, function_arn, account_id, region, api_id, api_name, "
+        "stage_name, reason, expires"
     )
 
 
@@ -334,7 +337,7 @@ def test_exemption_with_arn_and_selectors():
 
 def test_exemption_without_selector():
     problem = one_problem({"exemptions": [{"reason": "r", "expires": "2026-01-01"}]})
-    assert problem == "tracing_sweep_exemptions[0]: must give arn or at least one of account_id, region, api_id, api_name, stage_name, got neither"
+    assert problem == "tracing_sweep_exemptions[0]: must give arn, function_arn or at least one of account_id, region, api_id, api_name, stage_name, got none"
 
 
 def test_exemption_selector_values_are_checked():
@@ -813,3 +816,37 @@ def test_normalized_settings_keep_typed_values_and_leave_out_absent_keys():
 @pytest.mark.parametrize("value", [["md", "xml"], "json,md,xml", ["markdown", "md"]])
 def test_report_formats_take_md_and_xml_for_markdown_and_junit(value):
     assert report_formats_problems(value) == []
+
+
+# ---- tracing_sweep_lambda_tracing and the function_arn selector ----------------------------------------------
+
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+
+
+def test_lambda_tracing_takes_active_or_empty():
+    assert settings_problems({"lambda_tracing": "", "whole_path": False}) == []
+    assert settings_problems({"lambda_tracing": "active", "whole_path": "true"}) == []
+    assert settings_problems({"lambda_tracing": "Active", "whole_path": True}) == [
+        "tracing_sweep_lambda_tracing: must be active (set Active tracing on the Lambda functions in the path of stages that should be traced, "
+        "in an enforcement) or empty (never change a function), got 'Active'"
+    ]
+
+
+def test_lambda_tracing_needs_the_whole_path():
+    problems = settings_problems({"lambda_tracing": "active", "whole_path": False})
+    assert len(problems) == 1 and problems[0].startswith(
+        "tracing_sweep_lambda_tracing: is active, but tracing_sweep_whole_path is not true")
+
+
+def test_function_arn_selector():
+    assert exemptions_problems([{"function_arn": FUNCTION, "reason": "owned elsewhere"}]) == []
+    assert exemptions_problems([{"function_arn": FUNCTION + ":live", "reason": "owned elsewhere"}]) == []
+    assert rules_problems([{"match": {"function_arn": FUNCTION + ":7"}, "skip": True}]) == []
+    bad = exemptions_problems([{"function_arn": "orders", "reason": "r"}])
+    assert len(bad) == 1 and bad[0].startswith("tracing_sweep_exemptions[0].function_arn: must be a Lambda function's ARN")
+    mixed = rules_problems([{"match": {"function_arn": FUNCTION, "stage_name": "prod"}, "skip": True}])
+    assert mixed == ["tracing_sweep_rules[0].match: function_arn names a Lambda function, not stages, so it cannot be combined with stage_name; "
+                     "write a separate entry for the stages"]
+    stage = "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod"
+    assert exemptions_problems([{"function_arn": FUNCTION, "arn": stage, "reason": "r"}])[-1].startswith(
+        "tracing_sweep_exemptions[0]: function_arn names a Lambda function, not stages, so it cannot be combined with arn")

@@ -15,7 +15,8 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_context import WorkspaceError
 
 DEFAULTS = {
-    "tracing_sweep_desired": True, "tracing_sweep_whole_path": False, "tracing_sweep_rules": [], "tracing_sweep_exemptions": [], "tracing_sweep_exempt_tag": "",
+    "tracing_sweep_desired": True, "tracing_sweep_whole_path": False, "tracing_sweep_lambda_tracing": "",
+    "tracing_sweep_rules": [], "tracing_sweep_exemptions": [], "tracing_sweep_exempt_tag": "",
     "tracing_sweep_max_changes": 100, "tracing_sweep_report_formats": ["json"], "tracing_sweep_endpoint_url": "",
     "tracing_sweep_sts_endpoint_url": "", "tracing_sweep_max_requests_per_second": 9.5, "tracing_sweep_concurrency": 4,
     "tracing_sweep_role_session_name": "cloudops-tracing-sweep", "tracing_sweep_fail_on_error": True, "tracing_sweep_fail_on_noncompliant": False,
