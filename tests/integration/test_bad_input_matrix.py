@@ -518,7 +518,7 @@ def test_role_huge_exemption_list_with_one_bad_entry_stops_before_any_request(aw
     assert failure is not None, run.describe()
     path = "tracing_sweep_exemptions[%d]" % HUGE_EXEMPTION_BAD_INDEX
     assert failure["result"]["msg"].endswith(
-        "%s: unknown key 'reasn'; an exemption takes only arn, account_id, region, api_id, api_name, stage_name, reason, expires; "
+        "%s: unknown key 'reasn'; an exemption takes only arn, function_arn, account_id, region, api_id, api_name, stage_name, reason, expires; "
         "%s.reason: is required: a non-empty string saying why the stages are exempt" % (path, path)
     ), failure["result"]["msg"]
     # Only that entry is named.
