@@ -77,7 +77,16 @@ class ActionModule(ActionBase):
             result.update(function(context))
         except WorkspaceError as error:
             result.update(failed=True, msg=str(error))
+        if result.get("add_host") and not result.get("failed"):
+            self._add_host(result["add_host"])
         return result
+
+    def _add_host(self, host):
+        """Put the host in its groups, with its variables, for the playbook's later plays: ansible-core 2.19 reads the
+        result's add_host key (as the add_host action's); later versions have the action do it (ActionBase.add_host)."""
+        add_host = getattr(super(), "add_host", None)
+        if callable(add_host):
+            add_host(host_name=host["host_name"], host_vars=host.get("host_vars"), parent_group_names=host.get("groups"))
 
     @staticmethod
     def _inventory_variables(task_vars):
