@@ -378,7 +378,8 @@ def check_role(iam, role_arn):
     try:
         answer = iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=list(XRAY_WRITE_ACTIONS))
     except (BotoCoreError, ClientError) as e:
-        return {"state": ROLE_UNKNOWN, "note": ROLE_UNKNOWN_NOTE.format(cause=f"iam:SimulatePrincipalPolicy of {role_arn} failed: {error_code(e)}: {error_message(e)}")}
+        cause = f"iam:SimulatePrincipalPolicy of {role_arn} failed: {error_code(e)}: {error_message(e)}"
+        return {"state": ROLE_UNKNOWN, "note": ROLE_UNKNOWN_NOTE.format(cause=cause)}
     decisions = {item.get("EvalActionName"): item.get("EvalDecision") for item in answer.get("EvaluationResults") or []}
     missing = [action for action in XRAY_WRITE_ACTIONS if decisions.get(action) != "allowed"]
     if not missing:
