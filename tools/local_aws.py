@@ -17,7 +17,9 @@ does (moto answers them anyway); and Lambda's UpdateFunctionConfiguration change
 and answers the new one, as AWS does (moto 5.2.5 keeps the TracingConfig the function was created with and
 answers that). ``conflict()`` makes UpdateFunctionConfiguration answer ResourceConflictException (HTTP 409, "The
 operation cannot be performed at this time. An update is in progress for resource: ...") a number of times, as
-AWS does while a function is being updated.
+AWS does while a function is being updated. IAM's SimulatePrincipalPolicy, which moto 5.2.5 does not implement (it
+answers an error), is modelled for a role from its inline and attached managed policies' Action statements (the
+whole-path check of whether a function's execution role may write to X-Ray).
 
 Typical use::
 
@@ -35,6 +37,7 @@ Typical use::
 from __future__ import annotations
 
 import base64
+import fnmatch
 import io
 import json
 import logging
@@ -167,6 +170,15 @@ def _decode_position(position):
         raise ValueError("Invalid position %r" % position) from exc
 
 
+def _iam_error(start_response, record, code, error_type, message):
+    """An error in IAM's (query protocol, XML) shape."""
+    body = ('<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>%s</Code>'
+            "<Message>%s</Message></Error><RequestId>local-aws</RequestId></ErrorResponse>" % (error_type, message)).encode()
+    record.status = code
+    start_response("%d %s" % (code, "Not Found" if code == 404 else "Bad Request"), [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 class _Recorder:
     """WSGI middleware: records each request, pages GetRestApis like AWS."""
 
@@ -211,6 +223,8 @@ class _Recorder:
             return self._paged_rest_apis(environ, start_response, record, query)
         if record.operation == "UpdateFunctionConfiguration":
             return self._update_function_configuration(environ, start_response, record)
+        if record.operation == "SimulatePrincipalPolicy":
+            return self._simulate_principal_policy(start_response, record, form)
 
         def recording_start_response(status, headers, exc_info=None):
             record.status = int(status.split(" ", 1)[0])
@@ -366,6 +380,50 @@ class _Recorder:
         record.status = int(status.split(" ", 1)[0])
         start_response(status, headers)
         return [answer]
+
+    @staticmethod
+    def _simulate_principal_policy(start_response, record, form):
+        """IAM's SimulatePrincipalPolicy for a role, which moto does not implement (it answers 500), evaluated from the
+        role's inline policies and the default version of its attached managed policies: an action is
+        explicitDeny when a Deny statement names it, allowed when an Allow statement does, implicitDeny otherwise.
+        Action and its wildcards are matched; NotAction, Resource and Condition are not evaluated (the collection asks
+        about xray:PutTraceSegments and xray:PutTelemetryRecords on "*")."""
+        from moto.iam.models import iam_backends  # pylint: disable=import-outside-toplevel
+        role_arn = form.get("PolicySourceArn") or ""
+        actions = [form[key] for key in sorted((key for key in form if key.startswith("ActionNames.member.")), key=lambda key: int(key.rsplit(".", 1)[1]))]
+        try:
+            role = iam_backends[record.account]["global"].get_role_by_arn(role_arn)
+        except Exception:  # pylint: disable=broad-exception-caught
+            return _iam_error(start_response, record, 404, "NoSuchEntity", "The role with ARN %s cannot be found." % role_arn)
+        documents = list(role.policies.values())
+        for policy in role.managed_policies.values():
+            documents += [version.document for version in policy.versions if version.is_default]
+        statements = []
+        for document in documents:
+            parsed = json.loads(document) if isinstance(document, str) else document
+            found = parsed.get("Statement") or []
+            statements += found if isinstance(found, list) else [found]
+
+        def names(statement, action):
+            listed = statement.get("Action") or []
+            return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in ([listed] if isinstance(listed, str) else listed))
+
+        members = []
+        for action in actions:
+            if any(statement.get("Effect") == "Deny" and names(statement, action) for statement in statements):
+                decision = "explicitDeny"
+            elif any(statement.get("Effect") == "Allow" and names(statement, action) for statement in statements):
+                decision = "allowed"
+            else:
+                decision = "implicitDeny"
+            members.append("<member><EvalActionName>%s</EvalActionName><EvalResourceName>*</EvalResourceName><EvalDecision>%s</EvalDecision>"
+                           "<MatchedStatements/><MissingContextValues/></member>" % (action, decision))
+        body = ('<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult>'
+                "<IsTruncated>false</IsTruncated><EvaluationResults>%s</EvaluationResults></SimulatePrincipalPolicyResult>"
+                "<ResponseMetadata><RequestId>local-aws</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>" % "".join(members)).encode()
+        record.status = 200
+        start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        return [body]
 
     @staticmethod
     def _error(start_response, record, code, error_type, message):

@@ -139,6 +139,14 @@ PACES = {
         "GetFunctionConfiguration": Pace(rate=12.0, burst=12, aws_rate=15, aws_burst=15),
         "UpdateFunctionConfiguration": Pace(rate=3.0, burst=3, aws_rate=15, aws_burst=15),
     },
+    # IAM (whether a function's execution role may write to X-Ray, module_utils/request_path.py): AWS documents no
+    # request rate for SimulatePrincipalPolicy. The IAM User Guide ("IAM and AWS STS quotas") lists quotas on IAM
+    # objects, not on requests, and IAM answers Throttling past a rate it does not publish; IAM is global, so the
+    # account's calls from every region share it. aws_rate/aws_burst below are an assumption (5 per second), not a
+    # documented figure; the pace stays well under it, since the check makes one call per distinct role of a target.
+    "iam": {
+        "SimulatePrincipalPolicy": Pace(rate=2.0, burst=2, aws_rate=5, aws_burst=5),
+    },
 }
 
 
@@ -264,6 +272,8 @@ CLIENT_CONFIGS = {
     "s3": {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 10, "read_timeout": 60},
     # The functions behind the stages (tracing_sweep_whole_path): one GetFunctionConfiguration per distinct function.
     "lambda": {"retries": {"mode": "standard", "max_attempts": 5}, "connect_timeout": 10, "read_timeout": 30},
+    # The execution roles of those functions: one SimulatePrincipalPolicy per distinct role.
+    "iam": {"retries": {"mode": "standard", "max_attempts": 5}, "connect_timeout": 10, "read_timeout": 30},
 }
 # The services whose models the shared session loads when it is made.
 WARM_SERVICES = ("sts", "apigateway")

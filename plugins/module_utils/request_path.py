@@ -313,8 +313,8 @@ def _whole_paths_in_turn(apigw, lambda_client, stages, account_id):
 
 def whole_path_traced(hops):
     """Whether a request is traced from end to end: the gateway and every Lambda hop (any hop with a function, or
-    an error hop) trace."""
-    return all(hop["tracing"] in ("traced", "not_applicable") for hop in hops or [])
+    an error hop) trace, and no traced function's execution role is known to be unable to write to X-Ray."""
+    return all(hop["tracing"] in ("traced", "not_applicable") and hop.get("role_xray") != ROLE_CANNOT_WRITE for hop in hops or [])
 
 
 # A function being updated (or just created) answers ResourceConflictException to another update until it is done:
@@ -348,3 +348,82 @@ def set_tracing_mode(lambda_client, function_arn_, mode="Active", sleep=time.sle
     if after != mode:
         return {"mode_after": after, "changed": False, "error": f"UpdateFunctionConfiguration answered TracingConfig.Mode {after}, not {mode}"}
     return {"mode_after": after, "changed": True, "error": None}
+
+
+# ---- whether a function's execution role may write to X-Ray ----------------------------------------------------
+
+# What a function needs of its execution role to send its trace segments (the AWSXRayDaemonWriteAccess managed policy
+# allows both, and a little more of X-Ray's sampling calls).
+XRAY_WRITE_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+ROLE_CAN_WRITE = "can_write"
+ROLE_CANNOT_WRITE = "cannot_write"
+ROLE_UNKNOWN = "unknown"
+ROLE_CANNOT_WRITE_NOTE = (
+    "its execution role {role} may not write to X-Ray ({actions} not allowed), so the function sends no trace even with Active "
+    "tracing: attach the AWS managed policy AWSXRayDaemonWriteAccess to that role (this collection never attaches policies)"
+)
+ROLE_UNKNOWN_NOTE = "could not check the role's X-Ray permission: {cause}"
+
+
+def iam_client(client):
+    """(client, stats): the IAM client ``client(service, config)`` makes, paced (module_utils/_aws.py PACES["iam"]) and
+    counted."""
+    return pace_service(client("iam", client_config("iam")))
+
+
+def check_role(iam, role_arn):
+    """{"state": can_write | cannot_write | unknown, "note": None or what to say}: one SimulatePrincipalPolicy of the
+    role for XRAY_WRITE_ACTIONS. Never raises for what AWS answers: a refused or failed simulation is ``unknown``
+    with its cause."""
+    try:
+        answer = iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=list(XRAY_WRITE_ACTIONS))
+    except (BotoCoreError, ClientError) as e:
+        cause = f"iam:SimulatePrincipalPolicy of {role_arn} failed: {error_code(e)}: {error_message(e)}"
+        return {"state": ROLE_UNKNOWN, "note": ROLE_UNKNOWN_NOTE.format(cause=cause)}
+    decisions = {item.get("EvalActionName"): item.get("EvalDecision") for item in answer.get("EvaluationResults") or []}
+    missing = [action for action in XRAY_WRITE_ACTIONS if decisions.get(action) != "allowed"]
+    if not missing:
+        return {"state": ROLE_CAN_WRITE, "note": None}
+    return {"state": ROLE_CANNOT_WRITE, "note": ROLE_CANNOT_WRITE_NOTE.format(role=role_arn, actions=" and ".join(missing))}
+
+
+def check_roles(iam, role_arns):
+    """{role ARN: check_role's answer}: one SimulatePrincipalPolicy per distinct role, in ARN order."""
+    return {role_arn: check_role(iam, role_arn) for role_arn in sorted(set(role_arns))}
+
+
+def functions_to_check(hops, planned_functions=()):
+    """{function ARN: its execution role} of the functions whose role is worth checking: those that trace (Active) or
+    that the run sets (or would set) to Active (``planned_functions``: plan_functions' entries with decision change).
+    A PassThrough function left as it is sends nothing whatever its role may do. ``hops``: {stage key: hops}."""
+    planned = {entry["function_arn"] for entry in planned_functions if entry.get("decision") == "change"}
+    return {
+        hop["function_arn"]: hop["role_arn"] for stage_path in hops.values() for hop in stage_path or []
+        if hop.get("role_arn") and hop.get("function_arn") and (hop["tracing"] == "traced" or hop["function_arn"] in planned)
+    }
+
+
+def with_role_checks(hops, roles, functions):
+    """``hops`` ({stage key: hops}) with each hop of ``functions`` (functions_to_check) given ``role_xray``, its role's
+    state (``roles``: check_roles' answer) and, when the role cannot write or could not be checked, the note saying
+    so and the fix."""
+    out = {}
+    for key, stage_path in hops.items():
+        marked = []
+        for hop in stage_path or []:
+            found = roles.get(functions.get(hop.get("function_arn")))
+            if found is None:
+                marked.append(hop)
+                continue
+            note = hop.get("note")
+            if found["note"]:
+                note = f"{note}; {found['note']}" if note else found["note"]
+            marked.append(dict(hop, role_xray=found["state"], note=note))
+        out[key] = marked
+    return out
+
+
+def hop_breaks_trace(hop):
+    """Whether a hop behind the gateway breaks the trace: a Lambda hop that does not trace or cannot be known, or one
+    that traces but whose execution role may not write to X-Ray (it sends nothing)."""
+    return hop["kind"] != "gateway" and (hop["tracing"] in ("not_traced", "error") or hop.get("role_xray") == ROLE_CANNOT_WRITE)

@@ -6,7 +6,8 @@ functions in the path of stages that should be traced, once per function, under 
 moto 5.2.5 keeps a function's TracingConfig as created: its UpdateFunctionConfiguration does not change it (the answer
 still says PassThrough). The local AWS (tools/local_aws.py) models AWS there: the update changes the function's
 TracingConfig and answers the new one; and its conflict() makes the update answer ResourceConflictException, as AWS
-does while a function is being updated.
+does while a function is being updated. moto 5.2.5 does not implement IAM's SimulatePrincipalPolicy (it answers an
+error): the local AWS evaluates it from the role's inline and attached managed policies (their Action statements).
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ def test_the_guard_counts_each_function_as_one_change(aws, apigw, run_playbook, 
     run, report, dummy = sweep(run_playbook, tmp_path, "refused", {"tracing_sweep_max_changes": 1})
 
     assert run.rc != 0 and "tracing_sweep_max_changes=1" in run.stdout, run.describe()
+    # The refusal counts the functions as changes, not as stages.
+    assert "Nothing was changed: 2 changes would be made (0 stages and 2 Lambda functions), more than tracing_sweep_max_changes=1" in run.stdout
     assert report["summary"]["planned_changes"] == 2
     assert {entry["action"] for entry in report["functions"] if entry["function_arn"] != function_arn("pinned", "1")} == {"refused"}
     assert updates(aws) == []
@@ -219,3 +222,77 @@ def test_the_rollback_refuses_a_damaged_functions_list_before_any_aws_call(aws, 
     assert run.rc != 0 and "functions[0].update_arn: must be a Lambda function's ARN" in run.stdout, run.describe()
     assert "functions[0].mode_before: must be PassThrough" in run.stdout
     assert aws.calls() == 0
+
+
+XRAY_WRITE = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"}]}
+
+
+def simulations(aws):
+    return [r for r in aws.requests if r.operation == "SimulatePrincipalPolicy"]
+
+
+def hops_of(report, function):
+    return [hop for row in report["stages"] for hop in row.get("hops") or [] if hop.get("function_arn") == function]
+
+
+def test_a_role_that_cannot_write_to_xray_is_said_with_the_fix(aws, apigw, run_playbook, tmp_path):
+    # shared traces (Active), auth is to be set to Active; both run as the role lambda-exec, which has no X-Ray policy.
+    seed_world(aws, apigw, apis=2, functions={"shared": {"mode": "Active"}, "auth": {"mode": "PassThrough"},
+                                              "pinned": {"mode": "PassThrough", "aliases": ["live"]}})
+    aws.clear()
+
+    run, report, report_dir = sweep(run_playbook, tmp_path, "audit", {}, check=True)
+
+    assert run.rc == 0, run.describe()
+    # One simulation for the one role, whatever the number of functions and stages behind it; never an IAM write.
+    assert len(simulations(aws)) == 1
+    assert [r.operation for r in aws.requests if r.service == "iam"] == ["SimulatePrincipalPolicy"]
+    shared = hops_of(report, function_arn("shared"))
+    assert shared and all(hop["tracing"] == "traced" and hop["role_xray"] == "cannot_write" for hop in shared)
+    assert "AWSXRayDaemonWriteAccess" in shared[0]["note"] and "role/lambda-exec" in shared[0]["note"]
+    # The function the run would set to Active says it would still send nothing.
+    auth = functions_of(report)[function_arn("auth")]
+    assert auth["action"] == "would_activate" and "AWSXRayDaemonWriteAccess" in auth["reason"]
+    # A PassThrough function left as it is (a published version) is not checked: it sends nothing either way.
+    assert all("role_xray" not in hop for hop in hops_of(report, function_arn("pinned", "1")))
+    # Such a function breaks the whole path: the stages it is behind are not covered, and the report says which.
+    assert report["summary"]["whole_path_coverage"] == 0
+    markdown = (report_dir / "report.md").read_text(encoding="utf-8")
+    assert "traced, role cannot write" in markdown and "AWSXRayDaemonWriteAccess" in markdown
+
+    policy = aws.client("iam").create_policy(PolicyName="xray-write", PolicyDocument=json.dumps(XRAY_WRITE))["Policy"]["Arn"]
+    aws.client("iam").attach_role_policy(RoleName="lambda-exec", PolicyArn=policy)
+    run, report, dummy = sweep(run_playbook, tmp_path, "audit-again", {}, check=True)
+
+    assert run.rc == 0, run.describe()
+    assert all(hop["role_xray"] == "can_write" and "AWSXRayDaemonWriteAccess" not in hop["note"] for hop in hops_of(report, function_arn("shared")))
+    assert "AWSXRayDaemonWriteAccess" not in functions_of(report)[function_arn("auth")]["reason"]
+
+
+def test_a_refused_role_check_is_said_and_never_fails_the_run(aws, apigw, run_playbook, tmp_path):
+    seed_world(aws, apigw, apis=1, functions={"shared": {"mode": "Active"}, "auth": {"mode": "Active"},
+                                              "pinned": {"mode": "PassThrough", "aliases": ["live"]}})
+    aws.deny("SimulatePrincipalPolicy")
+    aws.clear()
+
+    run, report, dummy = sweep(run_playbook, tmp_path, "denied", {"tracing_sweep_lambda_tracing": ""})
+
+    assert run.rc == 0 and report["verdict"] != "error", run.describe()
+    shared = hops_of(report, function_arn("shared"))
+    assert shared and shared[0]["role_xray"] == "unknown"
+    assert "could not check the role's X-Ray permission: iam:SimulatePrincipalPolicy of" in shared[0]["note"]
+    assert "AccessDenied" in shared[0]["note"]
+    assert len(simulations(aws)) == 1
+
+
+def test_no_role_check_without_a_function_that_traces_or_is_set_to(aws, apigw, run_playbook, tmp_path):
+    seed_world(aws, apigw, apis=1)
+    aws.clear()
+
+    # The whole path read, every function PassThrough and tracing_sweep_lambda_tracing off: no IAM call at all.
+    run, report, dummy = sweep(run_playbook, tmp_path, "passthrough", {"tracing_sweep_lambda_tracing": ""}, check=True)
+
+    assert run.rc == 0, run.describe()
+    assert simulations(aws) == []
+    assert all("role_xray" not in hop for row in report["stages"] for hop in row.get("hops") or [])

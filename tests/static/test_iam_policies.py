@@ -101,6 +101,9 @@ TARGET_OPERATIONS = {
     # tracing_sweep_lambda_tracing: Active tracing set on a function ($LATEST, its unqualified ARN) in an enforcement,
     # and put back by the rollback; never in an audit.
     ("lambda", "UpdateFunctionConfiguration"): (("enforce-policy.json",), ("arn:aws:lambda:%s:%s:function:orders" % (REGION, ACCOUNT),)),
+    # tracing_sweep_whole_path: whether the execution role of a function that traces (or that
+    # tracing_sweep_lambda_tracing sets to Active) may write to X-Ray, once per role; audit and enforce alike.
+    ("iam", "SimulatePrincipalPolicy"): (("audit-policy.json", "enforce-policy.json"), ("arn:aws:iam::%s:role/service-role/orders-role" % ACCOUNT,)),
 }
 SECURITY_HUB = "plugins/plugin_utils/_findings/security_hub.py"
 # The queue the event source reads, as stage-events-queue.yaml creates it (a stack named apigw-tracing-stage-events;
@@ -352,7 +355,7 @@ def test_operations_are_derived_from_the_code():
     assert not DERIVATION_PROBLEMS
     assert {"GetRestApis", "GetRestApi", "GetStages", "GetStage", "UpdateStage"} <= set(DERIVED_APIGATEWAY)
     assert "ListAccounts" in DERIVED.get("organizations", {})
-    services = {"apigateway", "ec2", "lambda", "organizations", "s3", "securityhub", "sts"} | ({"sqs"} if EVENT_SOURCE_WRITTEN else set())
+    services = {"apigateway", "ec2", "iam", "lambda", "organizations", "s3", "securityhub", "sts"} | ({"sqs"} if EVENT_SOURCE_WRITTEN else set())
     assert set(DERIVED) == services, "a new AWS service needs its policy here and in docs/iam.md"
     # The run history: listed, read and written in plugins/plugin_utils/_run_history/runs.py alone.
     assert set(DERIVED["s3"]) == {"ListObjectsV2", "GetObject", "PutObject"}
@@ -442,7 +445,7 @@ def test_the_derivation_follows_the_engine_to_its_api_gateway_calls():
     assert engine.own_services == {"apigateway"}
     assert FILES[("module_utils", "_aws")].own_services == {"sts"}
     assert FILES[("plugin_utils", "_findings", "security_hub")].own_services == {"securityhub"}
-    assert action.services == {"sts", "apigateway", "lambda", "s3", "securityhub"}
+    assert action.services == {"sts", "apigateway", "iam", "lambda", "s3", "securityhub"}
     reached = _reached(("action", "_sweep"))
     assert ENGINE in reached and AWS_ACCESS in reached
     assert AWS_ACCESS in _reached(INVENTORY)
@@ -630,7 +633,7 @@ def test_the_collections_plugins_the_role_runs_are_in_the_derived_code():
         name = module.rsplit(".", 1)[1]
         code = [FILES[key] for key in (("action", name), ("modules", name)) if key in FILES]
         assert code, "%s: no plugins/action/%s.py nor plugins/modules/%s.py" % (module, name, name)
-    assert FILES[("action", "_sweep")].services == {"sts", "apigateway", "lambda", "s3", "securityhub"}
+    assert FILES[("action", "_sweep")].services == {"sts", "apigateway", "iam", "lambda", "s3", "securityhub"}
 
 
 def test_the_shipped_playbooks_run_no_amazon_aws_module():

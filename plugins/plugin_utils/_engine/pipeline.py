@@ -268,6 +268,8 @@ def sweep_target(host, target, settings, connection, say=None):
             # tracing_sweep_lambda_tracing: each function to set to Active is one change for the guard.
             plan["functions"] = plan_functions(plan["stages"], hops, exemptions=settings.get("exemptions") or [], rules=settings.get("rules") or [])
             planned_changes += len(function_changes(plan))
+        # Whether the execution roles of the functions that trace, or that this run sets to Active, may write to X-Ray.
+        plan["hops"] = check_execution_roles(plan, reach, connection)
     record = dict(identity, status="ok", error=None, planned_changes=planned_changes, exemptions=plan["exemptions"], rows=None)
     if lambda_requests is not None:
         record["lambda_requests"] = lambda_requests
@@ -296,6 +298,33 @@ def read_whole_paths(apigw, reach, connection, stages, lambda_requests=None):
         if lambda_requests is not None:
             _add_requests(lambda_requests, lambda_stats.as_dict())
     return {f"{rest_api_id}/{stage_name}": hops for (rest_api_id, stage_name), hops in paths.items()}
+
+
+def check_execution_roles(plan, reach, connection, make_client=None):
+    """The plan's hops with each checked role's answer (module_utils/request_path.py with_role_checks): one
+    iam:SimulatePrincipalPolicy per distinct execution role of the functions that trace (Active) or that
+    tracing_sweep_lambda_tracing sets to Active. A planned function's reason says it too when its role cannot write.
+    Never raises: a refused or failed check is said on the hop as such."""
+    functions = request_path.functions_to_check(plan["hops"], plan.get("functions") or [])
+    roles = sorted(set(functions.values()))
+    if not roles:
+        return plan["hops"]
+    try:
+        if make_client is None:
+            iam, dummy = request_path.iam_client(
+                lambda service, config: aws.client(service, connection.region, connection.endpoint_url, config, reach.credentials))
+        else:
+            iam = make_client()
+        checked = request_path.check_roles(iam, roles)
+    except aws.SDK_ERRORS as error:
+        cause = request_path.ROLE_UNKNOWN_NOTE.format(cause=f"the IAM client could not be made: {aws.describe_cause(error)}")
+        checked = {role: {"state": request_path.ROLE_UNKNOWN, "note": cause} for role in roles}
+    hops = request_path.with_role_checks(plan["hops"], checked, functions)
+    for entry in plan.get("functions") or []:
+        found = checked.get(functions.get(entry["function_arn"])) if entry["decision"] == "change" else None
+        if found is not None and found["note"]:
+            entry["reason"] = f"{entry['reason']}; {found['note']}"
+    return hops
 
 
 def function_changes(plan):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import hop_breaks_trace
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.model import row_category
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import whole_path_breaks
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.safe_text import safe_text
@@ -73,7 +74,7 @@ def untraced_hops_lines(row):
     return [
         _clean("%s -> %s (%s: %s)" % (_hop_place(hop), hop.get("function_arn") or "function unknown", hop["tracing"], hop.get("note") or ""))
         for hop in row.get("hops") or []
-        if hop["kind"] != "gateway" and hop["tracing"] in ("not_traced", "error")
+        if hop_breaks_trace(hop)
     ]
 
 

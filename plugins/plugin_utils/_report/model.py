@@ -39,6 +39,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.row
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import ROW_FIELDS
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import is_refused
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import whole_path_breaks
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import hop_breaks_trace
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_path_traced
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import exemption_definition
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import ACCOUNT_ID_PATTERN
@@ -361,10 +362,12 @@ def untraced_hops(rows):
     by_function = {}
     for row in rows:
         for hop in row.get("hops") or []:
-            if hop["kind"] == "gateway" or hop["tracing"] not in ("not_traced", "error"):
+            if not hop_breaks_trace(hop):
                 continue
             key = hop.get("function_arn") or hop.get("note")
-            entry = by_function.setdefault(key, {"function_arn": hop.get("function_arn"), "tracing": hop["tracing"], "note": hop.get("note"), "stages": []})
+            # A traced function whose role may not write to X-Ray: its mode is Active, yet it sends nothing.
+            tracing = "traced, role cannot write" if hop["tracing"] == "traced" else hop["tracing"]
+            entry = by_function.setdefault(key, {"function_arn": hop.get("function_arn"), "tracing": tracing, "note": hop.get("note"), "stages": []})
             if row["arn"] not in entry["stages"]:
                 entry["stages"].append(row["arn"])
     return sorted(by_function.values(), key=lambda entry: (-len(entry["stages"]), str(entry["function_arn"] or entry["note"])))

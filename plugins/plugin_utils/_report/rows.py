@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import GATEWAY_NOTES
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import hop_breaks_trace
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_path_traced
 
 ROW_FIELDS = (
@@ -117,8 +118,9 @@ def _changed_row(row, converge, index, check_mode):
 
 
 def untraced_functions(hops):
-    """The function ARNs (or the notes of hops in error without one) of the Lambda hops that do not trace."""
-    return [hop.get("function_arn") or hop.get("note") for hop in hops or [] if hop["kind"] != "gateway" and hop["tracing"] in ("not_traced", "error")]
+    """The function ARNs (or the notes of hops in error without one) of the Lambda hops that do not trace (a traced
+    function whose execution role may not write to X-Ray among them)."""
+    return [hop.get("function_arn") or hop.get("note") for hop in hops or [] if hop_breaks_trace(hop)]
 
 
 def with_hops(rows, hops):

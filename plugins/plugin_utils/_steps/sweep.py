@@ -370,9 +370,16 @@ def _refused_judgement(report, context):
             "The change guard (tracing_sweep_max_changes=%s) refused the enforcement of at least one slice, whose stages were not "
             "changed; their action is refused in %s." % ("none" if summary["max_changes"] is None else summary["max_changes"], context["dest"])
         )
+    if report.get("functions") is not None:
+        # tracing_sweep_lambda_tracing: each function to set to Active is one change too.
+        functions = sum(1 for entry in report["functions"] if entry.get("action") == "refused")
+        stages = summary["planned_changes"] - functions
+        what = "%d changes would be made (%s and %s)" % (summary["planned_changes"], _counted(stages, "stage"), _counted(functions, "Lambda function"))
+    else:
+        what = "%d stages would change" % summary["planned_changes"]
     return (
-        "Nothing was changed: %d stages would change, more than tracing_sweep_max_changes=%s. Review the audit in %s, then raise "
-        "tracing_sweep_max_changes or narrow the run with --limit." % (summary["planned_changes"], summary["max_changes"], context["dest"])
+        "Nothing was changed: %s, more than tracing_sweep_max_changes=%s. Review the audit in %s, then raise "
+        "tracing_sweep_max_changes or narrow the run with --limit." % (what, summary["max_changes"], context["dest"])
     )
 
 

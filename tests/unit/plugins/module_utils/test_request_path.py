@@ -291,3 +291,58 @@ def test_set_tracing_mode_checks_the_answer():
     outcome = set_tracing_mode(_UpdatingClient(conflicts=0, mode="PassThrough"), "f", sleep=None)
     assert outcome == {"mode_after": "PassThrough", "changed": False,
                        "error": "UpdateFunctionConfiguration answered TracingConfig.Mode PassThrough, not Active"}
+
+
+# ---- whether a function's execution role may write to X-Ray ----------------------------------------------------
+
+ROLE = "arn:aws:iam::%s:role/lambda-exec" % ACCOUNT
+XRAY = {"PolicySourceArn": ROLE, "ActionNames": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]}
+
+
+def simulated(*decisions):
+    return {"EvaluationResults": [{"EvalActionName": action, "EvalDecision": decision}
+                                  for action, decision in zip(XRAY["ActionNames"], decisions)]}
+
+
+@pytest.mark.parametrize("decisions, state, said", [
+    (("allowed", "allowed"), rp.ROLE_CAN_WRITE, None),
+    (("implicitDeny", "allowed"), rp.ROLE_CANNOT_WRITE, "xray:PutTraceSegments not allowed"),
+    (("explicitDeny", "implicitDeny"), rp.ROLE_CANNOT_WRITE, "xray:PutTraceSegments and xray:PutTelemetryRecords not allowed"),
+])
+def test_check_role_says_whether_the_role_may_write_to_xray(decisions, state, said):
+    iam = make_client("iam")
+    with Stubber(iam) as stub:
+        stub.add_response("simulate_principal_policy", simulated(*decisions), XRAY)
+        found = rp.check_role(iam, ROLE)
+        stub.assert_no_pending_responses()
+    assert found["state"] == state
+    if said is None:
+        assert found["note"] is None
+    else:
+        assert said in found["note"] and "AWSXRayDaemonWriteAccess" in found["note"] and ROLE in found["note"]
+
+
+def test_a_refused_simulation_is_said_never_raised():
+    iam = make_client("iam")
+    with Stubber(iam) as stub:
+        stub.add_client_error("simulate_principal_policy", "AccessDenied", "not authorized", 403, expected_params=XRAY)
+        found = rp.check_role(iam, ROLE)
+    note = "could not check the role's X-Ray permission: iam:SimulatePrincipalPolicy of %s failed: AccessDenied: not authorized" % ROLE
+    assert found == {"state": rp.ROLE_UNKNOWN, "note": note}
+
+
+def test_roles_are_checked_once_each_and_only_for_functions_that_trace_or_are_set_to():
+    hop = {"kind": "integration", "role_arn": ROLE, "note": "TracingConfig.Mode is Active"}
+    hops = {"a/prod": [dict(hop, function_arn=fn("on"), tracing="traced"), dict(hop, function_arn=fn("off"), tracing="not_traced")],
+            "a/beta": [dict(hop, function_arn=fn("on"), tracing="traced"), dict(hop, function_arn=fn("later"), tracing="not_traced")]}
+    functions = rp.functions_to_check(hops, [{"function_arn": fn("later"), "decision": "change"}])
+    assert functions == {fn("on"): ROLE, fn("later"): ROLE}
+    iam = make_client("iam")
+    with Stubber(iam) as stub:
+        stub.add_response("simulate_principal_policy", simulated("implicitDeny", "implicitDeny"), XRAY)
+        roles = rp.check_roles(iam, functions.values())
+        stub.assert_no_pending_responses()
+    marked = rp.with_role_checks(hops, roles, functions)
+    on, off = marked["a/prod"]
+    assert on["role_xray"] == rp.ROLE_CANNOT_WRITE and "AWSXRayDaemonWriteAccess" in on["note"] and "role_xray" not in off
+    assert rp.hop_breaks_trace(on) and not rp.whole_path_traced(marked["a/prod"][:1])
