@@ -40,7 +40,8 @@ def seed_world(aws, apigw):
     ])
     apigw.update_stage(restApiId=ORDERS, stageName="prod", patchOperations=[{"op": "replace", "path": "/variables/alias", "value": "live"}])
     apigw.update_stage(restApiId=ORDERS, stageName="beta", patchOperations=[{"op": "replace", "path": "/variables/alias", "value": "beta"}])
-    seed_functions(aws, {"orders": {"mode": "PassThrough", "aliases": ["live", "beta"]}, "shared": {"mode": "Active"}, "auth": {"mode": "PassThrough"}})
+    seed_functions(aws, {"orders": {"mode": "PassThrough", "aliases": ["live", "beta"]}, "shared": {"mode": "Active"}, "auth": {"mode": "PassThrough"}},
+                   xray_write=True)
     seed_methods(apigw, ORDERS, [
         ("/orders", "GET", "AWS_PROXY", invocation_uri(function_arn("orders") + ":${stageVariables.alias}"), "tokens"),
         ("/legacy", "POST", "AWS", invocation_uri("shared"), None),

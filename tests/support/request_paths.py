@@ -33,11 +33,17 @@ def _zip():
     return buffer.getvalue()
 
 
-def seed_functions(aws, functions):
-    """Create Lambda functions {name: {"mode": "Active" | "PassThrough", "aliases": [name, ...]}}."""
+def seed_functions(aws, functions, xray_write=False):
+    """Create Lambda functions {name: {"mode": "Active" | "PassThrough", "aliases": [name, ...]}}, all running as one
+    execution role; with ``xray_write`` that role may write to X-Ray (an inline policy with the actions of
+    AWSXRayDaemonWriteAccess, which moto does not load), as a function set up for tracing has it."""
     iam = aws.client("iam")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    if xray_write:
+        writes = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"}]}
+        iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="xray-write", PolicyDocument=json.dumps(writes))
     lam = aws.client("lambda")
     for name, spec in functions.items():
         lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": _zip()},
