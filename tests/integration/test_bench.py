@@ -156,6 +156,9 @@ def test_the_whole_path_world_runs_by_default_and_its_calls_are_exact_only_at_th
     off = {"GetRestApis": 1, "GetStages": 200}
     on = dict(off, GetResources=200, GetAuthorizers=200, GetFunctionConfiguration=40)
     assert bench.path_calls(200, 40, off, on)["exact"]
+    # One check per distinct execution role of the functions that trace, when the world has such functions.
+    assert bench.path_calls(200, 40, off, dict(on, SimulatePrincipalPolicy=1), roles=1)["exact"]
+    assert not bench.path_calls(200, 40, off, dict(on, SimulatePrincipalPolicy=2), roles=1)["exact"]
     # A Lambda call with the setting off, a function read twice, a second GetResources page or another call is not.
     assert not bench.path_calls(200, 40, dict(off, GetFunctionConfiguration=1), on)["exact"]
     assert not bench.path_calls(200, 40, off, dict(on, GetFunctionConfiguration=41))["exact"]
