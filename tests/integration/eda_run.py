@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 import signal
 import subprocess
 import threading
@@ -16,6 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from eda_world import java_problem  # the same check as make demo-events
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -30,23 +31,9 @@ SENTINEL_STAGE = "stop-here"
 GUARD_SECONDS = 180
 
 
-def _java_problem():
-    """Why ansible-rulebook cannot run here (no Java 17+), or None."""
-    try:
-        proc = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return "no Java runtime (ansible-rulebook needs Java 17; Debian: openjdk-17-jre-headless): %s" % error
-    match = re.search(r'version "(\d+)', proc.stderr + proc.stdout)
-    if proc.returncode != 0 or not match:
-        return "java -version failed: %s" % (proc.stderr.strip() or proc.returncode)
-    if int(match.group(1)) < 17:
-        return "ansible-rulebook needs Java 17 or later, java -version says %s" % match.group(1)
-    return None
-
-
 def rulebook_command():
     """The venv's ansible-rulebook; skips the test, saying why, without Java 17+ or without the venv."""
-    problem = _java_problem()
+    problem = java_problem()
     if problem:
         pytest.skip(problem)
     command = EDA_VENV / "bin" / "ansible-rulebook"

@@ -25,6 +25,7 @@ from eda_run import REPO
 from eda_run import Queue
 from eda_run import RulebookRun
 from eda_run import rulebook_command as find_rulebook_command
+from eda_world import event_pattern
 from sweep_world import POLICY
 from sweep_world import accounts_inventory
 from sweep_world import tracing_state
@@ -36,11 +37,6 @@ RULEBOOK = "cloudops.apigw_tracing.remediate_stages"
 SHIPPED = REPO / "extensions" / "eda" / "rulebooks" / "remediate_stages.yml"
 PROD = "111111111111"
 REGION = "us-east-1"
-PATTERN = {
-    "source": ["aws.apigateway"], "detail-type": ["AWS API Call via CloudTrail"],
-    "detail": {"eventSource": ["apigateway.amazonaws.com"],
-               "eventName": ["CreateStage", "UpdateStage", "DeleteStage", "CreateDeployment", "TagResource", "UntagResource"]},
-}
 
 
 def cloudtrail(event_name, api, stage, session="deploy-pipeline", account=PROD, region=REGION):
@@ -67,7 +63,7 @@ class World:
         self.aws = aws
         self.queue = Queue(aws)
         self.events = aws.client("events", region=REGION)
-        self.events.put_rule(Name="apigw-tracing-stage-events", EventPattern=json.dumps(PATTERN))
+        self.events.put_rule(Name="apigw-tracing-stage-events", EventPattern=json.dumps(event_pattern()))
         self.events.put_targets(Rule="apigw-tracing-stage-events", Targets=[{"Id": "queue", "Arn": self.queue.arn}])
         self.reports = tmp_path / "remediations"
         # An inventory directory, as the scheduled sweep's: the accounts file, and the policy in its group variables
