@@ -44,12 +44,14 @@ class Discovery:
         self.missing = missing or []  # named stages that do not exist: {rest_api_id, stage_name, arn}
 
 
-def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1, progress=None):
+def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1, progress=None, each_api=None):
     """Stages of the region (no id), of one API, or one stage. A missing API or stage has no stages.
 
     Listing the APIs (or reading the one asked for) must succeed, else the botocore error is raised;
     reading the stages of an API may fail per API and is recorded in Discovery.failures.
     progress: None, or a callable(apis read, apis in all) called after each API's stages are read.
+    each_api: None, or a callable(the API's stages, normalized) called on the reading thread right after an API's
+    stages are read (the whole-path read of module_utils/request_path.py starts there).
     """
     partition, region = partition_and_region(client)
 
@@ -62,15 +64,21 @@ def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1, pr
     def read(api):
         try:
             if stage_name is None:
-                return get_stages(client, api["id"]), None
-            stage = get_stage(client, api["id"], stage_name)
-            return [stage] if stage else [], None
+                found = get_stages(client, api["id"])
+            else:
+                stage = get_stage(client, api["id"], stage_name)
+                found = [stage] if stage else []
         except (BotoCoreError, ClientError) as e:
             arn = stage_arn(partition, region, api["id"], stage_name or "*")
             # GetStages is authorised on .../stages itself, GetStage on the stage's ARN.
             resource = arn if stage_name else api_arn(partition, region, api["id"], "/stages")
             code, message = describe_read_error(e, f"the stages of REST API {api['id']}", resource)
             return None, {"rest_api_id": api["id"], "rest_api_name": api.get("name"), "arn": arn, "error_code": code, "message": message}
+        # None: the API was deleted between listing and reading; it has no stages to report.
+        normalized = [normalize_stage(stage, api["id"], api.get("name"), partition, region) for stage in found or []]
+        if each_api is not None and normalized:
+            each_api(normalized)
+        return normalized, None
 
     reader = read
     if progress is not None:
@@ -89,12 +97,10 @@ def describe_stages(client, rest_api_id=None, stage_name=None, concurrency=1, pr
 
     stages = []
     failures = []
-    for api, (api_stages, failure) in zip(apis, ordered_map(reader, apis, concurrency)):
+    for api_stages, failure in ordered_map(reader, apis, concurrency):
         if failure is not None:
             failures.append(failure)
-        # None: the API was deleted between listing and reading; it has no stages to report.
-        for stage in api_stages or []:
-            stages.append(normalize_stage(stage, api["id"], api.get("name"), partition, region))
+        stages.extend(api_stages or [])
     return Discovery(stages, failures, len(apis))
 
 

@@ -258,57 +258,83 @@ def _finished(hop, functions, account_id):
     return dict(hop, tracing="not_traced", note=PASS_THROUGH_NOTE.format(mode=found["mode"]), role_arn=found["role_arn"])
 
 
+class PathReader:
+    """Reads the whole paths of REST APIs one API at a time, as its stages are found: ``read(stages)`` with one API's
+    stages (normalized: rest_api_id, stage_name, variables), from any thread (module_utils/discovery.py
+    describe_stages calls it on its reading threads, right after the API's GetStages), then ``finish(stages)`` once,
+    with every stage, for {(rest_api_id, stage_name): hops}. Use it as a context manager: leaving it stops the reads
+    still queued.
+
+    With concurrency above 1, a function is read (on threads of its own, paced under Lambda's quota) as soon as the
+    first API behind it has been read, so that Lambda's slower pace overlaps the API Gateway reads instead of
+    following them. With 1, the functions are read in finish(), in ARN order, after the APIs."""
+
+    def __init__(self, apigw, lambda_client, account_id, concurrency=1):
+        self._apigw = apigw
+        self._lambda = lambda_client
+        self._account_id = account_id
+        self._pool = ThreadPoolExecutor(max_workers=concurrency) if concurrency > 1 else None
+        self._lock = threading.Lock()
+        self._hops = {}
+        self._functions = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._pool is not None:
+            for future in self._functions.values():
+                future.cancel()
+            self._pool.shutdown(wait=True)
+
+    def read(self, stages):
+        """Read the path of the one REST API of ``stages`` (nothing without stages) and start reading its functions."""
+        if not stages:
+            return
+        api_path = read_api_path(self._apigw, stages[0]["rest_api_id"])
+        found = {(stage["rest_api_id"], stage["stage_name"]): stage_hops(api_path, stage, self._account_id) for stage in stages}
+        arns = [
+            hop["function_arn"] for stage_path in found.values() for hop in stage_path
+            if hop["tracing"] == "pending" and function_account(hop["function_arn"]) == self._account_id
+        ]
+        with self._lock:
+            self._hops.update(found)
+            for arn in arns:
+                if arn not in self._functions:
+                    self._functions[arn] = self._pool.submit(read_function, self._lambda, arn) if self._pool is not None else None
+
+    def finish(self, stages):
+        """{(rest_api_id, stage_name): hops} of ``stages``, each API's path read (by read() or now) and every function
+        known."""
+        by_api = {}
+        for stage in stages:
+            if (stage["rest_api_id"], stage["stage_name"]) not in self._hops:
+                by_api.setdefault(stage["rest_api_id"], []).append(stage)
+        for api_stages in by_api.values():
+            self.read(api_stages)
+        if self._pool is None:
+            arns = sorted(self._functions)
+            read = read_functions(self._lambda, arns) if arns else {}
+        else:
+            read = {arn: future.result() for arn, future in self._functions.items()}
+        return {
+            (stage["rest_api_id"], stage["stage_name"]): [
+                _finished(hop, read, self._account_id) for hop in self._hops[(stage["rest_api_id"], stage["stage_name"])]
+            ]
+            for stage in stages
+        }
+
+
 def whole_paths(apigw, lambda_client, stages, account_id, concurrency=1):
     """{(rest_api_id, stage_name): hops} for the stages (normalized: rest_api_id, stage_name, variables,
-    tracing_enabled). Each API with stages is read once, each distinct function of the target's account once.
-
-    With concurrency above 1 the two reads overlap: a function is read (on threads of its own, paced under Lambda's
-    quota) as soon as the first API behind it has been read, not after every API. With 1, the functions are read
-    after the APIs, in ARN order."""
-    if concurrency <= 1:
-        return _whole_paths_in_turn(apigw, lambda_client, stages, account_id)
+    tracing_enabled), read after them. Each API with stages is read once, each distinct function of the target's
+    account once (PathReader)."""
     by_api = {}
     for stage in stages:
         by_api.setdefault(stage["rest_api_id"], []).append(stage)
-    functions = {}
-    lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as lambda_pool:
-
-        def read_api(rest_api_id):
-            api_path = read_api_path(apigw, rest_api_id)
-            found = {(stage["rest_api_id"], stage["stage_name"]): stage_hops(api_path, stage, account_id) for stage in by_api[rest_api_id]}
-            arns = [
-                hop["function_arn"] for stage_path in found.values() for hop in stage_path
-                if hop["tracing"] == "pending" and function_account(hop["function_arn"]) == account_id
-            ]
-            with lock:
-                for arn in arns:
-                    if arn not in functions:
-                        functions[arn] = lambda_pool.submit(read_function, lambda_client, arn)
-            return found
-
-        hops = {}
-        for found in ordered_map(read_api, list(by_api), concurrency):
-            hops.update(found)
-        read = {arn: future.result() for arn, future in functions.items()}
-    return {
-        (stage["rest_api_id"], stage["stage_name"]): [
-            _finished(hop, read, account_id) for hop in hops[(stage["rest_api_id"], stage["stage_name"])]
-        ]
-        for stage in stages
-    }
-
-
-def _whole_paths_in_turn(apigw, lambda_client, stages, account_id):
-    api_ids = list(dict.fromkeys(stage["rest_api_id"] for stage in stages))
-    paths = {rest_api_id: read_api_path(apigw, rest_api_id) for rest_api_id in api_ids}
-    hops = {(stage["rest_api_id"], stage["stage_name"]): stage_hops(paths[stage["rest_api_id"]], stage, account_id) for stage in stages}
-    arns = sorted({
-        hop["function_arn"] for stage_path in hops.values() for hop in stage_path
-        if hop["tracing"] == "pending" and function_account(hop["function_arn"]) == account_id
-    })
-    functions = read_functions(lambda_client, arns) if arns else {}
-    return {key: [_finished(hop, functions, account_id) for hop in stage_path] for key, stage_path in hops.items()}
+    with PathReader(apigw, lambda_client, account_id, concurrency) as reader:
+        ordered_map(reader.read, list(by_api.values()), concurrency)
+        return reader.finish(stages)
 
 
 def whole_path_traced(hops):

@@ -305,6 +305,8 @@ stages:
           sample: "TracingConfig.Mode is PassThrough: the function joins a trace only with Active tracing"
 """
 
+import contextlib
+
 try:
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
@@ -321,9 +323,9 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import failures_summary
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import read_error_hint
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import PathReader
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import lambda_client as paced_lambda_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_path_traced
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_paths
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_reference_problems
@@ -333,14 +335,20 @@ def failure_message(failures, apis):
     return f"The stages of {len(failures)} of {apis} REST APIs could not be read: {failures_summary(failures)}"
 
 
-def add_whole_paths(module, client, stages, concurrency, stats):
-    """Each stage's hops (module_utils/request_path.py), in place."""
+def path_reader(module, client, concurrency, stats):
+    """The PathReader (module_utils/request_path.py) of the caller's account: it reads each API's path as its stages
+    are found."""
     try:
         account_id = module.client("sts").get_caller_identity()["Account"]
         lambda_client, dummy = paced_lambda_client(lambda service, config: module.client(service, config=config))
     except (BotoCoreError, ClientError) as e:
-        module.fail_json(msg=f"Reading the request paths failed: {describe_cause(e)}", stages=stages, requests=stats.as_dict())
-    paths = whole_paths(client, lambda_client, stages, account_id, concurrency)
+        module.fail_json(msg=f"Reading the request paths failed: {describe_cause(e)}", requests=stats.as_dict())
+    return PathReader(client, lambda_client, account_id, concurrency)
+
+
+def add_whole_paths(reader, stages):
+    """Each stage's hops, in place."""
+    paths = reader.finish(stages)
     for stage in stages:
         stage["hops"] = paths[(stage["rest_api_id"], stage["stage_name"])]
         stage["whole_path_traced"] = whole_path_traced(stage["hops"])
@@ -369,17 +377,20 @@ def main():
         module.fail_json(msg="; ".join(problems))
 
     client, stats = apigateway_client(module, rate, concurrency)
-    try:
-        found = describe_stages(client, rest_api_id=rest_api_id, stage_name=stage_name, concurrency=concurrency)
-    except (BotoCoreError, ClientError) as e:
-        # Only listing the APIs (or reading the one asked for) raises; per-API failures are in found.failures.
-        partition, region = partition_and_region(client)
-        hint = read_error_hint(error_code(e), api_arn(partition, region, rest_api_id))
-        what = f"Reading REST API {rest_api_id} in {region}" if rest_api_id else f"Listing the REST APIs of {region}"
-        module.fail_json_aws(e, msg=f"{what} failed{hint}", requests=stats.as_dict())
-
-    if module.params["whole_path"] and found.stages:
-        add_whole_paths(module, client, found.stages, concurrency, stats)
+    # whole_path: each API's resources and authorizers are read as soon as its stages are, its functions alongside.
+    reader = path_reader(module, client, concurrency, stats) if module.params["whole_path"] else None
+    with reader or contextlib.nullcontext():
+        try:
+            found = describe_stages(client, rest_api_id=rest_api_id, stage_name=stage_name, concurrency=concurrency,
+                                    each_api=reader.read if reader else None)
+        except (BotoCoreError, ClientError) as e:
+            # Only listing the APIs (or reading the one asked for) raises; per-API failures are in found.failures.
+            partition, region = partition_and_region(client)
+            hint = read_error_hint(error_code(e), api_arn(partition, region, rest_api_id))
+            what = f"Reading REST API {rest_api_id} in {region}" if rest_api_id else f"Listing the REST APIs of {region}"
+            module.fail_json_aws(e, msg=f"{what} failed{hint}", requests=stats.as_dict())
+        if reader is not None:
+            add_whole_paths(reader, found.stages)
 
     result = dict(changed=False, stages=found.stages, failures=found.failures, requests=stats.as_dict())
     if found.failures:

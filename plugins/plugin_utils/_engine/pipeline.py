@@ -24,6 +24,7 @@ connection error, the AWS error code and message).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -43,7 +44,6 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery i
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import describe_read_error
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import request_path
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_paths
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import target_rows
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._report.rows import with_hops
@@ -97,7 +97,9 @@ def connection_of(settings, target):
     return Connection(
         region=str((target or {}).get("region") or ""),
         endpoint_url=settings.get("endpoint_url") or None,
-        sts_endpoint_url=settings.get("sts_endpoint_url") or None,
+        # Empty: the endpoint of every other call (the role's default; a template there would cost every target's
+        # worker a Jinja compilation).
+        sts_endpoint_url=settings.get("sts_endpoint_url") or settings.get("endpoint_url") or None,
         role_session_name=settings.get("role_session_name") or "cloudops-tracing-sweep",
         max_requests_per_second=settings.get("max_requests_per_second") or 9.5,
         concurrency=settings.get("concurrency") or 4,
@@ -234,14 +236,17 @@ def sweep_target(host, target, settings, connection, say=None):
     lambda_requests = dict.fromkeys(aws.RequestStats.FIELDS, 0) if settings.get("whole_path") else None
     try:
         apigw, stats = apigateway(reach, connection)
-        if settings.get("stages"):
-            # A run of named stages (a remediation): one GetStage each, never a region-wide read.
-            found = describe_named_stages(apigw, settings["stages"], with_api_names=selects_by_api_name(settings), concurrency=connection.concurrency)
-        else:
-            progress = ReadProgress(host, connection.max_requests_per_second, say) if say is not None else None
-            found = describe_stages(apigw, concurrency=connection.concurrency, progress=progress)
-        # tracing_sweep_whole_path: each stage's hops; off, not one call more.
-        hops = read_whole_paths(apigw, reach, connection, found.stages, lambda_requests) if settings.get("whole_path") else None
+        # tracing_sweep_whole_path: each stage's hops, read API by API as its stages are found; off, not one call more.
+        with whole_path_reader(apigw, reach, connection, lambda_requests) as paths:
+            if settings.get("stages"):
+                # A run of named stages (a remediation): one GetStage each, never a region-wide read.
+                found = describe_named_stages(apigw, settings["stages"], with_api_names=selects_by_api_name(settings), concurrency=connection.concurrency)
+            else:
+                progress = ReadProgress(host, connection.max_requests_per_second, say) if say is not None else None
+                found = describe_stages(apigw, concurrency=connection.concurrency, progress=progress, each_api=paths.read if paths else None)
+            hops = None
+            if paths is not None:
+                hops = {f"{rest_api_id}/{stage_name}": stage_hops for (rest_api_id, stage_name), stage_hops in paths.finish(found.stages).items()}
     except aws.AWS_ERRORS as error:
         if stats is not None:
             _add_requests(requests, stats.as_dict())
@@ -284,20 +289,21 @@ def sweep_target(host, target, settings, connection, say=None):
     }
 
 
-def read_whole_paths(apigw, reach, connection, stages, lambda_requests=None):
-    """{"<rest_api_id>/<stage_name>": hops} of the stages (module_utils/request_path.py): API Gateway's reads on the
-    target's paced client, Lambda's on a client of their own, paced under Lambda's quota and counted in
-    ``lambda_requests`` (by kind, as the target's API Gateway requests are)."""
-    if not stages:
-        return {}
+@contextlib.contextmanager
+def whole_path_reader(apigw, reach, connection, lambda_requests=None):
+    """A request_path.PathReader of the target (None when ``lambda_requests`` is None: tracing_sweep_whole_path is
+    off): API Gateway's reads on the target's paced client, Lambda's on a client of their own, paced under Lambda's
+    quota and counted in ``lambda_requests`` (by kind, as the target's API Gateway requests are) when it closes."""
+    if lambda_requests is None:
+        yield None
+        return
     lambda_client, lambda_stats = request_path.lambda_client(
         lambda service, config: aws.client(service, connection.region, connection.endpoint_url, config, reach.credentials))
     try:
-        paths = whole_paths(apigw, lambda_client, stages, reach.account_id, concurrency=connection.concurrency)
+        with request_path.PathReader(apigw, lambda_client, reach.account_id, concurrency=connection.concurrency) as reader:
+            yield reader
     finally:
-        if lambda_requests is not None:
-            _add_requests(lambda_requests, lambda_stats.as_dict())
-    return {f"{rest_api_id}/{stage_name}": hops for (rest_api_id, stage_name), hops in paths.items()}
+        _add_requests(lambda_requests, lambda_stats.as_dict())
 
 
 def check_execution_roles(plan, reach, connection, make_client=None):

@@ -8,6 +8,8 @@ each API and each function once (botocore Stubbers: pages, calls and their param
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from botocore.stub import Stubber
 
@@ -346,3 +348,39 @@ def test_roles_are_checked_once_each_and_only_for_functions_that_trace_or_are_se
     on, off = marked["a/prod"]
     assert on["role_xray"] == rp.ROLE_CANNOT_WRITE and "AWSXRayDaemonWriteAccess" in on["note"] and "role_xray" not in off
     assert rp.hop_breaks_trace(on) and not rp.whole_path_traced(marked["a/prod"][:1])
+
+
+def test_the_path_of_an_api_and_its_functions_are_read_while_other_apis_stages_are_still_being_read(monkeypatch):
+    """describe_stages hands each API's stages to the PathReader as soon as they are read: the last API's GetStages
+    waits (up to 5 s) until the first API's function has been read, which a read of the paths after every stage
+    never lets happen. The hops are those of a read after the stages."""
+    from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import discovery
+
+    ids = ["api00000%02d" % number for number in range(6)]
+    function_read = threading.Event()
+    waited = []
+
+    class Meta:
+        partition = "aws"
+        region_name = "us-east-1"
+
+    class Apigw(_FakeApigw):
+        meta = Meta()
+
+        def get_stages(self, restApiId):  # pylint: disable=invalid-name
+            if restApiId == ids[-1]:
+                waited.append(function_read.wait(5))
+            return {"item": [{"stageName": "prod", "tracingEnabled": True}]}
+
+    class Lambda(_FakeLambda):
+        def get_function_configuration(self, FunctionName):  # pylint: disable=invalid-name
+            function_read.set()
+            return super().get_function_configuration(FunctionName)
+
+    monkeypatch.setattr(discovery, "list_rest_apis", lambda client: [{"id": api_id, "name": api_id} for api_id in ids])
+    with rp.PathReader(Apigw(), Lambda(), ACCOUNT, concurrency=2) as reader:
+        found = discovery.describe_stages(Apigw(), concurrency=2, each_api=reader.read)
+        hops = reader.finish(found.stages)
+    assert waited == [True]
+    assert hops == rp.whole_paths(Apigw(), _FakeLambda(), found.stages, ACCOUNT, concurrency=1)
+    assert [hop["tracing"] for hop in hops[(ids[1], "prod")]] == ["traced", "not_traced"]

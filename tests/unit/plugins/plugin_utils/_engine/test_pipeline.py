@@ -574,6 +574,16 @@ def test_sts_is_asked_with_its_own_retries_and_endpoint(sts):
     assert (made["config"].connect_timeout, made["config"].read_timeout) == (10, 30)
 
 
+@pytest.mark.parametrize("sts_endpoint_url, expected", [
+    ("", "http://127.0.0.1:4566"), (None, "http://127.0.0.1:4566"), ("http://127.0.0.1:9", "http://127.0.0.1:9"),
+])
+def test_an_empty_sts_endpoint_is_the_endpoint_of_every_other_call(sts_endpoint_url, expected):
+    """The role's default for tracing_sweep_sts_endpoint_url is empty (no template for every target to compile)."""
+    settings = {"endpoint_url": "http://127.0.0.1:4566", "sts_endpoint_url": sts_endpoint_url}
+    assert engine.connection_of(settings, {"region": REGION}).sts_endpoint_url == expected
+    assert engine.connection_of({"sts_endpoint_url": ""}, {"region": REGION}).sts_endpoint_url is None
+
+
 def test_a_controller_configuration_botocore_cannot_use_is_a_target_error(monkeypatch):
     def broken(*args, **kwargs):
         raise ProfileNotFound(profile="nosuch")

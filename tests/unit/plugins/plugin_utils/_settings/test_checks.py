@@ -488,6 +488,12 @@ def test_every_role_variable_is_known():
     assert documented | {"tracing_sweep_report"} | published == ROLE_VARIABLES
 
 
+def test_no_role_default_is_a_template():
+    # Every target's step reads the role's variables: a template among the defaults is compiled in every target's worker.
+    defaults = yaml.safe_load((ROLE_DIR / "defaults" / "main.yml").read_text(encoding="utf-8"))
+    assert [name for name, value in defaults.items() if "{{" in str(value) or "{%" in str(value)] == []
+
+
 # ---- what the argument spec no longer refuses: the settings check says it, one line each ----------------------
 
 
