@@ -19,7 +19,8 @@ answers that). ``conflict()`` makes UpdateFunctionConfiguration answer ResourceC
 operation cannot be performed at this time. An update is in progress for resource: ...") a number of times, as
 AWS does while a function is being updated. IAM's SimulatePrincipalPolicy, which moto 5.2.5 does not implement (it
 answers an error), is modelled for a role from its inline and attached managed policies' Action statements (the
-whole-path check of whether a function's execution role may write to X-Ray).
+whole-path check of whether a function's execution role may write to X-Ray). ListAliases takes a function's ARN,
+as AWS does (moto 5.2.5 takes only its name).
 
 Typical use::
 
@@ -77,6 +78,8 @@ _LAMBDA_ROUTES = [
     ("GET", re.compile(r"^/2015-03-31/functions/[^/]+/configuration/?$"), "GetFunctionConfiguration"),
     # tracing_sweep_lambda_tracing: Active tracing set on a function, and put back by the rollback.
     ("PUT", re.compile(r"^/2015-03-31/functions/[^/]+/configuration/?$"), "UpdateFunctionConfiguration"),
+    # The aliases that serve a published version in a request path.
+    ("GET", re.compile(r"^/2015-03-31/functions/[^/]+/aliases/?$"), "ListAliases"),
 ]
 
 # Security Hub (REST-JSON, no X-Amz-Target): the calls this collection makes, named by path.
@@ -179,6 +182,21 @@ def _iam_error(start_response, record, code, error_type, message):
     return [body]
 
 
+def _name_the_function(environ):
+    """ListAliases of a function given by its ARN, as AWS takes it: moto 5.2.5 looks the ARN up as a name (and
+    answers ResourceNotFoundException), so the ARN in the path becomes the function's name. (moto also ignores
+    FunctionVersion and lists every alias; the caller's own filter on each alias's version covers that.)"""
+    for key in ("PATH_INFO", "RAW_URI", "REQUEST_URI"):
+        if key not in environ:
+            continue
+        head, sep, rest = environ[key].partition("/functions/")
+        function, slash, tail = rest.partition("/")
+        function = urllib.parse.unquote(function)
+        if ":function:" in function:
+            function = function.split(":function:", 1)[1].split(":", 1)[0]
+        environ[key] = head + sep + urllib.parse.quote(function, safe="") + slash + tail
+
+
 class _Recorder:
     """WSGI middleware: records each request, pages GetRestApis like AWS."""
 
@@ -225,6 +243,8 @@ class _Recorder:
             return self._update_function_configuration(environ, start_response, record)
         if record.operation == "SimulatePrincipalPolicy":
             return self._simulate_principal_policy(start_response, record, form)
+        if record.operation == "ListAliases":
+            _name_the_function(environ)
 
         def recording_start_response(status, headers, exc_info=None):
             record.status = int(status.split(" ", 1)[0])

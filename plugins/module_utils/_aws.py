@@ -121,7 +121,11 @@ API_GATEWAY_PACE = Pace(rate=9.5, burst=40, aws_rate=10, aws_burst=40)
 AWS_BURST = API_GATEWAY_PACE.aws_burst
 DEFAULT_MAX_REQUESTS_PER_SECOND = API_GATEWAY_PACE.rate
 
-# botocore service name -> {operation name, or None for every operation of the service: its pace}.
+# Lambda's control-plane reads of the whole-path read (module_utils/request_path.py): one bucket for all of them.
+LAMBDA_READS = Pace(rate=12.0, burst=12, aws_rate=15, aws_burst=15)
+
+# botocore service name -> {operation name, or None for every operation of the service: its pace}. Operations given
+# the same Pace share one bucket.
 PACES = {
     "apigateway": {None: API_GATEWAY_PACE},
     # Security Hub's quotas are per operation: BatchImportFindings 10/s (burst 30), GetFindings 3/s (burst 6).
@@ -135,8 +139,10 @@ PACES = {
     # AWS documents no burst for it: one second of the rate is taken as the burst.
     # UpdateFunctionConfiguration (tracing_sweep_lambda_tracing) counts in the same quota; the enforcement writes after
     # the reads are done, and its own bucket keeps both together under the 15 requests per second.
+    # ListAliases (the aliases that serve a published version in a path) counts there too, and shares the reads' bucket.
     "lambda": {
-        "GetFunctionConfiguration": Pace(rate=12.0, burst=12, aws_rate=15, aws_burst=15),
+        "GetFunctionConfiguration": LAMBDA_READS,
+        "ListAliases": LAMBDA_READS,
         "UpdateFunctionConfiguration": Pace(rate=3.0, burst=3, aws_rate=15, aws_burst=15),
     },
     # IAM (whether a function's execution role may write to X-Ray, module_utils/request_path.py): AWS documents no
@@ -254,9 +260,11 @@ def pace_client(client, pacer, stats, operation=None):
 def pace_service(client, clock=time.monotonic, sleep=time.sleep):
     """(client, stats): every HTTP attempt of the client paced as PACES says for its service, and counted."""
     stats = RequestStats()
+    pacers = {}
     for operation, pace in PACES[client.meta.service_model.service_name].items():
-        pacer = RequestPacer(pace.rate, burst=pace.burst, clock=clock, sleep=sleep, burst_seconds=pace.burst_seconds)
-        pace_client(client, pacer, stats, operation)
+        if id(pace) not in pacers:
+            pacers[id(pace)] = RequestPacer(pace.rate, burst=pace.burst, clock=clock, sleep=sleep, burst_seconds=pace.burst_seconds)
+        pace_client(client, pacers[id(pace)], stats, operation)
     return client, stats
 
 

@@ -227,12 +227,35 @@ def stage_hops(api_path, stage, account_id):
 
 
 def read_function(lambda_client, arn):
-    """{"mode", "role_arn"} or {"error"} of one function: one GetFunctionConfiguration."""
+    """{"mode", "role_arn"} or {"error"} of one function: one GetFunctionConfiguration. For a published version
+    (``arn`` qualified by a number), also "aliases": the names of the aliases that serve it (aliases_serving), or
+    None when they could not be listed."""
     try:
         answer = lambda_client.get_function_configuration(FunctionName=arn)
     except (BotoCoreError, ClientError) as e:
         return {"error": f"GetFunctionConfiguration failed: {error_code(e)}: {error_message(e)}"}
-    return {"mode": (answer.get("TracingConfig") or {}).get("Mode") or "PassThrough", "role_arn": answer.get("Role")}
+    found = {"mode": (answer.get("TracingConfig") or {}).get("Mode") or "PassThrough", "role_arn": answer.get("Role")}
+    unqualified, dummy, qualifier = arn.rpartition(":")
+    if FUNCTION_ARN.fullmatch(arn) and qualifier.isdigit():
+        found["aliases"] = aliases_serving(lambda_client, unqualified, qualifier)
+    return found
+
+
+def aliases_serving(lambda_client, unqualified_arn, version):
+    """The names of the function's aliases that send requests to published ``version`` (as their version, or with a
+    weight in their routing), sorted: ListAliases with FunctionVersion, every page, paced as the function reads are.
+    None when they cannot be listed (the hop's note then says so); the read of the function itself stands."""
+    try:
+        pages = lambda_client.get_paginator("list_aliases").paginate(FunctionName=unqualified_arn, FunctionVersion=version)
+        aliases = [alias for page in pages for alias in page.get("Aliases") or []]
+    except (BotoCoreError, ClientError):
+        return None
+
+    def serves(alias):
+        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        return alias.get("FunctionVersion") == version or version in weights
+
+    return sorted(alias["Name"] for alias in aliases if alias.get("Name") and serves(alias))
 
 
 def read_functions(lambda_client, arns, concurrency=1):
@@ -253,9 +276,25 @@ def _finished(hop, functions, account_id):
     found = functions[arn]
     if "error" in found:
         return dict(hop, tracing="error", note=found["error"])
+    served = {"aliases": found["aliases"]} if found.get("aliases") is not None else {}
     if found["mode"] == "Active":
-        return dict(hop, tracing="traced", note=ACTIVE_NOTE, role_arn=found["role_arn"])
-    return dict(hop, tracing="not_traced", note=PASS_THROUGH_NOTE.format(mode=found["mode"]), role_arn=found["role_arn"])
+        return dict(hop, tracing="traced", note=ACTIVE_NOTE, role_arn=found["role_arn"], **served)
+    note = PASS_THROUGH_NOTE.format(mode=found["mode"])
+    if "aliases" in found:
+        # A published version: its configuration is frozen; say which aliases serve it, or that they are not known.
+        note += "; " + version_note(hop["function_arn"], found["aliases"])
+    return dict(hop, tracing="not_traced", note=note, role_arn=found["role_arn"], **served)
+
+
+def version_note(arn, aliases):
+    """What a hop on published version ``arn`` says of it: frozen, and which aliases serve it (None: not known)."""
+    version = arn.rpartition(":")[2]
+    frozen = f"version {version} is a published version, whose configuration cannot change"
+    if aliases is None:
+        return f"{frozen} (its aliases could not be listed)"
+    if not aliases:
+        return f"{frozen}, and no alias serves it: the integration names the version itself"
+    return f"{frozen}, served by alias{'es' if len(aliases) > 1 else ''} {', '.join(aliases)}"
 
 
 class PathReader:

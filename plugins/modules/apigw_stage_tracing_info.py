@@ -293,6 +293,15 @@ stages:
           description: The function's execution role, when its configuration was read.
           type: str
           sample: arn:aws:iam::111122223333:role/orders
+        aliases:
+          description:
+            - Only for a function named with a published version (a number) whose aliases could be listed
+              (C(lambda:ListAliases)) - the names of the aliases that serve that version; empty when none does.
+            - A published version's configuration cannot change - its tracing changes with a new version the alias
+              then points at.
+          type: list
+          elements: str
+          sample: [live]
         tracing:
           description:
             - V(traced), V(not_traced), V(not_applicable) (X-Ray cannot join this hop) or V(error) (the function

@@ -88,7 +88,11 @@ def test_a_function_behind_many_stages_is_changed_once(aws, apigw, run_playbook,
     # A published version cannot change: reported with the fix, never written.
     pinned = functions[function_arn("pinned", "1")]
     assert pinned["action"] == "cannot_fix" and "published version" in pinned["reason"] and "$LATEST" in pinned["reason"]
+    # ListAliases names the alias to move (moto lists every alias of the function; the code keeps those on version 1).
+    assert "point alias live (which serves it) at it" in pinned["reason"]
+    assert [hop.get("aliases") for stage in report["stages"] for hop in stage["hops"] if hop["function_arn"] == function_arn("pinned", "1")] == [["live"]] * 2
     assert mode_of(aws, "pinned") == "PassThrough"
+    assert [r.operation for r in aws.requests].count("ListAliases") == 1
     assert report["summary"]["planned_changes"] == 2
     markdown = (report_dir / "report.md").read_text(encoding="utf-8")
     assert "## Lambda functions (3)" in markdown and "set to Active" in markdown

@@ -98,6 +98,8 @@ TARGET_OPERATIONS = {
         ("audit-policy.json", "enforce-policy.json"),
         ("arn:aws:lambda:%s:%s:function:orders" % (REGION, ACCOUNT), "arn:aws:lambda:%s:%s:function:orders:live" % (REGION, ACCOUNT)),
     ),
+    # The same, for a function named with a published version: the aliases that serve it (on the unqualified ARN).
+    ("lambda", "ListAliases"): (("audit-policy.json", "enforce-policy.json"), ("arn:aws:lambda:%s:%s:function:orders" % (REGION, ACCOUNT),)),
     # tracing_sweep_lambda_tracing: Active tracing set on a function ($LATEST, its unqualified ARN) in an enforcement,
     # and put back by the rollback; never in an audit.
     ("lambda", "UpdateFunctionConfiguration"): (("enforce-policy.json",), ("arn:aws:lambda:%s:%s:function:orders" % (REGION, ACCOUNT),)),
@@ -371,8 +373,9 @@ def test_operations_are_derived_from_the_code():
     assert _callers("sts", "GetCallerIdentity") == {AWS_ACCESS, "plugins/modules/apigw_stage_tracing.py", "plugins/modules/apigw_stage_tracing_info.py"}
     # The whole request path (tracing_sweep_whole_path, whole_path): Lambda's read, and its one write
     # (tracing_sweep_lambda_tracing and its rollback), in one place.
-    assert set(DERIVED["lambda"]) == {"GetFunctionConfiguration", "UpdateFunctionConfiguration"}
-    assert _callers("lambda", "GetFunctionConfiguration") == _callers("lambda", "UpdateFunctionConfiguration") == {"plugins/module_utils/request_path.py"}
+    assert set(DERIVED["lambda"]) == {"GetFunctionConfiguration", "ListAliases", "UpdateFunctionConfiguration"}
+    assert {"plugins/module_utils/request_path.py"} == _callers("lambda", "GetFunctionConfiguration") == _callers("lambda", "ListAliases") == _callers(
+        "lambda", "UpdateFunctionConfiguration")
     assert set(DERIVED["ec2"]) == {"DescribeRegions"}
     assert _callers("ec2", "DescribeRegions") == {REGION_DISCOVERY}
 

@@ -339,6 +339,16 @@ PUBLISHED_VERSION = (
 )
 
 
+def _serving_alias(served, names):
+    """How the fix of a published version names the alias to move: the aliases ListAliases says serve it, else the
+    aliases of the path as candidates."""
+    if served:
+        return f"alias{'es' if len(served) > 1 else ''} {', '.join(served)} (which serve{'' if len(served) > 1 else 's'} it)"
+    if served is not None:
+        return "an alias (none serves it: the integration names the version itself; point the integration at the alias)"
+    return "the alias that serves it" + (f" (an alias of the path: {', '.join(names)})" if names else " (if one does)")
+
+
 def function_parts(arn):
     """(unqualified ARN, qualifier or None) of a function ARN."""
     head, sep, rest = str(arn).partition(":function:")
@@ -403,11 +413,14 @@ def plan_functions(planned_stages, hops, exemptions=None, rules=None, today=None
             if stage["arn"] not in entry["stages"]:
                 entry["stages"].append(stage["arn"])
     aliases = {}
+    serving = {}  # published version's ARN -> the aliases that serve it, as ListAliases answered
     for stage_hops in hops.values():
         for hop in stage_hops or []:
             unqualified, qualifier = function_parts(hop.get("function_arn") or "")
             if qualifier and not qualifier.isdigit() and qualifier != "$LATEST":
                 aliases.setdefault(unqualified, set()).add(hop["function_arn"])
+            if hop.get("aliases") is not None:
+                serving[hop["function_arn"]] = hop["aliases"]
     planned = []
     for arn in sorted(by_function):
         entry = by_function[arn]
@@ -417,8 +430,7 @@ def plan_functions(planned_stages, hops, exemptions=None, rules=None, today=None
         if decision == "change" and qualifier and qualifier != "$LATEST":
             names = sorted(aliases.get(unqualified, ()))
             if qualifier.isdigit():
-                alias = "the alias that serves it" + (f" (an alias of the path: {', '.join(names)})" if names else " (if one does)")
-                reason = PUBLISHED_VERSION.format(qualifier=f"version {qualifier}", function=unqualified, alias=alias)
+                reason = PUBLISHED_VERSION.format(qualifier=f"version {qualifier}", function=unqualified, alias=_serving_alias(serving.get(arn), names))
             else:
                 reason = PUBLISHED_VERSION.format(qualifier=f"the version alias {qualifier} serves", function=unqualified, alias=f"alias {qualifier}")
             decision = "cannot_fix"

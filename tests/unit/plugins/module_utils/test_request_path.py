@@ -384,3 +384,38 @@ def test_the_path_of_an_api_and_its_functions_are_read_while_other_apis_stages_a
     assert waited == [True]
     assert hops == rp.whole_paths(Apigw(), _FakeLambda(), found.stages, ACCOUNT, concurrency=1)
     assert [hop["tracing"] for hop in hops[(ids[1], "prod")]] == ["traced", "not_traced"]
+
+
+@pytest.mark.parametrize("aliases, served, said", [
+    # ListAliases with FunctionVersion; an alias that routes part of its traffic to the version serves it too, one on
+    # another version (as moto answers, ignoring FunctionVersion) does not.
+    ([{"Name": "live", "FunctionVersion": "3"}, {"Name": "canary", "FunctionVersion": "4", "RoutingConfig": {"AdditionalVersionWeights": {"3": 0.1}}},
+      {"Name": "next", "FunctionVersion": "4"}], ["canary", "live"], "served by aliases canary, live"),
+    ([], [], "no alias serves it: the integration names the version itself"),
+])
+def test_a_published_version_says_which_aliases_serve_it(clients, aliases, served, said):
+    apigw, apigw_stub, lam, lambda_stub = clients
+    _api(apigw_stub, [{"id": "r1", "path": "/", "resourceMethods": {"GET": method("AWS_PROXY", uri(fn("orders") + ":3"))}}])
+    lambda_stub.add_response("get_function_configuration", {"TracingConfig": {"Mode": "PassThrough"}}, {"FunctionName": fn("orders") + ":3"})
+    lambda_stub.add_response("list_aliases", {"Aliases": aliases}, {"FunctionName": fn("orders"), "FunctionVersion": "3"})
+
+    [dummy, hop] = rp.whole_paths(apigw, lam, [stage("prod")], ACCOUNT)[("a1b2c3d4e5", "prod")]
+
+    assert hop["aliases"] == served and hop["tracing"] == "not_traced"
+    assert "published version, whose configuration cannot change" in hop["note"] and said in hop["note"]
+
+
+def test_a_version_whose_aliases_cannot_be_listed_is_still_read_and_says_so(clients):
+    apigw, apigw_stub, lam, lambda_stub = clients
+    _api(apigw_stub, [{"id": "r1", "path": "/", "resourceMethods": {"GET": method("AWS_PROXY", uri(fn("orders") + ":${stageVariables.v}"))}}])
+    denied = ("AccessDeniedException", "not authorized to perform: lambda:ListAliases", 403)
+    lambda_stub.add_response("get_function_configuration", {"TracingConfig": {"Mode": "Active"}}, {"FunctionName": fn("orders") + ":3"})
+    lambda_stub.add_client_error("list_aliases", *denied)
+    lambda_stub.add_response("get_function_configuration", {"TracingConfig": {"Mode": "PassThrough"}}, {"FunctionName": fn("orders") + ":4"})
+    lambda_stub.add_client_error("list_aliases", *denied)
+
+    hops = rp.whole_paths(apigw, lam, [stage("prod", variables={"v": "3"}), stage("beta", variables={"v": "4"})], ACCOUNT)
+
+    traced, untraced = hops[("a1b2c3d4e5", "prod")][1], hops[("a1b2c3d4e5", "beta")][1]
+    assert traced["tracing"] == "traced" and "aliases" not in traced
+    assert untraced["tracing"] == "not_traced" and "aliases" not in untraced and "its aliases could not be listed" in untraced["note"]

@@ -462,6 +462,21 @@ def test_plan_functions_once_per_function_and_only_for_stages_meant_to_be_traced
     assert planned[FN + "pinned:live"]["decision"] == "cannot_fix" and "alias live" in planned[FN + "pinned:live"]["reason"]
 
 
+@pytest.mark.parametrize("aliases, named", [
+    (["blue", "live"], "point aliases blue, live (which serve it) at it"),
+    (["live"], "point alias live (which serves it) at it"),
+    ([], "none serves it: the integration names the version itself"),
+])
+def test_plan_functions_names_the_aliases_that_serve_a_published_version(aliases, named):
+    """The hop's aliases (ListAliases, module_utils/request_path.py) name the alias to move, rather than candidates."""
+    from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_functions  # pylint: disable=import-outside-toplevel
+    hops = {"a000000000/prod": [dict(_hop(FN + "pinned:3"), aliases=aliases), _hop(FN + "pinned:other")]}
+
+    [pinned] = [entry for entry in plan_functions([_stage("a000000000", "prod")], hops, today="2026-01-01") if entry["function_arn"] == FN + "pinned:3"]
+
+    assert pinned["decision"] == "cannot_fix" and named in pinned["reason"] and "pinned:other" not in pinned["reason"]
+
+
 def test_plan_functions_policy_names_a_function():
     from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._policy.decide import plan_functions  # pylint: disable=import-outside-toplevel
     stages = [_stage("a000000000", "prod")]
