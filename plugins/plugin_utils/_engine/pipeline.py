@@ -132,6 +132,9 @@ def apigateway(reach, connection):
     return paced_client(raw, connection.max_requests_per_second)
 
 
+INVALID_TARGET = "Invalid target variables, nothing was done on this target: "
+
+
 def identity_of(host, target):
     """What the report says about a target, whatever happens to it: only well-formed ids and regions are kept
     (the error of a target that failed on its variables names the bad value)."""
@@ -225,7 +228,7 @@ def sweep_target(host, target, settings, connection, say=None):
     identity = identity_of(host, target)
     requests = dict.fromkeys(aws.RequestStats.FIELDS, 0)
     if problems:
-        return _failed_plan(identity, "Invalid target variables, nothing was done on this target: " + "; ".join(problems), requests, started)
+        return _failed_plan(identity, INVALID_TARGET + "; ".join(problems), requests, started)
     try:
         reach = reach_account(target, connection)
     except TargetError as error:
@@ -386,6 +389,12 @@ def converge_functions(plan, reach, connection, check_mode, refused=None, failed
         else:
             records.append(_function_record(entry, "error", mode_after=outcome["mode_after"], error=outcome["error"]))
     return records, diffs
+
+
+def invalid_target(host, target, problems):
+    """The failed plan of a target whose variables break their rules (``problems``), before any AWS call."""
+    identity = identity_of(host, clean_target(target))
+    return _failed_plan(identity, INVALID_TARGET + "; ".join(problems), dict.fromkeys(aws.RequestStats.FIELDS, 0), time.monotonic())
 
 
 def _failed_plan(identity, message, requests, started):

@@ -113,10 +113,12 @@ HOSTS_SHOWN = 5
 ROLE_SESSION_NAME_PATTERN = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 ROLE_SESSION_NAME_RULE = "must be 2 to 64 characters, each a letter, a digit or one of _+=,.@- (STS's rule for a role session name)"
 TARGET_KEYS = ("region", "account_id", "role_arn", "external_id", "account_name", "allow_unknown_regions")
+# A host that stands for a whole account (the accounts inventory's host_per: account): its regions, each a target.
+ACCOUNT_HOST_KEYS = ("regions",)
 # Every variable of the role a user may set, and the one it sets for later plays (tracing_sweep_report).
 # Its internal variables start with tracing_sweep__ and are not a user's to set.
 ROLE_VARIABLES = frozenset(
-    ["tracing_sweep_" + key for key in SETTING_KEYS + TARGET_KEYS]
+    ["tracing_sweep_" + key for key in SETTING_KEYS + TARGET_KEYS + ACCOUNT_HOST_KEYS]
     + [
         "tracing_sweep_report_formats", "tracing_sweep_role_session_name",
         "tracing_sweep_report", "tracing_sweep_rollback_report", "tracing_sweep_merge_reports",
@@ -665,6 +667,40 @@ def run_problems(hosts, problems_by_host):
 
 
 # ---- target host vars ------------------------------------------------------------------------------
+
+
+REGIONS_RULE = "must be a list of AWS regions, each listed once, e.g. [us-east-1, eu-west-1]"
+
+
+def host_targets(host, target):
+    """([(target name, target)], problems) of one host: the host itself, its one target; or, for a host with
+    tracing_sweep_regions (a host that stands for an account), one target per region, named ``<host>_<region>`` (as
+    the accounts inventory names the hosts of its per-region layout, so that reports and the run history name the same
+    targets in either layout), each with that region. A list that breaks the rule is one problem per broken entry,
+    with no target: nothing is swept on that host."""
+    regions = (target or {}).get("regions") if isinstance(target, Mapping) else None
+    if regions in (None, "", []):
+        return [(str(host), {key: value for key, value in (target or {}).items() if key != "regions"})], []
+    if isinstance(regions, str):
+        # -e tracing_sweep_regions=us-east-1,eu-west-1 gives a string.
+        regions = regions.split(",")
+    if not is_list(regions):
+        return [], [_problem("tracing_sweep_regions", REGIONS_RULE, regions)]
+    problems = []
+    if _set(target, "region"):
+        problems.append("tracing_sweep_regions: a host has tracing_sweep_region (one region) or tracing_sweep_regions (an account's regions), not both")
+    allowed = allowed_regions(target.get("allow_unknown_regions"))
+    for index, region in enumerate(regions):
+        path = f"tracing_sweep_regions[{index}]"
+        if region in regions[:index]:
+            problems.append(f"{path}: {region!r} is listed twice; {REGIONS_RULE}")
+        else:
+            problems.append(region_problem(region, path, allowed=allowed, opt_out=ALLOW_UNKNOWN_REGIONS))
+    problems = [problem for problem in problems if problem]
+    if problems:
+        return [], problems
+    base = {key: value for key, value in target.items() if key not in ("regions", "region")}
+    return [(f"{host}_{region}", dict(base, region=region)) for region in regions], []
 
 
 def target_problems(target):

@@ -102,13 +102,20 @@ def event_problems(event):
 
 def find_target(account_id, region, inventory):
     """(host name or None, the names of every matching host) among ``inventory`` [(name, variables)]: the hosts whose
-    tracing_sweep_account_id and tracing_sweep_region are the event's. An account id the inventory gives as a number
-    (unquoted in YAML) is compared as the digits it has."""
+    tracing_sweep_account_id and tracing_sweep_region are the event's (or whose tracing_sweep_regions has its region). An
+    account id the inventory gives as a number (unquoted in YAML) is compared as the digits it has."""
     wanted = (str(account_id), str(region))
-    matching = sorted(
-        str(name) for name, variables in inventory
-        if (str(variables.get("tracing_sweep_account_id", "")), str(variables.get("tracing_sweep_region", ""))) == wanted
-    )
+
+    def covers(variables):
+        if str(variables.get("tracing_sweep_account_id", "")) != wanted[0]:
+            return False
+        regions = variables.get("tracing_sweep_regions")
+        if isinstance(regions, str):
+            regions = regions.split(",")
+        # A host that stands for an account (the accounts inventory's host_per: account) covers each of its regions.
+        return str(variables.get("tracing_sweep_region", "")) == wanted[1] or (isinstance(regions, (list, tuple)) and wanted[1] in [str(r) for r in regions])
+
+    matching = sorted(str(name) for name, variables in inventory if covers(variables))
     return (matching[0] if matching else None), matching
 
 
@@ -148,4 +155,7 @@ def event_target_step(event, inventory):
         lines.append("Warning: %d inventory hosts have this account and region (%s); %s, the first by name, is used"
                      % (len(matching), ", ".join(matching), host))
     where = report_dir(event.get("base_dir"), account_id, region, under_rulebook=event.get("under_rulebook"))
-    return {"host": host, "report_dir": where, "stages": stages, "lines": lines + ["Reports: %s" % where]}
+    # A host that stands for an account sweeps only the event's region ("region": the playbook sets it as the host's
+    # tracing_sweep_regions); a host of one region is the target as it is.
+    account_host = any(str(name) == host and variables.get("tracing_sweep_regions") not in (None, "", []) for name, variables in inventory)
+    return {"host": host, "report_dir": where, "stages": stages, "lines": lines + ["Reports: %s" % where], "region": region if account_host else None}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import merge as _merge_steps
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps import rollback as _rollback_steps
@@ -37,10 +38,13 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_context import identity
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_context import role_settings
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._steps.run_context import role_target
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import host_targets
 
 # The registered results the tasks read back: the start task's (the run's workspace) and the report's.
 STARTED = "tracing_sweep__run"
 REPORTED = "tracing_sweep__reported"
+# The targets of a host that stands for an account (tracing_sweep_regions) are swept on this many threads at most.
+REGION_THREADS = 8
 # What the report step publishes with set_stats (AWX/Tower artifacts), and the rollback's summary.
 STATS = ("tracing_sweep_mode", "tracing_sweep_verdict", "tracing_sweep_summary", "tracing_sweep_failed_targets", "tracing_sweep_reports",
          "tracing_sweep_since_baseline")
@@ -71,6 +75,10 @@ class TaskContext:
 
     def target(self):
         return role_target(self.variables, self.template)
+
+    def targets(self):
+        """([(target name, target)], problems) of this host: itself, or each region of a host that stands for an account."""
+        return host_targets(self.host, self.target())
 
     def workspace(self):
         return Workspace.of(self.variables.get(STARTED))
@@ -148,23 +156,45 @@ def retire(context):
 # ---- per target --------------------------------------------------------------------------------------------------------
 
 
-def _target_result(context, workspace, outcome, settings, kept=("changed", "diff", "warnings")):
-    """The task result of a target's step: small (its record is in the workspace and the reports). It fails when the
-    target failed, or (with tracing_sweep_fail_on_error) some of its stages did: the role's rescue then fails the
-    host with its error after the report is written, and the report task knows that host fails on its own."""
-    result = {key: outcome[key] for key in kept if key in outcome}
-    result.setdefault("changed", False)
+def _target_message(outcome, settings):
+    """Why a target's step fails (the target failed, or with tracing_sweep_fail_on_error some of its stages did), or None."""
     record = outcome.get("target") or {}
-    message = None
     if record.get("status") == "error" or outcome.get("failed"):
-        message = outcome.get("msg") or record.get("error")
-    elif settings.get("fail_on_error", True):
+        return outcome.get("msg") or record.get("error")
+    if settings.get("fail_on_error", True):
         errors = sum(1 for row in record.get("rows") or [] if row.get("action") == "error")
         if errors:
-            message = "%d stage%s of this target failed: the report says which and why" % (errors, "" if errors == 1 else "s")
-    if message:
+            return "%d stage%s of this target failed: the report says which and why" % (errors, "" if errors == 1 else "s")
+    return None
+
+
+def _target_result(context, workspace, outcomes, settings, kept=("changed", "diff", "warnings")):
+    """The task result of a host's step over its targets ([(name, outcome)]): small (the records are in the workspace
+    and the reports). It fails when a target failed, or (with tracing_sweep_fail_on_error) some of its stages did: the
+    role's rescue then fails the host with its error after the report is written, and the report task knows that host
+    fails on its own. A host that stands for an account names each failed target (region) in its message."""
+    if len(outcomes) == 1 and outcomes[0][0] == context.host:
+        outcome = outcomes[0][1]
+        result = {key: outcome[key] for key in kept if key in outcome}
+        result.setdefault("changed", False)
+        messages = [message for message in [_target_message(outcome, settings)] if message]
+    else:
+        result = {"changed": any(outcome.get("changed") for dummy, outcome in outcomes)}
+        diffs = []
+        for dummy, outcome in outcomes:
+            diff = outcome.get("diff")
+            diffs.extend(diff if isinstance(diff, list) else [diff] if diff else [])
+        if diffs:
+            result["diff"] = diffs
+        warnings = [warning for dummy, outcome in outcomes for warning in outcome.get("warnings") or []]
+        if warnings:
+            result["warnings"] = warnings
+        messages = [f"{name}: {message}" for name, message in ((name, _target_message(outcome, settings)) for name, outcome in outcomes) if message]
+        if messages and len(outcomes) > 1:
+            messages = ["%d of %d targets of this host failed: %s" % (len(messages), len(outcomes), " | ".join(messages))]
+    if messages:
         workspace.save("failed", True, context.host)
-        result.update(failed=True, msg=message)
+        result.update(failed=True, msg=messages[0])
     return result
 
 
@@ -175,25 +205,62 @@ def _own_settings(context):
     return settings
 
 
+def _each_target(targets, step):
+    """[(name, step(name, target))] of the host's targets, on threads when there are several (a host that stands for
+    an account): each target's step is independent, with its own clients and pace (a quota is per account and region)."""
+    if len(targets) == 1:
+        return [(targets[0][0], step(*targets[0]))]
+    with ThreadPoolExecutor(max_workers=min(REGION_THREADS, len(targets))) as pool:
+        futures = [(name, pool.submit(step, name, target)) for name, target in targets]
+        return [(name, future.result()) for name, future in futures]
+
+
+def _unsweepable(context, workspace, settings, problems):
+    """A host whose tracing_sweep_regions breaks its rule: recorded as one failed target, before any AWS call."""
+    planned = _sweep_run.invalid_target_step(context.host, context.target(), problems)
+    workspace.save("record", planned["target"], context.host)
+    return _target_result(context, workspace, [(context.host, planned)], settings)
+
+
 def sweep(context):
-    """Reach the target's account, read every REST API stage and decide each one's tracing state. In an audit
-    (check mode) this is the whole sweep of the target: what would change, --diff, the findings."""
+    """Reach the target's account, read every REST API stage and decide each one's tracing state (each region of a
+    host that stands for an account, as a target of its own). In an audit (check mode) this is the whole sweep of the
+    target: what would change, --diff, the findings."""
     workspace = context.workspace()
     settings = _own_settings(context)
-    target = context.target()
+    targets, problems = context.targets()
+    if problems:
+        return _unsweepable(context, workspace, settings, problems)
+    if [name for name, dummy in targets] != [context.host]:
+        workspace.save("targets", [name for name, dummy in targets], context.host)
     # A remediation of named stages on its one target converges in this step: the run's guard is this plan's own.
-    alone = bool(settings.get("stages")) and context.hosts() == [context.host]
-    args = {"settings": settings, "target": target, "alone": alone}
-    try:
-        planned = _sweep_run.plan_step(args, host=context.host, check_mode=context.check_mode, say=context.say)
-    except Exception as error:
-        workspace.save("record", _broken(context, target, error), context.host)
-        raise
-    if context.check_mode or planned["target"]["status"] != "ok" or planned.get("converged"):
-        workspace.save("record", planned["target"], context.host)
-    else:
-        workspace.save("plan", planned, context.host)
-    return _target_result(context, workspace, planned, settings)
+    alone = bool(settings.get("stages")) and context.hosts() == [context.host] and len(targets) == 1
+
+    def plan(name, target):
+        args = {"settings": settings, "target": target, "alone": alone}
+        try:
+            planned = _sweep_run.plan_step(args, host=name, check_mode=context.check_mode, say=context.say)
+        except Exception as error:
+            workspace.save("record", _broken(name, target, error), name)
+            raise
+        if context.check_mode or planned["target"]["status"] != "ok" or planned.get("converged"):
+            workspace.save("record", planned["target"], name)
+        else:
+            workspace.save("plan", planned, name)
+        return planned
+
+    return _target_result(context, workspace, _each_target(targets, plan), settings)
+
+
+def _target_names(workspace, hosts):
+    """The targets of ``hosts``, in order: each host's own name, or the regions of a host that stands for an account
+    (as its sweep step recorded them)."""
+    return [name for host in hosts for name in (workspace.load("targets", host) or [host])]
+
+
+def _owners(workspace, hosts):
+    """{target name: its host} of the targets of hosts that stand for an account."""
+    return {name: host for host in hosts for name in (workspace.load("targets", host) or [])}
 
 
 def guard(context):
@@ -201,7 +268,7 @@ def guard(context):
     if context.check_mode:
         return {"changed": False, "msg": "an audit changes nothing: there is nothing to guard"}
     workspace = context.workspace()
-    claims = [(workspace.load("plan", name) or {}).get("claim") for name in context.hosts()]
+    claims = [(workspace.load("plan", name) or {}).get("claim") for name in _target_names(workspace, context.hosts())]
     settings = _own_settings(context)
     guarded = _sweep_run.guard_step({"settings": settings, "claims": claims}, host=context.host, check_mode=False)
     workspace.save("guard", guarded["guard"])
@@ -213,26 +280,33 @@ def converge(context):
     if context.check_mode:
         return {"changed": False, "msg": "an audit changes nothing: the sweep step recorded what would change"}
     workspace = context.workspace()
-    planned = workspace.load("plan", context.host)
-    if planned is None:
-        # Its sweep converged it already (a remediation of named stages on one target), or failed (and recorded it;
-        # the role rescues that host): nothing to converge.
+    targets, problems = context.targets()
+    # A target without a plan was converged by its sweep already (a remediation of named stages on one target), or
+    # failed (and recorded it; the role rescues that host): nothing to converge.
+    planned = [(name, target, workspace.load("plan", name)) for name, target in targets] if not problems else []
+    planned = [(name, target, plan) for name, target, plan in planned if plan is not None]
+    if not planned:
         return {"changed": False}
     settings = _own_settings(context)
-    target = context.target()
-    args = {"settings": settings, "target": target, "planned": planned, "guard": workspace.load("guard") or {}}
-    try:
-        converged = _sweep_run.converge_step(args, host=context.host, check_mode=False, say=context.say)
-    except Exception as error:
-        workspace.save("record", _broken(context, target, error, planned.get("requests")), context.host)
-        raise
-    workspace.save("record", converged["target"], context.host)
-    return _target_result(context, workspace, converged, settings)
+    guard_ = workspace.load("guard") or {}
+    plans = {name: plan for name, dummy, plan in planned}
+
+    def converge_one(name, target):
+        args = {"settings": settings, "target": target, "planned": plans[name], "guard": guard_}
+        try:
+            converged = _sweep_run.converge_step(args, host=name, check_mode=False, say=context.say)
+        except Exception as error:
+            workspace.save("record", _broken(name, target, error, plans[name].get("requests")), name)
+            raise
+        workspace.save("record", converged["target"], name)
+        return converged
+
+    return _target_result(context, workspace, _each_target([(name, target) for name, target, dummy in planned], converge_one), settings)
 
 
-def _broken(context, target, error, requests=None):
+def _broken(name, target, error, requests=None):
     """The record of a target whose step broke off (a bug, or what no rule foresaw): an error with its cause."""
-    return dict(identity(context.host, target), status="error", rows=[], requests=dict(requests or {}),
+    return dict(identity(name, target), status="error", rows=[], requests=dict(requests or {}),
                 error=f"the sweep of this target broke off: {_sweep_run.step_failure(error)}")
 
 
@@ -240,10 +314,14 @@ def _broken(context, target, error, requests=None):
 
 
 def _live(context, workspace):
-    """The hosts that will still run a task of the role: those not failed, and those whose failed step recorded the
-    target (the role's rescue fails them after the report). A host without a record stopped before its sweep."""
+    """The targets of the hosts that will still run a task of the role: those not failed, and those whose failed step
+    recorded its targets (the role's rescue fails them after the report). A host without a record stopped before its
+    sweep."""
     running = set(context.hosts("ansible_play_hosts"))
-    return [name for name in context.hosts() if name in running or workspace.load("record", name) is not None]
+    return [
+        name for host in context.hosts() for name in _target_names(workspace, [host])
+        if host in running or any(workspace.load("record", target) is not None for target in _target_names(workspace, [host]))
+    ]
 
 
 def _localhost_judges(context):
@@ -347,8 +425,8 @@ def report(context):
     if context.args["no_targets"]:
         args.update(records=[], hosts=[], live=[context.host])
     else:
-        hosts = context.hosts()
-        args.update(records=[workspace.load("record", name) or {} for name in hosts], hosts=hosts)
+        hosts = _target_names(workspace, context.hosts())
+        args.update(records=[workspace.load("record", name) or {} for name in hosts], hosts=hosts, owners=_owners(workspace, context.hosts()))
         args["live"] = _live(context, workspace)
     result = _sweep_run.report_step(dict(args, live=None), host=context.host, check_mode=context.check_mode)
     if result.get("failed"):
@@ -501,6 +579,9 @@ def event_target(context):
     # The target sweeps exactly these stages (from the event when ansible-rulebook runs the playbook) and writes this
     # run's own report set: host variables of this run's inventory, above the role's defaults and the inventory's.
     host_vars = {"tracing_sweep_report_dir": found["report_dir"], "tracing_sweep_stages": found["stages"]}
+    if found.get("region"):
+        # A host that stands for an account sweeps only the event's region (its one target, named <host>_<region>).
+        host_vars["tracing_sweep_regions"] = [found["region"]]
     return {
         "changed": False,
         "target": found["host"],
@@ -535,30 +616,50 @@ def _own_settings_of(context, entry_point):
 
 
 def restore(context):
-    """Put this target's stages back to their tracing state before the enforcement, in one step."""
+    """Put this target's stages back to their tracing state before the enforcement, in one step (each region of a host
+    that stands for an account, as a target of its own)."""
     workspace = context.workspace()
     settings = _own_settings_of(context, "rollback")
     planned = workspace.load("rollback_plan") or {}
     changes = planned.get("changes") or []
-    target = context.target()
-    try:
-        args = {"settings": settings, "target": target, "changes": changes, "functions": planned.get("functions") or []}
-        restored = _rollback_steps.restore_step(args, host=context.host, check_mode=context.check_mode)
-    except Exception as error:
-        # Nothing is known of what a broken-off call did: every change of the target counts as not rolled back.
-        message = f"the rollback of this target broke off: {_sweep_run.step_failure(error)}"
-        workspace.save("record", _rollback_steps.failed_record(identity(context.host, target), message, changes, context.host), context.host)
-        raise
-    workspace.save("record", restored["record"], context.host)
-    for heading, lines in (restored.get("lines") or {}).items():
-        context.say("%s: %s: %s" % (context.host, heading, " | ".join(str(line) for line in lines)))
-    result = {key: restored[key] for key in ("changed", "diff", "chosen", "stages", "missing", "failures", "requests") if key in restored}
-    not_restored = len((restored.get("record") or {}).get("failed") or [])
-    if restored.get("failed"):
-        result.update(failed=True, msg=restored.get("msg"))
-    elif not_restored and settings.get("fail_on_error", True):
-        result.update(failed=True, msg="%d stage%s of this target %s not rolled back: the rollback's report says which and why" % (
-            not_restored, "" if not_restored == 1 else "s", "was" if not_restored == 1 else "were"))
+    targets, problems = context.targets()
+    if problems:
+        message = "Invalid target variables, nothing was done on this target: " + "; ".join(problems)
+        workspace.save("record", _rollback_steps.failed_record(identity(context.host, context.target()), message, changes, context.host), context.host)
+        workspace.save("failed", True, context.host)
+        return _failed(message)
+    if [name for name, dummy in targets] != [context.host]:
+        workspace.save("targets", [name for name, dummy in targets], context.host)
+
+    def restore_one(name, target):
+        try:
+            args = {"settings": settings, "target": target, "changes": changes, "functions": planned.get("functions") or []}
+            restored = _rollback_steps.restore_step(args, host=name, check_mode=context.check_mode)
+        except Exception as error:
+            # Nothing is known of what a broken-off call did: every change of the target counts as not rolled back.
+            message = f"the rollback of this target broke off: {_sweep_run.step_failure(error)}"
+            workspace.save("record", _rollback_steps.failed_record(identity(name, target), message, changes, name), name)
+            raise
+        workspace.save("record", restored["record"], name)
+        for heading, lines in (restored.get("lines") or {}).items():
+            context.say("%s: %s: %s" % (name, heading, " | ".join(str(line) for line in lines)))
+        result = {key: restored[key] for key in ("changed", "diff", "chosen", "stages", "missing", "failures", "requests") if key in restored}
+        not_restored = len((restored.get("record") or {}).get("failed") or [])
+        if restored.get("failed"):
+            result.update(failed=True, msg=restored.get("msg"))
+        elif not_restored and settings.get("fail_on_error", True):
+            result.update(failed=True, msg="%d stage%s of this target %s not rolled back: the rollback's report says which and why" % (
+                not_restored, "" if not_restored == 1 else "s", "was" if not_restored == 1 else "were"))
+        return result
+
+    outcomes = _each_target(targets, restore_one)
+    if len(outcomes) == 1 and outcomes[0][0] == context.host:
+        result = outcomes[0][1]
+    else:
+        result = {"changed": any(outcome.get("changed") for dummy, outcome in outcomes), "targets": dict(outcomes)}
+        failed = ["%s: %s" % (name, outcome["msg"]) for name, outcome in outcomes if outcome.get("failed")]
+        if failed:
+            result.update(failed=True, msg="%d of %d targets of this host failed: %s" % (len(failed), len(outcomes), " | ".join(failed)))
     if result.get("failed"):
         # The rescue fails this host after the rollback's reports are written.
         workspace.save("failed", True, context.host)
@@ -572,13 +673,14 @@ def rollback_summary(context):
         return again
     workspace = context.workspace()
     settings = _own_settings_of(context, "rollback")
-    hosts = context.hosts()
+    hosts = _target_names(workspace, context.hosts())
     args = {
         "step": "rollback_summary",
         "settings": settings,
         "planned": workspace.load("rollback_plan") or {},
         "records": [workspace.load("record", name) or {} for name in hosts],
         "hosts": hosts,
+        "owners": _owners(workspace, context.hosts()),
         "live": _live(context, workspace),
         "judged_on_localhost": _localhost_judges(context),
         "dest": settings["report_dir"],

@@ -62,6 +62,8 @@ TARGET_VARIABLES = {
     "role_arn": "tracing_sweep_role_arn",
     "external_id": "tracing_sweep_external_id",
     "allow_unknown_regions": "tracing_sweep_allow_unknown_regions",
+    # A host that stands for an account: its regions, each a target (_settings/checks.py host_targets).
+    "regions": "tracing_sweep_regions",
 }
 ROLE_VARIABLE_PREFIX = "tracing_sweep_"
 # A workspace older than this was left by a run that stopped before its report; the next run removes it.
@@ -92,7 +94,7 @@ def role_settings(variables, template, entry_point="main"):
 
 
 def role_target(variables, template):
-    """This host's target {region, account_id, account_name, role_arn, external_id, allow_unknown_regions}."""
+    """This host's target {region, account_id, account_name, role_arn, external_id, allow_unknown_regions, regions}."""
     target = {key: _value(variables, template, name, default="") for key, name in TARGET_VARIABLES.items()}
     if target["region"] == "":
         target["region"] = None

@@ -154,8 +154,20 @@ def host_status(step, args, result, host):
     if live is None:
         # The merge and a run without targets judge on the host they run on (localhost), their only host.
         live = [host]
-    hosts, on_localhost = placement(targets, run, live, bool(args.get("judged_on_localhost")))
+    owners = args.get("owners") or {}
+    hosts, on_localhost = placement(by_host(targets, owners), run, list(dict.fromkeys(owners.get(name, name) for name in live)),
+                                    bool(args.get("judged_on_localhost")))
     return {"target_failures": targets, "run_failure": run, "host_failures": hosts, "localhost_failure": on_localhost}
+
+
+def by_host(target_failures, owners):
+    """{host: message} of ``target_failures`` ({target: message}): a host that stands for an account (``owners``:
+    {target: host}) fails with the messages of its targets, each named."""
+    messages = {}
+    for name, message in target_failures.items():
+        host = owners.get(name, name)
+        messages.setdefault(host, []).append(message if host == name else f"{name}: {message}")
+    return {host: said[0] if len(said) == 1 else "%d targets of this host failed: %s" % (len(said), " | ".join(said)) for host, said in messages.items()}
 
 
 # ---- no stale report -------------------------------------------------------------------------------------------

@@ -217,6 +217,12 @@ def plan_step(args, host=None, check_mode=False, say=None):
     return result
 
 
+def invalid_target_step(host, target, problems):
+    """The failed outcome of a host whose target variables break their rules, as plan_step gives it; no AWS call."""
+    planned = engine.invalid_target(host, target, problems)
+    return dict(planned, changed=False, failed=True, msg=planned["target"]["error"])
+
+
 def _publish_findings(result, settings, target, connection, reach=None):
     """With tracing_sweep_security_hub, the target's findings in Security Hub: its record gains a security_hub
     section and the result a warning when they were not (all) published. A report output, like the report files:

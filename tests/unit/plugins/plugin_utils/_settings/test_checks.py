@@ -23,6 +23,7 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.c
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import exemptions_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import rules_problems
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_account_id
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import host_targets
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.checks import target_problems
 
 ARN = "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod"
@@ -856,3 +857,38 @@ def test_function_arn_selector():
     stage = "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/prod"
     assert exemptions_problems([{"function_arn": FUNCTION, "arn": stage, "reason": "r"}])[-1].startswith(
         "tracing_sweep_exemptions[0]: function_arn names a Lambda function, not stages, so it cannot be combined with arn")
+
+
+# ---- a host that stands for an account (tracing_sweep_regions) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("regions", [["us-east-1", "eu-west-1"], "us-east-1,eu-west-1"])
+def test_an_account_host_has_one_target_per_region_named_as_the_per_region_layout_names_it(regions):
+    target = {"account_id": "111111111111", "regions": regions, "region": "", "role_arn": "arn:aws:iam::111111111111:role/r"}
+    assert host_targets("prod", target) == ([
+        ("prod_us-east-1", {"account_id": "111111111111", "role_arn": "arn:aws:iam::111111111111:role/r", "region": "us-east-1"}),
+        ("prod_eu-west-1", {"account_id": "111111111111", "role_arn": "arn:aws:iam::111111111111:role/r", "region": "eu-west-1"}),
+    ], [])
+
+
+@pytest.mark.parametrize("regions", [None, "", []])
+def test_a_host_without_regions_is_its_own_target(regions):
+    assert host_targets("prod_us-east-1", {"region": "us-east-1", "regions": regions}) == ([("prod_us-east-1", {"region": "us-east-1"})], [])
+
+
+@pytest.mark.parametrize("target, problem", [
+    ({"regions": {"us-east-1": 1}}, "tracing_sweep_regions: must be a list of AWS regions, each listed once, e.g. [us-east-1, eu-west-1], got a mapping"),
+    ({"regions": ["us-east-1", "us-east-1"]}, "tracing_sweep_regions[1]: 'us-east-1' is listed twice"),
+    ({"regions": ["eu-wset-1"]}, "did you mean eu-west-1?"),
+    ({"regions": [7]}, "tracing_sweep_regions[0]: "),
+    ({"regions": ["us-east-1"], "region": "us-east-1"}, "tracing_sweep_regions: a host has tracing_sweep_region (one region) or tracing_sweep_regions"),
+    ({"regions": ["xx-newregion-1"], "allow_unknown_regions": []}, "tracing_sweep_regions[0]: "),
+])
+def test_regions_that_break_the_rule_are_problems_and_no_target(target, problem):
+    targets, problems = host_targets("prod", target)
+    assert targets == [] and any(problem in line for line in problems), problems
+
+
+def test_a_region_newer_than_botocore_is_accepted_when_allowed():
+    targets, problems = host_targets("prod", {"regions": ["xx-newregion-1"], "allow_unknown_regions": ["xx-newregion-1"]})
+    assert problems == [] and [name for name, dummy in targets] == ["prod_xx-newregion-1"]

@@ -116,3 +116,10 @@ def test_under_ansible_rulebook_the_event_names_the_target_and_the_stages():
     given = {"apigw_tracing_event_account_id": "222222222222", "apigw_tracing_remediate_mode": "audit", "tracing_sweep_stages": ["b/c"]}
     assert remediation.event_of(given, eda_event) == {"account_id": "222222222222", "region": "eu-west-1", "mode": "audit", "stages": ["b/c"]}
     assert remediation.event_of({}, None) == {"account_id": None, "region": None, "mode": "enforce", "stages": None}
+
+
+def test_a_host_that_stands_for_an_account_is_the_target_of_each_of_its_regions():
+    inventory = [("prod", {"tracing_sweep_account_id": "111111111111", "tracing_sweep_regions": ["us-east-1", "eu-west-1"]}),
+                 ("staging_eu-west-1", {"tracing_sweep_account_id": "222222222222", "tracing_sweep_region": "eu-west-1"})]
+    assert remediation.find_target("111111111111", "eu-west-1", inventory) == ("prod", ["prod"])
+    assert remediation.find_target("111111111111", "ap-south-1", inventory) == (None, [])

@@ -78,7 +78,7 @@ def started(tmp_path, **kwargs):
 def test_a_target_that_failed_is_marked_so_that_the_report_leaves_it_to_the_rescue(tmp_path):
     ctx, workspace = started(tmp_path)
     outcome = {"target": {"status": "error", "error": "Could not assume role"}, "changed": False}
-    result = tasks._target_result(ctx, workspace, outcome, {"fail_on_error": True})  # pylint: disable=protected-access
+    result = tasks._target_result(ctx, workspace, [(ctx.host, outcome)], {"fail_on_error": True})  # pylint: disable=protected-access
     assert result == {"changed": False, "failed": True, "msg": "Could not assume role"}
     assert tasks._failed_already(ctx, workspace) == {"a"}  # pylint: disable=protected-access
     workspace.remove()
@@ -88,7 +88,7 @@ def test_a_target_that_failed_is_marked_so_that_the_report_leaves_it_to_the_resc
 def test_stage_errors_fail_the_targets_step_with_fail_on_error(tmp_path, fail_on_error, failed):
     ctx, workspace = started(tmp_path)
     outcome = {"target": {"status": "ok", "rows": [{"action": "error"}, {"action": "none"}]}, "changed": False, "diff": {}}
-    result = tasks._target_result(ctx, workspace, outcome, {"fail_on_error": fail_on_error})  # pylint: disable=protected-access
+    result = tasks._target_result(ctx, workspace, [(ctx.host, outcome)], {"fail_on_error": fail_on_error})  # pylint: disable=protected-access
     assert bool(result.get("failed")) is failed
     if failed:
         assert result["msg"] == "1 stage of this target failed: the report says which and why"

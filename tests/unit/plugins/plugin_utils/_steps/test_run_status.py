@@ -162,3 +162,13 @@ def test_retire_warns_and_leaves_the_files_when_it_cannot_move_them(tmp_path, mo
     result = status.retire_step({"dest": str(tmp_path / "reports")})
     assert result["moved_to"] is None and "could not be moved" in result["warnings"][0]
     assert (tmp_path / "reports" / "report.json").exists()
+
+
+def test_a_host_that_stands_for_an_account_fails_with_each_of_its_targets_named():
+    owners = {"prod_us-east-1": "prod", "prod_eu-west-1": "prod"}
+    failures = {"prod_us-east-1": "AccessDenied", "prod_eu-west-1": "Throttled", "staging_us-east-1": "broke"}
+    assert status.by_host(failures, owners) == {
+        "prod": "2 targets of this host failed: prod_us-east-1: AccessDenied | prod_eu-west-1: Throttled",
+        "staging_us-east-1": "broke",
+    }
+    assert status.by_host({"prod_eu-west-1": "Throttled"}, owners) == {"prod": "prod_eu-west-1: Throttled"}
