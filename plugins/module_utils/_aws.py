@@ -287,6 +287,9 @@ CLIENT_CONFIGS = {
 WARM_SERVICES = ("sts", "apigateway")
 
 _SESSION = None
+# A botocore session is not thread-safe: clients are made one at a time (the targets of a host that stands for an
+# account are swept on threads), the calls on them run in parallel.
+_CLIENT_LOCK = threading.Lock()
 
 
 def client_config(service):
@@ -333,7 +336,9 @@ def client(service, region, endpoint_url=None, config=None, credentials=None, se
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
         )
-    return (session or shared_session()).create_client(service, region_name=region, endpoint_url=endpoint_url or None, config=config, **keys)
+    session = session or shared_session()
+    with _CLIENT_LOCK:
+        return session.create_client(service, region_name=region, endpoint_url=endpoint_url or None, config=config, **keys)
 
 
 def client_factory(endpoint_url=None, connect_kwargs=None):
@@ -342,21 +347,19 @@ def client_factory(endpoint_url=None, connect_kwargs=None):
     ``endpoint_url`` and ``connect_kwargs`` are a plugin's connection settings as amazon.aws reads them
     (get_aws_connection_info: profile_name, access keys, verify, aws_config); aws_config is merged over the
     service's own client_config. ``credentials`` (an AssumeRole answer's) replace the keys. An unknown profile
-    is refused here. Clients are made one at a time (a session is not thread-safe), the calls on them run in parallel.
+    is refused here. Clients are made one at a time (client()), the calls on them run in parallel.
     """
     params = dict(connect_kwargs or {})
     profile = params.pop("profile_name", None)
     extras = [extra for extra in (params.pop("aws_config", None), params.pop("config", None)) if extra is not None]
     session = botocore.session.Session(profile=profile)
     session.get_scoped_config()  # raises ProfileNotFound for a profile the configuration does not have
-    lock = threading.Lock()
 
     def make(service, region, credentials=None):
         config = client_config(service)
         for extra in extras:
             config = config.merge(extra)
-        with lock:
-            return client(service, region, endpoint_url, config, credentials, session=session, **params)
+        return client(service, region, endpoint_url, config, credentials, session=session, **params)
 
     return make
 
