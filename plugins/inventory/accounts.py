@@ -28,9 +28,9 @@ description:
     a role), C(tracing_sweep_external_id) (when it has an external id), C(tracing_sweep_account_name) (when it has a name),
     C(tracing_sweep_allow_unknown_regions) (a list of the host region, when the installed botocore does not know it; see
     O(allow_unknown_regions)), C(ansible_connection=local) and C(ansible_python_interpreter={{ ansible_playbook_python }}).'
-  - 'With O(host_per=account), the same variables but C(tracing_sweep_region): instead, C(tracing_sweep_regions), the list
-    of the account''s regions (in the order the per-region hosts would have), and C(tracing_sweep_allow_unknown_regions)
-    lists those of them the installed botocore does not know (when there is any).'
+  - With O(host_per=account), the same variables, except that C(tracing_sweep_regions), the list of the account's regions
+    (in the order of the per-region hosts), takes the place of C(tracing_sweep_region), and that
+    C(tracing_sweep_allow_unknown_regions) lists those of them the installed botocore does not know (when there is any).
   - Groups, all children of C(tracing_sweep_targets) - C(account_<label>) (with C(-) replaced by C(_)) and
     C(region_<region>) (for example C(region_eu_west_1)). With O(host_per=account), C(account_<label>) only - an account
     host is in every one of its regions, so the plugin makes no region group.
@@ -104,7 +104,7 @@ options:
       - V(account), one host per account, named C(<label>), with C(tracing_sweep_regions), the list of its regions (after
         O(regions=enabled) and the exclusions, exactly the regions the per-region hosts would have). The
         C(cloudops.apigw_tracing.tracing_sweep) role sweeps each region of such a host as the target C(<label>_<region>),
-        the name of the per-region host, so reports, run history and Security Hub findings are the same with either value.
+        the name of the per-region host, so reports, run history and Security Hub findings name the same targets with either value.
       - V(account) is for an estate with many regions per account, most of them empty - Ansible's cost is per host, so one
         host per account sweeps faster than one per region. C(--limit) and AWX job slicing then select accounts, not
         regions; the hosts are in no C(region_<region>) group.

@@ -411,9 +411,9 @@ def config_problems(regions=None, accounts=None, organization=None, exclude_regi
     """Every rule that can be checked before asking AWS anything; [] when the configuration is fine.
 
     ``regions``, ``accounts`` and ``organization`` are the plugin's option values (None or empty when
-    not set); ``host_per`` is the value the file wrote (None when it did not). With an organization, rules that depend on what ListAccounts returns (an account's
-    regions and external id may come from its organization entry, labels from the account names)
-    are checked by ``resolve_targets``. Every region named must be one the installed botocore knows,
+    not set); ``host_per`` is the value the file wrote (None when it did not). With an organization,
+    rules that depend on what ListAccounts returns (an account's regions and external id may come
+    from its organization entry, labels from the account names) are checked by ``resolve_targets``. Every region named must be one the installed botocore knows,
     unless ``allow_unknown_regions`` lists it.
     """
     problems = [] if host_per is None else [problem for problem in [host_per_problem(host_per)] if problem]

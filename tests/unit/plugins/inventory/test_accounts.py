@@ -833,7 +833,10 @@ def test_host_per_account_constructed(write):
     assert hosts_of(inventory, "swept_us_east_1") == [DEV]
 
 
-@pytest.mark.parametrize("value, shown", [("accounts", "'accounts' (did you mean account?)"), (["account"], "a list"), ("Region", "'Region' (did you mean region?)")])
+@pytest.mark.parametrize(
+    "value, shown",
+    [("accounts", "'accounts' (did you mean account?)"), (["account"], "a list"), ("Region", "'Region' (did you mean region?)")],
+)
 def test_bad_host_per_fails_the_file_with_its_other_problems_before_any_call(write, value, shown):
     # The autouse no_aws fixture fails the test on any client creation; organization would need ListAccounts.
     config = {"host_per": value, "regions": "enabled", "accounts": [{"id": PROD, "rgions": []}], "organization": {"role_name": "R"}}
