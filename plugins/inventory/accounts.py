@@ -7,28 +7,33 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: accounts
-short_description: One host per AWS account and region, the targets of the tracing sweep
+short_description: One host per AWS account and region, or per account, the targets of the tracing sweep
 version_added: 1.0.0
 author:
   - Cloudops Maintainers (@cloudops)
 description:
-  - Builds one inventory host per AWS account and region from a YAML file, for the C(cloudops.apigw_tracing.tracing_sweep)
-    role and the C(cloudops.apigw_tracing.audit) and C(cloudops.apigw_tracing.enforce) playbooks.
+  - Builds one inventory host per AWS account and region (or, with O(host_per=account), one per account) from a YAML file,
+    for the C(cloudops.apigw_tracing.tracing_sweep) role and the C(cloudops.apigw_tracing.audit) and
+    C(cloudops.apigw_tracing.enforce) playbooks.
   - Accounts come from a static list (O(accounts)), from the active accounts of an AWS Organization (O(organization)),
     or both. A static-only file with lists of regions makes no AWS call at all.
   - The regions are listed (O(regions), O(accounts[].regions), O(organization.regions)), or C(enabled) - every region
     enabled in the account, which the plugin asks each account for (see the notes), less O(exclude_regions).
   - The file must be named C(accounts.yml) or C(accounts.yaml), or end with C(.accounts.yml) or C(.accounts.yaml),
     for example C(prod.accounts.yml). Other files are left to other inventory plugins.
-  - The host name is C(<label>_<region>), for example C(prod_eu-west-1). The label is the account name with every
-    character other than a letter, a digit, C(_) or C(-) replaced by C(_), or the account id when the account has no name.
-    Labels must be unique.
+  - The host name is C(<label>_<region>), for example C(prod_eu-west-1); with O(host_per=account) it is C(<label>),
+    for example C(prod). The label is the account name with every character other than a letter, a digit, C(_) or C(-)
+    replaced by C(_), or the account id when the account has no name. Labels must be unique.
   - 'Host variables: C(tracing_sweep_region), C(tracing_sweep_account_id), C(tracing_sweep_role_arn) (when the account has
     a role), C(tracing_sweep_external_id) (when it has an external id), C(tracing_sweep_account_name) (when it has a name),
     C(tracing_sweep_allow_unknown_regions) (a list of the host region, when the installed botocore does not know it; see
     O(allow_unknown_regions)), C(ansible_connection=local) and C(ansible_python_interpreter={{ ansible_playbook_python }}).'
+  - With O(host_per=account), the same variables, except that C(tracing_sweep_regions), the list of the account's regions
+    (in the order of the per-region hosts), takes the place of C(tracing_sweep_region), and that
+    C(tracing_sweep_allow_unknown_regions) lists those of them the installed botocore does not know (when there is any).
   - Groups, all children of C(tracing_sweep_targets) - C(account_<label>) (with C(-) replaced by C(_)) and
-    C(region_<region>) (for example C(region_eu_west_1)).
+    C(region_<region>) (for example C(region_eu_west_1)). With O(host_per=account), C(account_<label>) only - an account
+    host is in every one of its regions, so the plugin makes no region group.
   - 'Every rule is checked before any host is added; a file that breaks one fails with a message naming the entry and the
     rule, for example C(accounts[1].id: must be a 12-digit AWS account id in quotes, got 12345).'
   - Every region the file names (O(regions), O(exclude_regions), and the same options of O(accounts) and O(organization))
@@ -92,6 +97,24 @@ options:
     type: list
     elements: str
     default: []
+  host_per:
+    description:
+      - What one inventory host stands for.
+      - V(region), one host per account and region, named C(<label>_<region>), with C(tracing_sweep_region).
+      - V(account), one host per account, named C(<label>), with C(tracing_sweep_regions), the list of its regions (after
+        O(regions=enabled) and the exclusions, exactly the regions the per-region hosts would have). The
+        C(cloudops.apigw_tracing.tracing_sweep) role sweeps each region of such a host as the target C(<label>_<region>),
+        the name of the per-region host, so reports, run history and Security Hub findings name the same targets with either value.
+      - V(account) is for an estate with many regions per account, most of them empty - Ansible's cost is per host, so one
+        host per account sweeps faster than one per region. C(--limit) and AWX job slicing then select accounts, not
+        regions; the hosts are in no C(region_<region>) group.
+      - With V(account), a label must not be the name of a group - C(tracing_sweep_targets), another account's
+        C(account_<label>), a name of the O(groups) option, C(all) or C(ungrouped); such a label fails the file before
+        any host is added.
+    type: str
+    default: region
+    choices: ['region', 'account']
+    version_added: 1.2.0
   allow_unknown_regions:
     description:
       - Regions to accept although the installed botocore does not know them, because they are newer than it, for example
@@ -246,6 +269,19 @@ accounts:
 # Standard error - accounts inventory: 111111111111 (prod): 17 enabled regions
 
 ---
+# account.accounts.yml - one host per account, its regions inside it
+plugin: cloudops.apigw_tracing.accounts
+host_per: account
+regions: enabled
+accounts:
+  - id: "111111111111"
+    name: prod
+    role_arn: arn:aws:iam::111111111111:role/TracingAudit
+# Host: prod, with tracing_sweep_regions [eu-west-1, us-east-1, ...] (its enabled regions)
+# Groups: tracing_sweep_targets > account_prod
+# The role sweeps the targets prod_eu-west-1, prod_us-east-1, ...
+
+---
 # Extra groups and variables (constructed)
 plugin: cloudops.apigw_tracing.accounts
 regions: [us-east-1]
@@ -275,12 +311,14 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils import _aws
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory import region_discovery as _region_discovery
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import ENABLED
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import FREE_TEXT_VARIABLES
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import HOST_PER
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import PARENT_GROUP
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import AccountsConfigError
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import account_description
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import build_hosts
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import choose_regions
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import config_problems
+from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import host_per_problem
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import is_enabled
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import organization_region
 from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._inventory.accounts_config import resolve_targets
@@ -337,6 +375,13 @@ class InventoryModule(AWSInventoryBase):
         )
         return False
 
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        # A host_per that is not one of its choices is refused by parse() with the file's other problems, in one message
+        # that names the file; ansible-core would refuse it first, on its own, if it were handed in.
+        if isinstance(direct, dict) and direct.get(HOST_PER) is not None and host_per_problem(direct[HOST_PER]):
+            direct = {key: value for key, value in direct.items() if key != HOST_PER}
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+
     def parse(self, inventory, loader, path, cache=True):
         # Not AWSInventoryBase.parse(): it requires boto3 and assumes assume_role_arn at once, and this
         # plugin must not touch AWS (nor need the SDK) unless organization is set.
@@ -350,18 +395,20 @@ class InventoryModule(AWSInventoryBase):
         allow_unknown_regions = self.get_option("allow_unknown_regions")
 
         problems = unknown_keys_problems(raw, self._known_options(), "")
-        problems.extend(config_problems(regions, accounts, organization, exclude_regions, allow_unknown_regions))
+        host_per_written = raw.get(HOST_PER) if isinstance(raw, dict) else None
+        problems.extend(config_problems(regions, accounts, organization, exclude_regions, allow_unknown_regions, host_per_written))
         if problems:
             raise self._config_error(path, problems)
+        host_per = self.get_option(HOST_PER)
 
         listed = self._organization_accounts(path, cache, organization) if organization is not None else None
         try:
-            targets = resolve_targets(regions, accounts, organization, listed, exclude_regions)
+            targets = resolve_targets(regions, accounts, organization, listed, exclude_regions, host_per, self._composed_group_names())
         except AccountsConfigError as exc:
             raise self._config_error(path, exc.problems) from None
         if any(is_enabled(target.regions) for target in targets):
             targets = self._enabled_regions(path, targets, organization)
-        self._populate(build_hosts(targets))
+        self._populate(build_hosts(targets, host_per))
 
     # ---- configuration ------------------------------------------------------------------------
 
@@ -383,6 +430,11 @@ class InventoryModule(AWSInventoryBase):
         if isinstance(written, str) and (written == ENABLED or written.strip().strip("'\"").strip().lower() == ENABLED):
             return str(written)
         return self.get_option("regions")
+
+    def _composed_group_names(self):
+        """The groups the groups option makes, named as constructed names them (the keyed_groups depend on values)."""
+        groups = self.get_option("groups")
+        return [self._sanitize_group_name(name) for name in groups] if isinstance(groups, dict) else []
 
     @staticmethod
     def _config_error(path, problems):

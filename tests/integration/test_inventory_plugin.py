@@ -376,6 +376,55 @@ def test_enabled_failures_fail_the_file_with_their_causes(aws, organization, ans
     assert aws.calls("DescribeRegions") == 2 and aws.calls("AssumeRole") == 3
 
 
+def test_host_per_account_one_host_per_account_with_its_regions(aws, ansible_inventory):
+    """host_per: account - one host per account, named by its label, with the regions its per-region hosts would have."""
+    enabled, _not_enabled = enabled_in_moto(aws)
+    config = {
+        "plugin": PLUGIN,
+        "host_per": "account",
+        "regions": ["us-east-1", "eu-west-1"],
+        "accounts": [
+            {"id": PROD, "name": "prod", "role_arn": PROD_ROLE, "regions": ["eu-west-1"], "external_id": "Ext-Id_1"},
+            {"id": DEV},
+            # No role: the controller's own account (moto's default); every enabled region but one.
+            {"id": MANAGEMENT, "name": "hub", "regions": "enabled", "exclude_regions": ["eu-west-1"]},
+        ],
+    }
+    run = ansible_inventory(config)
+
+    assert run.hostvars == {
+        "prod": {
+            "tracing_sweep_regions": ["eu-west-1"],
+            "tracing_sweep_account_id": PROD,
+            "tracing_sweep_role_arn": PROD_ROLE,
+            "tracing_sweep_external_id": "Ext-Id_1",
+            "tracing_sweep_account_name": "prod",
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        },
+        DEV: {
+            "tracing_sweep_regions": ["us-east-1", "eu-west-1"],
+            "tracing_sweep_account_id": DEV,
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        },
+        "hub": {
+            "tracing_sweep_regions": [region for region in enabled if region != "eu-west-1"],
+            "tracing_sweep_account_id": MANAGEMENT,
+            "tracing_sweep_account_name": "hub",
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        },
+    }
+    # Its account group only: an account host is in every one of its regions, so there is no region group.
+    assert sorted(run.data["tracing_sweep_targets"]["children"]) == ["account_222222222222", "account_hub", "account_prod"]
+    assert run.hosts("tracing_sweep_targets") == [DEV, "hub", "prod"]
+    assert run.hosts("account_prod") == ["prod"]
+    assert not [group for group in run.data if group.startswith("region_")]
+    assert "accounts inventory: %s (hub): %d enabled regions (1 excluded)" % (MANAGEMENT, len(enabled) - 1) in run.stderr
+    assert aws.calls("DescribeRegions") == 1
+
+
 def test_allow_unknown_regions_lets_a_region_newer_than_botocore_through(aws, ansible_inventory):
     run = ansible_inventory({"plugin": PLUGIN, "regions": ["us-east-1", "xx-newregion-1"], "allow_unknown_regions": ["xx-newregion-1"],
                              "accounts": [{"id": PROD, "name": "prod"}]})

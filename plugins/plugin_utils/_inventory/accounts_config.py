@@ -12,10 +12,16 @@ mode, the accounts ListAccounts returned) and gets back problem messages or the 
 Every problem names the entry and the rule, e.g.
 ``accounts[1].id: must be a 12-digit AWS account id in quotes, got 12345``.
 
-One host is one account x region. Its name is ``<label>_<region>``, the label being the account
-name with every character outside [A-Za-z0-9_-] replaced by '_', or the account id when the
-account has no name. Regions contain no '_', so distinct (label, region) pairs always give
-distinct host names: checking that labels are unique is enough.
+One host is one account x region (``host_per: region``, the default). Its name is ``<label>_<region>``, the
+label being the account name with every character outside [A-Za-z0-9_-] replaced by '_', or the account id
+when the account has no name. Regions contain no '_', so distinct (label, region) pairs always give
+distinct host names: checking that labels are unique is enough. Such a name always holds a '-' (the
+region's), which no group name the plugin makes holds, so it never names a group too.
+
+With ``host_per: account`` one host is one account, named ``<label>``, with the list of its regions
+(``tracing_sweep_regions``); the role sweeps each as the target ``<label>_<region>``, the name the
+per-region host would have. A label may be a group's name (``tracing_sweep_targets``, another
+account's ``account_<label>``): ``account_host_problems`` refuses it.
 
 ``regions`` (top level, per account, or for the organization) is a list of region names or the word
 ``enabled``: every region enabled in the account, which the plugin asks each account for
@@ -63,6 +69,21 @@ ALLOW_UNKNOWN_REGIONS_VARIABLE = "tracing_sweep_allow_unknown_regions"
 
 PARENT_GROUP = "tracing_sweep_targets"
 PLUGIN_NAME = "cloudops.apigw_tracing.accounts"
+
+# ``host_per``: one host per account and region (the default), or one per account that lists its regions.
+HOST_PER = "host_per"
+HOST_PER_REGION = "region"
+HOST_PER_ACCOUNT = "account"
+HOST_PER_CHOICES = (HOST_PER_REGION, HOST_PER_ACCOUNT)
+HOST_PER_RULE = (
+    "must be region (one host per account and region, the default) or account (one host per account, "
+    "its regions in tracing_sweep_regions)"
+)
+# The host variables of the two layouts: one region, or the account's regions.
+REGION_VARIABLE = "tracing_sweep_region"
+REGIONS_VARIABLE = "tracing_sweep_regions"
+# Groups every Ansible inventory has: no host may be named like them either.
+ANSIBLE_GROUPS = ("all", "ungrouped")
 
 
 class AccountsConfigError(ValueError):
@@ -245,6 +266,14 @@ def unknown_keys_problems(mapping, allowed, path):
     return problems
 
 
+def host_per_problem(value, path=HOST_PER):
+    """``host_per`` is exactly region or account; None when it is."""
+    if isinstance(value, str) and value in HOST_PER_CHOICES:
+        return None
+    hint = difflib.get_close_matches(value.strip().lower(), HOST_PER_CHOICES, n=1, cutoff=0.6) if isinstance(value, str) else []
+    return _rules.problem(path, HOST_PER_RULE, value) + (" (did you mean %s?)" % hint[0] if hint else "")
+
+
 # ---- the whole configuration -------------------------------------------------------------------
 
 
@@ -378,17 +407,19 @@ def allow_unknown_regions_problems(value, path=ALLOW_UNKNOWN_REGIONS):
     return problems
 
 
-def config_problems(regions=None, accounts=None, organization=None, exclude_regions=None, allow_unknown_regions=None):
+def config_problems(regions=None, accounts=None, organization=None, exclude_regions=None, allow_unknown_regions=None, host_per=None):
     """Every rule that can be checked before asking AWS anything; [] when the configuration is fine.
 
     ``regions``, ``accounts`` and ``organization`` are the plugin's option values (None or empty when
-    not set). With an organization, rules that depend on what ListAccounts returns (an account's
-    regions and external id may come from its organization entry, labels from the account names)
-    are checked by ``resolve_targets``. Every region named must be one the installed botocore knows,
+    not set); ``host_per`` is the value the file wrote (None when it did not). With an organization,
+    rules that depend on what ListAccounts returns (an account's regions and external id may come
+    from its organization entry, labels from the account names) are checked by ``resolve_targets``. Every region named must be one the installed botocore knows,
     unless ``allow_unknown_regions`` lists it.
     """
-    problems = allow_unknown_regions_problems(allow_unknown_regions)
-    allowed = tuple(allow_unknown_regions) if isinstance(allow_unknown_regions, (list, tuple)) and not problems else ()
+    problems = [] if host_per is None else [problem for problem in [host_per_problem(host_per)] if problem]
+    allow_problems = allow_unknown_regions_problems(allow_unknown_regions)
+    problems.extend(allow_problems)
+    allowed = tuple(allow_unknown_regions) if isinstance(allow_unknown_regions, (list, tuple)) and not allow_problems else ()
     region_problems = regions_problems(regions, "regions", allowed=allowed)
     problems.extend(region_problems)
     top_regions = regions if (isinstance(regions, (list, tuple)) or is_enabled(regions)) and not region_problems else []
@@ -424,9 +455,9 @@ def config_problems(regions=None, accounts=None, organization=None, exclude_regi
     return problems
 
 
-def check_config(regions=None, accounts=None, organization=None, exclude_regions=None, allow_unknown_regions=None):
+def check_config(regions=None, accounts=None, organization=None, exclude_regions=None, allow_unknown_regions=None, host_per=None):
     """``config_problems`` that raises AccountsConfigError when there is any."""
-    problems = config_problems(regions, accounts, organization, exclude_regions, allow_unknown_regions)
+    problems = config_problems(regions, accounts, organization, exclude_regions, allow_unknown_regions, host_per)
     if problems:
         raise AccountsConfigError(problems)
 
@@ -518,14 +549,16 @@ def _exclude_level_problem(target, regions_level, exclude_level):
     return None
 
 
-def resolve_targets(regions=None, accounts=None, organization=None, listed=None, exclude_regions=None):
+def resolve_targets(regions=None, accounts=None, organization=None, listed=None, exclude_regions=None, host_per=HOST_PER_REGION, other_groups=()):
     """The targets of a configuration that passed ``check_config``, static entries first.
 
     ``listed`` is the ListAccounts answer (organization mode only). A static entry whose id is an
     active, not excluded organization account overrides that account's name, role_arn,
     external_id and regions; the other organization accounts follow, in account id order.
     Raises AccountsConfigError when the targets break a rule only the merged data can show:
-    an account without regions, an external id without a role, two accounts with one label.
+    an account without regions, an external id without a role, two accounts with one label, and
+    with ``host_per`` account a label that is the name of a group (``other_groups``: the names of
+    the groups option, which the plugin makes too).
     """
     top = (TOP_LEVEL, "", {"regions": regions, "exclude_regions": exclude_regions})
     org_targets = organization_targets(organization, listed or [], regions, exclude_regions) if organization is not None else []
@@ -563,13 +596,15 @@ def resolve_targets(regions=None, accounts=None, organization=None, listed=None,
     # The organization's own exclude_regions beside a top-level list is reported by config_problems.
     targets.extend(target for target in org_targets if target.account_id in by_id)
 
-    problems.extend(label_problems(targets))
+    problems.extend(label_problems(targets, host_per))
+    if host_per == HOST_PER_ACCOUNT:
+        problems.extend(account_host_problems(targets, other_groups))
     if problems:
         raise AccountsConfigError(problems)
     return targets
 
 
-def label_problems(targets):
+def label_problems(targets, host_per=HOST_PER_REGION):
     """Two targets must not share a label (host names) nor an account group."""
     problems = []
     labels = {}
@@ -577,9 +612,9 @@ def label_problems(targets):
     for target in targets:
         label = target.label
         if label in labels:
+            hosts = "host %s" % label if host_per == HOST_PER_ACCOUNT else "hosts %s" % host_name(label, "<region>")
             problems.append(
-                "%s and %s both have the label %s (hosts %s): give one of them another name"
-                % (labels[label].source, target.source, _shown(label), host_name(label, "<region>"))
+                "%s and %s both have the label %s (%s): give one of them another name" % (labels[label].source, target.source, _shown(label), hosts)
             )
             continue
         labels[label] = target
@@ -591,6 +626,30 @@ def label_problems(targets):
             )
             continue
         groups[group] = target
+    return problems
+
+
+def account_host_problems(targets, other_groups=()):
+    """With host_per: account the label is the host's name, and no host may share a group's name.
+
+    The groups are those the plugin makes (tracing_sweep_targets, every account's account_<label>, the names
+    of the groups option in ``other_groups``) and Ansible's own (all, ungrouped). Without the rule, Ansible
+    only warns, and a pattern or --limit naming the group would select the host too.
+    """
+    groups = {PARENT_GROUP: "the group of every target"}
+    groups.update((group, "Ansible's group %s" % group) for group in ANSIBLE_GROUPS)
+    for group in other_groups:
+        groups.setdefault(group, "a group of the groups option")
+    for target in targets:
+        groups.setdefault(account_group(target.label), "the group of %s" % target.source)
+    problems = []
+    for target in targets:
+        label = target.label
+        if label in groups:
+            problems.append(
+                "%s: the label %s names its host with host_per: account, and %s is also %s: a host must not have a group's name; "
+                "give the account another name" % (target.source, _shown(label), label, groups[label])
+            )
     return problems
 
 
@@ -719,13 +778,15 @@ def with_regions(target, regions):
 FREE_TEXT_VARIABLES = ("tracing_sweep_account_name",)
 
 
-def build_hosts(targets):
-    """One Host per target x region, in target then region order.
+def build_hosts(targets, host_per=HOST_PER_REGION):
+    """One Host per target x region, in target then region order; with ``host_per`` account, one Host per target.
 
     The variables follow the sweep role's target contract. ``ansible_python_interpreter`` is a
     template on purpose; the values in FREE_TEXT_VARIABLES must never be rendered as one. A region the
     installed botocore does not know got here through allow_unknown_regions, or from AWS's own answer
     (regions: enabled): its hosts say so to the role (ALLOW_UNKNOWN_REGIONS_VARIABLE), whose region rule is the same.
+    An account host has the list of its regions (REGIONS_VARIABLE), in the order of the per-region hosts, and
+    only its account group: it is in every one of its regions, so in no region group.
     """
     known = _rules.known_regions()
     hosts = []
@@ -733,20 +794,32 @@ def build_hosts(targets):
         if is_enabled(target.regions):
             raise ValueError("%s: regions: enabled must be resolved to the account's regions first" % account_description(target))
         label = target.label
+        if host_per == HOST_PER_ACCOUNT:
+            unknown = [region for region in target.regions if known is not None and region not in known]
+            variables = _host_variables(target, REGIONS_VARIABLE, list(target.regions), unknown)
+            hosts.append(Host(name=label, variables=variables, groups=[account_group(label)]))
+            continue
         for region in target.regions:
-            variables = {
-                "tracing_sweep_region": region,
-                "tracing_sweep_account_id": target.account_id,
-            }
-            if target.role_arn:
-                variables["tracing_sweep_role_arn"] = target.role_arn
-            if target.external_id:
-                variables["tracing_sweep_external_id"] = target.external_id
-            if target.name:
-                variables["tracing_sweep_account_name"] = target.name
-            if known is not None and region not in known:
-                variables[ALLOW_UNKNOWN_REGIONS_VARIABLE] = [region]
-            variables["ansible_connection"] = "local"
-            variables["ansible_python_interpreter"] = "{{ ansible_playbook_python }}"
+            unknown = [region] if known is not None and region not in known else []
+            variables = _host_variables(target, REGION_VARIABLE, region, unknown)
             hosts.append(Host(name=host_name(label, region), variables=variables, groups=[account_group(label), region_group(region)]))
     return hosts
+
+
+def _host_variables(target, region_key, region_value, unknown):
+    """The variables of one host of ``target``: its region (or regions) first, the account's, the connection's last."""
+    variables = {
+        region_key: region_value,
+        "tracing_sweep_account_id": target.account_id,
+    }
+    if target.role_arn:
+        variables["tracing_sweep_role_arn"] = target.role_arn
+    if target.external_id:
+        variables["tracing_sweep_external_id"] = target.external_id
+    if target.name:
+        variables["tracing_sweep_account_name"] = target.name
+    if unknown:
+        variables[ALLOW_UNKNOWN_REGIONS_VARIABLE] = unknown
+    variables["ansible_connection"] = "local"
+    variables["ansible_python_interpreter"] = "{{ ansible_playbook_python }}"
+    return variables

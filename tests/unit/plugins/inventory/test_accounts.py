@@ -730,3 +730,144 @@ def test_a_region_aws_lists_but_botocore_does_not_know_is_swept_and_the_role_is_
 )
 def test_allow_unknown_regions_holds_region_names(write, allowed, expected):
     assert expected in parse_error(write({"regions": ["us-east-1"], "allow_unknown_regions": allowed, "accounts": [{"id": PROD}]}))
+
+
+# ---- host_per: account -------------------------------------------------------------------------------
+
+
+def test_host_per_account_static_file(write):
+    manager = InventoryManager(loader=DataLoader(), sources=[write(dict(STATIC, host_per="account"), "accounts.yml")])
+
+    assert sorted(host.name for host in manager.get_hosts()) == ["222222222222", "prod"]
+    assert sorted(host.name for host in manager.get_hosts("tracing_sweep_targets")) == ["222222222222", "prod"]
+    assert [host.name for host in manager.get_hosts("account_prod")] == ["prod"]
+    # An account host is in every one of its regions: no region group at all.
+    assert sorted(group.name for group in manager.groups["tracing_sweep_targets"].child_groups) == ["account_222222222222", "account_prod"]
+    assert not [name for name in manager.groups if name.startswith("region_")]
+    prod = manager.get_host("prod").vars
+    assert prod == {
+        "tracing_sweep_regions": ["eu-west-1"],
+        "tracing_sweep_account_id": PROD,
+        "tracing_sweep_role_arn": PROD_ROLE,
+        "tracing_sweep_external_id": "Ext-Id_1",
+        "tracing_sweep_account_name": "prod",
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "inventory_file": prod["inventory_file"],
+        "inventory_dir": prod["inventory_dir"],
+    }
+    unnamed = manager.get_host("222222222222").vars
+    assert unnamed["tracing_sweep_regions"] == ["us-east-1", "eu-west-1"]
+    for absent in ("tracing_sweep_region", "tracing_sweep_role_arn", "tracing_sweep_external_id", "tracing_sweep_account_name",
+                   "tracing_sweep_allow_unknown_regions"):
+        assert absent not in unnamed
+
+
+def test_host_per_region_is_the_default(write):
+    assert sorted(parse(write(dict(STATIC, host_per="region"))).hosts) == sorted(parse(write(STATIC)).hosts) == [
+        "222222222222_eu-west-1", "222222222222_us-east-1", "prod_eu-west-1",
+    ]
+
+
+@pytest.mark.skipif(is_trusted_as_template is None, reason="ansible-core < 2.19 has no template trust")
+def test_host_per_account_regions_are_plain_values(write):
+    variables = parse(write(dict(STATIC, host_per="account"))).get_host("222222222222").vars
+    assert all(is_trusted_as_template(region) for region in variables["tracing_sweep_regions"])
+    assert is_trusted_as_template(variables["ansible_python_interpreter"])
+
+
+def test_host_per_account_with_enabled_regions(write, accounts):
+    """The account host lists exactly the regions the per-region hosts would be made for, in their order."""
+    accounts.regions = {
+        PROD: described("us-west-2", "eu-west-1", "us-east-1", "ap-east-1", not_enabled=["me-south-1"]),
+        DEV: described("us-east-1", "eu-west-1"),
+    }
+    config = {
+        "regions": "enabled",
+        "exclude_regions": ["ap-east-1", "me-south-1"],
+        "accounts": [{"id": PROD, "name": "prod", "role_arn": PROD_ROLE}, {"id": DEV, "regions": ["eu-west-1", "us-east-1"]}],
+    }
+    per_region = parse(write(config))
+    inventory = parse(write(dict(config, host_per="account")))
+
+    assert sorted(inventory.hosts) == ["222222222222", "prod"]
+    assert host_vars(inventory, "prod")["tracing_sweep_regions"] == ["eu-west-1", "us-east-1", "us-west-2"]
+    assert host_vars(inventory, "222222222222")["tracing_sweep_regions"] == ["eu-west-1", "us-east-1"]
+    assert host_vars(inventory, "prod")["tracing_sweep_role_arn"] == PROD_ROLE
+    # The same targets, by name and in order, as the per-region hosts.
+    targets = ["%s_%s" % (name, region) for name in ("prod", "222222222222") for region in host_vars(inventory, name)["tracing_sweep_regions"]]
+    assert targets == list(per_region.hosts)
+    assert children_of(inventory, "tracing_sweep_targets") == ["account_222222222222", "account_prod"]
+
+
+def test_host_per_account_regions_botocore_does_not_know(write, accounts):
+    accounts.regions = {PROD: described("us-east-1", "xx-newregion-1")}
+    config = {
+        "host_per": "account",
+        "allow_unknown_regions": ["xx-newregion-2"],
+        "accounts": [
+            {"id": PROD, "name": "prod", "role_arn": PROD_ROLE, "regions": "enabled"},
+            {"id": DEV, "regions": ["us-east-1", "xx-newregion-2"]},
+            {"id": SANDBOX, "regions": ["eu-west-1"]},
+        ],
+    }
+    inventory = parse(write(config))
+    assert host_vars(inventory, "prod")["tracing_sweep_regions"] == ["us-east-1", "xx-newregion-1"]
+    assert host_vars(inventory, "prod")["tracing_sweep_allow_unknown_regions"] == ["xx-newregion-1"]
+    assert host_vars(inventory, DEV)["tracing_sweep_allow_unknown_regions"] == ["xx-newregion-2"]
+    assert "tracing_sweep_allow_unknown_regions" not in host_vars(inventory, SANDBOX)
+
+
+def test_host_per_account_constructed(write):
+    config = dict(
+        STATIC,
+        host_per="account",
+        compose={"region_count": "tracing_sweep_regions | length"},
+        groups={"in_us_east_1": "'us-east-1' in tracing_sweep_regions"},
+        keyed_groups=[{"key": "tracing_sweep_regions", "prefix": "swept"}],
+    )
+    inventory = parse(write(config))
+    assert host_vars(inventory, DEV)["region_count"] == 2
+    assert hosts_of(inventory, "in_us_east_1") == [DEV]
+    assert hosts_of(inventory, "swept_eu_west_1") == [DEV, "prod"]
+    assert hosts_of(inventory, "swept_us_east_1") == [DEV]
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [("accounts", "'accounts' (did you mean account?)"), (["account"], "a list"), ("Region", "'Region' (did you mean region?)")],
+)
+def test_bad_host_per_fails_the_file_with_its_other_problems_before_any_call(write, value, shown):
+    # The autouse no_aws fixture fails the test on any client creation; organization would need ListAccounts.
+    config = {"host_per": value, "regions": "enabled", "accounts": [{"id": PROD, "rgions": []}], "organization": {"role_name": "R"}}
+    path = write(config)
+    message = parse_error(path)
+    assert message.split("\n") == [
+        "%s: 2 problems in the accounts inventory:" % path,
+        "- host_per: must be region (one host per account and region, the default) or account (one host per account, its regions in "
+        "tracing_sweep_regions), got " + shown,
+        "- accounts[0]: unknown key 'rgions' (did you mean regions?): allowed keys are exclude_regions, external_id, id, name, regions, role_arn",
+    ]
+
+
+def test_host_per_account_label_that_is_a_group_fails_before_any_host(write):
+    config = {
+        "host_per": "account",
+        "regions": ["us-east-1"],
+        "accounts": [{"id": PROD, "name": "tracing_sweep_targets"}, {"id": DEV, "name": "dev"}, {"id": SANDBOX, "name": "account_dev"}],
+    }
+    path = write(config)
+    inventory = InventoryData()
+    with pytest.raises(AnsibleParserError) as raised:
+        inventory_loader.get(PLUGIN).parse(inventory, DataLoader(), path, cache=False)
+    assert str(raised.value).split("\n")[1:] == [
+        "- accounts[0]: the label 'tracing_sweep_targets' names its host with host_per: account, and tracing_sweep_targets is also the group "
+        "of every target: a host must not have a group's name; give the account another name",
+        "- accounts[2]: the label 'account_dev' names its host with host_per: account, and account_dev is also the group of accounts[1]: "
+        "a host must not have a group's name; give the account another name",
+    ]
+    assert not inventory.hosts
+    # The groups option's names are groups too; one host per region never has a group's name.
+    config = dict(config, accounts=[{"id": PROD, "name": "prod"}], groups={"prod": "true"})
+    assert "- accounts[0]: the label 'prod' names its host with host_per: account, and prod is also a group of the groups option" in parse_error(write(config))
+    assert sorted(parse(write(dict(config, host_per="region"))).hosts) == ["prod_us-east-1"]

@@ -689,3 +689,136 @@ def test_choose_fails_loudly_with_no_region_to_sweep():
 def test_choose_refuses_an_answer_that_is_not_a_region_name():
     (problem,) = choose_regions(enabled_target(), [region("us-east-1"), {"RegionName": "us_east_1", "OptInStatus": "opted-in"}], WHERE).problems
     assert problem.startswith("account 111111111111 (accounts[0]): %s answered a region that is not a region name (RegionName: " % WHERE)
+
+
+# ---- host_per: account ---------------------------------------------------------------------------
+
+
+def test_account_hosts_of_the_spec_example():
+    """One host per account, named by its label, with its regions in the order the per-region hosts have; no region group."""
+    targets = resolve_targets(
+        REGIONS,
+        [
+            {"id": PROD, "name": "prod", "role_arn": PROD_ROLE, "regions": ["eu-west-1"], "external_id": "Ext-Id_1"},
+            {"id": DEV},
+        ],
+        host_per="account",
+    )
+    hosts = build_hosts(targets, "account")
+    assert [(h.name, h.groups) for h in hosts] == [("prod", ["account_prod"]), ("222222222222", ["account_222222222222"])]
+    assert hosts[0].variables == {
+        "tracing_sweep_regions": ["eu-west-1"],
+        "tracing_sweep_account_id": PROD,
+        "tracing_sweep_role_arn": PROD_ROLE,
+        "tracing_sweep_external_id": "Ext-Id_1",
+        "tracing_sweep_account_name": "prod",
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+    }
+    assert hosts[1].variables == {
+        "tracing_sweep_regions": ["us-east-1", "eu-west-1"],
+        "tracing_sweep_account_id": DEV,
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+    }
+    # The targets the role sweeps are the per-region hosts, by name and in order.
+    per_region = [host.name for host in build_hosts(targets)]
+    assert ["%s_%s" % (host.name, region) for host in hosts for region in host.variables["tracing_sweep_regions"]] == per_region
+
+
+def test_account_host_lists_the_regions_botocore_does_not_know():
+    (target,) = resolve_targets(["us-east-1", "xx-newregion-1", "eu-west-1", "xx-newregion-2"], [{"id": PROD}], host_per="account")
+    (host,) = build_hosts([target], "account")
+    assert host.variables["tracing_sweep_regions"] == ["us-east-1", "xx-newregion-1", "eu-west-1", "xx-newregion-2"]
+    assert host.variables["tracing_sweep_allow_unknown_regions"] == ["xx-newregion-1", "xx-newregion-2"]
+    (target,) = resolve_targets(["us-east-1"], [{"id": PROD}], host_per="account")
+    assert "tracing_sweep_allow_unknown_regions" not in build_hosts([target], "account")[0].variables
+
+
+def test_account_hosts_of_enabled_regions_once_resolved():
+    (target,) = resolve_targets(ENABLED, [{"id": PROD}], host_per="account")
+    with pytest.raises(ValueError, match="must be resolved"):
+        build_hosts([target], "account")
+    (host,) = build_hosts([with_regions(target, ["eu-west-1", "us-east-1"])], "account")
+    assert (host.name, host.variables["tracing_sweep_regions"]) == (PROD, ["eu-west-1", "us-east-1"])
+
+
+HOST_PER_RULE = (
+    "host_per: must be region (one host per account and region, the default) or account (one host per account, its regions in "
+    "tracing_sweep_regions), got "
+)
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("accounts", "'accounts' (did you mean account?)"),
+        ("Account", "'Account' (did you mean account?)"),
+        ("region ", "'region ' (did you mean region?)"),
+        ("host", "'host'"),
+        ("", "''"),
+        (["account"], "a list"),
+        (1, "1 (integer)"),
+        (True, "true (boolean)"),
+    ],
+)
+def test_host_per_must_be_region_or_account(value, shown):
+    problems = config_problems(REGIONS, [{"id": PROD}], host_per=value)
+    assert problems == [HOST_PER_RULE + shown]
+
+
+@pytest.mark.parametrize("value", [None, "region", "account"])
+def test_host_per_values(value):
+    assert config_problems(REGIONS, [{"id": PROD}], host_per=value) == []
+
+
+def test_host_per_is_reported_with_every_other_problem():
+    problems = config_problems(["eu-wset-1"], [{"id": 1}], host_per="acount")
+    assert problems[0] == HOST_PER_RULE + "'acount' (did you mean account?)"
+    assert len(problems) == 3
+
+
+@pytest.mark.parametrize(
+    "name, group",
+    [
+        ("tracing_sweep_targets", "the group of every target"),
+        ("all", "Ansible's group all"),
+        ("ungrouped", "Ansible's group ungrouped"),
+    ],
+)
+def test_account_host_label_that_is_a_group_of_every_inventory(name, group):
+    accounts = [{"id": PROD, "name": name}]
+    with pytest.raises(AccountsConfigError) as raised:
+        resolve_targets(REGIONS, accounts, host_per="account")
+    assert raised.value.problems == [
+        "accounts[0]: the label %r names its host with host_per: account, and %s is also %s: a host must not have a group's name; "
+        "give the account another name" % (name, name, group)
+    ]
+    # One host per region has names with a region in them, never a group's name.
+    assert resolve_targets(REGIONS, accounts)[0].label == name
+
+
+def test_account_host_label_that_is_another_accounts_group():
+    with pytest.raises(AccountsConfigError) as raised:
+        resolve_targets(REGIONS, [{"id": PROD, "name": "account_dev"}], {"role_name": "R"}, [listed(DEV, "dev")], host_per="account")
+    assert raised.value.problems == [
+        "accounts[0]: the label 'account_dev' names its host with host_per: account, and account_dev is also the group of organization "
+        "account 222222222222 ('dev'): a host must not have a group's name; give the account another name"
+    ]
+    # Its own group is account_account_dev: no clash with itself.
+    assert resolve_targets(REGIONS, [{"id": PROD, "name": "account_dev"}], host_per="account")[0].label == "account_dev"
+
+
+def test_account_host_label_that_is_a_group_of_the_groups_option():
+    with pytest.raises(AccountsConfigError) as raised:
+        resolve_targets(REGIONS, [{"id": PROD, "name": "prod"}, {"id": DEV, "name": "dev"}], host_per="account", other_groups=["prod"])
+    assert raised.value.problems == [
+        "accounts[0]: the label 'prod' names its host with host_per: account, and prod is also a group of the groups option: "
+        "a host must not have a group's name; give the account another name"
+    ]
+
+
+def test_account_hosts_with_one_label_name_the_host():
+    with pytest.raises(AccountsConfigError) as raised:
+        resolve_targets(REGIONS, [{"id": PROD, "name": "prod"}, {"id": DEV, "name": "prod"}], host_per="account")
+    assert raised.value.problems == ["accounts[0] and accounts[1] both have the label 'prod' (host prod): give one of them another name"]
