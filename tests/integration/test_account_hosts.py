@@ -17,6 +17,7 @@ import re
 from sweep_run import Sweep
 from sweep_world import AUDIT_TRUTH
 from sweep_world import POLICY
+from sweep_world import accounts_inventory
 from sweep_world import role_arn
 from sweep_world import static_inventory
 from sweep_world import tracing_state
@@ -152,3 +153,16 @@ def test_a_remediation_on_an_account_host_sweeps_only_the_events_region(run_play
     made = calls(estate)
     assert (made["AssumeRole"], made["GetStage"], made["UpdateStage"], made["GetStages"], made["GetRestApis"]) == (1, 1, 1, 0, 0), made
     assert tracing_state(estate)[("111111111111", "eu-west-1", "ord1111euw", "prod")]
+
+
+def test_the_accounts_inventory_with_one_host_per_account_sweeps_every_account_and_region(run_playbook, tmp_path, estate):
+    inventory = dict(accounts_inventory(), host_per="account")
+
+    run = run_sweep(run_playbook, tmp_path, AUDIT, inventory, "estate.accounts", check=True)
+
+    assert run.run.rc == 0, run.run.describe()
+    assert {(row[0], row[1], row[2], row[3]): value["action"] for row, value in run.rows().items()} == {
+        key: action for key, (dummy, action) in AUDIT_TRUTH.items()}
+    assert sorted(run.targets()) == ["prod_eu-west-1", "prod_us-east-1", "staging_eu-west-1", "staging_us-east-1",
+                                     "tooling_eu-west-1", "tooling_us-east-1"]
+    assert set(recap(run.run)) == {"localhost", "prod", "staging", "tooling"}
