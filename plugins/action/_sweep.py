@@ -77,6 +77,10 @@ class ActionModule(ActionBase):
             result.update(function(context))
         except WorkspaceError as error:
             result.update(failed=True, msg=str(error))
+        if not self._task.diff:
+            # Shown only with --diff: without it, a large target's diff (a before and after per stage) would only be
+            # sent to ansible-playbook's main process and copied there.
+            result.pop("diff", None)
         if result.get("add_host") and not result.get("failed"):
             self._add_host(result["add_host"])
         return result
