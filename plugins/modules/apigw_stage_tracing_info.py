@@ -46,6 +46,10 @@ options:
         with the stages' reads under API Gateway's quota; then each distinct Lambda function behind them once
         (GetFunctionConfiguration, paced under Lambda's own quota), for its C(TracingConfig.Mode) and execution
         role; and C(sts:GetCallerIdentity) once, to know the account the functions should be in.
+      - For each distinct execution role of the functions that trace (C(Active)), one C(iam:SimulatePrincipalPolicy)
+        says whether it may write to X-Ray (C(xray:PutTraceSegments) and C(xray:PutTelemetryRecords)); a function whose
+        role cannot sends nothing, so its stages' RV(stages[].whole_path_traced) is V(false). A refused check is said
+        on the hop, never a failure of the task.
       - C(${stageVariables.NAME}) in an integration's function is resolved with each stage's own variables.
       - Integrations that are not Lambda functions (HTTP, HTTP proxy, mock, other AWS services, VPC links) are
         listed with what X-Ray sees of them. A function in another account, or one that cannot be read, is a hop
@@ -293,6 +297,13 @@ stages:
           description: The function's execution role, when its configuration was read.
           type: str
           sample: arn:aws:iam::111122223333:role/orders
+        role_xray:
+          description:
+            - Only for a function that traces - whether its execution role may write to X-Ray - V(can_write),
+              V(cannot_write) (the note says the fix, the AWSXRayDaemonWriteAccess managed policy) or V(unknown) (the
+              check was refused or failed; the note says why).
+          type: str
+          sample: can_write
         aliases:
           description:
             - Only for a function named with a published version (a number) whose aliases could be listed
@@ -332,9 +343,15 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.apigateway 
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.discovery import describe_stages
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import failures_summary
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import read_error_hint
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import ROLE_UNKNOWN
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import ROLE_UNKNOWN_NOTE
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import PathReader
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import check_roles
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import functions_to_check
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import iam_client as paced_iam_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import lambda_client as paced_lambda_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_path_traced
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import with_role_checks
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import request_pacing
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.validation import stage_reference_problems
@@ -355,11 +372,23 @@ def path_reader(module, client, concurrency, stats):
     return PathReader(client, lambda_client, account_id, concurrency)
 
 
-def add_whole_paths(reader, stages):
-    """Each stage's hops, in place."""
+def add_whole_paths(module, reader, stages):
+    """Each stage's hops and whole_path_traced, in place: the functions that trace have their execution role checked
+    (one iam:SimulatePrincipalPolicy per distinct role: may it write to X-Ray?), as the role's sweep does."""
     paths = reader.finish(stages)
+    hops = {f"{rest_api_id}/{stage_name}": stage_hops for (rest_api_id, stage_name), stage_hops in paths.items()}
+    functions = functions_to_check(hops)
+    roles = sorted(set(functions.values()))
+    if roles:
+        try:
+            iam, dummy = paced_iam_client(lambda service, config: module.client(service, config=config))
+            checked = check_roles(iam, roles)
+        except (BotoCoreError, ClientError) as e:
+            cause = ROLE_UNKNOWN_NOTE.format(cause=f"the IAM client could not be made: {describe_cause(e)}")
+            checked = {role: {"state": ROLE_UNKNOWN, "note": cause} for role in roles}
+        hops = with_role_checks(hops, checked, functions)
     for stage in stages:
-        stage["hops"] = paths[(stage["rest_api_id"], stage["stage_name"])]
+        stage["hops"] = hops[f"{stage['rest_api_id']}/{stage['stage_name']}"]
         stage["whole_path_traced"] = whole_path_traced(stage["hops"])
 
 
@@ -399,7 +428,7 @@ def main():
             what = f"Reading REST API {rest_api_id} in {region}" if rest_api_id else f"Listing the REST APIs of {region}"
             module.fail_json_aws(e, msg=f"{what} failed{hint}", requests=stats.as_dict())
         if reader is not None:
-            add_whole_paths(reader, found.stages)
+            add_whole_paths(module, reader, found.stages)
 
     result = dict(changed=False, stages=found.stages, failures=found.failures, requests=stats.as_dict())
     if found.failures:

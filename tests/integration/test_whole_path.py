@@ -31,6 +31,7 @@ PATH_CALLS = ("GetResources", "GetAuthorizers", "GetFunctionConfiguration")
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text(encoding="utf-8"))
 ALL_FORMATS = ["json", "markdown", "html", "csv", "junit"]
 LAMBDA_LINE = re.compile(r"Lambda requests: (\d+) sent; answers throttled (\d+), server errors (\d+), no answer (\d+)")
+IAM_LINE = re.compile(r"IAM requests: (\d+) sent \(iam:SimulatePrincipalPolicy, one per execution role checked\); answers throttled (\d+)")
 
 
 def seed_world(aws, apigw):
@@ -90,7 +91,24 @@ def test_info_reads_each_stages_whole_path(aws, apigw, run_playbook):
     assert [aws.calls(name) for name in PATH_CALLS] == [2, 2, 4]
     read = sorted(r.path for r in aws.requests if r.operation == "GetFunctionConfiguration")
     assert len(set(read)) == 4 and not [path for path in read if OTHER_ACCOUNT in path]
-    assert [r for r in aws.writes() if r.operation != "GetCallerIdentity"] == []
+    assert [r for r in aws.writes() if r.operation not in ("GetCallerIdentity", "SimulatePrincipalPolicy")] == []
+    # The one function that traces runs as a role that may write to X-Ray: checked once (the others send nothing).
+    assert prod[("/legacy", "integration")]["role_xray"] == "can_write" and "role_xray" not in prod[("/orders", "integration")]
+    assert aws.calls("SimulatePrincipalPolicy") == 1
+
+
+def test_info_says_when_a_traced_functions_role_cannot_write_to_xray(aws, apigw, run_playbook):
+    seed(apigw, [{"name": "users", "id": USERS, "stages": {"v1": {"tracing": True}}}])
+    seed_functions(aws, {"shared": {"mode": "Active"}})
+    seed_methods(apigw, USERS, [("/users", "GET", "AWS_PROXY", invocation_uri(function_arn("shared")), None)])
+
+    run = run_playbook("info.yml", extra_vars={"whole_path": True})
+
+    assert run.rc == 0, run.describe()
+    [stage] = run.result("Info")["stages"]
+    hop = stage["hops"][1]
+    assert (hop["tracing"], hop["role_xray"]) == ("traced", "cannot_write") and "AWSXRayDaemonWriteAccess" in hop["note"], hop
+    assert stage["whole_path_traced"] is False
 
 
 def test_info_without_whole_path_makes_no_extra_call(aws, apigw, run_playbook):
@@ -206,6 +224,8 @@ def test_csv_junit_and_the_summary_say_the_whole_path_only_when_asked(aws, apigw
     counted = LAMBDA_LINE.findall(run.stdout)
     assert counted == [("4", "0", "0", "0")], run.stdout
     assert aws.calls("GetFunctionConfiguration") == 4
+    # The one function that traces (shared) has its execution role checked: one IAM request, counted.
+    assert IAM_LINE.findall(run.stdout) == [("1", "0")] and aws.calls("SimulatePrincipalPolicy") == 1, run.stdout
 
 
 def test_the_enforcement_reports_the_hops_after_its_changes(aws, apigw, run_playbook, tmp_path):

@@ -163,7 +163,7 @@ def _add_requests(total, stats):
 
 def request_totals(records, key="requests"):
     """The API Gateway requests of several targets' records, added up by kind (what each record's ``requests`` says);
-    with key="lambda_requests", their Lambda requests (tracing_sweep_whole_path)."""
+    with key="lambda_requests" or "iam_requests", their Lambda or IAM requests (tracing_sweep_whole_path)."""
     totals = dict.fromkeys(aws.RequestStats.FIELDS, 0)
     for record in records:
         for field in aws.RequestStats.FIELDS:
@@ -270,6 +270,8 @@ def sweep_target(host, target, settings, connection, say=None):
         missing=found.missing,
     )
     planned_changes = len(plan["changes"])
+    # tracing_sweep_whole_path: the IAM requests of the execution roles' check, counted apart (IAM's own quota).
+    iam_requests = dict.fromkeys(aws.RequestStats.FIELDS, 0)
     if hops is not None:
         plan["hops"] = hops
         if settings.get("lambda_tracing") == "active":
@@ -277,10 +279,11 @@ def sweep_target(host, target, settings, connection, say=None):
             plan["functions"] = plan_functions(plan["stages"], hops, exemptions=settings.get("exemptions") or [], rules=settings.get("rules") or [])
             planned_changes += len(function_changes(plan))
         # Whether the execution roles of the functions that trace, or that this run sets to Active, may write to X-Ray.
-        plan["hops"] = check_execution_roles(plan, reach, connection)
+        plan["hops"] = check_execution_roles(plan, reach, connection, iam_requests=iam_requests)
     record = dict(identity, status="ok", error=None, planned_changes=planned_changes, exemptions=plan["exemptions"], rows=None)
     if lambda_requests is not None:
         record["lambda_requests"] = lambda_requests
+        record["iam_requests"] = iam_requests
     return {
         "target": record,
         "plan": plan,
@@ -309,18 +312,19 @@ def whole_path_reader(apigw, reach, connection, lambda_requests=None):
         _add_requests(lambda_requests, lambda_stats.as_dict())
 
 
-def check_execution_roles(plan, reach, connection, make_client=None):
+def check_execution_roles(plan, reach, connection, make_client=None, iam_requests=None):
     """The plan's hops with each checked role's answer (module_utils/request_path.py with_role_checks): one
     iam:SimulatePrincipalPolicy per distinct execution role of the functions that trace (Active) or that
-    tracing_sweep_lambda_tracing sets to Active. A planned function's reason says it too when its role cannot write.
-    Never raises: a refused or failed check is said on the hop as such."""
+    tracing_sweep_lambda_tracing sets to Active, counted in ``iam_requests`` (by kind). A planned function's reason
+    says it too when its role cannot write. Never raises: a refused or failed check is said on the hop as such."""
     functions = request_path.functions_to_check(plan["hops"], plan.get("functions") or [])
     roles = sorted(set(functions.values()))
     if not roles:
         return plan["hops"]
+    stats = None
     try:
         if make_client is None:
-            iam, dummy = request_path.iam_client(
+            iam, stats = request_path.iam_client(
                 lambda service, config: aws.client(service, connection.region, connection.endpoint_url, config, reach.credentials))
         else:
             iam = make_client()
@@ -328,6 +332,8 @@ def check_execution_roles(plan, reach, connection, make_client=None):
     except aws.SDK_ERRORS as error:
         cause = request_path.ROLE_UNKNOWN_NOTE.format(cause=f"the IAM client could not be made: {aws.describe_cause(error)}")
         checked = {role: {"state": request_path.ROLE_UNKNOWN, "note": cause} for role in roles}
+    if stats is not None and iam_requests is not None:
+        _add_requests(iam_requests, stats.as_dict())
     hops = request_path.with_role_checks(plan["hops"], checked, functions)
     for entry in plan.get("functions") or []:
         found = checked.get(functions.get(entry["function_arn"])) if entry["decision"] == "change" else None

@@ -267,7 +267,7 @@ def converge_step(args, host=None, check_mode=False, say=None):
 # ---- the report of the run ----------------------------------------------------------------------------
 
 
-def summary_lines(report, dest, requests=None, merged_from=None, lambda_requests=None):
+def summary_lines(report, dest, requests=None, merged_from=None, lambda_requests=None, iam_requests=None):
     """What the run says at its end: counts, changes, requests, verdict and where the reports are.
 
     A regression since the last run comes first. The compliance figure says what was not evaluated beside it (a
@@ -306,6 +306,13 @@ def summary_lines(report, dest, requests=None, merged_from=None, lambda_requests
                 "Lambda requests: %d sent; answers throttled %d, server errors %d, no answer %d (each retried; a function that could not be read "
                 "is an error of its hops)"
                 % (lambda_requests["sent"], lambda_requests["throttled"], lambda_requests["server_errors"], lambda_requests["connection_errors"])
+            )
+        if iam_requests is not None and iam_requests["sent"]:
+            # tracing_sweep_whole_path: whether the execution roles of the functions that trace may write to X-Ray.
+            lines.append(
+                "IAM requests: %d sent (iam:SimulatePrincipalPolicy, one per execution role checked); answers throttled %d, server errors %d, "
+                "no answer %d (each retried; a role that could not be checked is said on its hops)"
+                % (iam_requests["sent"], iam_requests["throttled"], iam_requests["server_errors"], iam_requests["connection_errors"])
             )
     lines.extend(since_baseline_lines(report.get("since_baseline")))
     lines.extend(headlines.expired_exemptions(report))
@@ -549,7 +556,7 @@ def report_step(args, host=None, check_mode=False, say=None):
                 f"tracing_sweep_report_dir: must be a directory of its own, not {dest}, which holds one of the merged reports "
                 "(it would be written over); nothing was written"
             )
-        requests = lambda_requests = None
+        requests = lambda_requests = iam_requests = None
     else:
         records = [record if isinstance(record, dict) else {} for record in args.get("records") or []]
         # An audit records each target in its plan step (the converge step is skipped).
@@ -563,6 +570,7 @@ def report_step(args, host=None, check_mode=False, say=None):
             records = [record if host in live else {} for host, record in zip(args["hosts"], records)]
         requests = engine.request_totals(records)
         lambda_requests = engine.request_totals(records, "lambda_requests") if settings.get("whole_path") else None
+        iam_requests = engine.request_totals(records, "iam_requests") if settings.get("whole_path") else None
         run_errors = [] if records else [NO_TARGET]
         try:
             report = build_report(
@@ -609,7 +617,8 @@ def report_step(args, host=None, check_mode=False, say=None):
             if result["write_error"] is None:
                 _write(report, render_report(report, formats), dest, result)
     result["verdict"] = report["verdict"]
-    result["summary_lines"] = summary_lines(report, dest, requests=requests, merged_from=merged_from, lambda_requests=lambda_requests)
+    result["summary_lines"] = summary_lines(report, dest, requests=requests, merged_from=merged_from, lambda_requests=lambda_requests,
+                                            iam_requests=iam_requests)
     if settings.get("stages") and merged_from is None:
         result["summary_lines"].append("Named stages: %s; history %s" % (_counted(len(settings["stages"]), "stage"), NAMED_STAGES_HISTORY))
     if result["history"]:
