@@ -205,12 +205,18 @@ def _authorizer_hops(api_path, stage, account_id):
     for authorizer_id in used:
         authorizer = api_path.authorizers.get(authorizer_id)
         if authorizer is None:
+            # Never dropped: a method names an authorizer GetAuthorizers did not list (deleted while it was read?).
+            hops.append(_hop("authorizer", "error", f"authorizer {authorizer_id} of a method is not among the REST API's authorizers, so its "
+                             "function cannot be known", name=authorizer_id))
             continue
         where = {"name": authorizer.get("name") or authorizer_id, "integration_type": authorizer.get("type")}
         if authorizer.get("type") in ("TOKEN", "REQUEST") and lambda_function(authorizer.get("authorizerUri")) is not None:
             hops.append(_lambda_hop("authorizer", authorizer["authorizerUri"], stage, account_id, **where))
-        else:
+        elif authorizer.get("type") == "COGNITO_USER_POOLS":
             hops.append(_hop("authorizer", "not_applicable", "a Cognito user pool authorizer: API Gateway checks the token itself, no hop to trace", **where))
+        else:
+            hops.append(_hop("authorizer", "error", "a %s authorizer whose URI is not a Lambda invocation URI (%s), so its function cannot be known" % (
+                authorizer.get("type"), authorizer.get("authorizerUri")), **where))
     return hops
 
 

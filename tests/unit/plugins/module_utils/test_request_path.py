@@ -201,6 +201,20 @@ def test_an_unused_or_cognito_authorizer(clients):
     assert rp.whole_path_traced(hops) is True
 
 
+def test_an_authorizer_that_cannot_be_known_is_an_error_hop_never_dropped(clients):
+    apigw, apigw_stub, lam, dummy = clients
+    _api(apigw_stub, [{"id": "r1", "path": "/", "resourceMethods": {"GET": method("MOCK", authorizer_id="gone"),
+                                                                    "POST": method("MOCK", authorizer_id="odd")}}],
+         [{"id": "odd", "name": "odd", "type": "REQUEST", "authorizerUri": "https://example.com/auth"}])
+
+    hops = rp.whole_paths(apigw, lam, [stage("prod")], ACCOUNT)[("a1b2c3d4e5", "prod")]
+
+    authorizers = {hop["name"]: hop for hop in hops if hop["kind"] == "authorizer"}
+    assert authorizers["gone"]["tracing"] == "error" and "not among the REST API's authorizers" in authorizers["gone"]["note"]
+    assert authorizers["odd"]["tracing"] == "error" and "REQUEST authorizer whose URI is not a Lambda invocation URI" in authorizers["odd"]["note"]
+    assert rp.whole_path_traced(hops) is False
+
+
 def test_lambda_is_paced_under_its_own_quota():
     pace = aws.PACES["lambda"]["GetFunctionConfiguration"]
     assert pace.rate < pace.aws_rate == 15 and pace.burst <= pace.aws_burst
