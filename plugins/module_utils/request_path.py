@@ -84,6 +84,40 @@ def lambda_client(client):
     return pace_service(client("lambda", client_config("lambda")))
 
 
+class LambdaClients:
+    """The Lambda clients of one account, one per region a function is in (an integration may invoke a function of
+    another region than its API's): ``make(region, service, config)`` makes each the first time it is needed, paced
+    under that region's own Lambda quota (lambda_client) and counted; ``requests()`` adds their counts up. Made from
+    several threads at once."""
+
+    def __init__(self, make, region):
+        self._make = make
+        self._region = region
+        self._clients = {}
+        self._lock = threading.Lock()
+
+    def for_arn(self, arn):
+        """The client of the function's region (the default region for an ARN it cannot read)."""
+        found = FUNCTION_ARN.fullmatch(arn or "")
+        region = found.group("region") if found else self._region
+        with self._lock:
+            if region not in self._clients:
+                self._clients[region] = lambda_client(lambda service, config: self._make(region, service, config))
+            return self._clients[region][0]
+
+    def requests(self):
+        """{kind: count} of every client's requests."""
+        totals = {}
+        for dummy, stats in self._clients.values():
+            for kind, count in stats.as_dict().items():
+                totals[kind] = totals.get(kind, 0) + count
+        return totals
+
+
+def _client_of(lambda_clients, arn):
+    return lambda_clients.for_arn(arn) if isinstance(lambda_clients, LambdaClients) else lambda_clients
+
+
 def lambda_function(uri):
     """The function part of a Lambda invocation URI (an ARN or a name, perhaps with stage variables), or None."""
     found = LAMBDA_URI.fullmatch(uri or "")
@@ -222,7 +256,7 @@ def _authorizer_hops(api_path, stage, account_id):
 
 def stage_hops(api_path, stage, account_id):
     """The hops of one stage (normalized, with its ``variables`` and ``tracing_enabled``), Lambda hops still
-    ``pending`` (read_functions then fills them in)."""
+    ``pending`` (PathReader.finish then fills them in)."""
     traced = bool(stage.get("tracing_enabled"))
     hops = [_hop("gateway", "traced" if traced else "not_traced", GATEWAY_NOTES[traced])]
     if api_path.error:
@@ -262,12 +296,6 @@ def aliases_serving(lambda_client, unqualified_arn, version):
         return alias.get("FunctionVersion") == version or version in weights
 
     return sorted(alias["Name"] for alias in aliases if alias.get("Name") and serves(alias))
-
-
-def read_functions(lambda_client, arns, concurrency=1):
-    """{function ARN: {"mode", "role_arn"} or {"error"}}: one GetFunctionConfiguration per ARN."""
-    arns = list(arns)
-    return dict(zip(arns, ordered_map(lambda arn: read_function(lambda_client, arn), arns, concurrency)))
 
 
 def _finished(hop, functions, account_id):
@@ -314,9 +342,10 @@ class PathReader:
     first API behind it has been read, so that Lambda's slower pace overlaps the API Gateway reads instead of
     following them. With 1, the functions are read in finish(), in ARN order, after the APIs."""
 
-    def __init__(self, apigw, lambda_client, account_id, concurrency=1):
+    def __init__(self, apigw, lambda_clients, account_id, concurrency=1):
         self._apigw = apigw
-        self._lambda = lambda_client
+        # A Lambda client, or the LambdaClients of the account (each function read in its own region).
+        self._lambda = lambda_clients
         self._account_id = account_id
         self._pool = ThreadPoolExecutor(max_workers=concurrency) if concurrency > 1 else None
         self._lock = threading.Lock()
@@ -346,7 +375,7 @@ class PathReader:
             self._hops.update(found)
             for arn in arns:
                 if arn not in self._functions:
-                    self._functions[arn] = self._pool.submit(read_function, self._lambda, arn) if self._pool is not None else None
+                    self._functions[arn] = self._pool.submit(read_function, _client_of(self._lambda, arn), arn) if self._pool is not None else None
 
     def finish(self, stages):
         """{(rest_api_id, stage_name): hops} of ``stages``, each API's path read (by read() or now) and every function
@@ -358,8 +387,7 @@ class PathReader:
         for api_stages in by_api.values():
             self.read(api_stages)
         if self._pool is None:
-            arns = sorted(self._functions)
-            read = read_functions(self._lambda, arns) if arns else {}
+            read = {arn: read_function(_client_of(self._lambda, arn), arn) for arn in sorted(self._functions)}
         else:
             read = {arn: future.result() for arn, future in self._functions.items()}
         return {

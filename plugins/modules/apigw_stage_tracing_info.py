@@ -345,11 +345,11 @@ from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors impo
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.errors import read_error_hint
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import ROLE_UNKNOWN
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import ROLE_UNKNOWN_NOTE
+from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import LambdaClients
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import PathReader
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import check_roles
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import functions_to_check
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import iam_client as paced_iam_client
-from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import lambda_client as paced_lambda_client
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import whole_path_traced
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.request_path import with_role_checks
 from ansible_collections.cloudops.apigw_tracing.plugins.module_utils.stage import api_arn
@@ -366,10 +366,12 @@ def path_reader(module, client, concurrency, stats):
     are found."""
     try:
         account_id = module.client("sts").get_caller_identity()["Account"]
-        lambda_client, dummy = paced_lambda_client(lambda service, config: module.client(service, config=config))
+        region = module.region
+        # Each function is read in its own region (an integration may invoke a function of another region).
+        lambda_clients = LambdaClients(lambda where, service, config: module.client(service, config=config, region=where), region)
     except (BotoCoreError, ClientError) as e:
         module.fail_json(msg=f"Reading the request paths failed: {describe_cause(e)}", requests=stats.as_dict())
-    return PathReader(client, lambda_client, account_id, concurrency)
+    return PathReader(client, lambda_clients, account_id, concurrency)
 
 
 def add_whole_paths(module, reader, stages):

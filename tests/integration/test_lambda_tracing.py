@@ -300,3 +300,27 @@ def test_no_role_check_without_a_function_that_traces_or_is_set_to(aws, apigw, r
     assert run.rc == 0, run.describe()
     assert simulations(aws) == []
     assert all("role_xray" not in hop for row in report["stages"] for hop in row.get("hops") or [])
+
+
+def test_a_function_in_another_region_is_read_changed_and_put_back_in_its_own_region(aws, apigw, run_playbook, tmp_path):
+    """An integration may invoke a function of another region than its API's: each call on it goes to its region."""
+    seed(apigw, [{"name": "api0", "id": API_IDS[0], "stages": {"prod": {"tracing": True}}}])
+    seed_functions(aws, {"far": {"mode": "PassThrough", "region": "eu-west-1"}}, xray_write=True)
+    far = function_arn("far").replace(":us-east-1:", ":eu-west-1:")
+    seed_methods(apigw, API_IDS[0], [("/far", "GET", "AWS_PROXY", invocation_uri(far), None)])
+    eu_west = aws.client("lambda", "eu-west-1")
+    aws.clear()
+
+    run, report, report_dir = sweep(run_playbook, tmp_path, "enforce", {})
+
+    assert run.rc == 0, run.describe()
+    assert functions_of(report)[far]["action"] == "activated"
+    assert eu_west.get_function_configuration(FunctionName="far")["TracingConfig"]["Mode"] == "Active"
+    lambda_calls = [(r.operation, r.region) for r in aws.requests if r.service == "lambda"]
+    assert sorted(set(lambda_calls)) == [("GetFunctionConfiguration", "eu-west-1"), ("UpdateFunctionConfiguration", "eu-west-1")], lambda_calls
+
+    undo = run_playbook("cloudops.apigw_tracing.rollback", {"tracing_sweep_rollback_report": str(report_dir / "report.json"),
+                                                            "tracing_sweep_report_dir": str(tmp_path / "rollback")}, inventory=tmp_path / "hosts.yml")
+
+    assert undo.rc == 0, undo.describe()
+    assert eu_west.get_function_configuration(FunctionName="far")["TracingConfig"]["Mode"] == "PassThrough"

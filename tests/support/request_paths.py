@@ -34,7 +34,7 @@ def _zip():
 
 
 def seed_functions(aws, functions, xray_write=False):
-    """Create Lambda functions {name: {"mode": "Active" | "PassThrough", "aliases": [name, ...]}}, all running as one
+    """Create Lambda functions {name: {"mode": "Active" | "PassThrough", "aliases": [name, ...], "region": (us-east-1)}}, all running as one
     execution role; with ``xray_write`` that role may write to X-Ray (an inline policy with the actions of
     AWSXRayDaemonWriteAccess, which moto does not load), as a function set up for tracing has it."""
     iam = aws.client("iam")
@@ -44,8 +44,8 @@ def seed_functions(aws, functions, xray_write=False):
         writes = {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"}]}
         iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="xray-write", PolicyDocument=json.dumps(writes))
-    lam = aws.client("lambda")
     for name, spec in functions.items():
+        lam = aws.client("lambda", spec.get("region", REGION))
         lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": _zip()},
                             TracingConfig={"Mode": spec.get("mode", "PassThrough")}, Publish=True)
         for alias in spec.get("aliases", ()):

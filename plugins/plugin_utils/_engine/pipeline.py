@@ -303,13 +303,18 @@ def whole_path_reader(apigw, reach, connection, lambda_requests=None):
     if lambda_requests is None:
         yield None
         return
-    lambda_client, lambda_stats = request_path.lambda_client(
-        lambda service, config: aws.client(service, connection.region, connection.endpoint_url, config, reach.credentials))
+    lambda_clients = lambda_clients_of(reach, connection)
     try:
-        with request_path.PathReader(apigw, lambda_client, reach.account_id, concurrency=connection.concurrency) as reader:
+        with request_path.PathReader(apigw, lambda_clients, reach.account_id, concurrency=connection.concurrency) as reader:
             yield reader
     finally:
-        _add_requests(lambda_requests, lambda_stats.as_dict())
+        _add_requests(lambda_requests, lambda_clients.requests())
+
+
+def lambda_clients_of(reach, connection):
+    """The account's Lambda clients (request_path.LambdaClients): each function's region, the account's credentials."""
+    return request_path.LambdaClients(
+        lambda region, service, config: aws.client(service, region, connection.endpoint_url, config, reach.credentials), connection.region)
 
 
 def check_execution_roles(plan, reach, connection, make_client=None, iam_requests=None):
@@ -368,7 +373,7 @@ def converge_functions(plan, reach, connection, check_mode, refused=None, failed
     checked), an audit says it would; exempt, skipped and unfixable functions are recorded as such. Never raises."""
     records = []
     diffs = []
-    lambda_client = None
+    lambda_clients = None
     for entry in plan.get("functions") or []:
         if entry["decision"] != "change":
             records.append(_function_record(entry, FUNCTION_ACTIONS[entry["decision"]]))
@@ -382,11 +387,10 @@ def converge_functions(plan, reach, connection, check_mode, refused=None, failed
             diffs.append(diff)
             continue
         try:
-            if lambda_client is None:
-                lambda_client, dummy = request_path.lambda_client(
-                    lambda service, config: aws.client(service, connection.region, connection.endpoint_url, config, reach.credentials))
+            if lambda_clients is None:
+                lambda_clients = lambda_clients_of(reach, connection)
             kwargs = {} if sleep is None else {"sleep": sleep}
-            outcome = request_path.set_tracing_mode(lambda_client, entry["update_arn"], "Active", **kwargs)
+            outcome = request_path.set_tracing_mode(lambda_clients.for_arn(entry["update_arn"]), entry["update_arn"], "Active", **kwargs)
         except aws.SDK_ERRORS as error:
             outcome = {"changed": False, "mode_after": None, "error": f"the Lambda client could not be made: {aws.describe_cause(error)}"}
         if outcome["changed"]:

@@ -578,13 +578,14 @@ def restore_functions(reach, functions, connection, check_mode):
     """Put each function's TracingConfig.Mode back to its mode before the enforcement: read first (in check mode too),
     so that a function someone changed since is reported as such. Never raises."""
     records = []
-    try:
-        client, dummy = request_path.lambda_client(
-            lambda service, config: aws.client(service, connection.region, connection.endpoint_url, config, reach.credentials))
-    except aws.SDK_ERRORS as error:
-        return [dict(entry, action="error", mode_after=None, reason=f"not put back: {aws.describe_cause(error)}") for entry in functions]
+    clients = engine.lambda_clients_of(reach, connection)
     for entry in functions:
-        found = request_path.read_functions(client, [entry["update_arn"]])[entry["update_arn"]]
+        try:
+            client = clients.for_arn(entry["update_arn"])
+        except aws.SDK_ERRORS as error:
+            records.append(dict(entry, action="error", mode_after=None, reason=f"not put back: {aws.describe_cause(error)}"))
+            continue
+        found = request_path.read_function(client, entry["update_arn"])
         if "error" in found:
             records.append(dict(entry, action="error", mode_after=None, reason=f"not put back: {found['error']}"))
         elif found["mode"] == entry["mode_before"]:
