@@ -114,8 +114,14 @@ class LambdaClients:
         return totals
 
 
-def _client_of(lambda_clients, arn):
-    return lambda_clients.for_arn(arn) if isinstance(lambda_clients, LambdaClients) else lambda_clients
+def _read_in_region(lambda_clients, arn):
+    """read_function with the client of the function's region (LambdaClients), or the one client given. A client that
+    cannot be made is an error of the function's hops, with the cause, never of the whole read."""
+    try:
+        client = lambda_clients.for_arn(arn) if isinstance(lambda_clients, LambdaClients) else lambda_clients
+    except (BotoCoreError, ClientError) as e:
+        return {"error": f"the Lambda client of the function's region could not be made: {error_code(e)}: {error_message(e)}"}
+    return read_function(client, arn)
 
 
 def lambda_function(uri):
@@ -375,7 +381,7 @@ class PathReader:
             self._hops.update(found)
             for arn in arns:
                 if arn not in self._functions:
-                    self._functions[arn] = self._pool.submit(read_function, _client_of(self._lambda, arn), arn) if self._pool is not None else None
+                    self._functions[arn] = self._pool.submit(_read_in_region, self._lambda, arn) if self._pool is not None else None
 
     def finish(self, stages):
         """{(rest_api_id, stage_name): hops} of ``stages``, each API's path read (by read() or now) and every function
@@ -387,7 +393,7 @@ class PathReader:
         for api_stages in by_api.values():
             self.read(api_stages)
         if self._pool is None:
-            read = {arn: read_function(_client_of(self._lambda, arn), arn) for arn in sorted(self._functions)}
+            read = {arn: _read_in_region(self._lambda, arn) for arn in sorted(self._functions)}
         else:
             read = {arn: future.result() for arn, future in self._functions.items()}
         return {

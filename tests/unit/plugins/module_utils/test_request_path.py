@@ -433,3 +433,17 @@ def test_a_version_whose_aliases_cannot_be_listed_is_still_read_and_says_so(clie
     traced, untraced = hops[("a1b2c3d4e5", "prod")][1], hops[("a1b2c3d4e5", "beta")][1]
     assert traced["tracing"] == "traced" and "aliases" not in traced
     assert untraced["tracing"] == "not_traced" and "aliases" not in untraced and "its aliases could not be listed" in untraced["note"]
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_a_lambda_client_that_cannot_be_made_is_an_error_of_its_hops_only(concurrency):
+    from botocore.exceptions import InvalidRegionError  # pylint: disable=import-outside-toplevel
+
+    def make(region, service, config):  # pylint: disable=unused-argument
+        raise InvalidRegionError(region_name=region)
+
+    stages = [stage("prod", api="api0000001")]
+    with rp.PathReader(_FakeApigw(), rp.LambdaClients(make, REGION), ACCOUNT, concurrency=concurrency) as reader:
+        reader.read(stages)
+        [dummy, hop] = reader.finish(stages)[("api0000001", "prod")]
+    assert hop["tracing"] == "error" and hop["note"].startswith("the Lambda client of the function's region could not be made: InvalidRegionError"), hop
