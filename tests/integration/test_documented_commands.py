@@ -133,3 +133,28 @@ def test_md_and_xml_name_the_markdown_and_junit_reports(aws, tmp_path):
     assert_quiet_success(done)
     assert sorted(path.name for path in (tmp_path / "r").iterdir()) == ["report.json", "report.md", "report.xml"]
     assert (tmp_path / "r" / "report.md").read_text(encoding="utf-8").startswith("# API Gateway X-Ray tracing sweep\n")
+
+
+def test_after_the_role_a_play_reads_tracing_sweep_report_with_no_deprecation(aws, tmp_path):
+    """The role README: after the role, tracing_sweep_report holds the report. It is a variable the role sets: an
+    action's facts reach the play as top-level variables only while ansible-core's INJECT_FACTS_AS_VARS is on, which
+    ansible-core deprecates (a warning on each read, and no such variable once the default changes)."""
+    seed(aws.client("apigateway"), WORLD)
+    play = [{
+        "name": "Audit with the role, then use its report",
+        "hosts": "all",
+        "gather_facts": False,
+        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "roles": [{"role": "cloudops.apigw_tracing.tracing_sweep"}],
+        "post_tasks": [{
+            "name": "Keep the report the role gave the play",
+            "ansible.builtin.copy": {"content": "{{ tracing_sweep_report | to_json }}", "dest": str(tmp_path / "seen.json"), "mode": "0600"},
+            "check_mode": False,
+        }],
+    }]
+    (tmp_path / "play.yml").write_text(json.dumps(play), encoding="utf-8")
+    done = run(["ansible-playbook", "-i", "localhost,", "-c", "local", "play.yml", "--check", "-e", "tracing_sweep_region=us-east-1"], tmp_path, aws)
+    assert_quiet_success(done)
+    seen = json.loads((tmp_path / "seen.json").read_text(encoding="utf-8"))
+    assert seen == json.loads((tmp_path / "tracing-sweep-reports" / "report.json").read_text(encoding="utf-8"))
+    assert seen["summary"]["stages"] == 4 and seen["summary"]["noncompliant"] == 2

@@ -332,11 +332,12 @@ def _localhost_judges(context):
         return False
 
 
-def _judged(context, result, step_args, stats, facts=None, defer=False, failed_already=()):
+def _judged(context, result, step_args, stats, report=None, defer=False, failed_already=()):
     """The report (or rollback summary) ``result`` as the task's result: where each failure is raised, the summary said,
-    the stats and facts published. The task fails when a host that did not fail must fail now (the run as a whole,
-    judged in this play): the role's rescue then fails that host, once. ``defer``: never fail, a target_status task
-    follows on this (only) host. ``failed_already``: the hosts whose own step failed (the rescue fails them)."""
+    the stats published and the report kept (under ``report``, which the role's next task gives the play as
+    tracing_sweep_report). The task fails when a host that did not fail must fail now (the run as a whole, judged in
+    this play): the role's rescue then fails that host, once. ``defer``: never fail, a target_status task follows on
+    this (only) host. ``failed_already``: the hosts whose own step failed (the rescue fails them)."""
     context.say("\n".join(result.get("summary_lines") or result.get("lines") or []))
     status = _run_status.host_status(step_args["step"], step_args, result, context.host)
     task = {
@@ -347,8 +348,9 @@ def _judged(context, result, step_args, stats, facts=None, defer=False, failed_a
         "host_failures": status.get("host_failures", {}),
         "localhost_failure": status.get("localhost_failure"),
         "stats": stats,
-        "facts": facts or {},
     }
+    if report is not None:
+        task["report"] = report
     for key in ("warnings", "dest", "write_error", "fallback_report", "changed_stages", "history_error", "since_baseline", "summary", "summary_lines", "lines"):
         if key in result:
             task[key] = result[key]
@@ -361,10 +363,13 @@ def _judged(context, result, step_args, stats, facts=None, defer=False, failed_a
 
 
 def _published(task):
-    """The task's result with its stats and facts published. The facts (the report) are kept under ``facts`` only until
-    they are published: the registered result then holds the report once, in ansible_facts."""
-    kept = {key: value for key, value in task.items() if key != "facts"}
-    return dict(kept, published=True, ansible_stats={"data": task["stats"], "per_host": False, "aggregate": False}, ansible_facts=task.get("facts") or {})
+    """The task's result with its stats published (set_stats's ansible_stats, for AWX/Tower).
+
+    The report is no fact of this task: ansible-core gives the facts of an action other than set_fact to the play as
+    top-level variables only while INJECT_FACTS_AS_VARS stays on (deprecated since ansible-core 2.19, warned on each
+    read), after deep-copying them twice in the worker. The role's next task sets tracing_sweep_report from the
+    registered result's ``report`` with set_fact, a variable in every ansible-core."""
+    return dict(task, published=True, ansible_stats={"data": task["stats"], "per_host": False, "aggregate": False})
 
 
 def _again(context):
@@ -379,7 +384,7 @@ def _again(context):
         _remove_workspace(context)
         return dict(done, failed=True)
     # Published again, the same data (set, not added up): what a failed report task could not publish is published now.
-    return _published({key: value for key, value in done.items() if key not in ("failed", "msg", "ansible_stats", "ansible_facts", "published")})
+    return _published({key: value for key, value in done.items() if key not in ("failed", "msg", "ansible_stats", "published")})
 
 
 def _remove_workspace(context):
@@ -433,7 +438,7 @@ def report(context):
         return dict(result, run_id=workspace.run_id, unwritten=True)
     failed_already = _failed_already(context, workspace)
     workspace.remove()
-    return _judged(context, result, args, _sweep_stats(result), facts={"tracing_sweep_report": result["report"]}, defer=context.args["no_targets"],
+    return _judged(context, result, args, _sweep_stats(result), report=result["report"], defer=context.args["no_targets"],
                    failed_already=failed_already)
 
 
@@ -457,7 +462,7 @@ def merge(context):
     context.workspace().remove()
     if result.get("failed"):
         return result
-    return _judged(context, result, args, _sweep_stats(result), facts={"tracing_sweep_report": result["report"]}, defer=True)
+    return _judged(context, result, args, _sweep_stats(result), report=result["report"], defer=True)
 
 
 def target_status(context):
@@ -490,7 +495,7 @@ def _registered_values(hostvars):
 
 def _latest_report(context):
     """The report result (REPORTED) of the latest run of this playbook on any host, or None. Only its run id and its
-    run's failure are read: the registered result holds the whole report (its facts), which is never templated here."""
+    run's failure are read: the registered result holds the whole report (under report), which is never templated here."""
     hostvars = context.variables.get("hostvars")
     if hostvars is None:
         return None

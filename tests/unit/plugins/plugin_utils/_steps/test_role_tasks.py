@@ -127,7 +127,7 @@ def test_a_deferred_report_never_fails(tmp_path):
 def test_the_rescue_publishes_what_a_failed_report_could_not(tmp_path):
     ctx, workspace = started(tmp_path)
     workspace.remove()
-    unpublished = {"run_id": workspace.run_id, "stats": {"x": 1}, "facts": {}, "published": False, "failed": True, "msg": "m", "host_failures": {}}
+    unpublished = {"run_id": workspace.run_id, "stats": {"x": 1}, "published": False, "failed": True, "msg": "m", "host_failures": {}}
     ctx.variables[tasks.REPORTED] = unpublished
     again = tasks.report(ctx)
     assert again["published"] is True and again["ansible_stats"]["data"] == {"x": 1} and "failed" not in again
@@ -187,7 +187,7 @@ class CountedHostVars(dict):
 
 
 def test_the_judge_reads_the_run_id_and_failure_of_the_registered_report_never_templating_it():
-    report = {"run_id": "2", "localhost_failure": "3 stages regressed", "ansible_facts": {"tracing_sweep_report": {"stages": ["row"] * 1000}}}
+    report = {"run_id": "2", "localhost_failure": "3 stages regressed", "report": {"stages": ["row"] * 1000}}
     hostvars = registered_values_of(CountedHostVars({"localhost": {}, "a": {}, "b": {}}), {
         "localhost": {tasks.REPORTED: {"run_id": "1", "localhost_failure": "an earlier play's failure"}},
         "a": {tasks.REPORTED: report},
@@ -219,10 +219,12 @@ def test_without_the_registered_values_the_judge_reads_hostvars():
     assert tasks.judge(judging) == {"failed": True, "msg": "failed"}
 
 
-def test_a_published_report_holds_the_report_once_in_its_facts():
+def test_a_published_report_holds_the_report_once_and_sets_no_fact():
+    # The role's next task gives the play tracing_sweep_report with set_fact: an action's facts would be top-level
+    # variables only while ansible-core's deprecated INJECT_FACTS_AS_VARS is on, and would be copied twice in the worker.
     publish = tasks._published  # pylint: disable=protected-access
-    published = publish({"run_id": "2", "stats": {}, "facts": {"tracing_sweep_report": {"rows": 1}}})
-    assert "facts" not in published and published["ansible_facts"] == {"tracing_sweep_report": {"rows": 1}}
-    # Published again by the rescue: the report fact set before stays (a later result without it does not unset it).
-    again = publish({key: value for key, value in published.items() if key not in ("ansible_facts", "ansible_stats")})
-    assert again["ansible_facts"] == {} and again["ansible_stats"]["data"] == {}
+    published = publish({"run_id": "2", "stats": {"x": 1}, "report": {"rows": 1}})
+    assert published["report"] == {"rows": 1} and "ansible_facts" not in published and published["ansible_stats"]["data"] == {"x": 1}
+    # Published again by the rescue, from the registered result: the same report.
+    again = publish({key: value for key, value in published.items() if key != "ansible_stats"})
+    assert again["report"] == {"rows": 1} and "ansible_facts" not in again
