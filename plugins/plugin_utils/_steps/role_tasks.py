@@ -366,7 +366,7 @@ def _published(task):
     """The task's result with its stats published (set_stats's ansible_stats, for AWX/Tower).
 
     The report is no fact of this task: ansible-core gives the facts of an action other than set_fact to the play as
-    top-level variables only while INJECT_FACTS_AS_VARS stays on (deprecated since ansible-core 2.19, warned on each
+    top-level variables only while INJECT_FACTS_AS_VARS stays on (which ansible-core deprecates: 2.21 warns on each
     read), after deep-copying them twice in the worker. The role's next task sets tracing_sweep_report from the
     registered result's ``report`` with set_fact, a variable in every ansible-core."""
     return dict(task, published=True, ansible_stats={"data": task["stats"], "per_host": False, "aggregate": False})
