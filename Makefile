@@ -79,10 +79,9 @@ SANITY_OPTS ?=
 UNITS_OPTS ?=
 PYTEST_OPTS ?=
 STATIC_OPTS ?=
-# Integration tests run in parallel (pytest-xdist), each worker with its own local AWS. Their time is ansible-playbook
-# processes and waits (the quota's pace, retries' backoff, the event source's batching), so two workers per core:
-# on 2 cores, 4 workers take about 6.3 minutes where 2 took 7.3-8.1 (2026-12-06).
-INTEGRATION_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
+# Integration tests run in parallel (pytest-xdist), each worker with its own local AWS; most of their
+# time is ansible-playbook processes, so one worker per core.
+INTEGRATION_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 LINT_OPTS ?=
 # Set to 1 to let units/docs pass when there are no unit tests / modules yet (bootstrap only).
 ALLOW_EMPTY ?= 0
