@@ -34,12 +34,12 @@ ENTRY_POINTS = ["main", "rollback", "merge"]
 STEPS = {
     # Once per run, before any AWS call.
     "retire": (tasks.retire, {}),
-    "start": (tasks.start, {"entry_point": dict(type="str", default="main", choices=ENTRY_POINTS)}),
+    "start": (tasks.start, {"entry_point": dict(type="str", default="main", choices=ENTRY_POINTS), "retire": dict(type="bool", default=False)}),
     # The sweep: per target, sweep (and in an enforcement converge); once, guard and report.
     "sweep": (tasks.sweep, {}),
     "guard": (tasks.guard, {}),
     "converge": (tasks.converge, {}),
-    "report": (tasks.report, {"no_targets": dict(type="bool", default=False)}),
+    "report": (tasks.report, {"no_targets": dict(type="bool", default=False), "report_variable": dict(type="bool", default=True)}),
     # Where failures are raised: a failed target on its own host, the run as a whole on localhost.
     "target_status": (tasks.target_status, {}),
     "judge": (tasks.judge, {}),

@@ -23,16 +23,25 @@ options:
     description: The step to run.
     type: str
     required: true
-    choices: [retire, start, sweep, guard, converge, report, target_status, judge, merge, region, rollback_plan, restore, rollback_summary]
+    choices: [retire, start, sweep, guard, converge, report, target_status, judge, merge, region, rollback_plan, restore, rollback_summary,
+      event_target]
   entry_point:
     description: For the start step, the role's entry point, which says which settings are required.
     type: str
     choices: [main, rollback, merge]
     default: main
+  retire:
+    description: For the start step, move the reports an earlier run left in the report directory away first.
+    type: bool
+    default: false
   no_targets:
     description: For the report step, the report of a run the inventory gave no target.
     type: bool
     default: false
+  report_variable:
+    description: For the report step, keep the report in the result, for the task that sets C(tracing_sweep_report).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

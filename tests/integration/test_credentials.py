@@ -247,7 +247,7 @@ def test_no_secret_in_any_ansible_runner_artifact(estate, tmp_path, monkeypatch,
     assert (runner.rc, runner.status) == (0, "successful"), (artifacts / "stdout").read_text(encoding="utf-8")
     stdout = (artifacts / "stdout").read_text(encoding="utf-8")
     # -vvv was in effect (every step's whole result is shown), there were events, and the reports were written.
-    assert '"caller_arn": "arn:aws:sts::111111111111:assumed-role/TracingAudit/cloudops-tracing-sweep"' in stdout
+    assert '"host_failures": {}' in stdout and '"run_id": ' in stdout, stdout[-3000:]
     assert len(list((artifacts / "job_events").glob("*.json"))) > 50
     assert sorted(p.name for p in report_dir.iterdir()) == ["report.csv", "report.html", "report.json", "report.md", "report.xml"]
     # Nothing was written to env/ (suppress_env_files).

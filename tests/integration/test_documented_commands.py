@@ -135,6 +135,34 @@ def test_md_and_xml_name_the_markdown_and_junit_reports(aws, tmp_path):
     assert (tmp_path / "r" / "report.md").read_text(encoding="utf-8").startswith("# API Gateway X-Ray tracing sweep\n")
 
 
+def test_after_a_collection_playbook_a_play_of_your_own_judges_its_own_run(aws, tmp_path):
+    """The collection's playbooks judge the run in their last play, on localhost, which their first play announces.
+    Once judged, the announcement is spent: a play of your own with the role, later in the same ansible-playbook,
+    fails its own run (here non-compliant, with tracing_sweep_fail_on_noncompliant) in its own play."""
+    seed(aws.client("apigateway"), WORLD)
+    plays = [
+        {"import_playbook": "cloudops.apigw_tracing.audit"},
+        {
+            "name": "Audit with the role, failing on non-compliance",
+            "hosts": "all",
+            "gather_facts": False,
+            "check_mode": True,
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}", "tracing_sweep_fail_on_noncompliant": True,
+                     "tracing_sweep_report_dir": str(tmp_path / "own")},
+            "roles": [{"role": "cloudops.apigw_tracing.tracing_sweep"}],
+        },
+    ]
+    (tmp_path / "play.yml").write_text(json.dumps(plays), encoding="utf-8")
+    done = run(["ansible-playbook", "-i", "localhost,", "-c", "local", "play.yml", "-e", "tracing_sweep_region=us-east-1"], tmp_path, aws)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    # The audit playbook passed (its run is non-compliant, which it does not fail on); the play of your own failed.
+    assert json.loads((tmp_path / "tracing-sweep-reports" / "report.json").read_text(encoding="utf-8"))["verdict"] == "noncompliant"
+    assert json.loads((tmp_path / "own" / "report.json").read_text(encoding="utf-8"))["verdict"] == "noncompliant"
+    assert re.search(r"fatal: \[localhost\]: FAILED! => .*non-compliant", output), output
+    assert "PLAY [Judge the run as a whole]" in output and output.rindex("PLAY [Judge the run as a whole]") < output.rindex("fatal:"), output
+
+
 def test_after_the_role_a_play_reads_tracing_sweep_report_with_no_deprecation(aws, tmp_path):
     """The role README: after the role, tracing_sweep_report holds the report. It is a variable the role sets: an
     action's facts reach the play as top-level variables only while ansible-core's INJECT_FACTS_AS_VARS is on, which

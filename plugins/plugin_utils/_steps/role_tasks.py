@@ -43,6 +43,8 @@ from ansible_collections.cloudops.apigw_tracing.plugins.plugin_utils._settings.c
 # The registered results the tasks read back: the start task's (the run's workspace) and the report's.
 STARTED = "tracing_sweep__run"
 REPORTED = "tracing_sweep__reported"
+# Set to true by the first play of the collection's playbooks; the judge task of their last play replaces it.
+LAST_PLAY_JUDGES = "tracing_sweep__last_play_judges"
 # The targets of a host that stands for an account (tracing_sweep_regions) are swept on this many threads at most.
 REGION_THREADS = 8
 # What the report step publishes with set_stats (AWX/Tower artifacts), and the rollback's summary.
@@ -112,7 +114,19 @@ def _failed(message, **extra):
 def start(context):
     """Check the settings of every host of the play, each problem said once (naming the hosts when not all have it);
     for a sweep, prove the report directory (and a local history) writable; then make the run's workspace.
-    Fails before any AWS call of the run."""
+    Fails before any AWS call of the run. With ``retire`` (the audit and enforce playbooks), an earlier run's reports
+    are moved away first (retire), where nothing can have stopped the run yet."""
+    retired = retire(context) if context.args["retire"] else {}
+    started = _start(context)
+    for key in ("moved_to", "moved"):
+        if key in retired:
+            started[key] = retired[key]
+    if retired.get("warnings"):
+        started["warnings"] = retired["warnings"] + started.get("warnings", [])
+    return started
+
+
+def _start(context):
     entry_point = context.args["entry_point"]
     hosts = context.hosts("ansible_play_hosts") or [context.host]
     problems_by_host = []
@@ -325,9 +339,13 @@ def _live(context, workspace):
 
 
 def _localhost_judges(context):
+    """Whether a play on localhost judges the run after this one: the first play of the collection's playbooks sets
+    tracing_sweep__last_play_judges to true (skipped by a --limit that leaves localhost out). Their judge task
+    registers its result under that name, replacing the flag: a later run in the same ansible-playbook (an
+    import_playbook, or a play of your own) judges in its own play unless its playbook sets the flag again."""
     hostvars = context.variables.get("hostvars")
     try:
-        return bool(context.template(hostvars["localhost"].get("tracing_sweep__last_play_judges", False))) if hostvars is not None else False
+        return context.template(hostvars["localhost"].get(LAST_PLAY_JUDGES, False)) is True if hostvars is not None else False
     except Exception:  # pylint: disable=broad-exception-caught  # no localhost in the inventory: the role judges its own play
         return False
 
@@ -438,8 +456,10 @@ def report(context):
         return dict(result, run_id=workspace.run_id, unwritten=True)
     failed_already = _failed_already(context, workspace)
     workspace.remove()
-    return _judged(context, result, args, _sweep_stats(result), report=result["report"], defer=context.args["no_targets"],
-                   failed_already=failed_already)
+    # The report is kept in the task's result only for the role's next task, which gives it to the play as
+    # tracing_sweep_report (the public entry points); the collection's playbooks do without it (report_variable).
+    kept = result["report"] if context.args["report_variable"] else None
+    return _judged(context, result, args, _sweep_stats(result), report=kept, defer=context.args["no_targets"], failed_already=failed_already)
 
 
 def _failed_already(context, workspace):

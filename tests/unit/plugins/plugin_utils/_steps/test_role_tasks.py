@@ -44,7 +44,7 @@ def test_every_setting_is_read_from_its_role_variable():
 
 
 def test_start_checks_every_hosts_settings_once_and_makes_the_workspace(tmp_path):
-    result = tasks.start(context(tmp_path, step_args={"entry_point": "main"}))
+    result = tasks.start(context(tmp_path, step_args={"entry_point": "main", "retire": False}))
     assert result["failed"] is not True if "failed" in result else True
     assert os.path.isdir(result["workspace"]) and (tmp_path / "reports").is_dir()
     Workspace(result["workspace"], result["run_id"]).remove()
@@ -52,7 +52,7 @@ def test_start_checks_every_hosts_settings_once_and_makes_the_workspace(tmp_path
 
 def test_start_names_the_hosts_of_a_problem_only_some_have_before_anything_is_made(tmp_path):
     per_host = {"b": {"tracing_sweep_desired": "ture"}}
-    result = tasks.start(context(tmp_path, step_args={"entry_point": "main"}, per_host=per_host))
+    result = tasks.start(context(tmp_path, step_args={"entry_point": "main", "retire": False}, per_host=per_host))
     assert result["failed"] is True
     assert result["msg"] == ("Invalid sweep settings, nothing was done: tracing_sweep_desired: must be a boolean: true or false (also yes/no, 1/0), "
                              "got 'ture' (host b)")
@@ -60,8 +60,46 @@ def test_start_names_the_hosts_of_a_problem_only_some_have_before_anything_is_ma
 
 
 def test_start_refuses_a_misspelt_variable(tmp_path):
-    result = tasks.start(context(tmp_path, step_args={"entry_point": "main"}, tracing_sweep_exemption=[]))
+    result = tasks.start(context(tmp_path, step_args={"entry_point": "main", "retire": False}, tracing_sweep_exemption=[]))
     assert result["failed"] is True and "tracing_sweep_exemption: unknown variable (did you mean tracing_sweep_exemptions?)" in result["msg"]
+
+
+@pytest.mark.parametrize("desired, failed", [(True, False), ("ture", True)])
+def test_start_with_retire_moves_an_earlier_runs_reports_first_even_when_the_settings_then_stop_the_run(tmp_path, desired, failed):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "report.json").write_text('{"generated_at": "2026-01-01T00:00:00Z", "verdict": "compliant"}', encoding="utf-8")
+    said = []
+    ctx = context(tmp_path, step_args={"entry_point": "main", "retire": True}, tracing_sweep_desired=desired)
+    ctx.say = said.append
+    result = tasks.start(ctx)
+    assert bool(result.get("failed")) is failed
+    assert not (reports / "report.json").exists()
+    assert result["moved"] == ["report.json"] and os.path.isfile(os.path.join(result["moved_to"], "report.json"))
+    assert said and result["moved_to"] in said[0]
+    if not failed:
+        Workspace(result["workspace"], result["run_id"]).remove()
+
+
+def test_start_without_retire_leaves_the_report_directory_to_the_report(tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "report.json").write_text("{}", encoding="utf-8")
+    result = tasks.start(context(tmp_path, step_args={"entry_point": "main", "retire": False}))
+    assert (reports / "report.json").exists() and "moved_to" not in result
+    Workspace(result["workspace"], result["run_id"]).remove()
+
+
+@pytest.mark.parametrize("flag, judges", [
+    (True, True),
+    # The judge task's registered result replaces the flag: a later run judges in its own play.
+    ({"changed": False, "failed": True, "msg": "the run failed"}, False),
+    ({"changed": False}, False),
+    (None, False),
+])
+def test_a_play_on_localhost_judges_only_while_the_first_play_of_a_playbook_says_so(tmp_path, flag, judges):
+    localhost = {} if flag is None else {tasks.LAST_PLAY_JUDGES: flag}
+    assert tasks._localhost_judges(context(tmp_path, hostvars={"localhost": localhost})) is judges  # pylint: disable=protected-access
 
 
 def test_a_step_without_the_start_steps_workspace_says_so(tmp_path):
