@@ -110,7 +110,11 @@ TOOL_ENV := env PATH="$(VBIN):$$PATH" VIRTUAL_ENV="$(VENV)" \
 # The 2.21 leg runs the gates that prove the code on that ansible-core and Python; lint, the static
 # checks and the changelog and docs checks are about the files, so they run once, on the 2.19 leg.
 MATRIX_GATES := sanity units integration
-GATES := lint cfn-lint static sanity units integration changelog-lint docs docs-lint $(addsuffix -2.21,$(MATRIX_GATES))
+# In `make test`, in this order. ansible-test sanity keeps one core busy: the two legs' sanity run side by side
+# (PAIRED_GATES: the second starts with the first and is reported after it), late enough for the 2.21 leg's venv,
+# installed in the background meanwhile, to be ready.
+GATES := lint cfn-lint static units changelog-lint docs docs-lint sanity sanity-2.21 integration units-2.21 integration-2.21
+PAIRED_GATES := sanity:sanity-2.21
 
 .PHONY: all deps eda-deps java browser self-link lint cfn-lint static sanity units integration changelog-lint docs docs-lint test test-matrix demo demo-events bench clean stage get-pip-shims \
 	$(addsuffix -2.21,$(MATRIX_GATES) deps)
@@ -331,15 +335,19 @@ test-matrix:
 # ---- aggregate ------------------------------------------------------------
 # Runs every gate even after one fails, prints a summary, exits non-zero on any failure.
 # The 2.21 leg's venv is installed in the background while the 2.19 leg's gates run (mostly downloads and
-# unpacking); its log is printed, and its exit code checked, before the first 2.21 gate. So is the browser
-# (make browser, a few seconds to a minute when missing), waited for before the integration gate; it never fails.
+# unpacking); its log is printed, and its exit code checked, before the first 2.21 gate (or the gate it is paired
+# with). So is the browser (make browser, a few seconds to a minute when missing), waited for before the integration
+# gate; it never fails. A paired gate (PAIRED_GATES) runs in the background beside its partner, its output kept in a
+# log printed in its turn, with its own time and verdict.
 test: deps
 	@results=(); rc=0; start_all=$$(date +%s); \
 	mkdir -p "$(BUILD)"; deps_log="$(BUILD)/deps-2.21.log"; browser_log="$(BUILD)/browser.log"; \
 	$(MAKE) --no-print-directory deps-2.21 > "$$deps_log" 2>&1 & deps_pid=$$!; \
 	$(MAKE) --no-print-directory browser > "$$browser_log" 2>&1 & browser_pid=$$!; \
+	paired=; paired_pid=; paired_log="$(BUILD)/paired-gate.log"; paired_done="$(BUILD)/paired-gate.done"; \
 	for gate in $(GATES); do \
-		if [ -n "$$deps_pid" ] && [ "$${gate%-2.21}" != "$$gate" ]; then \
+		partner=; for pair in $(PAIRED_GATES); do [ "$${pair%%:*}" = "$$gate" ] && partner="$${pair#*:}"; done; \
+		if [ -n "$$deps_pid" ] && { [ "$${gate%-2.21}" != "$$gate" ] || [ "$${partner%-2.21}" != "$$partner" ]; }; then \
 			deps_rc=0; wait "$$deps_pid" || deps_rc=$$?; deps_pid=; \
 			printf '\n==> deps-2.21 (in the background): exit %s\n' "$$deps_rc"; cat "$$deps_log"; \
 		fi; \
@@ -349,8 +357,20 @@ test: deps
 		fi; \
 		printf '\n%s\n==> %s\n%s\n' "$$(printf '=%.0s' {1..72})" "$$gate" "$$(printf '=%.0s' {1..72})"; \
 		start=$$(date +%s); \
-		if $(MAKE) --no-print-directory $$gate; then status=PASS; else status=FAIL; rc=1; fi; \
-		secs=$$(( $$(date +%s) - start )); \
+		if [ "$$gate" = "$$paired" ]; then \
+			printf '(started with the gate before it, side by side)\n'; \
+			wait "$$paired_pid" || true; paired=; cat "$$paired_log"; \
+			read -r status secs < "$$paired_done" || { status=FAIL; secs=0; }; [ "$$status" = PASS ] || rc=1; \
+		else \
+			if [ -n "$$partner" ]; then \
+				rm -f "$$paired_done"; paired="$$partner"; \
+				( p_start=$$(date +%s); \
+				  if $(MAKE) --no-print-directory "$$partner" > "$$paired_log" 2>&1; then p_status=PASS; else p_status=FAIL; fi; \
+				  echo "$$p_status $$(( $$(date +%s) - p_start ))" > "$$paired_done" ) & paired_pid=$$!; \
+			fi; \
+			if $(MAKE) --no-print-directory $$gate; then status=PASS; else status=FAIL; rc=1; fi; \
+			secs=$$(( $$(date +%s) - start )); \
+		fi; \
 		printf '<== %s: %s (%ss)\n' "$$gate" "$$status" "$$secs"; \
 		results+=("$$(printf '%-16s %s %5ss' "$$gate" "$$status" "$$secs")"); \
 	done; \
