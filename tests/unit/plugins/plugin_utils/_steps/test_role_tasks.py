@@ -6,6 +6,7 @@ run, the engine's state kept in the run's workspace, and where each failure is r
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -65,7 +66,10 @@ def test_start_refuses_a_misspelt_variable(tmp_path):
 
 
 @pytest.mark.parametrize("desired, failed", [(True, False), ("ture", True)])
-def test_start_with_retire_moves_an_earlier_runs_reports_first_even_when_the_settings_then_stop_the_run(tmp_path, desired, failed):
+def test_start_with_retire_moves_an_earlier_runs_reports_first_even_when_the_settings_then_stop_the_run(tmp_path, monkeypatch, desired, failed):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / "report.json").write_text('{"generated_at": "2026-01-01T00:00:00Z", "verdict": "compliant"}', encoding="utf-8")
@@ -76,6 +80,7 @@ def test_start_with_retire_moves_an_earlier_runs_reports_first_even_when_the_set
     assert bool(result.get("failed")) is failed
     assert not (reports / "report.json").exists()
     assert result["moved"] == ["report.json"] and os.path.isfile(os.path.join(result["moved_to"], "report.json"))
+    assert os.path.dirname(result["moved_to"]) == str(tmp_path / "tmp")
     assert said and result["moved_to"] in said[0]
     if not failed:
         Workspace(result["workspace"], result["run_id"]).remove()
